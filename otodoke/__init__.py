@@ -1,0 +1,49 @@
+"""Otodoke (お届け): the app factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any, Mapping
+
+from flask import Flask
+
+from otodoke.clock import Clock, FixedClock, SystemClock, parse_jst
+from otodoke.config import channel_statuses, check_production, from_env
+from otodoke.db import db as _db
+
+log = logging.getLogger("otodoke")
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None = None) -> Flask:
+    """Build the app: defaults from the environment, then the test/caller override."""
+    app = Flask(__name__, instance_relative_config=True)
+    os.makedirs(app.instance_path, exist_ok=True)
+    app.config.from_mapping(from_env(os.environ, app.instance_path))
+    if config:
+        app.config.update(config)
+    check_production(app.config)
+
+    if clock is None:
+        frozen = app.config.get("FROZEN_NOW")
+        clock = FixedClock(parse_jst(frozen)) if frozen else SystemClock()
+    app.extensions["otodoke.clock"] = clock
+
+    _db.init_app(app)
+
+    from otodoke import views
+    app.register_blueprint(views.bp)
+
+    from otodoke import cli
+    cli.init_app(app)
+
+    for status in channel_statuses(app.config):
+        if not status.configured:
+            log.warning("%s channel not configured (missing %s): it will not send anything",
+                        status.name, ", ".join(status.missing))
+    return app
+
+
+def get_clock(app: Flask | None = None) -> Clock:
+    from flask import current_app
+    return (app or current_app).extensions["otodoke.clock"]

@@ -1,0 +1,61 @@
+"""The ``otodoke`` console command: Flask's CLI over the factory, with our ops commands.
+
+Each command is a thin wrapper over a service, as in flaskr's ``init-db``.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, shell_command, with_appcontext
+
+from otodoke import migrate
+from otodoke.db import db
+
+
+@click.group("db", help="Database schema (Alembic migrations).")
+def db_group() -> None:
+    pass
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    migrate.upgrade(db.engine, revision)
+    click.echo(f"database at {revision}: {db.engine.url.render_as_string(hide_password=True)}")
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True)
+@with_appcontext
+def db_revision(message: str) -> None:
+    """Autogenerate a new migration from the models (for developers)."""
+    migrate.revision(current_app.config["DATABASE_URL"], message)
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(db_group)
+    for command in _package_commands():
+        app.cli.add_command(command)
+
+
+def _package_commands() -> list[click.Command]:
+    """Commands that live with their domain packages."""
+    from otodoke import runner
+    return list(runner.COMMANDS)
+
+
+def _create_app() -> Flask:
+    from otodoke import create_app
+    return create_app()
+
+
+def main() -> None:
+    cli = FlaskGroup(create_app=_create_app, add_default_commands=False,
+                     help="お届け (Otodoke) — operations commands.")
+    cli.add_command(shell_command)
+    cli.main(prog_name="otodoke")
+if __name__ == "__main__":
+    main()

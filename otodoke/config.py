@@ -1,0 +1,77 @@
+"""All configuration comes from the environment, read here and nowhere else.
+
+Defaults give an embedded set-up that runs with one command: an SQLite database and an SQLite job
+queue in the instance folder, no LINE or Twilio account (those channels then report themselves as
+unconfigured; they are never faked outside the sandbox).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+TIMEZONE = "Asia/Tokyo"
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept Heroku-style ``postgres://`` and plain ``postgresql://`` URLs; use psycopg 3."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://"):]
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+@dataclass(frozen=True)
+class ChannelStatus:
+    """Whether an external channel can really send, and if not, what is missing (for start-up and /)."""
+
+    name: str
+    configured: bool
+    missing: tuple[str, ...]
+
+
+def from_env(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
+    """Build the Flask config mapping from environment variables."""
+    database_url = environ.get("DATABASE_URL") or "sqlite:///" + os.path.join(instance_path, "otodoke.db")
+    return {
+        "SECRET_KEY": environ.get("SECRET_KEY", "dev-only-not-secret"),
+        "ENV_NAME": environ.get("OTODOKE_ENV", "development"),
+        "DATABASE_URL": normalise_database_url(database_url),
+        "TIMEZONE": TIMEZONE,
+        # Frozen "now" for demos and manual testing, ISO 8601 in Asia/Tokyo (tests inject a clock object).
+        "FROZEN_NOW": environ.get("OTODOKE_FROZEN_NOW") or None,
+        "LINE_CHANNEL_SECRET": environ.get("LINE_CHANNEL_SECRET", ""),
+        "LINE_CHANNEL_ACCESS_TOKEN": environ.get("LINE_CHANNEL_ACCESS_TOKEN", ""),
+        "LINE_API_HOST": environ.get("LINE_API_HOST") or None,
+        "TWILIO_ACCOUNT_SID": environ.get("TWILIO_ACCOUNT_SID", ""),
+        "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN", ""),
+        "TWILIO_API_BASE_URL": environ.get("TWILIO_API_BASE_URL") or None,
+        "TWILIO_FROM_NUMBER": environ.get("TWILIO_FROM_NUMBER", ""),
+        "PUBLIC_BASE_URL": environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        # sqlite:///path (default: a file of its own in the instance folder, never the app database,
+        # because the queue's dequeue takes an exclusive lock) or redis://host:port/db.
+        "JOBS_URL": environ.get("JOBS_URL") or "sqlite:///" + os.path.join(instance_path, "jobs.db"),
+        "COORDINATOR_PHONE": environ.get("COORDINATOR_PHONE", "0238-00-0000"),
+        "OUTBOX_MAX_ATTEMPTS": int(environ.get("OUTBOX_MAX_ATTEMPTS", "12")),
+        "ROUTING_URL": environ.get("ROUTING_URL") or None,
+    }
+
+
+def channel_statuses(config: Mapping[str, Any]) -> list[ChannelStatus]:
+    """Report which external channels have credentials; the caller says so at start-up and on /."""
+    def status(name: str, keys: tuple[str, ...]) -> ChannelStatus:
+        missing = tuple(k for k in keys if not config.get(k))
+        return ChannelStatus(name=name, configured=not missing, missing=missing)
+
+    return [
+        status("LINE", ("LINE_CHANNEL_SECRET", "LINE_CHANNEL_ACCESS_TOKEN")),
+        status("Twilio", ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")),
+    ]
+
+
+def check_production(config: Mapping[str, Any]) -> None:
+    """Refuse to start in production with a default secret key."""
+    if config.get("ENV_NAME") == "production" and config.get("SECRET_KEY") in ("", "dev-only-not-secret"):
+        raise RuntimeError("SECRET_KEY must be set in production")

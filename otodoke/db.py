@@ -1,0 +1,142 @@
+"""Database plumbing: the declarative base, engines configured for safe concurrent writes, and the
+transaction helpers that requests, CLI commands and jobs use. Services never open sessions or commit.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout, and every write transaction starts
+with ``BEGIN IMMEDIATE``: with pysqlite's default deferred BEGIN, a read-then-write transaction fails
+with "database is locked" instead of waiting (measured, docs/reliability.md §A6). Read-only work uses a
+deferred BEGIN so that pages never queue behind writers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Flask, current_app
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as naive UTC and gives them back aware (UTC).
+
+    SQLite has no time zone type; without this, values would come back naive and comparisons with the
+    Asia/Tokyo clock would fail or, worse, be off by nine hours.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def make_engine(url: str, **kwargs: Any) -> Engine:
+    """Create an engine with the locking behaviour our stock rules depend on."""
+    if not is_sqlite(url):
+        kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("pool_size", 10)
+        kwargs.setdefault("max_overflow", 40)
+        return create_engine(url, **kwargs)
+
+    engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below emit BEGIN itself instead of pysqlite's deferred one.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin_immediate(connection: Connection) -> None:
+        if connection.get_execution_options().get("otodoke_readonly"):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+AfterCommit = Callable[[], None]
+
+
+class Database:
+    """The unbound database extension (``db.init_app(app)`` in the factory), flaskr-style."""
+
+    def init_app(self, app: Flask) -> None:
+        engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["otodoke.db"] = _Bound(engine)
+
+    def bound(self, app: Flask | None = None) -> "_Bound":
+        return (app or current_app).extensions["otodoke.db"]
+
+    @property
+    def engine(self) -> Engine:
+        return self.bound().engine
+
+    def on_commit(self, hook: AfterCommit, app: Flask | None = None) -> None:
+        """Register a hook run after every committed write transaction (e.g. wake the outbox worker)."""
+        self.bound(app).after_commit.append(hook)
+
+    @contextmanager
+    def transaction(self, app: Flask | None = None) -> Iterator[Session]:
+        """One write transaction: commit on success, roll back on error, then run after-commit hooks."""
+        bound = self.bound(app)
+        with bound.sessions.begin() as session:
+            yield session
+        for hook in bound.after_commit:
+            hook()
+
+    @contextmanager
+    def reading(self, app: Flask | None = None) -> Iterator[Session]:
+        """A read-only unit of work (deferred BEGIN on SQLite); it is rolled back, never committed."""
+        bound = self.bound(app)
+        with bound.read_sessions() as session:
+            yield session
+
+
+class _Bound:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(engine.execution_options(otodoke_readonly=True),
+                                          expire_on_commit=False)
+        self.after_commit: list[AfterCommit] = []
+
+
+db = Database()

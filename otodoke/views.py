@@ -1,0 +1,35 @@
+"""The home page (what is running, links to every surface) and a health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, render_template
+from sqlalchemy import text
+
+from otodoke.config import channel_statuses
+from otodoke.db import db
+
+bp = Blueprint("home", __name__)
+
+# Every surface the app offers, for the home page. Packages add theirs here as they land.
+SURFACES: list[tuple[str, str, str]] = []
+
+
+@bp.get("/")
+def index() -> str:
+    """Say in Japanese what is running and link to every surface."""
+    return render_template(
+        "home.html",
+        channels=channel_statuses(current_app.config),
+        database=db.engine.url.render_as_string(hide_password=True),
+        backend=db.engine.dialect.name,
+        jobs_url=current_app.config["JOBS_URL"],
+        surfaces=SURFACES,
+    )
+
+
+@bp.get("/health")
+def health():  # type: ignore[no-untyped-def]
+    """Liveness plus a database round trip; never shows secrets."""
+    with db.reading() as session:
+        session.execute(text("SELECT 1"))
+    return jsonify(status="ok", database=db.engine.dialect.name)
