@@ -52,3 +52,17 @@ class LinkCode(Base):
     expires_at: Mapped[datetime] = mapped_column()
     used_at: Mapped[datetime | None] = mapped_column()
     used_by: Mapped[str | None] = mapped_column(String(64))
+
+
+class Conversation(Base):
+    """Where a LINE chat or a phone call stands (basket, current step), kept in the database so that a
+    conversation survives a web process restart. ``party`` is a LINE user id or a Twilio CallSid."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "party"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    party: Mapped[str] = mapped_column(String(64))
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column()

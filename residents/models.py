@@ -55,3 +55,19 @@ class FamilyLink(Base):
     linked_at: Mapped[datetime] = mapped_column()
 
     resident: Mapped[Resident] = relationship(back_populates="family")
+
+
+class VoiceMessage(Base):
+    """A recorded phone message (e.g. an unknown caller leaving name and address) for staff to act on."""
+
+    __tablename__ = "voice_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    call_sid: Mapped[str] = mapped_column(String(64), unique=True)
+    from_number: Mapped[str] = mapped_column(String(32))
+    recording_url: Mapped[str | None] = mapped_column(String(512))
+    recording_seconds: Mapped[int | None] = mapped_column()
+    purpose: Mapped[str] = mapped_column(String(32), default="registration")
+    created_at: Mapped[datetime] = mapped_column()
+    handled_at: Mapped[datetime | None] = mapped_column()
+    handled_by: Mapped[str | None] = mapped_column(String(64))

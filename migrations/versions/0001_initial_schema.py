@@ -2,7 +2,7 @@
 
 Revision ID: 0001_initial
 Revises: 
-Create Date: 2026-11-26 07:03:45.738534
+Create Date: 2026-11-26 07:04:30.710425
 """
 from __future__ import annotations
 
@@ -34,6 +34,15 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_audit_log_action'), ['action'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_log_at'), ['at'], unique=False)
 
+    op.create_table('conversations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('party', sa.String(length=64), nullable=False),
+    sa.Column('state', sa.JSON(), nullable=False),
+    sa.Column('updated_at', otodoke.db.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conversations')),
+    sa.UniqueConstraint('channel', 'party', name=op.f('uq_conversations_channel'))
+    )
     op.create_table('districts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('code', sa.String(length=32), nullable=False),
@@ -126,6 +135,19 @@ def upgrade() -> None:
     sa.Column('break_minutes', sa.Integer(), nullable=False),
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_vehicles'))
+    )
+    op.create_table('voice_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('call_sid', sa.String(length=64), nullable=False),
+    sa.Column('from_number', sa.String(length=32), nullable=False),
+    sa.Column('recording_url', sa.String(length=512), nullable=True),
+    sa.Column('recording_seconds', sa.Integer(), nullable=True),
+    sa.Column('purpose', sa.String(length=32), nullable=False),
+    sa.Column('created_at', otodoke.db.UTCDateTime(), nullable=False),
+    sa.Column('handled_at', otodoke.db.UTCDateTime(), nullable=True),
+    sa.Column('handled_by', sa.String(length=64), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_voice_messages')),
+    sa.UniqueConstraint('call_sid', name=op.f('uq_voice_messages_call_sid'))
     )
     op.create_table('drivers',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -333,6 +355,7 @@ def downgrade() -> None:
 
     op.drop_table('products')
     op.drop_table('drivers')
+    op.drop_table('voice_messages')
     op.drop_table('vehicles')
     op.drop_table('shops')
     op.drop_table('processed_events')
@@ -343,6 +366,7 @@ def downgrade() -> None:
     op.drop_table('outbox')
     op.drop_table('link_codes')
     op.drop_table('districts')
+    op.drop_table('conversations')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_audit_log_at'))
         batch_op.drop_index(batch_op.f('ix_audit_log_action'))
