@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 
 echo "== tests on SQLite =="
-$PY -m pytest -q -p no:cacheprovider "$@"
+env -u TEST_DATABASE_URL $PY -m pytest -q -p no:cacheprovider "$@"
 sqlite_rc=$?
 
 pg_url="${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
