@@ -1,10 +1,11 @@
-"""Districts (with their delivery calendar), vehicles and drivers."""
+"""Districts (with their delivery calendar), vehicles, drivers, and the stored delivery plans."""
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from otodoke.db import Base
@@ -73,3 +74,103 @@ class Driver(Base):
     active: Mapped[bool] = mapped_column(default=True)
 
     vehicle: Mapped[Vehicle | None] = relationship()
+
+
+class Plan(Base):
+    """One version of the delivery plan for a day. Re-planning adds a version; the newest is active."""
+
+    __tablename__ = "plans"
+    __table_args__ = (UniqueConstraint("delivery_date", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_date: Mapped[date] = mapped_column(index=True)
+    version: Mapped[int] = mapped_column()
+    active: Mapped[bool] = mapped_column(default=True)
+    trigger: Mapped[str] = mapped_column(String(64))     # "cutoff:2026-12-01T10:00", "staff", "cli"
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column()
+    solver_seconds: Mapped[float] = mapped_column(default=0.0)
+    strategy: Mapped[str] = mapped_column(String(128), default="")
+    total_distance_m: Mapped[int] = mapped_column(default=0)
+    total_duration_s: Mapped[int] = mapped_column(default=0)
+    order_count: Mapped[int] = mapped_column(default=0)
+    unassigned_count: Mapped[int] = mapped_column(default=0)
+    diff: Mapped[dict[str, Any]] = mapped_column(default=dict)   # what changed against the previous version
+
+    runs: Mapped[list["Run"]] = relationship(back_populates="plan", order_by="Run.id")
+    unassigned: Mapped[list["UnassignedOrder"]] = relationship(back_populates="plan")
+
+
+class PlanningTrigger(Base):
+    """A planning trigger already handled: the cutoff job firing twice (restart, two workers) is a no-op."""
+
+    __tablename__ = "planning_triggers"
+    __table_args__ = (UniqueConstraint("delivery_date", "trigger"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_date: Mapped[date] = mapped_column()
+    trigger: Mapped[str] = mapped_column(String(64))
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    at: Mapped[datetime] = mapped_column()
+
+
+class Run(Base):
+    """One vehicle's route for the day."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
+    driver_id: Mapped[int | None] = mapped_column(ForeignKey("drivers.id"))
+    districts: Mapped[str] = mapped_column(String(128), default="")   # names, for sheets and pages
+    start_at: Mapped[datetime] = mapped_column()
+    end_at: Mapped[datetime] = mapped_column()
+    distance_m: Mapped[int] = mapped_column()
+    duration_s: Mapped[int] = mapped_column()
+    max_load: Mapped[list[Any]] = mapped_column(default=list)   # per capacity dimension
+
+    plan: Mapped[Plan] = relationship(back_populates="runs")
+    vehicle: Mapped[Vehicle] = relationship()
+    driver: Mapped[Driver | None] = relationship()
+    stops: Mapped[list["RunStop"]] = relationship(back_populates="run", order_by="RunStop.seq",
+                                                  cascade="all, delete-orphan")
+
+
+class RunStop(Base):
+    """A visit: a pickup at a shop or a delivery to a resident, with its ETA and what happened there."""
+
+    __tablename__ = "run_stops"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
+    seq: Mapped[int] = mapped_column()
+    kind: Mapped[str] = mapped_column(String(16))        # pickup | delivery
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
+    shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
+    lat: Mapped[float] = mapped_column()
+    lon: Mapped[float] = mapped_column()
+    eta: Mapped[datetime] = mapped_column()
+    window_start: Mapped[str | None] = mapped_column(String(5))
+    window_end: Mapped[str | None] = mapped_column(String(5))
+    service_s: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|done|not_at_home|refused
+    done_at: Mapped[datetime | None] = mapped_column()
+    cash_collected_yen: Mapped[int | None] = mapped_column()
+    note: Mapped[str] = mapped_column(String(256), default="")
+
+    run: Mapped[Run] = relationship(back_populates="stops")
+
+
+class UnassignedOrder(Base):
+    """An order the plan could not serve, with the binding reason: shown to staff, never dropped silently."""
+
+    __tablename__ = "unassigned_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    reason_code: Mapped[str] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(String(256))
+
+    plan: Mapped[Plan] = relationship(back_populates="unassigned")
