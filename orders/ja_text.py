@@ -180,7 +180,7 @@ def parse_quantity(text: str) -> int:
     return value
 
 
-def _leading_quantity(text: str) -> tuple[int, int] | None:
+def _leading_quantity(text: str, more_follows: bool = False) -> tuple[int, int] | None:
     """The longest prefix of normalised ``text`` that is a quantity: (value, length), or None.
 
     A bare kana number (「に」「ご」) is also a particle or the start of a word, so it only counts
@@ -193,7 +193,8 @@ def _leading_quantity(text: str) -> tuple[int, int] | None:
             continue
         bare_kana = all("ぁ" <= ch <= "ん" for ch in head) and _number(head) is not None \
             and head not in _NATIVE
-        if bare_kana and _clean(text[end:]):
+        # 「大根に人参」: a one-syllable に/ご right before another product is a particle.
+        if bare_kana and (_clean(text[end:]) or (more_follows and len(head) == 1)):
             continue
         return value, end
     return None
@@ -280,7 +281,7 @@ def extract_items(text: str, products: Sequence[Named]) -> Extraction:
         quantity, stated, consumed = 1, False, end
         if _is_fraction(after[:3]):
             raise _half()
-        lead = _leading_quantity(after)
+        lead = _leading_quantity(after, more_follows=index + 1 < len(hits))
         if lead is not None:
             quantity, stated = lead[0], True
             consumed = end + (len(source[end:after_end]) - len(after)) + lead[1]

@@ -83,6 +83,8 @@ def _pairs(text: str) -> list[tuple[str, int]]:
     ("卵を2パック", [("卵(10個入り)", 2)]),
     ("大根ください", [("大根", 1)]),
     ("だいこんにほんとりんごみっつ", [("大根", 2), ("りんご", 3)]),
+    ("大根に人参を3本", [("大根", 1), ("人参", 3)]),
+    ("大根にりんご", [("大根", 1), ("りんご", 1)]),
 ])
 def test_extract_items(text: str, expected: list[tuple[str, int]]) -> None:
     assert _pairs(text) == expected
