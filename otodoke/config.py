@@ -49,6 +49,12 @@ def from_env(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
         "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN", ""),
         "TWILIO_API_BASE_URL": environ.get("TWILIO_API_BASE_URL") or None,
         "TWILIO_FROM_NUMBER": environ.get("TWILIO_FROM_NUMBER", ""),
+        # Phone line: a Japanese voice Twilio offers (Polly.Mizuki, Polly.Takumi, Google.ja-JP-*), the
+        # SSML speaking rate, and whether /sandbox/phone acts as Twilio (default: on unless Twilio is
+        # configured or ENV is production).
+        "TWILIO_VOICE": environ.get("TWILIO_VOICE", "Polly.Mizuki"),
+        "TWILIO_SPEECH_RATE": environ.get("TWILIO_SPEECH_RATE", "85%"),
+        "TWILIO_SANDBOX": environ.get("TWILIO_SANDBOX") or None,
         "PUBLIC_BASE_URL": environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
         # sqlite:///path (default: a file of its own in the instance folder, never the app database,
         # because the queue's dequeue takes an exclusive lock) or redis://host:port/db.

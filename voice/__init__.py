@@ -1,0 +1,49 @@
+"""The phone line (Twilio Programmable Voice + SMS): webhooks, IVR flow, senders and the sandbox."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+SANDBOX_API_PATH = "/sandbox/twilio-api"
+SANDBOX_ACCOUNT_SID = "ACsandbox00000000000000000000000"
+SANDBOX_FROM_NUMBER = "+815000000000"
+
+
+def _flag(value: object) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def init_app(app: Flask) -> None:
+    """Register the webhooks; turn the sandbox on (default when Twilio is not configured, never by
+    default in production or tests); register the SMS and voice senders when Twilio is configured or
+    sandboxed. Unconfigured and not sandboxed, nothing is faked: SMS rows wait in the outbox."""
+    from outbox.registry import register_sender
+    from voice import views
+    from voice.sender import TwilioSmsSender, TwilioVoiceSender
+    from voice.twilio_client import TwilioSettings
+
+    config = app.config
+    real = bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")
+                and config.get("TWILIO_FROM_NUMBER"))
+    sandbox = _flag(config.get("TWILIO_SANDBOX"))
+    if sandbox is None:
+        sandbox = not real and not config.get("TESTING") and config.get("ENV_NAME") != "production"
+    config["TWILIO_SANDBOX"] = sandbox
+    app.register_blueprint(views.bp)
+    settings: TwilioSettings | None = TwilioSettings.from_config(config) if real else None
+    if sandbox:
+        from voice import sandbox as sandbox_views
+        sandbox_views.init_app(app)
+        if not real:
+            # The real twilio client, pointed at the fake inside this app: staff see what would be sent.
+            from voice.security import sandbox_token
+            base = config["PUBLIC_BASE_URL"].rstrip("/") + SANDBOX_API_PATH
+            settings = TwilioSettings(SANDBOX_ACCOUNT_SID, sandbox_token(config), SANDBOX_FROM_NUMBER,
+                                      base_url=base, status_callback=None)
+    if settings is not None:
+        register_sender(app, TwilioSmsSender(settings))
+        register_sender(app, TwilioVoiceSender(settings))

@@ -1,0 +1,119 @@
+"""A small fake of Twilio's REST API (Messages and Calls), as a WSGI app.
+
+Tests run it on 127.0.0.1 in a thread (``serve``) and point the real twilio client at it; the sandbox
+mounts the same app inside Otodoke (``/sandbox/twilio``) so that staff can see the SMS and calls the
+phone line would send, without a Twilio account. It checks what Twilio checks first (Basic auth with
+the account SID, the account in the path, the required fields) and records every request.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+
+@dataclass
+class FakeRequest:
+    method: str
+    path: str
+    form: dict[str, str]
+    account_sid: str
+
+
+@dataclass
+class FakeTwilio:
+    """Records requests; ``script`` queues (status, twilio error code) failures to answer next."""
+
+    prefix: str = ""
+    requests: list[FakeRequest] = field(default_factory=list)
+    script: list[tuple[int, int]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _seq: Any = field(default_factory=lambda: itertools.count(1), repr=False)
+
+    def messages(self) -> list[FakeRequest]:
+        return [r for r in self.requests if r.path.endswith("/Messages.json")]
+
+    def calls(self) -> list[FakeRequest]:
+        return [r for r in self.requests if r.path.endswith("/Calls.json")]
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        return self.handle(Request(environ))(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        path = request.path[len(self.prefix):] if request.path.startswith(self.prefix) else request.path
+        parts = path.strip("/").split("/")
+        if request.method != "POST" or len(parts) != 4 or parts[0] != "2010-04-01" or parts[1] != "Accounts":
+            return _error(404, 20404, "The requested resource was not found")
+        account, resource = parts[2], parts[3]
+        user = _basic_user(request.headers.get("Authorization", ""))
+        if user != account:
+            return _error(401, 20003, "Authenticate")
+        form = {k: v for k, v in request.form.items()}
+        with self._lock:
+            self.requests.append(FakeRequest(request.method, path, form, account))
+            failure = self.script.pop(0) if self.script else None
+            n = next(self._seq)
+        if failure:
+            return _error(failure[0], failure[1], "scripted failure")
+        if resource == "Messages.json":
+            if not form.get("To") or not form.get("From") or not form.get("Body"):
+                return _error(400, 21604, "A 'To', 'From' and 'Body' are required")
+            return _created({"sid": f"SM{uuid.uuid4().hex}", "account_sid": account, "to": form["To"],
+                             "from": form["From"], "body": form["Body"], "status": "queued",
+                             "num_segments": "1", "direction": "outbound-api", "seq": n})
+        if resource == "Calls.json":
+            if not form.get("To") or not form.get("From") or not (form.get("Twiml") or form.get("Url")):
+                return _error(400, 21205, "A 'To', 'From' and 'Twiml' or 'Url' are required")
+            return _created({"sid": f"CA{uuid.uuid4().hex}", "account_sid": account, "to": form["To"],
+                             "from": form["From"], "status": "queued", "direction": "outbound-api",
+                             "seq": n})
+        return _error(404, 20404, "The requested resource was not found")
+
+
+def _basic_user(header: str) -> str | None:
+    if not header.startswith("Basic "):
+        return None
+    try:
+        return base64.b64decode(header[6:]).decode("utf-8").split(":", 1)[0]
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+def _created(body: dict[str, Any]) -> Response:
+    return Response(json.dumps(body), status=201, content_type="application/json")
+
+
+def _error(status: int, code: int, message: str) -> Response:
+    body = {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
+            "status": status}
+    return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, *args: Any, **kwargs: Any) -> None:  # tests read the records, not stderr
+        pass
+
+
+@contextmanager
+def serve(fake: FakeTwilio | None = None) -> Iterator[tuple[FakeTwilio, str]]:
+    """Run a fake on 127.0.0.1 (a free port) in a thread; yields (fake, base URL)."""
+    fake = fake or FakeTwilio()
+    server = make_server("127.0.0.1", 0, fake, threaded=True, request_handler=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield fake, f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()

@@ -1,0 +1,185 @@
+"""The phone line's state machine: one Twilio webhook in, one TwiML document out.
+
+Each response is numbered; its Gather/Redirect/Dial/Record actions carry ``?s=<n>``. A request whose
+number is behind the call's current one is a Twilio retry (or a duplicate) of a step already handled:
+it gets the stored TwiML of that step back and changes nothing. An order is placed with
+``idempotency_key=f"call:{CallSid}:{n}"`` as a second guard.
+
+Every menu: 0 (or 「オペレーター」) reaches a person, 9 (「もう一度」) repeats, silence repeats once,
+and a second failed try (silence or an answer we cannot use) hands the caller to a person.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable, Mapping
+
+from sqlalchemy.orm import Session
+from twilio.twiml.voice_response import VoiceResponse
+
+from voice import calls, twiml
+from voice import prompts as P
+from voice.twiml import VoiceStyle
+
+log = logging.getLogger("otodoke.voice")
+
+MAX_TRIES = 2
+
+
+@dataclass(frozen=True)
+class Turn:
+    """What the caller did: keys, recognised speech, or nothing; plus Twilio's other fields."""
+
+    digits: str = ""
+    speech: str = ""
+    form: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> "Turn":
+        return cls(digits=(form.get("Digits") or "").strip(),
+                   speech=(form.get("SpeechResult") or "").strip(), form=dict(form))
+
+    @property
+    def empty(self) -> bool:
+        return not self.digits and not self.speech
+
+    def key(self) -> str:
+        """A single key: pressed, or said (「1番」)."""
+        if self.digits:
+            return self.digits
+        return P.spoken_digit(self.speech) or ""
+
+
+@dataclass
+class Call:
+    session: Session
+    now: datetime
+    call_sid: str
+    style: VoiceStyle
+    operator_number: str
+    state: dict[str, Any]
+
+    @property
+    def resident_id(self) -> int | None:
+        return self.state.get("resident_id")
+
+    def url(self, path: str) -> str:
+        return f"{path}?s={self.state['seq']}"
+
+    def action(self) -> str:
+        return self.url(f"/voice/step/{self.state['step']}")
+
+
+Handler = Callable[[Call, Turn], VoiceResponse]
+
+
+def start(session: Session, *, call_sid: str, form: Mapping[str, str], now: datetime,
+          style: VoiceStyle, operator_number: str) -> str:
+    """``/voice/incoming``: greet the caller (known by caller ID or not). A retried incoming webhook
+    for a call already under way gets the last TwiML back."""
+    from residents.service import find_by_phone
+
+    row = calls.load(session, call_sid)
+    if row is not None:
+        return row.state.get("last_xml") or ""
+    caller = form.get("From") or ""
+    resident = find_by_phone(session, caller)
+    state: dict[str, Any] = {"seq": 1, "tries": 0, "from": caller, "basket": [],
+                             "resident_id": resident.id if resident else None,
+                             "step": "menu" if resident else "unknown", "started_at": now.isoformat()}
+    # The row gets its own copy: were it to share ``state``, the changes below would also alter the
+    # value SQLAlchemy compares against, and the JSON column would never be written.
+    row, created = calls.open_call(session, call_sid=call_sid, state=copy.deepcopy(state), now=now)
+    if not created:
+        return row.state.get("last_xml") or ""
+    call = Call(session, now, call_sid, style, operator_number, state)
+    before = [P.GREETING] + ([f"{resident.name}様、いつもありがとうございます。"] if resident else [])
+    response = render(call, before=before)
+    _finish(call, row, response)
+    return str(response)
+
+
+def step(session: Session, *, call_sid: str, seq: int | None, form: Mapping[str, str], now: datetime,
+         style: VoiceStyle, operator_number: str) -> str:
+    """Any later webhook of the call (Gather, Redirect, Dial and Record actions)."""
+    row = calls.load(session, call_sid)
+    if row is None:
+        # A call we have no record of (its row was lost, or the URL was replayed): start afresh.
+        return start(session, call_sid=call_sid, form=form, now=now, style=style,
+                     operator_number=operator_number)
+    state = copy.deepcopy(row.state)
+    if seq is None or seq != state["seq"]:
+        return state.get("last_xml") or ""
+    call = Call(session, now, call_sid, style, operator_number, state)
+    state["seq"] += 1
+    from voice import steps
+    handler = steps.HANDLERS.get(state["step"])
+    if handler is None:
+        response = to_operator(call)
+    else:
+        response = handler(call, Turn.from_form(form))
+    _finish(call, row, response)
+    return str(response)
+
+
+def _finish(call: Call, row: Any, response: VoiceResponse) -> None:
+    call.state["last_xml"] = str(response)
+    calls.save(row, call.state, call.now)
+
+
+# --- shared moves --------------------------------------------------------------------------------
+
+def render(call: Call, *, before: list[str] | None = None, retry: bool = False) -> VoiceResponse:
+    """Ask the current step's question again (after ``before``)."""
+    from voice import steps
+    prompt = steps.PROMPTS[call.state["step"]](call)
+    say_first = list(before or [])
+    if prompt.before:
+        say_first.extend(prompt.before)
+    if prompt.end_call:
+        return twiml.goodbye(call.style, say_first + prompt.sentences)
+    return twiml.ask(call.style, call.action(), prompt.sentences, hints=prompt.hints,
+                     num_digits=prompt.num_digits, finish_on_key=prompt.finish_on_key,
+                     before=say_first)
+
+
+def go(call: Call, step_name: str, *, before: list[str] | None = None, **updates: Any) -> VoiceResponse:
+    call.state.update(updates)
+    call.state["step"] = step_name
+    call.state["tries"] = 0
+    return render(call, before=before)
+
+
+def failed(call: Call, turn: Turn, *, reason: list[str] | None = None) -> VoiceResponse:
+    """Silence or an answer we cannot use: repeat once, then a person takes over."""
+    call.state["tries"] = int(call.state.get("tries", 0)) + 1
+    if call.state["tries"] >= MAX_TRIES:
+        return to_operator(call, before=reason)
+    lead = reason or ([P.SILENCE] if turn.empty else [P.NOT_UNDERSTOOD])
+    return render(call, before=lead, retry=True)
+
+
+def to_operator(call: Call, *, before: list[str] | None = None) -> VoiceResponse:
+    call.state["step"] = "after_dial"
+    call.state["tries"] = 0
+    call.state["operator"] = True
+    return twiml.transfer(call.style, call.operator_number, call.url("/voice/dial-status"),
+                          list(before or []) + [P.OPERATOR])
+
+
+def common(call: Call, turn: Turn) -> VoiceResponse | None:
+    """The keys every menu shares: 0 → a person, 9 → say it again."""
+    key = turn.key()
+    if key == "0" or P.wants_operator(turn.speech):
+        return to_operator(call)
+    if key == "9" or P.wants_repeat(turn.speech):
+        return render(call)
+    return None
+
+
+def apology(style: VoiceStyle, operator_number: str) -> str:
+    """For errors and Twilio's fallback URL: no database, straight to a person."""
+    return str(twiml.transfer(style, operator_number, "/voice/fallback-done", [P.ERROR]))

@@ -1,0 +1,78 @@
+"""The one module that talks to Twilio's REST API (SMS and outbound calls).
+
+The base URL is configurable (``TWILIO_API_BASE_URL``) so that tests and the sandbox point the real
+twilio client at a fake server on 127.0.0.1; nothing else about the client changes. Errors are
+classified here into the outbox's SENT / RETRY / DEAD so callers never interpret HTTP codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from requests.exceptions import RequestException
+from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from outbox.senders import Outcome, SendResult
+
+# A webhook or an outbox tick must never hang on Twilio; the outbox retries later instead.
+HTTP_TIMEOUT_S = 10.0
+
+
+@dataclass(frozen=True)
+class TwilioSettings:
+    account_sid: str
+    auth_token: str
+    from_number: str
+    base_url: str | None = None
+    status_callback: str | None = None
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "TwilioSettings":
+        base = str(config.get("PUBLIC_BASE_URL") or "").rstrip("/")
+        return cls(account_sid=str(config.get("TWILIO_ACCOUNT_SID") or ""),
+                   auth_token=str(config.get("TWILIO_AUTH_TOKEN") or ""),
+                   from_number=str(config.get("TWILIO_FROM_NUMBER") or ""),
+                   base_url=config.get("TWILIO_API_BASE_URL") or None,
+                   status_callback=f"{base}/voice/status" if base else None)
+
+
+def make_client(settings: TwilioSettings) -> Client:
+    client = Client(settings.account_sid, settings.auth_token,
+                    http_client=TwilioHttpClient(timeout=HTTP_TIMEOUT_S))
+    if settings.base_url:
+        client.api.base_url = settings.base_url.rstrip("/")
+    return client
+
+
+def classify(error: Exception) -> SendResult:
+    """Temporary (retry) or permanent (dead)? 429 and 5xx and network trouble are temporary."""
+    if isinstance(error, TwilioRestException):
+        detail = f"twilio {error.status} code={error.code}: {error.msg}"[:500]
+        if error.status == 429 or error.status >= 500:
+            return SendResult(Outcome.RETRY, detail)
+        return SendResult(Outcome.DEAD, detail)
+    if isinstance(error, (RequestException, TwilioException, OSError)):
+        return SendResult(Outcome.RETRY, f"{type(error).__name__}: {error}"[:500])
+    raise error
+
+
+def send_sms(client: Client, settings: TwilioSettings, *, to: str, body: str) -> SendResult:
+    try:
+        message = client.messages.create(to=to, from_=settings.from_number, body=body)
+    except Exception as error:  # noqa: BLE001 - classified, re-raised when unknown
+        return classify(error)
+    return SendResult(Outcome.SENT, provider_ref=message.sid)
+
+
+def create_call(client: Client, settings: TwilioSettings, *, to: str, twiml: str) -> SendResult:
+    kwargs: dict[str, Any] = {"to": to, "from_": settings.from_number, "twiml": twiml}
+    if settings.status_callback:
+        kwargs["status_callback"] = settings.status_callback
+    try:
+        call = client.calls.create(**kwargs)
+    except Exception as error:  # noqa: BLE001
+        return classify(error)
+    return SendResult(Outcome.SENT, provider_ref=call.sid)

@@ -1,0 +1,127 @@
+"""Twilio Programmable Voice webhooks (configure on the number: Voice URL ``/voice/incoming``, status
+callback ``/voice/status``, fallback URL ``/voice/fallback``; all POST).
+
+Every request must carry a valid ``X-Twilio-Signature`` for the public URL, else 403 and nothing
+changes. A failure inside the flow never reaches the caller as silence: the transaction is rolled
+back and the caller hears an apology and is put through to a person.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, render_template, request
+from sqlalchemy import select
+
+from otodoke import get_clock
+from otodoke.clock import JST
+from otodoke.db import db
+from residents.models import VoiceMessage
+from residents.phones import try_normalise_phone
+from voice import calls, flow, security
+from voice.twiml import VoiceStyle, goodbye
+
+log = logging.getLogger("otodoke.voice")
+
+bp = Blueprint("voice", __name__, url_prefix="/voice", template_folder="templates")
+
+
+def _style() -> VoiceStyle:
+    return VoiceStyle.from_config(current_app.config)
+
+
+def operator_number() -> str:
+    raw = str(current_app.config.get("COORDINATOR_PHONE") or "")
+    return try_normalise_phone(raw) or raw
+
+
+def _xml(body: str) -> Response:
+    return Response(body, mimetype="text/xml")
+
+
+def _checked() -> tuple[str, dict[str, Any]]:
+    if not security.is_from_twilio(current_app.config, request):
+        log.warning("voice webhook with a missing or wrong X-Twilio-Signature: %s", request.path)
+        abort(403)
+    call_sid = request.form.get("CallSid", "")
+    if not call_sid or len(call_sid) > 64:
+        abort(400)
+    return call_sid, request.form.to_dict()
+
+
+def _run(kind: str) -> Response:
+    call_sid, form = _checked()
+    seq = request.args.get("s", type=int)
+    now = get_clock().now()
+    style, number = _style(), operator_number()
+    try:
+        with db.transaction() as session:
+            if kind == "incoming":
+                body = flow.start(session, call_sid=call_sid, form=form, now=now, style=style,
+                                  operator_number=number)
+            else:
+                body = flow.step(session, call_sid=call_sid, seq=seq, form=form, now=now, style=style,
+                                 operator_number=number)
+    except Exception:  # noqa: BLE001 - the caller must hear something, never dead air
+        log.exception("voice flow failed for call %s", call_sid)
+        body = flow.apology(style, number)
+    return _xml(body or flow.apology(style, number))
+
+
+@bp.post("/incoming")
+def incoming() -> Response:
+    return _run("incoming")
+
+
+@bp.post("/step/<name>")
+def gather_action(name: str) -> Response:
+    # ``name`` only makes logs readable; the stored state decides which step runs.
+    return _run("step")
+
+
+@bp.post("/recording")
+def recording() -> Response:
+    return _run("step")
+
+
+@bp.post("/dial-status")
+def dial_status() -> Response:
+    return _run("step")
+
+
+@bp.post("/status")
+def status() -> Response:
+    """Twilio's status callback: note how and when the call ended (no TwiML is expected)."""
+    call_sid, form = _checked()
+    now = get_clock().now()
+    with db.transaction() as session:
+        row = calls.load(session, call_sid)
+        if row is not None:
+            state = dict(row.state)
+            state["call_status"] = form.get("CallStatus", "")
+            if form.get("CallDuration", "").isdigit():
+                state["duration_s"] = int(form["CallDuration"])
+            calls.save(row, state, now)
+    return Response(status=204)
+
+
+@bp.post("/fallback")
+def fallback() -> Response:
+    """Twilio calls this when our main URL failed or timed out: no database, apologise, hand over."""
+    _checked()
+    return _xml(flow.apology(_style(), operator_number()))
+
+
+@bp.post("/fallback-done")
+def fallback_done() -> Response:
+    _checked()
+    return _xml(str(goodbye(_style(), ["お電話ありがとうございました。失礼いたします。"])))
+
+
+@bp.get("/messages")
+def messages() -> str:
+    """Recorded messages for staff (unknown callers asking to register, callback requests)."""
+    with db.reading() as session:
+        rows = list(session.scalars(select(VoiceMessage).order_by(VoiceMessage.created_at.desc()).limit(200)))
+    return render_template("voice/messages.html", messages=rows, jst=JST)
