@@ -1,0 +1,116 @@
+"""Messages about an order (confirmed, changed, cancelled), queued in the outbox with the change itself.
+
+Who hears about it: the resident on LINE (if linked), every linked family member who asked to be told
+(``FamilyLink.notify``), and, for a phone order from a resident without LINE, an SMS to their mobile.
+The channel that took the order replies in the conversation itself; these are the lasting record.
+
+Payload contract (outbox): "line" → {"messages": [{"type": "text", "text": ...}]}; "sms" → {"body": ...}.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from orders.calendar import find_window, format_date_ja, format_datetime_ja
+from orders.models import Order
+from outbox.service import enqueue
+from residents.models import FamilyLink, Resident
+
+LINE_TEXT_LIMIT = 5000
+SMS_ITEM_LIMIT = 5  # SMS is paid per segment; list a few items and count the rest
+PAYMENT_JA = {"cash": "現金", "local_currency": "地域通貨"}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    channel: str     # "line" | "sms"
+    address: str     # LINE user id or E.164 number
+    family: bool
+
+
+def recipients(session: Session, order: Order, resident: Resident) -> list[Recipient]:
+    found: list[Recipient] = []
+    seen: set[str] = set()
+    if resident.line_user_id:
+        found.append(Recipient("line", resident.line_user_id, family=False))
+        seen.add(resident.line_user_id)
+    links = session.scalars(
+        select(FamilyLink).where(FamilyLink.resident_id == resident.id, FamilyLink.notify.is_(True))
+        .order_by(FamilyLink.id)
+    )
+    for link in links:
+        if link.line_user_id not in seen:
+            found.append(Recipient("line", link.line_user_id, family=True))
+            seen.add(link.line_user_id)
+    if order.channel == "phone" and not resident.line_user_id and resident.mobile_phone:
+        found.append(Recipient("sms", resident.mobile_phone, family=False))
+    return found
+
+
+def order_confirmed(session: Session, order: Order, resident: Resident, now: datetime) -> None:
+    _send(session, order, resident, now, event="confirmed",
+          headline="ご注文を承りました。")
+
+
+def order_changed(session: Session, order: Order, resident: Resident, now: datetime, *,
+                  version: int) -> None:
+    # An order can change several times; ``version`` (1, 2, …) keeps each change's message distinct.
+    _send(session, order, resident, now, event=f"changed:{version}", headline="ご注文の内容を変更しました。")
+
+
+def order_cancelled(session: Session, order: Order, resident: Resident, now: datetime) -> None:
+    _send(session, order, resident, now, event="cancelled",
+          headline="ご注文を取り消しました。")
+
+
+def _send(session: Session, order: Order, resident: Resident, now: datetime, *, event: str,
+          headline: str) -> None:
+    kind = "order_" + event.split(":")[0]
+    for recipient in recipients(session, order, resident):
+        prefix = f"{resident.name}さんの" if recipient.family else ""
+        if recipient.channel == "line":
+            text = _line_text(order, prefix + headline, cancelled=event == "cancelled")
+            payload: dict[str, object] = {"messages": [{"type": "text", "text": text}]}
+        else:
+            payload = {"body": _sms_text(order, prefix + headline, cancelled=event == "cancelled")}
+        enqueue(session, channel=recipient.channel, recipient=recipient.address, kind=kind,
+                payload=payload, now=now,
+                dedupe_key=f"order:{order.id}:{event}:{recipient.channel}:{recipient.address}")
+
+
+def _when(order: Order) -> str:
+    window = find_window(order.district, order.window_code)
+    label = window.label if window else ""
+    return f"{format_date_ja(order.delivery_date)} {label} {order.window_start}〜{order.window_end}"
+
+
+def _line_text(order: Order, headline: str, *, cancelled: bool) -> str:
+    parts = [f"{headline}（注文番号 {order.id}）"]
+    if cancelled:
+        parts.append(f"お届け予定日：{_when(order)}")
+        parts.append("またのご利用をお待ちしています。")
+        return "\n".join(parts)
+    parts.append(f"お届け：{_when(order)}")
+    parts.extend(f"・{line.name} {line.quantity}{line.unit} {line.line_total_yen:,}円" for line in order.lines)
+    parts.append(f"小計 {order.subtotal_yen:,}円／配達料 {order.fee_yen:,}円")
+    payment = PAYMENT_JA.get(order.payment_method, order.payment_method)
+    parts.append(f"合計 {order.total_yen:,}円（お支払い：{payment}）")
+    parts.append(f"変更・取り消しは {format_datetime_ja(order.cutoff_at)} までできます。")
+    text = "\n".join(parts)
+    return text if len(text) <= LINE_TEXT_LIMIT else text[: LINE_TEXT_LIMIT - 1] + "…"
+
+
+def _sms_text(order: Order, headline: str, *, cancelled: bool) -> str:
+    if cancelled:
+        return f"お届け：{headline}（注文番号 {order.id}、{format_date_ja(order.delivery_date)}分）"
+    items = [f"{line.name}{line.quantity}{line.unit}" for line in order.lines[:SMS_ITEM_LIMIT]]
+    rest = len(order.lines) - SMS_ITEM_LIMIT
+    if rest > 0:
+        items.append(f"ほか{rest}点")
+    return (f"お届け：{headline}（注文番号 {order.id}）{_when(order)}。"
+            f"{'、'.join(items)}。合計{order.total_yen:,}円。"
+            f"変更・取り消しは{format_datetime_ja(order.cutoff_at)}まで。")

@@ -1,0 +1,21 @@
+"""The ordering use cases, in one place for callers (LINE bot, phone line, web pages, CLI, jobs).
+
+Each is a plain function over the caller's session: none commits or opens a session, every rule
+broken raises ``orders.errors.OrderError`` with a Japanese message, and messages to residents are
+queued in the outbox inside the same transaction. The work lives in small modules by use case.
+"""
+
+from __future__ import annotations
+
+from orders.batching import DistrictBatch, batch_orders
+from orders.changes import CancelResult, cancel_order, change_order, get_order
+from orders.errors import OrderError
+from orders.placing import LineItem, Quote, QuoteLine, place_order, quote_order
+from orders.status import OrderView, OrderViewLine, order_status
+from orders.usual import SkippedItem, UsualBasket, reorder_usual, usual_basket
+
+__all__ = [
+    "CancelResult", "DistrictBatch", "LineItem", "OrderError", "OrderView", "OrderViewLine", "Quote",
+    "QuoteLine", "SkippedItem", "UsualBasket", "batch_orders", "cancel_order", "change_order",
+    "get_order", "order_status", "place_order", "quote_order", "reorder_usual", "usual_basket",
+]
