@@ -1,0 +1,45 @@
+"""The LINE bot: webhook, conversation, outbound sender, rich menu and the browser sandbox."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+SANDBOX_SECRET = "sandbox-channel-secret"
+SANDBOX_API_PATH = "/sandbox/line-api"
+
+
+def _flag(value: object) -> bool | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def init_app(app: Flask) -> None:
+    """Register the webhook; turn the sandbox on (default when no real LINE credentials, except in
+    tests, which opt in); register the LINE sender when LINE is configured or sandboxed."""
+    from bot import line_client, views
+    from bot.sender import LineSender
+
+    config = app.config
+    real = bool(config.get("LINE_CHANNEL_SECRET") and config.get("LINE_CHANNEL_ACCESS_TOKEN"))
+    sandbox = _flag(config.get("LINE_SANDBOX"))
+    if sandbox is None:
+        # Tests default to off so that other packages' tests never see a LINE sender they did not ask for.
+        sandbox = not real and not config.get("TESTING")
+    config["LINE_SANDBOX"] = sandbox
+    config.setdefault("LINE_SANDBOX_SECRET", SANDBOX_SECRET)
+    app.register_blueprint(views.bp)
+    if sandbox:
+        from bot import sandbox as sandbox_views
+        sandbox_views.init_app(app)
+        if not config.get("LINE_API_HOST"):
+            # The SDK talks HTTP to the fake inside this app, so the worker process's pushes land here too.
+            config["LINE_API_HOST"] = config["PUBLIC_BASE_URL"].rstrip("/") + SANDBOX_API_PATH
+    if real or sandbox:
+        line_client.install(app)
+        api = line_client.line_api(app)
+        assert api is not None
+        # The outbox's senders registry (outbox/registry.py): channel -> Sender.
+        app.extensions.setdefault("otodoke.senders", {})["line"] = LineSender(api)

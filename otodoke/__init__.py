@@ -34,6 +34,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     from otodoke import views
     app.register_blueprint(views.bp)
 
+    # The LINE bot: webhook, sender (when configured or sandboxed) and the /sandbox/line page.
+    import bot
+    bot.init_app(app)
+
     from otodoke import cli
     cli.init_app(app)
 

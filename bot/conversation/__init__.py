@@ -1,0 +1,198 @@
+"""The LINE conversation: who is writing (guest, resident, family, shop owner, driver), where their chat
+stands, and which screen answers this event. Calls the same services as every other channel.
+
+``handle(session, incoming, now=..., config=...)`` returns the messages to send back; it writes only
+through services and the conversation row, inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from linebot.v3.messaging import Message
+from sqlalchemy import select
+
+from bot.conversation import common, my_orders, ordering, registration
+from bot.conversation import state as conv_state
+from bot.conversation.state import Ctx
+from bot.events import Incoming
+
+__all__ = ["handle"]
+
+# Typed words that work anywhere (NFKC-normalised, hiragana; see orders.ja_text.normalise).
+KEYWORDS: dict[str, str] = {
+    "最初から": "menu", "さいしょから": "menu", "メニュー": "menu", "めにゅー": "menu", "はじめ": "menu",
+    "戻る": "back", "もどる": "back",
+    "注文する": "shops", "注文": "shops", "ちゅうもん": "shops", "買い物": "shops",
+    "いつもの": "usual", "いつもどおり": "usual",
+    "注文の確認": "status", "確認": "status", "かくにん": "status", "取り消し": "status", "きゃんせる": "status",
+    "かご": "basket",
+    "電話で相談": "help", "相談": "help", "電話": "help", "へるぷ": "help", "help": "help", "助けて": "help",
+}
+
+
+def _identify(ctx: Ctx) -> None:
+    """Fill in the role, the resident served and the actor string recorded on orders."""
+    from delivery.models import Driver
+    from residents.service import find_by_line_user, residents_for_family
+    from shops.models import ShopOwner
+
+    owner = ctx.session.scalars(select(ShopOwner).where(ShopOwner.line_user_id == ctx.user_id)).first()
+    if owner is not None:
+        ctx.role, ctx.actor, ctx.extra["shop_id"] = "shop", f"shop_owner:{owner.id}", owner.shop_id
+        return
+    driver = ctx.session.scalars(select(Driver).where(Driver.line_user_id == ctx.user_id,
+                                                      Driver.active.is_(True))).first()
+    if driver is not None:
+        ctx.role, ctx.actor, ctx.extra["driver_id"] = "driver", f"driver:{driver.id}", driver.id
+        return
+    resident = find_by_line_user(ctx.session, ctx.user_id)
+    if resident is not None:
+        ctx.role, ctx.resident_id, ctx.actor = "resident", resident.id, f"resident:{resident.id}"
+        return
+    family = residents_for_family(ctx.session, ctx.user_id)
+    if family:
+        from residents.models import FamilyLink
+        chosen = next((r for r in family if r.id == ctx.state.get("for")), family[0])
+        link = ctx.session.scalars(select(FamilyLink).where(FamilyLink.resident_id == chosen.id,
+                                                            FamilyLink.line_user_id == ctx.user_id)).first()
+        ctx.role, ctx.resident_id = "family", chosen.id
+        ctx.actor = f"family:{link.id if link else 0}"
+        ctx.state["for"] = chosen.id
+        ctx.extra.update(for_name=chosen.name, family_count=len(family),
+                         family=[(r.id, r.name) for r in family])
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def _customer_action(ctx: Ctx, action: str, d: Mapping[str, str]) -> list[Message] | None:
+    """Postback actions of residents and family members."""
+    table: dict[str, Callable[[], list[Message]]] = {
+        "menu": lambda: common.menu(ctx),
+        "help": lambda: common.help_(ctx),
+        "shops": lambda: ordering.shops(ctx, _int(d.get("pg"))),
+        "cats": lambda: ordering.categories(ctx, _int(d.get("s"))),
+        "prods": lambda: ordering.products(ctx, _int(d.get("s")), d.get("c") or None, _int(d.get("pg"))),
+        "qty": lambda: ordering.ask_quantity(ctx, _int(d.get("p"))),
+        "add": lambda: ordering.add(ctx, _int(d.get("p")), max(1, min(99, _int(d.get("q"))))),
+        "basket": lambda: ordering.show_basket(ctx),
+        "clear": lambda: ordering.clear(ctx),
+        "quote": lambda: ordering.quote(ctx, d.get("w") or None),
+        "confirm": lambda: ordering.confirm(ctx, d.get("w") or None),
+        "usual": lambda: my_orders.usual(ctx),
+        "usualok": lambda: my_orders.usual_confirm(ctx),
+        "status": lambda: my_orders.status(ctx),
+        "cancel": lambda: my_orders.ask_cancel(ctx, _int(d.get("o"))),
+        "cancelok": lambda: my_orders.cancel(ctx, _int(d.get("o"))),
+        "change": lambda: my_orders.change(ctx, _int(d.get("o"))),
+        "who": lambda: _choose_resident(ctx),
+        "for": lambda: _switch_resident(ctx, _int(d.get("r"))),
+    }
+    fn = table.get(action)
+    return fn() if fn else None
+
+
+def _choose_resident(ctx: Ctx) -> list[Message]:
+    from bot import messages as m
+    actions = [m.postback(f"{name}さん", "for", r=rid) for rid, name in ctx.extra.get("family", [])]
+    return [m.text("どなたのご注文ですか？", quick=m.quick_reply(actions))]
+
+
+def _switch_resident(ctx: Ctx, resident_id: int) -> list[Message]:
+    if any(rid == resident_id for rid, _ in ctx.extra.get("family", [])):
+        ctx.state["for"] = resident_id
+        ctx.set_basket([])
+        _identify(ctx)
+    return common.menu(ctx)
+
+
+def _guest_action(ctx: Ctx, action: str, d: Mapping[str, str]) -> list[Message] | None:
+    reg = ctx.state.setdefault("reg", {})
+    if action == "regd":
+        reg["district_id"] = _int(d.get("d"))
+        return registration.ask_address(ctx)
+    if action == "regskip":
+        return registration.ask_phone(ctx) if d.get("f") == "loc" else registration.ask_consent(ctx)
+    table: dict[str, Callable[[], list[Message]]] = {
+        "reg": lambda: registration.start(ctx), "link": lambda: registration.ask_code(ctx),
+        "regok": lambda: registration.finish(ctx), "help": lambda: common.help_(ctx),
+        "regback": lambda: registration.back_to(ctx, d.get("to", "")),
+        "menu": lambda: registration.greeting(ctx),
+    }
+    fn = table.get(action)
+    return fn() if fn else registration.greeting(ctx)
+
+
+def _action(ctx: Ctx, d: Mapping[str, str]) -> list[Message]:
+    """A postback (or a typed keyword turned into one)."""
+    action = d.get("a", "")
+    if action == "back":
+        from urllib.parse import parse_qsl
+        previous = dict(parse_qsl(ctx.state.get("back") or "a=menu"))
+        return _action(ctx, previous if previous.get("a") != "back" else {"a": "menu"})
+    if action == "link" or (ctx.role == "guest" and action != "help"):
+        if action == "link":
+            return registration.ask_code(ctx)
+        return _guest_action(ctx, action, d)
+    if ctx.role == "shop":
+        from bot.conversation import shop
+        return shop.stock_list(ctx) if action == "stock" else shop.usage(ctx)
+    if ctx.role == "driver":
+        from bot.conversation import driver
+        return driver.action(ctx, action, d)
+    if action == "menu":
+        ctx.set_basket(ctx.basket() if not ctx.state.get("changing") else [])
+        ctx.state.pop("changing", None)
+    return _customer_action(ctx, action, d) or common.not_understood(ctx)
+
+
+def _text(ctx: Ctx, text: str) -> list[Message]:
+    from orders.ja_text import normalise
+    word = normalise(text)
+    keyword = KEYWORDS.get(text.strip()) or KEYWORDS.get(word)
+    if ctx.role == "shop":
+        from bot.conversation import shop
+        return shop.typed(ctx, text)
+    if ctx.role == "driver":
+        from bot.conversation import driver
+        return driver.typed(ctx, text)
+    if keyword in ("menu", "back", "help"):
+        return _action(ctx, {"a": keyword})
+    if ctx.role == "guest":
+        answer = registration.typed(ctx, text)
+        if answer is not None:
+            return answer
+        return _action(ctx, {"a": keyword or "menu"})
+    if ctx.state.get("step") == "qty":
+        return ordering.typed_quantity(ctx, text)
+    if keyword:
+        return _action(ctx, {"a": keyword})
+    answer = ordering.free_text(ctx, text)
+    return answer if answer is not None else common.not_understood(ctx)
+
+
+def handle(session: Any, incoming: Incoming, *, now: Any, config: Mapping[str, Any]) -> list[Message]:
+    """Answer one event (the caller has already claimed its id in this transaction)."""
+    if incoming.kind == "unfollow" or incoming.user_id is None:
+        return []   # blocked: nothing can be sent; the conversation row is kept for a return
+    conv = conv_state.load(session, incoming.user_id, now)
+    ctx = Ctx(session=session, incoming=incoming, now=now, config=config, state=dict(conv.state or {}),
+              user_id=incoming.user_id)
+    _identify(ctx)
+    if incoming.kind == "follow":
+        answer = registration.greeting(ctx) if ctx.role == "guest" else _action(ctx, {"a": "menu"})
+    elif incoming.kind == "postback":
+        answer = _action(ctx, incoming.data)
+    elif incoming.kind == "location":
+        answer = registration.location(ctx) or common.not_understood(ctx)
+    elif incoming.kind == "text":
+        answer = _text(ctx, incoming.text)
+    else:
+        answer = []
+    conv_state.save(conv, ctx.state, now)
+    return answer

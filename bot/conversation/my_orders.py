@@ -1,0 +1,112 @@
+"""いつもの (two taps), and checking, changing and cancelling orders until the cutoff."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from linebot.v3.messaging import Message
+
+from bot import messages as m
+from bot.conversation.common import date_ja, error_text, menu, remember_back, yen
+from bot.conversation.ordering import quote_bubble, show_basket
+from bot.conversation.state import Ctx
+from otodoke.errors import DomainError
+
+
+def _skipped_notes(skipped: Any) -> list[str]:
+    # ``reason`` is already a Japanese sentence from the orders service (sold out names 「売り切れ」).
+    return [f"※{s.name}：{s.reason}（今回は外しました）" for s in skipped or ()]
+
+
+def usual(ctx: Ctx) -> list[Message]:
+    """The usual basket with date and total; one more tap (確定) orders it."""
+    from orders.service import usual_basket
+    try:
+        basket = usual_basket(ctx.session, resident_id=ctx.resident_id, now=ctx.now)
+    except DomainError as exc:
+        return menu(ctx, error_text(exc))
+    notes = _skipped_notes(basket.skipped)
+    if not basket.items or basket.quote is None:
+        return menu(ctx, "\n".join(notes + ["いつもの商品は、いまはご用意できません。"]))
+    ctx.state["step"] = "usual"
+    back = remember_back(ctx, "menu")
+    bubble = quote_bubble(basket.quote, title="いつものご注文", notes=notes,
+                          confirm=m.pb_dict("確定", "usualok"), cancel=m.pb_dict("やめる", "menu"))
+    return [m.flex("いつものご注文", [bubble], quick=m.quick_reply([], back=back))]
+
+
+def usual_confirm(ctx: Ctx) -> list[Message]:
+    from orders.service import reorder_usual
+    try:
+        with ctx.session.begin_nested():
+            order, skipped = reorder_usual(ctx.session, resident_id=ctx.resident_id, placed_by=ctx.actor,
+                                           channel="line", now=ctx.now, idempotency_key=f"line:{ctx.event_id}")
+    except DomainError as exc:
+        return menu(ctx, error_text(exc))
+    lines = [f"いつものご注文を承りました。注文番号 {order.id}",
+             f"お届け：{date_ja(order.delivery_date)} {order.window_start}〜{order.window_end}",
+             f"合計 {yen(order.total_yen)}"] + _skipped_notes(skipped)
+    return menu(ctx, "\n".join(lines))
+
+
+def _view(v: Any, key: str, default: Any = None) -> Any:
+    return getattr(v, key, default)
+
+
+def status(ctx: Ctx) -> list[Message]:
+    """Open and recent orders, newest first; change / cancel buttons while still possible."""
+    from orders.service import order_status
+    views = list(order_status(ctx.session, resident_id=ctx.resident_id, now=ctx.now))
+    back = remember_back(ctx, "menu")
+    if not views:
+        return [m.text("いまお届け予定のご注文はありません。",
+                       quick=m.quick_reply([m.postback("注文する", "shops")], back=back))]
+    ctx.state["step"] = "status"
+    bubbles = []
+    for v in views[: m.MAX_BUBBLES]:
+        oid = v.order_id
+        lines = [v.status_label, f"お届け：{v.delivery_date_label} {v.window_label}（{v.window_start}〜{v.window_end}）"]
+        eta = _view(v, "eta_text") or _view(v, "eta")
+        if eta:
+            lines.append(f"到着予定：{eta}")
+        for line in v.lines[:8]:
+            lines.append(f"・{line.name} {line.quantity}{line.unit}")
+        lines.append(f"合計 {yen(v.total_yen)}")
+        buttons = []
+        if v.changeable:
+            buttons = [m.pb_dict("内容を変える", "change", o=oid), m.pb_dict("取り消す", "cancel", o=oid)]
+        bubbles.append(m.bubble(f"注文番号 {oid}", lines, buttons))
+    return [m.flex("ご注文の確認", bubbles, quick=m.quick_reply([], back=back))]
+
+
+def ask_cancel(ctx: Ctx, order_id: int) -> list[Message]:
+    ctx.state["step"] = "cancel"
+    back = remember_back(ctx, "status")
+    return [m.text(f"注文番号{order_id}を取り消しますか？",
+                   quick=m.quick_reply([m.postback("はい、取り消す", "cancelok", o=order_id),
+                                        m.postback("いいえ", "status")], back=back))]
+
+
+def cancel(ctx: Ctx, order_id: int) -> list[Message]:
+    from orders.service import cancel_order
+    try:
+        with ctx.session.begin_nested():
+            result = cancel_order(ctx.session, order_id=order_id, actor=ctx.actor, channel="line",
+                                  now=ctx.now, resident_id=ctx.resident_id)
+    except DomainError as exc:
+        return menu(ctx, error_text(exc))
+    if result.already_cancelled:
+        return menu(ctx, f"注文番号{order_id}は、すでに取り消し済みです。")
+    return menu(ctx, f"注文番号{order_id}を取り消しました。")
+
+
+def change(ctx: Ctx, order_id: int) -> list[Message]:
+    """Put the order's lines into the basket; confirming then calls ``change_order``."""
+    from orders.service import get_order
+    try:
+        order = get_order(ctx.session, order_id=order_id, resident_id=ctx.resident_id)
+    except DomainError as exc:
+        return menu(ctx, error_text(exc))
+    ctx.set_basket([[line.product_id, line.quantity] for line in order.lines])
+    ctx.state["changing"] = order.id
+    return show_basket(ctx, "数を変えるときは、かごを空にして選び直すか、商品を追加してください。")

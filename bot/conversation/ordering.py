@@ -1,0 +1,267 @@
+"""Ordering by buttons: shops → categories → products → quantity → basket → date/window → confirm.
+
+Every screen has 戻る (to the screen before) and 最初から. The basket lives in the conversation state;
+nothing is reserved until the order is confirmed by ``orders.service.place_order``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from linebot.v3.messaging import Message
+from sqlalchemy import select
+
+from bot import messages as m
+from bot.conversation.common import date_ja, error_text, menu, remember_back, yen
+from bot.conversation.state import Ctx
+from otodoke.errors import DomainError
+from shops.models import Product
+
+PAGE = 11          # bubbles per carousel page, leaving the 12th for 「次へ」
+QUICK_QTYS = (1, 2, 3, 4, 5, 10)
+KIND_JA = {"farm_stand": "直売所", "shop": "商店"}
+
+
+def _stock_line(p: Product) -> str:
+    if not p.available:
+        return "ただいまお休み"
+    if p.stock is None:
+        return "在庫あり"
+    return "売り切れ" if p.stock <= 0 else f"残り{p.stock}{p.unit}"
+
+
+def _orderable(p: Product) -> bool:
+    return p.available and (p.stock is None or p.stock > 0)
+
+
+def _page(items: list[Any], page: int) -> tuple[list[Any], bool]:
+    start = page * PAGE
+    return items[start:start + PAGE], len(items) > start + PAGE
+
+
+def shops(ctx: Ctx, page: int = 0) -> list[Message]:
+    from shops.service import list_shops
+    ctx.state["step"] = "shops"
+    back = remember_back(ctx, "menu")
+    all_shops = [s for s in list_shops(ctx.session) if getattr(s, "active", True)]
+    if not all_shops:
+        return [m.text("ただいまご注文いただけるお店がありません。", quick=m.quick_reply([], back=back))]
+    shown, more = _page(all_shops, page)
+    bubbles = [m.bubble(s.name, [KIND_JA.get(s.kind, "")], [m.pb_dict("このお店を見る", "cats", s=s.id)])
+               for s in shown]
+    if more:
+        bubbles.append(m.bubble("ほかのお店", ["続きを見る"], [m.pb_dict("次へ", "shops", pg=page + 1)]))
+    return [m.flex("お店を選んでください", bubbles, quick=m.quick_reply([], back=back))]
+
+
+def categories(ctx: Ctx, shop_id: int) -> list[Message]:
+    from shops.service import list_categories
+    cats = [str(c) for c in list_categories(ctx.session, shop_id=shop_id)]
+    if len(cats) <= 1:
+        return products(ctx, shop_id, cats[0] if cats else None)
+    ctx.state["step"] = "cats"
+    back = remember_back(ctx, "shops")
+    actions = [m.postback(c, "prods", s=shop_id, c=c) for c in cats]
+    return [m.text("どの種類にしますか？", quick=m.quick_reply(actions, back=back))]
+
+
+def products(ctx: Ctx, shop_id: int, category: str | None, page: int = 0) -> list[Message]:
+    from shops.service import list_products
+    ctx.state["step"] = "prods"
+    ctx.state["browse"] = {"s": shop_id, "c": category, "pg": page}
+    back = remember_back(ctx, "cats", s=shop_id) if category else remember_back(ctx, "shops")
+    items = list(list_products(ctx.session, shop_id=shop_id, category=category))
+    if not items:
+        return [m.text("いまは商品がありません。", quick=m.quick_reply([], back=back))]
+    shown, more = _page(items, page)
+    bubbles = []
+    for p in shown:
+        buttons = [m.pb_dict("これを買う", "qty", p=p.id)] if _orderable(p) else []
+        bubbles.append(m.bubble(p.name, [f"{yen(p.price_yen)}（1{p.unit}）", _stock_line(p)], buttons,
+                                image_url=p.photo_url))
+    if more:
+        bubbles.append(m.bubble("ほかの商品", ["続きを見る"], [m.pb_dict("次へ", "prods", s=shop_id, c=category, pg=page + 1)]))
+    actions = [m.postback("かごを見る", "basket")] if ctx.basket() else []
+    return [m.flex("商品を選んでください", bubbles, quick=m.quick_reply(actions, back=back))]
+
+
+def _back_to_products(ctx: Ctx) -> m.PostbackAction:
+    browse = ctx.state.get("browse") or {}
+    if browse.get("s"):
+        return remember_back(ctx, "prods", s=browse["s"], c=browse.get("c"), pg=browse.get("pg"))
+    return remember_back(ctx, "shops")
+
+
+def ask_quantity(ctx: Ctx, product_id: int, problem: str = "") -> list[Message]:
+    product = ctx.session.get(Product, product_id)
+    if product is None:
+        return menu(ctx, "その商品は見つかりませんでした。")
+    ctx.state["step"] = "qty"
+    ctx.state["pid"] = product.id
+    back = _back_to_products(ctx)
+    actions = [m.postback(f"{n}{product.unit}", "add", p=product.id, q=n) for n in QUICK_QTYS]
+    body = (problem + "\n" if problem else "") + (
+        f"{product.name}（{yen(product.price_yen)}／{product.unit}）をいくつにしますか？\n"
+        "下のボタンか、数字（例：3、三）を送ってください。")
+    return [m.text(body, quick=m.quick_reply(actions, back=back))]
+
+
+def typed_quantity(ctx: Ctx, text: str) -> list[Message]:
+    from orders.ja_text import parse_quantity
+    pid = int(ctx.state.get("pid") or 0)
+    try:
+        quantity = parse_quantity(text)
+    except DomainError as exc:
+        return ask_quantity(ctx, pid, error_text(exc))
+    return add(ctx, pid, quantity)
+
+
+def add(ctx: Ctx, product_id: int, quantity: int) -> list[Message]:
+    basket = ctx.basket()
+    for line in basket:
+        if line[0] == product_id:
+            line[1] = min(99, line[1] + quantity)
+            break
+    else:
+        basket.append([product_id, quantity])
+    ctx.set_basket(basket)
+    return show_basket(ctx, "かごに入れました。")
+
+
+def _basket_lines(ctx: Ctx) -> tuple[list[str], int]:
+    lines, subtotal = [], 0
+    for pid, qty in ctx.basket():
+        p = ctx.session.get(Product, pid)
+        if p is None:
+            continue
+        subtotal += p.price_yen * qty
+        lines.append(f"・{p.name} {qty}{p.unit}　{yen(p.price_yen * qty)}")
+    return lines, subtotal
+
+
+def show_basket(ctx: Ctx, intro: str = "") -> list[Message]:
+    ctx.state["step"] = "basket"
+    back = remember_back(ctx, "shops")
+    lines, subtotal = _basket_lines(ctx)
+    if not lines:
+        return [m.text("かごは空です。", quick=m.quick_reply([m.postback("注文する", "shops")]))]
+    head = [intro] if intro else []
+    if ctx.state.get("changing"):
+        head.append(f"注文番号{ctx.state['changing']}の変更です。")
+    body = "\n".join(head + ["いまのかご："] + lines + [f"小計 {yen(subtotal)}（配達料は次に表示します）"])
+    actions = [m.postback("注文に進む", "quote"), m.postback("ほかの商品も買う", "shops"),
+               m.postback("かごを空にする", "clear")]
+    return [m.text(body, quick=m.quick_reply(actions, back=back))]
+
+
+def clear(ctx: Ctx) -> list[Message]:
+    ctx.set_basket([])
+    ctx.state.pop("changing", None)
+    return menu(ctx, "かごを空にしました。")
+
+
+def _items(ctx: Ctx) -> list[Any]:
+    from orders.service import LineItem
+    return [LineItem(product_id=pid, quantity=qty) for pid, qty in ctx.basket()]
+
+
+def quote_bubble(quote: Any, *, title: str, confirm: dict[str, Any], cancel: dict[str, Any],
+                 notes: list[str] | None = None) -> dict[str, Any]:
+    """The show-before-confirm card: items, total, delivery day and time window, cutoff."""
+    lines = [f"{getattr(l, 'name', '')} {getattr(l, 'quantity', '')}{getattr(l, 'unit', '')}　"
+             f"{yen(int(getattr(l, 'line_total_yen', 0)))}" for l in quote.lines]
+    window = quote.window
+    lines += [f"商品 {yen(quote.subtotal_yen)}／配達料 {yen(quote.fee_yen)}",
+              f"合計 {yen(quote.total_yen)}",
+              f"お届け：{date_ja(quote.delivery_date)} {window.label}（{window.start}〜{window.end}）",
+              f"締め切り：{quote.cutoff_at.month}月{quote.cutoff_at.day}日 {quote.cutoff_at:%H:%M}"]
+    lines += notes or []
+    return m.bubble(title, lines, [confirm, cancel])
+
+
+def _windows(ctx: Ctx) -> list[Any]:
+    from orders.calendar import next_delivery_slot
+    from residents.models import Resident
+    resident = ctx.session.get(Resident, ctx.resident_id)
+    if resident is None:
+        return []
+    try:
+        return list(next_delivery_slot(resident.district, ctx.now).windows)
+    except DomainError:
+        return []
+
+
+def quote(ctx: Ctx, window_code: str | None = None, notes: list[str] | None = None) -> list[Message]:
+    """Show date, window and total before anything counts; ask for the window first if there is a choice."""
+    from orders.service import quote_order
+    if not ctx.basket():
+        return show_basket(ctx)
+    windows = _windows(ctx)
+    if window_code is None and len(windows) > 1:
+        ctx.state["step"] = "window"
+        back = remember_back(ctx, "basket")
+        actions = [m.postback(f"{w.label} {w.start}〜{w.end}", "quote", w=w.code) for w in windows]
+        return [m.text("\n".join((notes or []) + ["お届けの時間帯を選んでください。"]),
+                       quick=m.quick_reply(actions, back=back))]
+    try:
+        q = quote_order(ctx.session, resident_id=ctx.resident_id, items=_items(ctx), now=ctx.now,
+                        window_code=window_code)
+    except DomainError as exc:
+        return show_basket(ctx, error_text(exc))
+    ctx.state["step"] = "confirm"
+    back = remember_back(ctx, "basket")
+    title = "この内容でよろしいですか？" if not ctx.state.get("changing") else "この内容に変更しますか？"
+    bubble = quote_bubble(q, title=title, notes=notes,
+                          confirm=m.pb_dict("この内容で注文する", "confirm", w=q.window.code),
+                          cancel=m.pb_dict("かごに戻る", "basket"))
+    return [m.flex("ご注文の確認", [bubble], quick=m.quick_reply([], back=back))]
+
+
+def confirm(ctx: Ctx, window_code: str | None) -> list[Message]:
+    """Place (or change) the order; the confirming event's id is the idempotency key."""
+    from orders.service import change_order, place_order
+    if not ctx.basket():
+        return menu(ctx, "かごが空です。")
+    changing = ctx.state.get("changing")
+    try:
+        with ctx.session.begin_nested():
+            if changing:
+                order = change_order(ctx.session, order_id=int(changing), items=_items(ctx), actor=ctx.actor,
+                                     channel="line", now=ctx.now, resident_id=ctx.resident_id)
+            else:
+                order = place_order(ctx.session, resident_id=ctx.resident_id, items=_items(ctx),
+                                    placed_by=ctx.actor, channel="line", now=ctx.now,
+                                    idempotency_key=f"line:{ctx.event_id}", window_code=window_code)
+    except DomainError as exc:
+        return show_basket(ctx, error_text(exc))
+    ctx.set_basket([])
+    ctx.state.pop("changing", None)
+    verb = "変更しました" if changing else "承りました"
+    done = (f"ご注文を{verb}。ありがとうございます。\n注文番号 {order.id}\n"
+            f"お届け：{date_ja(order.delivery_date)} {order.window_start}〜{order.window_end}\n"
+            f"合計 {yen(order.total_yen)}（お届けの時にお支払いください）")
+    return menu(ctx, done)
+
+
+def free_text(ctx: Ctx, text: str) -> list[Message] | None:
+    """「大根2本とりんご3個」 → into the basket, then the confirmation screen. None if nothing matched."""
+    from orders.ja_text import extract_items
+    from shops.service import list_products
+    catalogue = [p for p in list_products(ctx.session) if p.available]
+    try:
+        found, unmatched = extract_items(text, catalogue)
+    except DomainError as exc:
+        return [m.text(error_text(exc), quick=m.quick_reply([m.postback("注文する", "shops")]))]
+    if not found:
+        return None
+    basket = ctx.basket()
+    for item in found:
+        for line in basket:
+            if line[0] == item.product.id:
+                line[1] = min(99, line[1] + item.quantity)
+                break
+        else:
+            basket.append([item.product.id, item.quantity])
+    ctx.set_basket(basket)
+    notes = [f"「{u}」は見つかりませんでした。" for u in unmatched if u][:3]
+    return quote(ctx, notes=notes)

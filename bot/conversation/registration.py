@@ -1,0 +1,161 @@
+"""First contact: greeting, self-registration (name, reading, district, address, location pin, phone,
+consent), or linking an account with a one-time code (residents registered by staff, family, shops,
+drivers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from linebot.v3.messaging import Message
+
+from bot import messages as m
+from bot.conversation.common import error_text, remember_back
+from bot.conversation.state import Ctx
+from otodoke.errors import DomainError
+
+
+def greeting(ctx: Ctx) -> list[Message]:
+    ctx.state.clear()
+    body = ("友だち追加ありがとうございます。お届けサービスです。\n"
+            "お店の品物を、ご自宅までお届けします。\n"
+            "はじめての方は「登録する」を、担当者からコードを受け取った方は「コードを入力」を押してください。")
+    actions = [m.postback("登録する", "reg"), m.postback("コードを入力", "link"), m.postback("電話で相談", "help")]
+    return [m.text(body, quick=m.quick_reply(actions, start_over=False))]
+
+
+def start(ctx: Ctx) -> list[Message]:
+    ctx.state["step"] = "reg_name"
+    ctx.state["reg"] = {}
+    back = remember_back(ctx, "menu")
+    return [m.text("お名前を送ってください。\n（例：長井 花子）", quick=m.quick_reply([], back=back))]
+
+
+def _ask(ctx: Ctx, step: str, body: str, back_action: str, actions: list[Any] | None = None,
+         **back_params: Any) -> list[Message]:
+    ctx.state["step"] = step
+    back = remember_back(ctx, back_action, **back_params)
+    return [m.text(body, quick=m.quick_reply(actions or [], back=back))]
+
+
+def ask_kana(ctx: Ctx, problem: str = "") -> list[Message]:
+    return _ask(ctx, "reg_kana", (problem + "\n" if problem else "") + "お名前のふりがなを、ひらがなで送ってください。\n（例：ながい はなこ）", "reg")
+
+
+def ask_district(ctx: Ctx) -> list[Message]:
+    from residents.service import list_districts
+    actions = [m.postback(d.name, "regd", d=d.id) for d in list_districts(ctx.session)]
+    return _ask(ctx, "reg_district", "お住まいの地区を選んでください。", "regback", actions, to="kana")
+
+
+def ask_address(ctx: Ctx) -> list[Message]:
+    return _ask(ctx, "reg_addr", "ご住所を送ってください。\n（例：長井市本町1-2-3）", "regback", to="district")
+
+
+def ask_location(ctx: Ctx) -> list[Message]:
+    actions = [m.location_action(), m.postback("とばす", "regskip", f="loc")]
+    return _ask(ctx, "reg_loc", "配達の目印に、ご自宅の位置を送ってください。\n下の「位置を送る」を押して、地図でご自宅を選びます。",
+                "regback", actions, to="address")
+
+
+def ask_phone(ctx: Ctx, problem: str = "") -> list[Message]:
+    actions = [m.postback("とばす", "regskip", f="phone")]
+    return _ask(ctx, "reg_phone", (problem + "\n" if problem else "") + "お電話番号を送ってください。\n（例：0238-88-1234）",
+                "regback", actions, to="location")
+
+
+def ask_consent(ctx: Ctx) -> list[Message]:
+    from delivery.models import District
+    reg = ctx.state.get("reg", {})
+    district = ctx.session.get(District, int(reg.get("district_id") or 0))
+    summary = [f"お名前：{reg.get('name')}（{reg.get('kana')}）",
+               f"地区：{district.name if district else ''}", f"ご住所：{reg.get('address')}",
+               f"位置：{'あり' if reg.get('lat') is not None else 'なし'}",
+               f"お電話：{reg.get('phone_display') or 'なし'}"]
+    body = ("この内容で登録します。\n" + "\n".join(summary) +
+            "\nお名前・ご住所・お電話は、お届けのためだけに使います。同意して登録しますか？")
+    actions = [m.postback("同意して登録する", "regok"), m.postback("はじめからやり直す", "reg")]
+    return _ask(ctx, "reg_confirm", body, "regback", actions, to="phone")
+
+
+def back_to(ctx: Ctx, where: str) -> list[Message]:
+    steps = {"kana": ask_kana, "district": ask_district, "address": ask_address,
+             "location": ask_location, "phone": ask_phone}
+    return steps.get(where, start)(ctx)
+
+
+def typed(ctx: Ctx, text: str) -> list[Message] | None:
+    """Text typed during registration or code entry; None when no such step is active."""
+    step, reg = ctx.state.get("step"), ctx.state.setdefault("reg", {})
+    value = text.strip()
+    if step == "reg_name":
+        reg["name"] = value[:64]
+        return ask_kana(ctx)
+    if step == "reg_kana":
+        reg["kana"] = value[:128]
+        return ask_district(ctx)
+    if step == "reg_addr":
+        reg["address"] = value[:256]
+        return ask_location(ctx)
+    if step == "reg_phone":
+        from residents.service import normalise_phone
+        try:
+            reg["phone"] = normalise_phone(value)
+        except DomainError as exc:
+            return ask_phone(ctx, error_text(exc))
+        reg["phone_display"] = value[:32]
+        return ask_consent(ctx)
+    if step == "code":
+        return redeem(ctx, value)
+    return None
+
+
+def location(ctx: Ctx) -> list[Message] | None:
+    if ctx.state.get("step") != "reg_loc":
+        return None
+    reg = ctx.state.setdefault("reg", {})
+    reg["lat"], reg["lon"] = ctx.incoming.lat, ctx.incoming.lon
+    return ask_phone(ctx)
+
+
+def finish(ctx: Ctx) -> list[Message]:
+    from bot.conversation.common import menu
+    from residents.service import register_resident
+    reg = ctx.state.get("reg", {})
+    try:
+        with ctx.session.begin_nested():
+            resident = register_resident(
+                ctx.session, name=reg.get("name", ""), kana=reg.get("kana", ""),
+                district_id=int(reg.get("district_id") or 0), address=reg.get("address", ""),
+                lat=reg.get("lat"), lon=reg.get("lon"), phone=reg.get("phone"), line_user_id=ctx.user_id,
+                consent=True, actor="resident:self", channel="line", now=ctx.now)
+    except DomainError as exc:
+        return [m.text(error_text(exc) + "\nもう一度、はじめから登録します。",
+                       quick=m.quick_reply([m.postback("登録する", "reg"), m.postback("電話で相談", "help")]))]
+    ctx.state.pop("reg", None)
+    ctx.role, ctx.resident_id, ctx.actor = "resident", resident.id, f"resident:{resident.id}"
+    return menu(ctx, f"{resident.name}さん、ご登録ありがとうございます。")
+
+
+def ask_code(ctx: Ctx) -> list[Message]:
+    return _ask(ctx, "code", "担当者からお知らせしたコードを送ってください。", "menu")
+
+
+_WELCOME = {
+    "resident": "LINEとつながりました。これからLINEでご注文いただけます。",
+    "family": "ご家族として登録しました。代わりにご注文いただけます。",
+    "shop": "お店の担当として登録しました。\n「大根 20」のように送ると在庫を変えられます。「在庫」で一覧を見られます。",
+    "driver": "配達員として登録しました。配達の日に、回る順番をお送りします。",
+}
+
+
+def redeem(ctx: Ctx, code: str) -> list[Message]:
+    from otodoke.linking import redeem_code
+    try:
+        with ctx.session.begin_nested():
+            result = redeem_code(ctx.session, code=code.strip().upper(), line_user_id=ctx.user_id, now=ctx.now)
+    except DomainError as exc:
+        return _ask(ctx, "code", error_text(exc) + "\nもう一度コードを送ってください。", "menu",
+                    [m.postback("電話で相談", "help")])
+    ctx.state.clear()
+    welcome = _WELCOME.get(result.purpose, "登録しました。")
+    return [m.text(welcome, quick=m.quick_reply([], start_over=True))]
