@@ -31,6 +31,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
 
     _db.init_app(app)
 
+    # The outbox senders registry (channel -> Sender; channel packages add theirs) and the job queue,
+    # whose after-commit hook wakes the outbox drain.
+    from outbox import registry as outbox_registry
+    outbox_registry.init_app(app)
+    from otodoke import jobs
+    jobs.init_app(app)
+
     from otodoke import views
     app.register_blueprint(views.bp)
 

@@ -40,4 +40,6 @@ def run_command(host: str, port: int, no_worker: bool) -> None:
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
-COMMANDS = [run_command]
+from outbox.cli import COMMANDS as _OUTBOX_COMMANDS  # noqa: E402  (worker, outbox)
+
+COMMANDS = [run_command, *_OUTBOX_COMMANDS]

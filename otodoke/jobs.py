@@ -1,0 +1,192 @@
+"""Background jobs on Huey, used only as a trigger: the outbox rows are the truth.
+
+Huey deletes a task when it dequeues it (at most once), so a killed consumer can lose the task it was
+running. That is harmless here because every task is an idempotent tick (drain the outbox), and the next
+tick (the minute sweep, the next commit) finds the rows that are still pending. See reliability.md §c.
+
+The backend comes from ``JOBS_URL``: ``sqlite:///path`` (the default, a file of its own: Huey's dequeue
+takes ``begin exclusive``, which must never contend with web writes on the app database; one consumer)
+or ``redis://…`` (production; several worker threads).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+from huey import RedisHuey, SqliteHuey, crontab
+from huey.api import Huey, TaskWrapper
+from huey.consumer import Consumer
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from otodoke.db import db
+from outbox.models import OutboxMessage
+from outbox.registry import senders_for
+from outbox.worker import DrainReport, drain, next_due
+
+log = logging.getLogger("otodoke.jobs")
+
+JOBS_KEY = "otodoke.jobs"
+# Retries due within this many seconds get their own wake-up; later ones are left to the minute sweep.
+WAKE_HORIZON_S = 60.0
+WAKE_MARKER = "otodoke:outbox:next-wake"
+
+
+@dataclass
+class Jobs:
+    huey: Huey
+    drain_outbox: TaskWrapper
+    sweep_outbox: TaskWrapper
+
+
+def make_huey(jobs_url: str, *, database_url: str = "", name: str = "otodoke",
+              immediate: bool = False) -> Huey:
+    """A Huey instance for ``jobs_url``; refuses an SQLite queue inside the app's own database file."""
+    if jobs_url.startswith("sqlite:///"):
+        path = jobs_url[len("sqlite:///"):]
+        if not path or path == ":memory:":
+            raise ValueError("JOBS_URL needs a file: sqlite:///path/to/jobs.db")
+        if database_url.startswith("sqlite") and _same_file(path, database_url.split(":///", 1)[-1]):
+            raise ValueError("JOBS_URL must not be the app database: give the job queue its own file")
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        return SqliteHuey(name, filename=path, results=False, immediate=immediate,
+                          immediate_use_memory=True)
+    if jobs_url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey(name, url=jobs_url, results=False, immediate=immediate)
+    raise ValueError(f"JOBS_URL must be sqlite:///path or redis://host:port/db, not {jobs_url!r}")
+
+
+def _same_file(a: str, b: str) -> bool:
+    return os.path.abspath(a) == os.path.abspath(b)
+
+
+def init_app(app: Flask) -> Jobs:
+    """Build the queue and its tasks, and wake the outbox drain after commits that queued messages."""
+    huey = make_huey(app.config["JOBS_URL"], database_url=app.config["DATABASE_URL"],
+                     name=app.config.get("JOBS_NAME", "otodoke"),
+                     immediate=bool(app.config.get("JOBS_IMMEDIATE", False)))
+
+    @huey.task(name="drain_outbox")
+    def drain_outbox() -> None:
+        _tick(app)
+
+    @huey.periodic_task(crontab(minute="*"), name="sweep_outbox")
+    def sweep_outbox() -> None:
+        # The safety net: catches retries past the wake horizon, lost triggers and expired leases.
+        _tick(app)
+
+    jobs = Jobs(huey, drain_outbox, sweep_outbox)
+    app.extensions[JOBS_KEY] = jobs
+    sessions = db.bound(app).sessions
+    event.listen(sessions, "after_flush", _note_outbox_insert)
+    event.listen(sessions, "after_commit", _carry_flag_to_thread)
+    event.listen(sessions, "after_rollback", _drop_flag)
+    db.on_commit(lambda: _wake_after_commit(app), app)
+    return jobs
+
+
+def get_jobs(app: Flask | None = None) -> Jobs:
+    return (app or current_app).extensions[JOBS_KEY]
+
+
+def get_huey(app: Flask | None = None) -> Huey:
+    return get_jobs(app).huey
+
+
+# --- the after-commit trigger ------------------------------------------------------------------------
+# A flush that inserted OutboxMessage rows marks its session; the commit moves the mark to this thread;
+# the after-commit hook (db.transaction) consumes it and queues one drain. Commits without outbox rows
+# cost one dict lookup.
+
+_FLAG = "otodoke.outbox_written"
+_thread = threading.local()
+
+
+def _note_outbox_insert(session: Session, _flush_context: Any) -> None:
+    if any(isinstance(obj, OutboxMessage) for obj in session.new):
+        session.info[_FLAG] = True
+
+
+def _carry_flag_to_thread(session: Session) -> None:
+    if session.info.pop(_FLAG, False):
+        _thread.outbox_written = True
+
+
+def _drop_flag(session: Session) -> None:
+    session.info.pop(_FLAG, None)
+
+
+def _wake_after_commit(app: Flask) -> None:
+    if not getattr(_thread, "outbox_written", False):
+        return
+    _thread.outbox_written = False
+    if not senders_for(app):
+        return  # nothing could be sent; the sweep marks the rows "channel not configured"
+    try:
+        get_jobs(app).drain_outbox()
+    except Exception as exc:  # the commit stands; the minute sweep will send the rows
+        log.warning("could not queue the outbox drain (%s); the sweep will pick it up", exc)
+
+
+# --- the tasks' body -----------------------------------------------------------------------------------
+
+def run_drain(app: Flask) -> DrainReport:
+    """One drain with the app's senders, clock and settings (also ``otodoke outbox drain``)."""
+    from otodoke import get_clock
+    clock = get_clock(app)
+    return drain(lambda: db.transaction(app), senders_for(app), clock.now,
+                 batch=int(app.config.get("OUTBOX_BATCH", 20)),
+                 lease_s=float(app.config.get("OUTBOX_LEASE_S", 120)),
+                 max_attempts=int(app.config.get("OUTBOX_MAX_ATTEMPTS", 12)))
+
+
+def _tick(app: Flask) -> None:
+    with app.app_context():
+        run_drain(app)
+        _book_wake_up(app)
+
+
+def _book_wake_up(app: Flask) -> None:
+    """Schedule the next drain for the earliest retry if it is soon, unless one is already booked."""
+    from otodoke import get_clock
+    with db.reading(app) as session:
+        due = next_due(session, sorted(senders_for(app)))
+    if due is None:
+        return
+    delay = (due - get_clock(app).now()).total_seconds()
+    if delay > WAKE_HORIZON_S:
+        return
+    delay = max(delay, 1.0)
+    jobs = get_jobs(app)
+    wake_at = time.time() + delay
+    booked = jobs.huey.get(WAKE_MARKER, peek=True)
+    if booked is not None and time.time() < booked <= wake_at + 0.5:
+        return  # an earlier wake-up will drain and book the next one itself
+    jobs.huey.put(WAKE_MARKER, wake_at)
+    jobs.drain_outbox.schedule(delay=delay)
+
+
+# --- the consumer --------------------------------------------------------------------------------------
+
+def is_sqlite_queue(app: Flask | None = None) -> bool:
+    return isinstance(get_huey(app), SqliteHuey)
+
+
+def make_consumer(app: Flask, *, workers: int | None = None, periodic: bool = True) -> Consumer:
+    """A Huey consumer running our tasks in threads of this process (one thread on SQLite)."""
+    huey = get_huey(app)
+    if huey.immediate:
+        raise RuntimeError("JOBS_IMMEDIATE is on: tasks run inline, there is nothing to consume")
+    if is_sqlite_queue(app):
+        if workers not in (None, 1):
+            log.warning("SQLite job queue: using 1 worker thread, not %s", workers)
+        workers = 1
+    return huey.create_consumer(workers=workers or 1, periodic=periodic, worker_type="thread",
+                                initial_delay=0.1, backoff=1.15,
+                                max_delay=float(app.config.get("JOBS_POLL_MAX_S", 1.0)))
