@@ -45,6 +45,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     import bot
     bot.init_app(app)
 
+    # The phone line: Twilio webhooks, SMS/voice senders (when configured or sandboxed), /sandbox/phone.
+    import voice
+    voice.init_app(app)
+
     from otodoke import cli
     cli.init_app(app)
 
