@@ -96,6 +96,8 @@ class Plan(Base):
     order_count: Mapped[int] = mapped_column(default=0)
     unassigned_count: Mapped[int] = mapped_column(default=0)
     diff: Mapped[dict[str, Any]] = mapped_column(default=dict)   # what changed against the previous version
+    # The solver's routes as stop ids per vehicle, so a re-plan can warm-start from this plan.
+    routes: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     runs: Mapped[list["Run"]] = relationship(back_populates="plan", order_by="Run.id")
     unassigned: Mapped[list["UnassignedOrder"]] = relationship(back_populates="plan")

@@ -43,8 +43,11 @@ def init_app(app: Flask) -> None:
 
 def _package_commands() -> list[click.Command]:
     """Commands that live with their domain packages."""
+    from delivery.cli import COMMANDS as delivery_commands
+    from demo.cli import COMMANDS as demo_commands
     from otodoke import runner
-    return list(runner.COMMANDS)
+    from otodoke.linking import issue_link_code_command
+    return [*runner.COMMANDS, *demo_commands, *delivery_commands, issue_link_code_command]
 
 
 def _create_app() -> Flask:

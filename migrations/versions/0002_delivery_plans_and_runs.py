@@ -34,6 +34,7 @@ def upgrade() -> None:
     sa.Column('order_count', sa.Integer(), nullable=False),
     sa.Column('unassigned_count', sa.Integer(), nullable=False),
     sa.Column('diff', sa.JSON(), nullable=False),
+    sa.Column('routes', sa.JSON(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_plans')),
     sa.UniqueConstraint('delivery_date', 'version', name=op.f('uq_plans_delivery_date'))
     )

@@ -1,0 +1,123 @@
+"""What a plan tells people, queued in the outbox with the plan: picking lists to shops, the run to
+each driver, the ETA window to each resident (and family). A re-plan only re-sends a message whose text
+changed, so a resident is not told the same time twice."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from delivery.models import Plan, Run
+from orders.calendar import format_date_ja
+from orders.models import Order
+from orders.notifications import recipients
+from otodoke.clock import JST
+from outbox.service import enqueue
+from shops.models import Shop, ShopOwner
+
+PAYMENT_JA = {"cash": "現金", "local_currency": "地域通貨"}
+ETA_BEFORE = timedelta(minutes=15)
+ETA_AFTER = timedelta(minutes=30)
+
+# (channel, recipient, kind) → text
+Messages = dict[tuple[str, str, str], str]
+
+
+def hhmm(moment: datetime) -> str:
+    return moment.astimezone(JST).strftime("%H:%M")
+
+
+def eta_window(eta: datetime, order: Order) -> tuple[str, str]:
+    """A window the resident can trust: a little before to half an hour after the planned time,
+    never outside the window they chose."""
+    local = eta.astimezone(JST)
+    start = max(hhmm(local - ETA_BEFORE), order.window_start)
+    end = min(hhmm(local + ETA_AFTER), order.window_end)
+    return (start, end) if start < end else (order.window_start, order.window_end)
+
+
+def plan_messages(session: Session, plan: Plan, driver_link: Callable[[Run], str]) -> Messages:
+    """Every message the plan implies, keyed by recipient."""
+    runs = session.scalars(select(Run).where(Run.plan_id == plan.id).order_by(Run.id)
+                           .options(selectinload(Run.stops), selectinload(Run.vehicle),
+                                    selectinload(Run.driver))).all()
+    order_ids = [s.order_id for r in runs for s in r.stops if s.order_id is not None]
+    orders = {o.id: o for o in session.scalars(
+        select(Order).where(Order.id.in_(order_ids))
+        .options(selectinload(Order.lines), selectinload(Order.resident))).all()} if order_ids else {}
+    shops = {s.id: s for s in session.scalars(select(Shop)).all()}
+    day = format_date_ja(plan.delivery_date)
+    messages: Messages = {}
+
+    picking: dict[int, list[str]] = defaultdict(list)
+    for run in runs:
+        run_orders = [orders[s.order_id] for s in run.stops if s.order_id in orders]
+        for stop in run.stops:
+            if stop.kind != "pickup" or stop.shop_id is None:
+                continue
+            lines = [(o.id, l) for o in run_orders for l in o.lines if l.shop_id == stop.shop_id]
+            picking[stop.shop_id].append(f"■ {run.vehicle.name} {hhmm(stop.eta)}ごろ集荷")
+            totals: dict[str, list] = {}
+            for order_id, line in lines:
+                entry = totals.setdefault(line.name, [0, line.unit, []])
+                entry[0] += line.quantity
+                entry[2].append(str(order_id))
+            for name, (qty, unit, ids) in totals.items():
+                picking[stop.shop_id].append(f"・{name} {qty}{unit}（注文番号 {', '.join(ids)}）")
+    for shop_id, body in picking.items():
+        text = f"【集荷リスト】{day}\n{shops[shop_id].name} さま\n" + "\n".join(body)
+        for owner in session.scalars(select(ShopOwner).where(ShopOwner.shop_id == shop_id)):
+            messages[("line", owner.line_user_id, "picking_list")] = text
+
+    for run in runs:
+        if run.driver is None or not run.driver.line_user_id:
+            continue
+        lines = [f"【配達ルート】{day} {run.vehicle.name}", f"出発 {hhmm(run.start_at)} / 帰着 {hhmm(run.end_at)}"]
+        for stop in run.stops:
+            if stop.kind == "pickup":
+                lines.append(f"{stop.seq}. {hhmm(stop.eta)} 集荷 {shops[stop.shop_id].name}")
+            else:
+                order = orders[stop.order_id]
+                cash = f" {PAYMENT_JA.get(order.payment_method, '')}{order.total_yen:,}円" \
+                    if order.payment_method == "cash" else ""
+                lines.append(f"{stop.seq}. {hhmm(stop.eta)} お届け {order.resident.name}さん{cash}")
+        lines.append(f"詳しい内容と地図: {driver_link(run)}")
+        messages[("line", run.driver.line_user_id, "driver_run")] = "\n".join(lines)
+
+    for run in runs:
+        for stop in run.stops:
+            if stop.kind != "delivery" or stop.order_id not in orders:
+                continue
+            order = orders[stop.order_id]
+            start, end = eta_window(stop.eta, order)
+            for who in recipients(session, order, order.resident):
+                prefix = f"{order.resident.name}さんへの" if who.family else ""
+                text = (f"{prefix}お届け予定のお知らせです。\n{day} {start}〜{end}ごろにお届けします"
+                        f"（注文番号 {order.id}）。")
+                key = (who.channel, who.address, "eta")
+                # A family member linked to two residents gets one message with both.
+                messages[key] = messages[key] + "\n" + text if key in messages else text
+    return messages
+
+
+def queue_plan_messages(session: Session, plan: Plan, previous: Plan | None, *, now: datetime,
+                        driver_link: Callable[[Run], str]) -> int:
+    """Queue the plan's messages that differ from the previous version's; return how many."""
+    new = plan_messages(session, plan, driver_link)
+    old = plan_messages(session, previous, driver_link) if previous is not None else {}
+    queued = 0
+    for (channel, recipient, kind), text in sorted(new.items()):
+        if old.get((channel, recipient, kind)) == text:
+            continue
+        if plan.version > 1:
+            text = "（更新）" + text
+        payload: dict[str, object] = ({"messages": [{"type": "text", "text": text[:5000]}]}
+                                      if channel == "line" else {"body": text})
+        enqueue(session, channel=channel, recipient=recipient, kind=kind, payload=payload, now=now,
+                dedupe_key=f"plan:{plan.id}:{kind}:{channel}:{recipient}")
+        queued += 1
+    return queued

@@ -1,0 +1,236 @@
+"""Daily planning: a day's confirmed orders → an optimised set of runs, stored as a new plan version.
+
+Three steps, so that the solver never runs inside a database transaction (on SQLite a write
+transaction holds the database's write lock, and orders must keep flowing while the solver thinks):
+
+1. ``prepare_day(session, ...)`` reads the orders and the fleet and builds the problem (read-only);
+2. ``delivery.routing.solve`` plans it (pure, no database);
+3. ``store_plan(session, ...)`` writes the plan, re-checking that every order is still confirmed, and
+   queues picking lists, drivers' runs and residents' ETA windows in the outbox.
+
+``plan_day`` in ``delivery/runner.py`` chains them with the right transactions for the CLI, the staff
+page and the cutoff job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, selectinload
+
+from delivery.models import Driver, Plan, PlanningTrigger, Run, RunStop, UnassignedOrder, Vehicle
+from delivery.problem import RoutePlan
+from delivery.problem_builder import BuiltProblem, MatrixFn, ServiceTimes, build_problem
+from orders.models import Order, OrderLine, OrderStatus
+from otodoke import audit
+from otodoke.clock import JST
+
+REASONS_JA = {
+    "window_unreachable": "ご希望の時間帯に間に合う車両がありません",
+    "shift_too_short": "配達員の勤務時間内に回れません",
+    "capacity": "荷物が車両に積みきれません",
+    "vehicle_not_allowed": "担当できる車両がありません",
+    "pair_infeasible": "お店での集荷とお届けを時間内につなげられません",
+    "fleet_capacity": "車両の積載量が足りません",
+    "fleet_time": "車両の台数・時間が足りません",
+}
+
+
+@dataclass
+class DayInput:
+    """A snapshot of what to plan, taken in a read-only transaction."""
+
+    delivery_date: date
+    trigger: str
+    built: BuiltProblem | None
+    order_ids: list[int]
+    previous_plan_id: int | None
+    previous_routes: dict[str, list[str]] = field(default_factory=dict)
+    already_done: bool = False  # the trigger was handled before: nothing to do
+
+
+def day_start(delivery_date: date) -> datetime:
+    return datetime.combine(delivery_date, time(0, 0), tzinfo=JST)
+
+
+ON_BOARD = (OrderStatus.PICKED, OrderStatus.OUT_FOR_DELIVERY)
+
+
+def prepare_day(session: Session, *, delivery_date: date, trigger: str, matrix: MatrixFn, now: datetime,
+                times: ServiceTimes = ServiceTimes()) -> DayInput:
+    """Read the day's orders still to deliver and the active fleet; build the routing problem.
+
+    Re-planning keeps what is done: delivered orders are out of the problem, orders already picked up
+    stay on the vehicle that carries them, and on the day itself no vehicle is planned to leave before
+    ``now``.
+    """
+    done = session.scalars(select(PlanningTrigger).where(
+        PlanningTrigger.delivery_date == delivery_date, PlanningTrigger.trigger == trigger)).first()
+    previous = _active_plan(session, delivery_date)
+    if done is not None:
+        return DayInput(delivery_date, trigger, None, [], previous.id if previous else None, already_done=True)
+    orders = session.scalars(
+        select(Order).where(Order.delivery_date == delivery_date,
+                            Order.status.in_([OrderStatus.CONFIRMED, *ON_BOARD]))
+        .order_by(Order.id)
+        .options(selectinload(Order.lines).selectinload(OrderLine.shop), selectinload(Order.resident),
+                 selectinload(Order.district))
+    ).all()
+    vehicles = session.scalars(select(Vehicle).where(Vehicle.active.is_(True)).order_by(Vehicle.id)).all()
+    on_board = _carrying_vehicles(previous, {o.id for o in orders if o.status in ON_BOARD})
+    local_now = now.astimezone(JST)
+    not_before = (local_now.hour * 3600 + local_now.minute * 60) if local_now.date() == delivery_date else None
+    built = (build_problem(orders, vehicles, matrix, times=times, on_board=on_board, not_before_s=not_before)
+             if orders and vehicles else None)
+    return DayInput(delivery_date, trigger, built, [o.id for o in orders],
+                    previous.id if previous else None,
+                    previous_routes=dict(previous.routes) if previous else {})
+
+
+def _carrying_vehicles(previous: Plan | None, picked: set[int]) -> dict[int, int]:
+    if previous is None or not picked:
+        return {}
+    return {stop.order_id: run.vehicle_id for run in previous.runs for stop in run.stops
+            if stop.order_id in picked}
+
+
+def _active_plan(session: Session, delivery_date: date) -> Plan | None:
+    return session.scalars(select(Plan).where(Plan.delivery_date == delivery_date, Plan.active.is_(True))
+                           .order_by(Plan.version.desc())).first()
+
+
+def store_plan(session: Session, day: DayInput, result: RoutePlan | None, *, now: datetime,
+               actor: str) -> Plan | None:
+    """Write ``result`` as the new active plan for the day; None if the trigger was handled already.
+
+    Orders cancelled while the solver ran are left out of the stored runs (and listed in the diff);
+    orders placed meanwhile are not in this plan and are listed as waiting for the next one.
+    """
+    marker = PlanningTrigger(delivery_date=day.delivery_date, trigger=day.trigger, at=now)
+    try:
+        with session.begin_nested():
+            session.add(marker)
+    except IntegrityError:
+        return None
+
+    to_deliver = [OrderStatus.CONFIRMED, *ON_BOARD]
+    still_open = set(session.scalars(select(Order.id).where(
+        Order.id.in_(day.order_ids), Order.status.in_(to_deliver))).all()) if day.order_ids else set()
+    arrived_since = session.scalars(select(Order.id).where(
+        Order.delivery_date == day.delivery_date, Order.status.in_(to_deliver),
+        Order.id.not_in(day.order_ids) if day.order_ids else True)).all()
+
+    previous = _active_plan(session, day.delivery_date)
+    version = (session.scalars(select(Plan.version).where(Plan.delivery_date == day.delivery_date)
+                               .order_by(Plan.version.desc())).first() or 0) + 1
+    if previous is not None:
+        session.execute(update(Plan).where(Plan.delivery_date == day.delivery_date).values(active=False))
+    plan = Plan(delivery_date=day.delivery_date, version=version, active=True, trigger=day.trigger,
+                created_by=actor, created_at=now)
+    session.add(plan)
+    session.flush()
+    marker.plan_id = plan.id
+
+    assigned: dict[int, int] = {}   # order id → vehicle row id
+    if result is not None and day.built is not None:
+        assigned = _store_runs(session, plan, day, result, still_open)
+        plan.solver_seconds = result.stats.seconds
+        plan.strategy = f"{result.stats.engine}/{result.stats.strategy}"
+        plan.routes = {r.vehicle_id: [v.stop_id for v in r.visits] for r in result.routes}
+        for order_id, reason in _unassigned_orders(day.built, result).items():
+            if order_id in still_open:
+                plan.unassigned.append(UnassignedOrder(order_id=order_id, reason_code=reason,
+                                                       reason=REASONS_JA.get(reason, reason)))
+    plan.order_count = len(assigned)
+    plan.unassigned_count = len(plan.unassigned)
+    session.flush()
+    plan.diff = _diff(session, previous, assigned, cancelled=sorted(set(day.order_ids) - still_open),
+                      waiting=sorted(arrived_since))
+    audit.record(session, at=now, actor=actor, channel="staff" if actor.startswith("staff") else "job",
+                 action="plan.created", subject_type="plan", subject_id=plan.id,
+                 delivery_date=day.delivery_date.isoformat(), version=version,
+                 orders=plan.order_count, unassigned=plan.unassigned_count)
+    return plan
+
+
+def _store_runs(session: Session, plan: Plan, day: DayInput, result: RoutePlan,
+                still_open: set[int]) -> dict[int, int]:
+    built = day.built
+    assert built is not None
+    origin = day_start(day.delivery_date)
+    drivers = {d.vehicle_id: d for d in session.scalars(
+        select(Driver).where(Driver.active.is_(True)).order_by(Driver.id)).all()}
+    orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(still_open))
+                                               .options(selectinload(Order.district))).all()}
+    assigned: dict[int, int] = {}
+    for route in result.routes:
+        row = built.vehicle_rows[route.vehicle_id]
+        driver = drivers.get(row.id)
+        run = Run(vehicle_id=row.id, driver_id=driver.id if driver else None,
+                  start_at=origin + timedelta(seconds=route.start_time),
+                  end_at=origin + timedelta(seconds=route.end_time),
+                  distance_m=route.distance, duration_s=route.duration_s, max_load=[0, 0])
+        seq, last_key, peak = 0, None, [0, 0]
+        districts: list[str] = []
+        for visit in route.visits:
+            order_id = built.stop_order[visit.stop_id]
+            if order_id not in still_open:
+                continue
+            peak = [max(a, b) for a, b in zip(peak, visit.load)]
+            pickup = visit.stop_id.startswith("p")
+            shop_id = built.stop_shop[visit.stop_id]
+            # Consecutive legs at one place are one stop for the driver: one shop visit, one door.
+            key = ("pickup", shop_id) if pickup else ("delivery", order_id)
+            if key == last_key:
+                continue
+            last_key = key
+            seq += 1
+            lat, lon = built.points[visit.location]
+            order = orders[order_id]
+            if not pickup:
+                assigned[order_id] = row.id
+                if order.district.name not in districts:
+                    districts.append(order.district.name)
+            run.stops.append(RunStop(
+                seq=seq, kind="pickup" if pickup else "delivery",
+                order_id=None if pickup else order_id, shop_id=shop_id if pickup else None,
+                lat=lat, lon=lon, eta=origin + timedelta(seconds=visit.start),
+                window_start=None if pickup else order.window_start,
+                window_end=None if pickup else order.window_end,
+                service_s=visit.departure - visit.start,
+            ))
+        run.max_load = peak
+        run.districts = "・".join(districts)
+        if run.stops:
+            plan.runs.append(run)
+    plan.total_distance_m = sum(r.distance_m for r in plan.runs)
+    plan.total_duration_s = sum(r.duration_s for r in plan.runs)
+    return assigned
+
+
+def _unassigned_orders(built: BuiltProblem, result: RoutePlan) -> dict[int, str]:
+    reasons: dict[int, str] = {}
+    for item in result.unassigned:
+        reasons.setdefault(built.stop_order[item.stop_id], item.reason)
+    return reasons
+
+
+def _diff(session: Session, previous: Plan | None, assigned: dict[int, int], *, cancelled: list[int],
+          waiting: list[int]) -> dict[str, object]:
+    before: dict[int, int] = {}
+    if previous is not None:
+        for run in previous.runs:
+            for stop in run.stops:
+                if stop.order_id is not None and stop.kind == "delivery":
+                    before[stop.order_id] = run.vehicle_id
+    return {
+        "previous_plan_id": previous.id if previous else None,
+        "added": sorted(set(assigned) - set(before)),
+        "removed": sorted(set(before) - set(assigned)),
+        "moved": sorted(o for o in set(assigned) & set(before) if assigned[o] != before[o]),
+        "cancelled_during_planning": cancelled,
+        "waiting_for_next_plan": waiting,
+    }

@@ -1,0 +1,111 @@
+"""Runs planning with the right transactions: the CLI (``otodoke plan``), the staff page and the cutoff
+job all call ``plan_day``. The solver runs between a read-only snapshot and a short write transaction."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask import Flask
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from delivery.distances import DayCache, provider_from_config
+from delivery.driver_links import make_token
+from delivery.models import District, Plan, PlanningTrigger, Run
+from delivery.notices import queue_plan_messages
+from delivery.planning import prepare_day, store_plan
+from delivery.problem import Route, RoutePlan, Visit
+from delivery.routing import solve
+from orders.calendar import cutoff_for, is_delivery_day
+from otodoke import get_clock
+from otodoke.clock import JST
+from otodoke.db import db
+
+CACHE_KEY = "otodoke.distance_cache"
+# A cutoff job that was down (restart, deploy) still plans a day whose cutoff passed this long ago.
+CUTOFF_GRACE = timedelta(hours=6)
+
+
+@dataclass(frozen=True)
+class PlanOutcome:
+    plan_id: int | None
+    created: bool
+    orders: int
+    unassigned: int
+    messages: int
+    message: str   # Japanese, for staff
+
+
+def _distance_cache(app: Flask) -> DayCache:
+    if CACHE_KEY not in app.extensions:
+        app.extensions[CACHE_KEY] = DayCache(provider_from_config(app.config))
+    return app.extensions[CACHE_KEY]
+
+
+def driver_link(app: Flask, run: Run) -> str:
+    token = make_token(app.config["SECRET_KEY"], run.id)
+    return app.config["PUBLIC_BASE_URL"].rstrip("/") + f"/driver/run/{token}"
+
+
+def warm_start(routes: dict[str, list[str]]) -> RoutePlan | None:
+    """The previous version's routes as a starting point (``solve`` reads only vehicle and stop ids)."""
+    if not routes:
+        return None
+    return RoutePlan(tuple(Route(vid, tuple(Visit(sid, 0, 0, 0, 0, ()) for sid in stop_ids), 0, 0, 0, 0, ())
+                           for vid, stop_ids in routes.items()), (), 0)
+
+
+def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None = None,
+             time_limit_s: float | None = None) -> PlanOutcome:
+    """Plan (or re-plan) ``delivery_date``; a trigger already handled makes this a no-op."""
+    now = get_clock(app).now()
+    # An on-demand plan is always new; only named triggers (a district cutoff) are de-duplicated.
+    trigger = trigger or f"{actor}:{now:%Y%m%dT%H%M}:{uuid.uuid4().hex[:8]}"
+    cache = _distance_cache(app)
+    with db.reading(app) as session:
+        day = prepare_day(session, delivery_date=delivery_date, trigger=trigger, now=now,
+                          matrix=lambda points: cache.matrix(delivery_date, points))
+    if day.already_done:
+        return PlanOutcome(day.previous_plan_id, False, 0, 0, 0, "この締め切りの計画はすでに作成済みです。")
+    limit = time_limit_s if time_limit_s is not None else float(app.config.get("PLANNING_TIME_LIMIT_S", 10))
+    result = None
+    if day.built is not None:
+        result = solve(day.built.problem, time_limit_s=limit, initial_plan=warm_start(day.previous_routes))
+    with db.transaction(app) as session:
+        plan = store_plan(session, day, result, now=get_clock(app).now(), actor=actor)
+        if plan is None:
+            return PlanOutcome(day.previous_plan_id, False, 0, 0, 0, "この締め切りの計画はすでに作成済みです。")
+        previous = session.get(Plan, day.previous_plan_id) if day.previous_plan_id else None
+        queued = queue_plan_messages(session, plan, previous, now=get_clock(app).now(),
+                                     driver_link=lambda run: driver_link(app, run))
+        outcome = PlanOutcome(plan.id, True, plan.order_count, plan.unassigned_count, queued,
+                              f"{delivery_date:%m月%d日}の計画（第{plan.version}版）を作成しました。"
+                              f"注文{plan.order_count}件、未割当{plan.unassigned_count}件。")
+    return outcome
+
+
+def due_cutoffs(session: Session, now: datetime) -> list[tuple[date, str]]:
+    """(delivery date, trigger) for every district cutoff that has passed within the grace period.
+
+    Districts sharing a cutoff instant share one trigger, so they are planned together."""
+    found: set[tuple[date, str]] = set()
+    today = now.astimezone(JST).date()
+    for district in session.scalars(select(District).order_by(District.id)):
+        for ahead in range(0, 8):
+            d = today + timedelta(days=ahead)
+            if not is_delivery_day(district, d):
+                continue
+            cutoff = cutoff_for(district, d)
+            if cutoff <= now < cutoff + CUTOFF_GRACE:
+                found.add((d, f"cutoff:{cutoff.astimezone(JST):%Y-%m-%dT%H:%M}"))
+    handled = {(t.delivery_date, t.trigger) for t in session.scalars(select(PlanningTrigger))} if found else set()
+    return sorted(found - handled)
+
+
+def plan_due_cutoffs(app: Flask) -> list[PlanOutcome]:
+    """The cutoff job: plan every day whose cutoff just passed (idempotent per cutoff)."""
+    with db.reading(app) as session:
+        due = due_cutoffs(session, get_clock(app).now())
+    return [plan_day(app, delivery_date=d, actor="job:cutoff", trigger=t) for d, t in due]

@@ -1,0 +1,147 @@
+"""Planning end to end on the database: orders → runs, messages, re-planning, idempotent triggers."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from delivery.models import Plan, PlanningTrigger, Run, RunStop, UnassignedOrder
+from delivery.runner import due_cutoffs, plan_day
+from orders.models import Order, OrderStatus
+from orders.service import LineItem, place_order
+from otodoke.clock import JST
+from otodoke.db import db
+from outbox.models import OutboxMessage
+from shops.models import ShopOwner
+from tests.factories import make_district, make_driver, make_product, make_resident, make_shop, make_vehicle
+
+DAY = date(2026, 12, 1)  # the conftest clock: Tue 2026-12-01 08:00 JST, before the 10:00 cutoff
+
+
+@pytest.fixture
+def town(app, session):
+    """One central district, two shops (one with a LINE owner), one van with a LINE driver, 4 orders."""
+    district = make_district(session)
+    farm = make_shop(session, name="みどり直売所", lat=38.110, lon=140.030)
+    grocer = make_shop(session, name="本町商店", lat=38.104, lon=140.046)
+    session.add(ShopOwner(shop_id=farm.id, line_user_id="Ushopowner", name="店主"))
+    radish = make_product(session, farm, name="大根", stock=50)
+    tofu = make_product(session, grocer, name="豆腐", kana="とうふ", unit="丁", cold=True, stock=50)
+    van = make_vehicle(session, shift_start="09:00", shift_end="17:00")
+    make_driver(session, van, line_user_id="Udriver1")
+    residents = [make_resident(session, district, lat=38.1075 + 0.004 * i, lon=140.0405 - 0.003 * i,
+                               line_user_id=f"Uresident{i}") for i in range(4)]
+    session.commit()
+    orders = []
+    for i, resident in enumerate(residents):
+        items = [LineItem(radish.id, 1)] + ([LineItem(tofu.id, 2)] if i % 2 else [])
+        orders.append(place_order(session, resident_id=resident.id, items=items, placed_by="test",
+                                  channel="web", now=datetime(2026, 12, 1, 8, 0, tzinfo=JST)).id)
+    session.commit()
+    return {"orders": orders, "van": van.id, "farm": farm.id, "grocer": grocer.id}
+
+
+def _runs(session) -> list[Run]:
+    plan = session.scalars(select(Plan).where(Plan.active.is_(True))).one()
+    return list(plan.runs)
+
+
+def test_plan_serves_every_order_once_with_pickups_first(app, session, town) -> None:
+    outcome = plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
+    assert outcome.created and outcome.orders == 4 and outcome.unassigned == 0
+    (run,) = _runs(session)
+    stops = list(run.stops)
+    delivered = [s.order_id for s in stops if s.kind == "delivery"]
+    assert sorted(delivered) == sorted(town["orders"])
+    picked_at = {s.shop_id: s.seq for s in stops if s.kind == "pickup"}
+    assert set(picked_at) == {town["farm"], town["grocer"]}     # one visit per shop, however many orders
+    for stop in stops:
+        if stop.kind == "delivery":
+            order = session.get(Order, stop.order_id)
+            assert all(picked_at[line.shop_id] < stop.seq for line in order.lines)
+            assert order.window_start <= stop.eta.astimezone(JST).strftime("%H:%M") <= order.window_end
+    assert [s.seq for s in stops] == list(range(1, len(stops) + 1))
+    assert run.distance_m > 0 and run.driver_id is not None
+
+
+def test_plan_queues_picking_list_driver_run_and_eta(app, session, town) -> None:
+    plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
+    sent = {(m.kind, m.recipient): m.payload for m in session.scalars(select(OutboxMessage))
+            if m.kind in ("picking_list", "driver_run", "eta")}
+    picking = sent[("picking_list", "Ushopowner")]["messages"][0]["text"]
+    assert "集荷リスト" in picking and "大根 4本" in picking
+    driver = sent[("driver_run", "Udriver1")]["messages"][0]["text"]
+    assert "/driver/run/" in driver and driver.count("お届け") == 4
+    etas = [k for k in sent if k[0] == "eta"]
+    assert len(etas) == 4 and "ごろにお届けします" in sent[etas[0]]["messages"][0]["text"]
+
+
+def test_replan_keeps_done_stops_and_resends_only_changes(app, session, town) -> None:
+    plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
+    first_messages = session.scalar(select(func.count()).select_from(OutboxMessage))
+    done = session.get(Order, town["orders"][0])
+    done.status = OrderStatus.DELIVERED
+    session.commit()
+    outcome = plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
+    session.expire_all()
+    plan = session.get(Plan, outcome.plan_id)
+    assert plan.version == 2 and plan.active
+    assert session.scalar(select(func.count()).select_from(Plan).where(Plan.active.is_(True))) == 1
+    planned = {s.order_id for r in plan.runs for s in r.stops if s.kind == "delivery"}
+    assert planned == set(town["orders"][1:])
+    assert plan.diff["removed"] == [town["orders"][0]]
+    # Only messages whose text changed go out again; the driver's list did change.
+    new = session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key.like(f"plan:{plan.id}:%"))).all()
+    assert any(m.kind == "driver_run" for m in new)
+    assert len(new) < first_messages
+
+
+def test_unreachable_window_is_reported_with_reason(app, session, town) -> None:
+    order = session.get(Order, town["orders"][1])
+    order.window_start, order.window_end = "06:00", "06:30"  # before any shift starts
+    session.commit()
+    outcome = plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
+    assert outcome.unassigned == 1
+    (missing,) = session.scalars(select(UnassignedOrder)).all()
+    assert missing.order_id == order.id and missing.reason_code in ("window_unreachable", "shift_too_short")
+    assert missing.reason  # a Japanese sentence for staff
+    planned = {s.order_id for s in session.scalars(select(RunStop))}
+    assert order.id not in planned
+
+
+def test_same_trigger_twice_plans_once_even_concurrently(app, session, town) -> None:
+    barrier = threading.Barrier(2)
+    outcomes = []
+
+    def fire() -> None:
+        barrier.wait()
+        outcomes.append(plan_day(app, delivery_date=DAY, actor="job:cutoff", trigger="cutoff:test",
+                                 time_limit_s=1))
+
+    threads = [threading.Thread(target=fire) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(o.created for o in outcomes) == [False, True]
+    assert session.scalar(select(func.count()).select_from(Plan)) == 1
+    assert session.scalar(select(func.count()).select_from(PlanningTrigger)) == 1
+    again = plan_day(app, delivery_date=DAY, actor="job:cutoff", trigger="cutoff:test", time_limit_s=1)
+    assert not again.created
+
+
+def test_due_cutoffs_after_the_central_cutoff(app, session, clock, town) -> None:
+    with db.reading(app) as s:
+        assert due_cutoffs(s, clock.now()) == []  # 08:00, cutoff at 10:00
+    clock.advance(timedelta(hours=2, minutes=1))
+    with db.reading(app) as s:
+        assert due_cutoffs(s, clock.now()) == [(DAY, "cutoff:2026-12-01T10:00")]
+
+
+def test_plan_cli(runner, town) -> None:
+    result = runner.invoke(args=["plan", "--date", "2026-12-01", "--time-limit", "1"])
+    assert result.exit_code == 0, result.output
+    assert "計画" in result.output and "4 orders" in result.output
