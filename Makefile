@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres venv bench-orders bench-vrp clean
+.PHONY: run test test-sqlite test-postgres venv bench-orders bench-vrp bench-voice clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,9 @@ bench-orders: $(STAMP)
 
 bench-vrp: $(STAMP)
 	$(PY) -m delivery.bench ../shared/bench/solomon/*.txt --time-limit 30
+
+bench-voice: $(STAMP)
+	$(PY) -m voice.bench
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
