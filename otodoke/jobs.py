@@ -15,7 +15,7 @@ import logging
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, current_app
@@ -36,6 +36,7 @@ JOBS_KEY = "otodoke.jobs"
 # Retries due within this many seconds get their own wake-up; later ones are left to the minute sweep.
 WAKE_HORIZON_S = 60.0
 WAKE_MARKER = "otodoke:outbox:next-wake"
+COALESCE_S = 0.2
 
 
 @dataclass
@@ -43,6 +44,36 @@ class Jobs:
     huey: Huey
     drain_outbox: TaskWrapper
     sweep_outbox: TaskWrapper
+    # Wake-up coalescing (per process): see ``wake``.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _last_wake: float = float("-inf")
+    _delayed_until: float = float("-inf")
+
+    def wake(self) -> None:
+        """Queue a drain soon after this moment, writing to the job queue at most ~5 times a second.
+
+        Under a burst of orders every commit would otherwise add a task (a write to the queue's own
+        SQLite file or a Redis round trip). Instead: the first commit in a window queues a drain now; the
+        others make sure one delayed drain is booked after them, so every committed row still has a
+        drain that starts after its commit.
+        """
+        if self.huey.immediate:
+            self.drain_outbox()
+            return
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last_wake >= COALESCE_S:
+                self._last_wake = now
+                delay = None
+            elif self._delayed_until > now:
+                return
+            else:
+                self._delayed_until = now + COALESCE_S
+                delay = COALESCE_S
+        if delay is None:
+            self.drain_outbox()
+        else:
+            self.drain_outbox.schedule(delay=delay)
 
 
 def make_huey(jobs_url: str, *, database_url: str = "", name: str = "otodoke",
@@ -129,7 +160,7 @@ def _wake_after_commit(app: Flask) -> None:
     if not senders_for(app):
         return  # nothing could be sent; the sweep marks the rows "channel not configured"
     try:
-        get_jobs(app).drain_outbox()
+        get_jobs(app).wake()
     except Exception as exc:  # the commit stands; the minute sweep will send the rows
         log.warning("could not queue the outbox drain (%s); the sweep will pick it up", exc)
 

@@ -37,6 +37,8 @@ def worker_command(workers: int | None, no_periodic: bool, run_for: float | None
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        # twilio's client logs whole requests at INFO (phone numbers, message text): keep them out.
+        logging.getLogger("twilio.http_client").setLevel(logging.WARNING)
     run_worker(app, workers=workers, periodic=not no_periodic, run_for=run_for)
 
 
@@ -133,8 +135,9 @@ def outbox_list(status: str, limit: int) -> None:
             .order_by(OutboxMessage.created_at.desc()).limit(limit)
         ).all()
     for row in rows:
+        error = " ".join((row.last_error or "-").split())[:160]
         click.echo(f"{row.id} {row.channel:<5} {row.kind:<20} attempts={row.attempts} "
-                   f"created={row.created_at.isoformat()} error={row.last_error or '-'}")
+                   f"created={row.created_at.isoformat()} error={error}")
 
 
 COMMANDS = [worker_command, outbox_group]

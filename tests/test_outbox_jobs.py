@@ -229,3 +229,27 @@ def test_wake_up_delay_follows_the_app_clock(app: Flask, clock: FixedClock) -> N
     (task,) = huey.scheduled()
     eta_in = (task.eta - huey._get_timestamp()).total_seconds()
     assert 25 < eta_in <= 31
+
+
+def test_a_burst_of_commits_queues_few_drains(app: Flask, clock: FixedClock) -> None:
+    register_sender(app, RecordingSender("line"))
+    huey = jobs.get_huey(app)
+    for i in range(30):
+        queue_in_transaction(app, clock, f"U{i}")
+    queued = huey.pending_count() + huey.scheduled_count()
+    assert 1 <= queued <= 4, queued   # one now, a delayed one per 0.2 s window; not thirty
+
+
+def test_every_row_of_a_burst_is_sent_by_a_running_consumer(app: Flask, clock: FixedClock,
+                                                            signals_restored: None) -> None:
+    line = RecordingSender("line")
+    register_sender(app, line)
+    consumer = jobs.make_consumer(app, periodic=False)   # coalesced triggers alone must suffice
+    consumer.start()
+    try:
+        ids = [queue_in_transaction(app, clock, f"U{i}") for i in range(20)]
+        for message_id in ids:
+            wait_until_sent(app, message_id)
+    finally:
+        consumer.stop(graceful=True)
+    assert sorted(s.id for s in line.sent) == sorted(ids)
