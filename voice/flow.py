@@ -20,6 +20,7 @@ from typing import Any, Callable, Mapping
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
+from residents.service import find_by_phone
 from voice import calls, twiml
 from voice import prompts as P
 from voice.twiml import VoiceStyle
@@ -80,8 +81,6 @@ def start(session: Session, *, call_sid: str, form: Mapping[str, str], now: date
           style: VoiceStyle, operator_number: str) -> str:
     """``/voice/incoming``: greet the caller (known by caller ID or not). A retried incoming webhook
     for a call already under way gets the last TwiML back."""
-    from residents.service import find_by_phone
-
     row = calls.load(session, call_sid)
     if row is not None:
         return row.state.get("last_xml") or ""

@@ -9,7 +9,10 @@ back and the caller hears an apology and is put through to a person.
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
+
+import click
 
 from flask import Blueprint, Response, abort, current_app, render_template, request
 from sqlalchemy import select
@@ -19,12 +22,13 @@ from otodoke.clock import JST
 from otodoke.db import db
 from residents.models import VoiceMessage
 from residents.phones import try_normalise_phone
-from voice import calls, flow, security
+from voice import calls, eta, flow, security
+from voice import steps  # noqa: F401  (imported here, not on a first call: gunicorn --preload shares it)
 from voice.twiml import VoiceStyle, goodbye
 
 log = logging.getLogger("otodoke.voice")
 
-bp = Blueprint("voice", __name__, url_prefix="/voice", template_folder="templates")
+bp = Blueprint("voice", __name__, url_prefix="/voice", template_folder="templates", cli_group="voice")
 
 
 def _style() -> VoiceStyle:
@@ -117,6 +121,32 @@ def fallback() -> Response:
 def fallback_done() -> Response:
     _checked()
     return _xml(str(goodbye(_style(), ["お電話ありがとうございました。失礼いたします。"])))
+
+
+@bp.post("/eta")
+def eta_answer() -> Response:
+    """The resident's answer on the delivery-day ETA call (1 = at home, 2 = not at home today)."""
+    _, form = _checked()
+    order_id = request.args.get("order", type=int)
+    attempt = request.args.get("try", default=1, type=int)
+    style = _style()
+    if order_id is None:
+        abort(400)
+    with db.transaction() as session:
+        body = eta.answer(session, order_id=order_id, attempt=attempt, form=form, now=get_clock().now(),
+                          style=style, base_url=current_app.config["PUBLIC_BASE_URL"])
+    return _xml(body)
+
+
+@bp.cli.command("eta-calls")
+@click.option("--date", "day", default=None, help="delivery date (YYYY-MM-DD); default today (JST)")
+def eta_calls_command(day: str | None) -> None:
+    """Queue the delivery-day ETA calls for residents who asked for one."""
+    now = get_clock().now()
+    delivery_date = date.fromisoformat(day) if day else now.astimezone(JST).date()
+    with db.transaction() as session:
+        count = eta.queue_eta_calls(session, delivery_date=delivery_date, now=now, config=current_app.config)
+    click.echo(f"{delivery_date}: {count} 件の到着予定のお電話を送信待ちにしました")
 
 
 @bp.get("/messages")

@@ -1,0 +1,227 @@
+"""Choosing items (by shop, by number or by saying 「大根を2本」), the read-back, and changing it."""
+
+from __future__ import annotations
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from orders.errors import OrderError
+from orders.ja_text import QuantityError, extract_items, parse_quantity
+from orders.service import quote_order
+from shops.models import Product, Shop
+from shops.service import list_products, list_shops
+from voice import prompts as P
+from voice.flow import Call, Turn, common, failed, go
+from voice.steps.common import MENU_HINTS, PAGE, Prompt, line_items, place, readback
+
+# --- choosing items ------------------------------------------------------------------------------
+
+def _shops(call: Call) -> list[Shop]:
+    return [shop for shop in list_shops(call.session) if list_products(call.session, shop_id=shop.id)][:8]
+
+
+def _all_products(call: Call) -> list[Product]:
+    return list_products(call.session)
+
+
+def prompt_shop(call: Call) -> Prompt:
+    shops = _shops(call)
+    call.state["choices"] = [shop.id for shop in shops]
+    hints = tuple(s.name for s in shops) + tuple(p.name for p in _all_products(call)) + MENU_HINTS
+    return Prompt(["お店を選んでください。"] + P.numbered([s.name for s in shops])
+                  + ["品物の名前と数を、そのままお話しいただいてもかまいません。"], hints=hints)
+
+
+def _spoken_items(call: Call, turn: Turn, products: list[Product]) -> VoiceResponse | None:
+    """「大根を2本」: add what was understood; ask the number for anything said without one."""
+    try:
+        items, _ = extract_items(turn.speech, products)
+    except QuantityError as error:
+        return failed(call, turn, reason=[error.message])
+    if not items:
+        return None
+    pending = [item.product.id for item in items if not item.quantity_stated]
+    added = [(item.product, item.quantity) for item in items if item.quantity_stated]
+    return _add(call, added, pending)
+
+
+def _add(call: Call, added: list[tuple[Product, int]], pending: list[int]) -> VoiceResponse:
+    basket: list[list[int]] = [list(p) for p in call.state.get("basket") or []]
+    for product, quantity in added:
+        for pair in basket:
+            if pair[0] == product.id:
+                pair[1] += quantity
+                break
+        else:
+            basket.append([product.id, quantity])
+    if basket:
+        try:
+            quote_order(call.session, resident_id=call.resident_id, items=line_items(basket), now=call.now)
+        except OrderError as error:
+            return go(call, "item" if call.state.get("shop_id") else "shop", before=[error.message])
+    call.state["basket"] = basket
+    said = [f"{product.name}を{quantity}{product.unit}、かごに入れました。" for product, quantity in added]
+    if pending:
+        return go(call, "qty", pending=pending, before=said)
+    return go(call, "more", before=said)
+
+
+def on_shop(call: Call, turn: Turn) -> VoiceResponse:
+    if (shared := common(call, turn)) is not None:
+        return shared
+    choices = call.state.get("choices") or []
+    key = turn.key()
+    if key.isdigit() and 1 <= int(key) <= len(choices):
+        return go(call, "item", shop_id=choices[int(key) - 1], page=0)
+    if turn.speech:
+        for shop in _shops(call):
+            if P.normalise(shop.name) in P.normalise(turn.speech) or P.normalise(shop.kana) in P.normalise(turn.speech):
+                return go(call, "item", shop_id=shop.id, page=0)
+        spoken = _spoken_items(call, turn, _all_products(call))
+        if spoken is not None:
+            return spoken
+    return failed(call, turn)
+
+
+def _shop_products(call: Call) -> list[Product]:
+    return list_products(call.session, shop_id=call.state.get("shop_id"))
+
+
+def prompt_item(call: Call) -> Prompt:
+    products = _shop_products(call)
+    page = int(call.state.get("page") or 0)
+    if page * PAGE >= len(products):
+        page = call.state["page"] = 0
+    shown = products[page * PAGE:(page + 1) * PAGE]
+    call.state["choices"] = [p.id for p in shown]
+    options = P.numbered([f"{p.name}、1{p.unit}{P.yen(p.price_yen)}" for p in shown])
+    more = ["ほかの品物を聞くには8。"] if len(products) > (page + 1) * PAGE else []
+    return Prompt(["品物の番号を押すか、品物の名前と数をお話しください。"] + options + more,
+                  hints=tuple(p.name for p in products) + tuple(p.kana for p in products) + MENU_HINTS)
+
+
+def on_item(call: Call, turn: Turn) -> VoiceResponse:
+    if (shared := common(call, turn)) is not None:
+        return shared
+    choices = call.state.get("choices") or []
+    key = turn.key()
+    if key == "8" and len(_shop_products(call)) > (int(call.state.get("page") or 0) + 1) * PAGE:
+        return go(call, "item", page=int(call.state.get("page") or 0) + 1)
+    if key.isdigit() and 1 <= int(key) <= len(choices):
+        return go(call, "qty", pending=[choices[int(key) - 1]])
+    if turn.speech:
+        spoken = _spoken_items(call, turn, _shop_products(call) + _all_products(call))
+        if spoken is not None:
+            return spoken
+    return failed(call, turn)
+
+
+def _pending_product(call: Call) -> Product | None:
+    pending = call.state.get("pending") or []
+    return call.session.get(Product, pending[0]) if pending else None
+
+
+def prompt_qty(call: Call) -> Prompt:
+    product = _pending_product(call)
+    assert product is not None
+    return Prompt([f"{product.name}ですね。いくつにしますか。数を押して、最後にシャープを押してください。"
+                   f"「2{product.unit}」のようにお話しいただいてもかまいません。"],
+                  num_digits=2, finish_on_key="#", hints=("1つ", "2つ", "3つ", f"2{product.unit}") + MENU_HINTS)
+
+
+def on_qty(call: Call, turn: Turn) -> VoiceResponse:
+    if (shared := common(call, turn)) is not None:
+        return shared
+    product = _pending_product(call)
+    if product is None:
+        return go(call, "more")
+    try:
+        quantity = parse_quantity(turn.digits or turn.speech)
+    except QuantityError as error:
+        return failed(call, turn, reason=None if turn.empty else [error.message])
+    rest = list(call.state.get("pending") or [])[1:]
+    call.state["pending"] = rest
+    return _add(call, [(product, quantity)], rest)
+
+
+def prompt_more(call: Call) -> Prompt:
+    return Prompt(["ほかの品物も注文するには1を、ご注文の内容を確かめるには2を押してください。"])
+
+
+def on_more(call: Call, turn: Turn) -> VoiceResponse:
+    if (shared := common(call, turn)) is not None:
+        return shared
+    if turn.key() == "1":
+        return go(call, "item" if call.state.get("shop_id") else "shop", page=0)
+    if turn.key() == "2" or P.says_yes(turn.speech):
+        return go(call, "review")
+    if turn.speech:
+        spoken = _spoken_items(call, turn, _all_products(call))
+        if spoken is not None:
+            return spoken
+    return failed(call, turn)
+
+
+# --- read-back, change, confirm ------------------------------------------------------------------
+
+def prompt_review(call: Call) -> Prompt:
+    basket = call.state.get("basket") or []
+    if not basket:
+        call.state["step"] = "shop"
+        return prompt_shop(call)
+    quote = quote_order(call.session, resident_id=call.resident_id, items=line_items(basket), now=call.now)
+    return Prompt(["このとおりご注文するには1を、直すには2を押してください。"],
+                  before=["ご注文の内容です。"] + readback(call, quote))
+
+
+def on_review(call: Call, turn: Turn) -> VoiceResponse:
+    if (shared := common(call, turn)) is not None:
+        return shared
+    if turn.key() == "1" or P.says_yes(turn.speech):
+        return place(call, call.state.get("basket") or [])
+    if turn.key() == "2" or P.says_no(turn.speech):
+        return go(call, "edit")
+    return failed(call, turn)
+
+
+def prompt_edit(call: Call) -> Prompt:
+    return Prompt(["品物を減らしたり取り消したりするには1を、品物を足すには2を、はじめからやり直すには3を、"
+                   "今の内容で確かめるには4を押してください。"])
+
+
+def on_edit(call: Call, turn: Turn) -> VoiceResponse:
+    if (shared := common(call, turn)) is not None:
+        return shared
+    key = turn.key()
+    if key == "1":
+        return go(call, "remove")
+    if key == "2":
+        return go(call, "shop", page=0)
+    if key == "3":
+        return go(call, "shop", basket=[], page=0, shop_id=None)
+    if key == "4":
+        return go(call, "review")
+    return failed(call, turn)
+
+
+def prompt_remove(call: Call) -> Prompt:
+    basket = call.state.get("basket") or []
+    names = []
+    for pid, qty in basket[:8]:
+        product = call.session.get(Product, pid)
+        names.append(f"{product.name if product else '品物'}、{qty}{product.unit if product else ''}")
+    return Prompt(["取り消す品物の番号を押してください。"] + P.numbered(names))
+
+
+def on_remove(call: Call, turn: Turn) -> VoiceResponse:
+    if (shared := common(call, turn)) is not None:
+        return shared
+    basket = list(call.state.get("basket") or [])
+    key = turn.key()
+    if key.isdigit() and 1 <= int(key) <= min(len(basket), 8):
+        pid, _ = basket.pop(int(key) - 1)
+        product = call.session.get(Product, pid)
+        said = [f"{product.name if product else '品物'}を取り消しました。"]
+        if not basket:
+            return go(call, "shop", basket=[], page=0, before=said + ["かごが空になりました。"])
+        return go(call, "review", basket=basket, before=said)
+    return failed(call, turn)

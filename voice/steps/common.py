@@ -1,0 +1,52 @@
+"""What every step shares: the prompt shape, the basket as order lines, the read-back and placing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from orders.errors import OrderError
+from orders.service import LineItem, Quote, place_order
+from voice import prompts as P
+from voice.flow import Call, go
+
+PAGE = 7          # items per spoken list: keys 1–7, 8 = next page, 9 = repeat, 0 = operator
+MENU_HINTS = ("いつもの", "注文", "確認", "取り消し", "オペレーター", "もう一度", "はい", "いいえ")
+
+
+@dataclass
+class Prompt:
+    sentences: list[str]
+    hints: tuple[str, ...] = MENU_HINTS
+    num_digits: int | None = 1
+    finish_on_key: str | None = None
+    before: list[str] = field(default_factory=list)
+    end_call: bool = False
+
+
+def line_items(pairs: list[list[int]]) -> list[LineItem]:
+    return [LineItem(int(pid), int(qty)) for pid, qty in pairs]
+
+
+def readback(call: Call, quote: Quote) -> list[str]:
+    lines = [P.line_sentence(line.name, line.quantity, line.unit, line.line_total_yen) for line in quote.lines]
+    return lines + [f"配達料{P.yen(quote.fee_yen)}を合わせて、合計{P.yen(quote.total_yen)}です。",
+                    P.delivery_sentence(quote.delivery_date, quote.window.label, quote.window.start,
+                                        quote.window.end)]
+
+
+def place(call: Call, pairs: list[list[int]]) -> VoiceResponse:
+    """The caller pressed 1 after hearing the read-back: place exactly what was read."""
+    rid = call.resident_id
+    assert rid is not None
+    try:
+        order = place_order(call.session, resident_id=rid, items=line_items(pairs), placed_by=f"resident:{rid}",
+                            channel="phone", now=call.now,
+                            idempotency_key=f"call:{call.call_sid}:{call.state['seq'] - 1}")
+    except OrderError as error:
+        return go(call, "menu", before=[error.message, "ご注文は確定していません。"])
+    call.state["basket"] = []
+    call.state["last_order_id"] = order.id
+    done = [f"ご注文を承りました。注文番号は{order.id}番です。"]
+    return go(call, "placed", before=done)

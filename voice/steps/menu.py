@@ -1,0 +1,119 @@
+"""The first steps of a call: unknown callers and voicemail, the main menu, 「いつもの」, the end."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from twilio.twiml.voice_response import VoiceResponse
+
+from orders.service import usual_basket
+from residents.models import VoiceMessage
+from voice import prompts as P
+from voice import twiml
+from voice.flow import Call, Turn, common, failed, go, to_operator
+from voice.steps.common import Prompt, place, readback
+
+# --- unknown caller ------------------------------------------------------------------------------
+
+def prompt_unknown(call: Call) -> Prompt:
+    return Prompt([P.UNKNOWN_CALLER])
+
+
+def on_unknown(call: Call, turn: Turn) -> VoiceResponse:
+    if (shared := common(call, turn)) is not None:
+        return shared
+    if turn.key() == "1" or P.says_yes(turn.speech):
+        return start_recording(call, purpose="registration")
+    return failed(call, turn)
+
+
+def start_recording(call: Call, *, purpose: str) -> VoiceResponse:
+    call.state.update(step="recording", purpose=purpose, tries=0)
+    text = P.RECORD_REGISTRATION if purpose == "registration" else P.RECORD_CALLBACK
+    return twiml.record(call.style, call.url("/voice/recording"), [text])
+
+
+def on_recording(call: Call, turn: Turn) -> VoiceResponse:
+    url = turn.form.get("RecordingUrl") or None
+    seconds = turn.form.get("RecordingDuration")
+    existing = call.session.scalars(select(VoiceMessage).where(VoiceMessage.call_sid == call.call_sid)).one_or_none()
+    if existing is None:
+        existing = VoiceMessage(call_sid=call.call_sid, from_number=str(call.state.get("from") or "")[:32],
+                                purpose=str(call.state.get("purpose") or "registration"), created_at=call.now)
+        call.session.add(existing)
+    existing.recording_url = url
+    existing.recording_seconds = int(seconds) if seconds and seconds.isdigit() else None
+    call.state["step"] = "ended"
+    return twiml.goodbye(call.style, [P.RECORDED if url else P.NO_RECORDING])
+
+
+def on_after_dial(call: Call, turn: Turn) -> VoiceResponse:
+    status = turn.form.get("DialCallStatus", "")
+    if status in ("completed", "answered"):
+        call.state["step"] = "ended"
+        return twiml.goodbye(call.style, [P.GOODBYE])
+    return start_recording(call, purpose="callback" if call.resident_id else "registration")
+
+
+# --- main menu -----------------------------------------------------------------------------------
+
+def prompt_menu(call: Call) -> Prompt:
+    return Prompt([P.MENU])
+
+
+def on_menu(call: Call, turn: Turn) -> VoiceResponse:
+    if (shared := common(call, turn)) is not None:
+        return shared
+    key, speech = turn.key(), P.normalise(turn.speech)
+    if key == "1" or "いつも" in speech:
+        return go(call, "usual")
+    if key == "2" or (speech and "注文" in speech and "確認" not in speech):
+        return go(call, "shop", basket=[], page=0)
+    if key == "3" or any(w in speech for w in ("確認", "取り消", "とりけし", "きゃんせる")):
+        return go(call, "orders", order_index=0)
+    return failed(call, turn)
+
+
+# --- いつもの ---------------------------------------------------------------------------------------
+
+def prompt_usual(call: Call) -> Prompt:
+    assert call.resident_id is not None
+    basket = usual_basket(call.session, resident_id=call.resident_id, now=call.now)
+    skipped = [f"{s.name}は{s.reason}。" for s in basket.skipped]
+    if basket.quote is None:
+        call.state["step"] = "menu"
+        lead = ["いつものご注文として読み上げられる品物がありません。"] if basket.skipped else \
+            ["これまでのご注文が見つかりませんでした。新しいご注文は2を押してください。"]
+        return Prompt([P.MENU], before=skipped + lead)
+    call.state["usual"] = [[i.product_id, i.quantity] for i in basket.items]
+    return Prompt(["このとおりご注文するには1を、品物を変えるには2を押してください。"],
+                  before=["いつものご注文です。"] + skipped + readback(call, basket.quote))
+
+
+def on_usual(call: Call, turn: Turn) -> VoiceResponse:
+    if (shared := common(call, turn)) is not None:
+        return shared
+    if turn.key() == "1" or P.says_yes(turn.speech):
+        return place(call, call.state.get("usual") or [])
+    if turn.key() == "2" or P.says_no(turn.speech):
+        return go(call, "edit", basket=list(call.state.get("usual") or []))
+    return failed(call, turn)
+
+def prompt_placed(call: Call) -> Prompt:
+    return Prompt(["確認のショートメールやラインをお送りします。メニューに戻るには1を押してください。"
+                   "ご用がお済みでしたら、このままお切りください。"])
+
+
+def on_placed(call: Call, turn: Turn) -> VoiceResponse:
+    if turn.key() == "0" or P.wants_operator(turn.speech):
+        return to_operator(call)
+    if turn.key() == "1":
+        return go(call, "menu")
+    call.state["step"] = "ended"
+    return twiml.goodbye(call.style, [P.GOODBYE])
+
+def prompt_ended(call: Call) -> Prompt:
+    return Prompt([P.GOODBYE], end_call=True)
+
+
+def on_ended(call: Call, turn: Turn) -> VoiceResponse:
+    return twiml.goodbye(call.style, [P.GOODBYE])
