@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import os
 import subprocess
 import sys
 
@@ -37,6 +38,8 @@ def run_command(host: str, port: int, no_worker: bool) -> None:
     for status in channel_statuses(app.config):
         state = "接続設定あり" if status.configured else "未設定（送信しません。サンドボックスで試せます）"
         click.echo(f"  {status.name:<12} {state}")
+    # Flask's CLI sets FLASK_RUN_FROM_CLI, and app.run() then returns at once without serving.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
     app.run(host=host, port=port, threaded=True, use_reloader=False)
 
 
