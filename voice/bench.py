@@ -234,14 +234,23 @@ def main(argv: list[str] | None = None) -> int:
                              "(real callers take longer: every prompt lasts several seconds)")
     parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"),
                         help="default: a fresh SQLite file")
+    parser.add_argument("--postgres", metavar="SERVER_URL", default=None,
+                        help="run on a throwaway database on this PostgreSQL server instead")
     parser.add_argument("--chars-per-second", type=float, default=BASE_CHARS_PER_SECOND)
     args = parser.parse_args(argv)
 
+    if args.postgres:
+        from otodoke.testdb import throwaway_database
+        with throwaway_database(args.postgres, prefix="otodoke_bench") as url:
+            return run(args, url)
+    return run(args, args.database_url or "sqlite:///" + os.path.join(tempfile.mkdtemp(), "bench.db"))
+
+
+def run(args: argparse.Namespace, raw_url: str) -> int:
     from otodoke.config import normalise_database_url
     from voice.twiml import VoiceStyle
 
-    database_url = normalise_database_url(args.database_url or
-                                          "sqlite:///" + os.path.join(tempfile.mkdtemp(), "bench.db"))
+    database_url = normalise_database_url(raw_url)
     phones = seed(database_url, max(args.calls, 1) + 1)
     proc, base = start_gunicorn(database_url, args.workers, args.threads)
     try:
