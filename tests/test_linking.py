@@ -229,3 +229,17 @@ def test_negative_control_unguarded_check_then_update_links_several(app: Flask) 
     assert len(wins) > 1
     with db.reading(app) as session:
         assert session.scalar(select(func.count()).select_from(FamilyLink)) > 1
+
+
+def test_issue_link_code_command(app: Flask, runner) -> None:  # type: ignore[no-untyped-def]
+    with db.transaction(app) as session:
+        resident_id = make_resident(session).id
+    result = runner.invoke(args=["issue-link-code", "family", str(resident_id), "--days", "2"])
+    assert result.exit_code == 0, result.output
+    code = result.output.split()[0]
+    assert len(code) == 6 and code.isdigit()
+    assert "expires 2026-12-03 08:00" in result.output   # the frozen clock plus two days, in JST
+    with db.reading(app) as session:
+        assert session.scalars(select(LinkCode)).one().code == code
+    missing = runner.invoke(args=["issue-link-code", "driver", "4242"])
+    assert missing.exit_code == 1 and "見つかりませんでした" in missing.output
