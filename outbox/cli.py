@@ -14,13 +14,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 from huey.consumer import ConsumerStopped
-from sqlalchemy import select
 
 from otodoke import jobs
 from otodoke.db import db
-from outbox.models import OutboxMessage, OutboxStatus
+from outbox.models import OutboxStatus
 from outbox.registry import senders_for, unconfigured_channels
-from outbox.worker import status_counts
+from outbox.worker import list_messages, status_counts
 
 log = logging.getLogger("otodoke.worker")
 
@@ -130,10 +129,7 @@ def outbox_drain() -> None:
 def outbox_list(status: str, limit: int) -> None:
     """List messages in one status (default: dead letters that need a person), newest first."""
     with db.reading() as session:
-        rows = session.scalars(
-            select(OutboxMessage).where(OutboxMessage.status == OutboxStatus(status))
-            .order_by(OutboxMessage.created_at.desc()).limit(limit)
-        ).all()
+        rows = list_messages(session, status=OutboxStatus(status), limit=limit)
     for row in rows:
         error = " ".join((row.last_error or "-").split())[:160]
         click.echo(f"{row.id} {row.channel:<5} {row.kind:<20} attempts={row.attempts} "

@@ -271,3 +271,12 @@ def status_counts(session: Session) -> dict[str, int]:
             select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)):
         counts[OutboxStatus(status).value] = int(n)
     return counts
+
+
+def list_messages(session: Session, *, status: OutboxStatus = OutboxStatus.DEAD,
+                  limit: int = 50) -> list[OutboxMessage]:
+    """Messages in one status, newest first (dead letters by default: the ones a person must check)."""
+    return list(session.scalars(
+        select(OutboxMessage).where(OutboxMessage.status == status)
+        .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id).limit(limit)
+    ))
