@@ -21,7 +21,7 @@ from demo import FICTIONAL_NOTICE, data_people, data_places, data_shops
 from otodoke import all_models as _all_models  # noqa: F401  (every mapper configured: FKs resolve)
 from otodoke import audit
 from otodoke.errors import Conflict
-from residents.models import FamilyLink, Resident
+from residents.models import FamilyLink
 from residents.phones import normalise_phone
 from residents.service import register_resident
 from shops.models import Product, Shop, ShopOwner, StockMovement
