@@ -82,6 +82,13 @@ def _clean_phone(value: str | None) -> str | None:
     return normalise_phone(str(value))
 
 
+def _clean_notes(notes: str | None) -> str:
+    notes = (notes or "").strip()
+    if len(notes) > 512:
+        raise ResidentError("notes_too_long", "配達のメモが長すぎます。短くしてください。")
+    return notes
+
+
 def _check_district(session: Session, district_id: int) -> District:
     district = session.get(District, district_id) if district_id is not None else None
     if district is None:
@@ -117,9 +124,7 @@ def register_resident(session: Session, *, name: str, kana: str, district_id: in
     lat, lon = _clean_location(lat, lon)
     phone, mobile_phone = _clean_phone(phone), _clean_phone(mobile_phone)
     _check_payment(payment_method)
-    delivery_notes = (delivery_notes or "").strip()
-    if len(delivery_notes) > 512:
-        raise ResidentError("notes_too_long", "配達のメモが長すぎます。短くしてください。")
+    delivery_notes = _clean_notes(delivery_notes)
     if channel == "line" and not consent:
         raise ResidentError("consent_required",
                             "ご登録には、個人情報の取り扱いへの同意が必要です。")
@@ -209,7 +214,7 @@ def update_resident(session: Session, *, resident_id: int, actor: str, channel: 
         elif key == "payment_method":
             clean[key] = _check_payment(value)
         elif key == "delivery_notes":
-            clean[key] = (value or "").strip()[:512]
+            clean[key] = _clean_notes(value)
         elif key == "line_user_id":
             if value:
                 _check_line_free(session, value, resident.id)
