@@ -41,6 +41,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     from otodoke import views
     app.register_blueprint(views.bp)
 
+    # Staff pages, the drivers' run pages and the printable route sheets.
+    from delivery import views as delivery_views
+    from staff import views as staff_views
+    app.register_blueprint(staff_views.bp)
+    app.register_blueprint(delivery_views.bp)
+    views.add_surface("/staff/", "担当者ページ（注文・配達計画・ルート表・見守り）", "市・運営の担当者")
+
     # The LINE bot: webhook, sender (when configured or sandboxed) and the /sandbox/line page.
     import bot
     bot.init_app(app)

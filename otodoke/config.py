@@ -62,6 +62,9 @@ def from_env(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
         "COORDINATOR_PHONE": environ.get("COORDINATOR_PHONE", "0238-00-0000"),
         "OUTBOX_MAX_ATTEMPTS": int(environ.get("OUTBOX_MAX_ATTEMPTS", "12")),
         "ROUTING_URL": environ.get("ROUTING_URL") or None,
+        # The coordinator's sign-in for the staff pages; required in production.
+        "STAFF_PASSWORD": environ.get("STAFF_PASSWORD", ""),
+        "PLANNING_TIME_LIMIT_S": float(environ.get("PLANNING_TIME_LIMIT_S", "10")),
     }
 
 
@@ -79,5 +82,9 @@ def channel_statuses(config: Mapping[str, Any]) -> list[ChannelStatus]:
 
 def check_production(config: Mapping[str, Any]) -> None:
     """Refuse to start in production with a default secret key."""
-    if config.get("ENV_NAME") == "production" and config.get("SECRET_KEY") in ("", "dev-only-not-secret"):
+    if config.get("ENV_NAME") != "production":
+        return
+    if config.get("SECRET_KEY") in ("", "dev-only-not-secret"):
         raise RuntimeError("SECRET_KEY must be set in production")
+    if len(config.get("STAFF_PASSWORD") or "") < 12:
+        raise RuntimeError("STAFF_PASSWORD (12 characters or more) must be set in production")

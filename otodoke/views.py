@@ -14,6 +14,12 @@ bp = Blueprint("home", __name__)
 SURFACES: list[tuple[str, str, str]] = []
 
 
+def add_surface(url: str, label: str, audience: str) -> None:
+    """List a page on the home page (once, however many apps the process builds)."""
+    if (url, label, audience) not in SURFACES:
+        SURFACES.append((url, label, audience))
+
+
 @bp.get("/")
 def index() -> str:
     """Say in Japanese what is running and link to every surface."""

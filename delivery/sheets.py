@@ -1,0 +1,112 @@
+"""The data of a run as a driver needs it: the printable route sheet and the driver's phone page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from delivery.models import Run, RunStop
+from delivery.svgmap import MapLine, MapPoint, map_link, render_svg
+from orders.calendar import format_date_ja
+from orders.models import Order
+from otodoke.clock import JST
+from otodoke.errors import NotFound
+from residents.phones import national_format
+from shops.models import Shop
+
+PAYMENT_JA = {"cash": "現金", "local_currency": "地域通貨"}
+
+
+@dataclass(frozen=True)
+class SheetStop:
+    id: int
+    seq: int
+    kind: str            # pickup | delivery
+    time: str            # "HH:MM"
+    window: str          # "13:00〜17:00" for deliveries
+    name: str            # resident or shop
+    address: str
+    phone: str
+    items: tuple[str, ...]
+    collect: str         # "現金 1,230円" or "地域通貨（支払済）"
+    notes: str
+    map_url: str
+    status: str
+    order_id: int | None
+
+
+@dataclass(frozen=True)
+class RunSheet:
+    run_id: int
+    plan_active: bool
+    title: str           # 「12月1日（火） 軽バン1号」
+    driver: str
+    districts: str
+    start: str
+    end: str
+    distance_km: float
+    stops: tuple[SheetStop, ...]
+    cash_total_yen: int
+    map_svg: str
+
+
+def _hhmm(moment: datetime) -> str:
+    return moment.astimezone(JST).strftime("%H:%M")
+
+
+def run_sheet(session: Session, run_id: int) -> RunSheet:
+    run = session.scalars(select(Run).where(Run.id == run_id).options(
+        selectinload(Run.stops), selectinload(Run.vehicle), selectinload(Run.driver),
+        selectinload(Run.plan))).one_or_none()
+    if run is None:
+        raise NotFound("unknown_run", "そのルートは見つかりませんでした。")
+    order_ids = [s.order_id for s in run.stops if s.order_id is not None]
+    orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(order_ids)).options(
+        selectinload(Order.lines), selectinload(Order.resident)))} if order_ids else {}
+    shops = {s.id: s for s in session.scalars(select(Shop))}
+    stops: list[SheetStop] = []
+    cash_total = 0
+    for stop in run.stops:
+        stops.append(_pickup(stop, shops[stop.shop_id], orders) if stop.kind == "pickup"
+                     else _delivery(stop, orders[stop.order_id]))
+        if stop.kind == "delivery" and orders[stop.order_id].payment_method == "cash":
+            cash_total += orders[stop.order_id].total_yen
+    depot = MapPoint(run.vehicle.depot_lat, run.vehicle.depot_lon, "", "出発・帰着", kind="depot")
+    points = [MapPoint(s.lat, s.lon, str(s.seq), f"{s.seq}. {_hhmm(s.eta)}", kind=s.kind) for s in run.stops]
+    return RunSheet(
+        run_id=run.id, plan_active=run.plan.active,
+        title=f"{format_date_ja(run.plan.delivery_date)} {run.vehicle.name}",
+        driver=run.driver.name if run.driver else "（未定）", districts=run.districts,
+        start=_hhmm(run.start_at), end=_hhmm(run.end_at), distance_km=round(run.distance_m / 1000, 1),
+        stops=tuple(stops), cash_total_yen=cash_total,
+        map_svg=render_svg([MapLine((depot, *points, depot), run.vehicle.name)]),
+    )
+
+
+def _pickup(stop: RunStop, shop: Shop, orders: dict[int, Order]) -> SheetStop:
+    totals: dict[str, list] = {}
+    for order in orders.values():
+        for line in order.lines:
+            if line.shop_id == shop.id:
+                entry = totals.setdefault(line.name, [0, line.unit])
+                entry[0] += line.quantity
+    items = tuple(f"{name} {qty}{unit}" for name, (qty, unit) in totals.items())
+    return SheetStop(stop.id, stop.seq, "pickup", _hhmm(stop.eta), f"{shop.pickup_open}〜{shop.pickup_close}",
+                     shop.name, shop.address, shop.phone or "", items, "", "", map_link(stop.lat, stop.lon),
+                     stop.status, None)
+
+
+def _delivery(stop: RunStop, order: Order) -> SheetStop:
+    resident = order.resident
+    items = tuple(f"{line.name} {line.quantity}{line.unit}" for line in order.lines)
+    if order.payment_method == "cash":
+        collect = f"現金 {order.total_yen:,}円"
+    else:
+        collect = f"{PAYMENT_JA.get(order.payment_method, order.payment_method)}（{order.total_yen:,}円）"
+    return SheetStop(stop.id, stop.seq, "delivery", _hhmm(stop.eta),
+                     f"{stop.window_start}〜{stop.window_end}", f"{resident.name} 様", resident.address,
+                     national_format(resident.phone or resident.mobile_phone or ""), items, collect,
+                     resident.delivery_notes, map_link(stop.lat, stop.lon), stop.status, order.id)

@@ -1,0 +1,110 @@
+"""What happened at a stop, recorded by the driver (LINE, the run page): delivered, not at home,
+refused, picked up. "Not at home" (不在) raises a welfare notice (見守り) to the family, since for an
+elderly person living alone that can matter more than the groceries; staff see it on their page."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, selectinload
+
+from delivery.models import Plan, Run, RunStop
+from orders.calendar import format_date_ja
+from orders.models import Order, OrderStatus
+from orders.notifications import recipients
+from otodoke import audit
+from otodoke.clock import JST
+from otodoke.errors import DomainError, NotFound
+from outbox.service import enqueue
+
+OUTCOMES = {
+    # outcome: (stop kinds it applies to, order status it sets)
+    "done": (("pickup", "delivery"), OrderStatus.DELIVERED),
+    "not_at_home": (("delivery",), OrderStatus.NOT_AT_HOME),
+    "refused": (("delivery",), OrderStatus.CANCELLED),
+}
+OUTCOME_LABELS_JA = {"done": "完了", "not_at_home": "不在", "refused": "受け取り拒否", "pending": "未"}
+
+
+class StopError(DomainError):
+    pass
+
+
+def record_stop_outcome(session: Session, *, stop_id: int, outcome: str, actor: str, channel: str,
+                        now: datetime, cash_yen: int | None = None, note: str = "",
+                        run_id: int | None = None) -> RunStop:
+    """Record the outcome of one stop of the active plan; repeating the same outcome is a no-op.
+
+    ``run_id`` (the driver's own run) guards against a driver recording another run's stop.
+    """
+    stop = session.scalars(select(RunStop).where(RunStop.id == stop_id)
+                           .options(selectinload(RunStop.run).selectinload(Run.plan))).one_or_none()
+    if stop is None or (run_id is not None and stop.run_id != run_id):
+        raise NotFound("unknown_stop", "その配達先は見つかりませんでした。")
+    if not stop.run.plan.active:
+        raise StopError("stale_plan", "このルートは新しい計画に置き換わりました。最新のルートを開いてください。")
+    if outcome not in OUTCOMES or stop.kind not in OUTCOMES[outcome][0]:
+        raise StopError("bad_outcome", "この配達先には、その記録はできません。")
+    if cash_yen is not None and not 0 <= cash_yen <= 1_000_000:
+        raise StopError("bad_cash", "集金額が正しくありません。")
+    if stop.status == outcome:
+        return stop
+    if stop.status != "pending":
+        raise StopError("already_recorded",
+                        f"この配達先はすでに「{OUTCOME_LABELS_JA.get(stop.status, stop.status)}」と記録されています。")
+    # Guarded transition: a double tap or two devices record the outcome once.
+    changed = session.execute(update(RunStop).where(RunStop.id == stop.id, RunStop.status == "pending")
+                              .values(status=outcome, done_at=now, cash_collected_yen=cash_yen,
+                                      note=note[:256])).rowcount
+    session.refresh(stop)
+    if not changed:
+        return stop
+    if stop.kind == "pickup":
+        _mark_picked(session, stop, now)
+    else:
+        order = session.get(Order, stop.order_id)
+        assert order is not None
+        order.status = OUTCOMES[outcome][1]
+        order.updated_at = now
+        if outcome == "not_at_home":
+            _welfare_notice(session, order, stop, now)
+    audit.record(session, at=now, actor=actor, channel=channel, action=f"stop.{outcome}",
+                 subject_type="run_stop", subject_id=stop.id, order_id=stop.order_id, cash_yen=cash_yen)
+    return stop
+
+
+def _mark_picked(session: Session, stop: RunStop, now: datetime) -> None:
+    """Orders on this run whose goods from every shop are now collected become "picked"."""
+    run_stops = session.scalars(select(RunStop).where(RunStop.run_id == stop.run_id)).all()
+    collected = {s.shop_id for s in run_stops if s.kind == "pickup" and s.status == "done"}
+    order_ids = [s.order_id for s in run_stops if s.kind == "delivery" and s.order_id is not None]
+    for order in session.scalars(select(Order).where(Order.id.in_(order_ids),
+                                                     Order.status == OrderStatus.CONFIRMED)
+                                 .options(selectinload(Order.lines))):
+        if {line.shop_id for line in order.lines} <= collected:
+            order.status = OrderStatus.PICKED
+            order.updated_at = now
+
+
+def _welfare_notice(session: Session, order: Order, stop: RunStop, now: datetime) -> None:
+    resident = order.resident
+    local = now.astimezone(JST)
+    for who in recipients(session, order, resident):
+        if not who.family:
+            continue
+        text = (f"【見守りのお知らせ】{format_date_ja(local.date())} {local:%H:%M}ごろ、"
+                f"{resident.name}さんのお宅にお届けにうかがいましたが、ご不在でした。"
+                f"念のためご様子をご確認ください。お品物は配達員が持ち帰り、担当者からご連絡します。")
+        payload: dict[str, object] = ({"messages": [{"type": "text", "text": text}]}
+                                      if who.channel == "line" else {"body": text})
+        enqueue(session, channel=who.channel, recipient=who.address, kind="welfare_not_at_home",
+                payload=payload, now=now, dedupe_key=f"stop:{stop.id}:not_at_home:{who.channel}:{who.address}")
+
+
+def not_at_home_today(session: Session, *, delivery_date) -> list[RunStop]:  # type: ignore[no-untyped-def]
+    """The day's 不在 stops on the active plan, for the staff page (welfare follow-up)."""
+    return list(session.scalars(
+        select(RunStop).join(Run).join(Plan)
+        .where(Plan.delivery_date == delivery_date, Plan.active.is_(True), RunStop.status == "not_at_home")
+        .order_by(RunStop.done_at)))

@@ -1,0 +1,66 @@
+"""Drivers' run page (opened from the signed link they get by LINE) and the printable route sheet."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
+
+from delivery.driver_links import read_token
+from delivery.models import Run
+from delivery.sheets import run_sheet
+from delivery.stops import record_stop_outcome
+from otodoke import get_clock
+from otodoke.db import db
+from otodoke.errors import DomainError
+from staff.auth import check_csrf, csrf_token, staff_required
+
+bp = Blueprint("delivery", __name__, template_folder="templates")
+
+
+def _run_id_from(token: str) -> int:
+    run_id = read_token(current_app.config["SECRET_KEY"], token)
+    if run_id is None:
+        abort(404, description="このリンクは無効か、期限が切れています。担当者に連絡してください。")
+    return run_id
+
+
+@bp.get("/driver/run/<token>")
+def driver_run(token: str) -> str:
+    """The driver's phone page: stops in order with times, items, cash, notes, map links and buttons."""
+    with db.reading() as session:
+        sheet = run_sheet(session, _run_id_from(token))
+    return render_template("delivery/driver_run.html", sheet=sheet, token=token,
+                           map_svg=Markup(sheet.map_svg), csrf_token=csrf_token())
+
+
+@bp.post("/driver/run/<token>/stops/<int:stop_id>")
+def driver_stop(token: str, stop_id: int):  # type: ignore[no-untyped-def]
+    """Record 完了 / 不在 / 受け取り拒否 for one stop of the driver's own run."""
+    check_csrf()
+    run_id = _run_id_from(token)
+    cash_text = request.form.get("cash", "").strip()
+    try:
+        cash = int(cash_text.replace(",", "")) if cash_text else None
+    except ValueError:
+        flash("集金額は数字で入力してください。")
+        return redirect(url_for("delivery.driver_run", token=token))
+    try:
+        with db.transaction() as session:
+            run = session.get(Run, run_id)
+            record_stop_outcome(session, stop_id=stop_id, outcome=request.form.get("outcome", ""),
+                                actor=f"driver:{run.driver_id if run else '?'}", channel="web",
+                                now=get_clock().now(), cash_yen=cash, run_id=run_id)
+    except DomainError as error:
+        flash(error.message)
+    else:
+        flash("記録しました。")
+    return redirect(url_for("delivery.driver_run", token=token) + f"#stop-{stop_id}")
+
+
+@bp.get("/staff/runs/<int:run_id>/sheet")
+@staff_required
+def route_sheet(run_id: int) -> str:
+    """A large-print route sheet to print and carry."""
+    with db.reading() as session:
+        sheet = run_sheet(session, run_id)
+    return render_template("delivery/route_sheet.html", sheet=sheet, map_svg=Markup(sheet.map_svg))

@@ -1,0 +1,57 @@
+"""Staff sign-in (one shared coordinator password for the pilot) and CSRF tokens for every form.
+
+Webhooks are the only routes without CSRF protection; they are signature-checked instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import abort, current_app, redirect, request, session, url_for
+
+F = TypeVar("F", bound=Callable[..., Any])
+DEV_PASSWORD = "otodoke-demo"
+
+
+def staff_password() -> str:
+    return current_app.config.get("STAFF_PASSWORD") or DEV_PASSWORD
+
+
+def check_password(given: str) -> bool:
+    return hmac.compare_digest(given.encode(), staff_password().encode())
+
+
+def sign_in() -> None:
+    session.clear()                 # a new session at sign-in (no fixation)
+    session["staff"] = True
+    session["csrf"] = secrets.token_urlsafe(24)
+
+
+def signed_in() -> bool:
+    return bool(session.get("staff"))
+
+
+def staff_required(view: F) -> F:
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not signed_in():
+            return redirect(url_for("staff.login", next=request.path))
+        return view(*args, **kwargs)
+    return wrapped  # type: ignore[return-value]
+
+
+def csrf_token() -> str:
+    if "csrf" not in session:
+        session["csrf"] = secrets.token_urlsafe(24)
+    return session["csrf"]
+
+
+def check_csrf() -> None:
+    """Abort with 400 unless the form carries this session's token."""
+    sent = request.form.get("csrf_token", "")
+    if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
+        abort(400, description="フォームの有効期限が切れました。ページを開き直してください。")

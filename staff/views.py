@@ -1,0 +1,83 @@
+"""The coordinator's pages: sign-in, today's orders by district, planning, runs, exceptions."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from delivery.models import Plan
+from delivery.runner import plan_day
+from delivery.stops import not_at_home_today
+from orders.service import batch_orders
+from otodoke import get_clock
+from otodoke.clock import JST
+from otodoke.db import db
+from outbox.models import OutboxMessage, OutboxStatus
+from outbox.worker import status_counts
+from staff.auth import check_csrf, check_password, csrf_token, sign_in, staff_required
+from staff.auth import DEV_PASSWORD
+
+bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    error = None
+    if request.method == "POST":
+        if check_password(request.form.get("password", "")):
+            sign_in()
+            target = request.args.get("next", "")
+            return redirect(target if target.startswith("/staff") else url_for("staff.dashboard"))
+        error = "パスワードが違います。"
+    dev_hint = DEV_PASSWORD if not current_app.config.get("STAFF_PASSWORD") else None
+    return render_template("staff/login.html", error=error, dev_hint=dev_hint), (401 if error else 200)
+
+
+@bp.post("/logout")
+def logout():  # type: ignore[no-untyped-def]
+    from flask import session
+    session.clear()
+    return redirect(url_for("home.index"))
+
+
+def _selected_date() -> date:
+    text = request.args.get("date") or request.form.get("date")
+    if text:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            flash("日付は YYYY-MM-DD の形で指定してください。")
+    return get_clock().now().astimezone(JST).date()
+
+
+@bp.get("/")
+@staff_required
+def dashboard() -> str:
+    day = _selected_date()
+    with db.reading() as session:
+        batches = batch_orders(session, delivery_date=day)
+        plan = session.scalars(select(Plan).where(Plan.delivery_date == day, Plan.active.is_(True))).first()
+        runs = list(plan.runs) if plan else []
+        unassigned = list(plan.unassigned) if plan else []
+        absent = not_at_home_today(session, delivery_date=day)
+        outbox = status_counts(session)
+        dead = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
+                                    .order_by(OutboxMessage.created_at.desc()).limit(20)))
+        return render_template("staff/dashboard.html", day=day, prev_day=day - timedelta(days=1),
+                               next_day=day + timedelta(days=1), batches=batches, plan=plan, runs=runs,
+                               unassigned=unassigned, absent=absent, outbox=outbox, dead=dead,
+                               csrf_token=csrf_token(), jst=JST)
+
+
+@bp.post("/plan")
+@staff_required
+def plan_now():  # type: ignore[no-untyped-def]
+    """「今すぐ計画」: plan or re-plan the chosen day now (a new version; done stops are kept)."""
+    check_csrf()
+    day = _selected_date()
+    outcome = plan_day(current_app._get_current_object(), delivery_date=day,  # type: ignore[attr-defined]
+                       actor="staff:coordinator")
+    flash(outcome.message)
+    return redirect(url_for("staff.dashboard", date=day.isoformat()))
