@@ -283,3 +283,42 @@ def test_public_url_with_port_and_query_validates(voice_app: Any) -> None:
     seed_town(voice_app)
     call = CallSim(voice_app.test_client(), RESIDENT_PHONE, base="https://otodoke.example.jp:443")
     assert call.dial_in().status == 200
+
+
+def test_item_said_at_the_main_menu_starts_an_order(voice_app: Any) -> None:
+    seed_town(voice_app, with_history=False)
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    added = call.speak("だいこんをにほんください")
+    assert "大根を2本、かごに入れました" in "".join(added.said)
+    review = call.press("2")
+    assert "大根、2本、300円" in "".join(review.said)
+
+
+def test_sold_out_after_it_went_into_the_basket(voice_app: Any) -> None:
+    town = seed_town(voice_app, with_history=False)
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    call.press("2")                       # new order
+    call.press("1")                       # やまびこ直売所
+    call.press("2")                       # りんご
+    call.press("2#")                      # 2個
+    with db.transaction(voice_app) as session:
+        session.get(Product, town.product_ids["りんご"]).stock = 1   # someone else bought them
+    review = call.press("2")
+    text = "".join(review.said)
+    assert "売り切れ" in text and "品物を減らしたり取り消したり" in text
+    assert _orders(voice_app) == []
+
+
+def test_usual_with_a_sold_out_item_says_so(voice_app: Any) -> None:
+    town = seed_town(voice_app)
+    with db.transaction(voice_app) as session:
+        session.get(Product, town.product_ids["牛乳"]).stock = 0
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    readback = call.press("1")
+    text = "".join(readback.said)
+    assert "牛乳は売り切れです" in text and "合計760円" in text
+    call.press("1")
+    assert [line.name for line in _orders(voice_app)[0].lines] == ["大根", "りんご"]

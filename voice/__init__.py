@@ -34,6 +34,10 @@ def init_app(app: Flask) -> None:
         sandbox = not real and not config.get("TESTING") and config.get("ENV_NAME") != "production"
     config["TWILIO_SANDBOX"] = sandbox
     app.register_blueprint(views.bp)
+    from otodoke.views import SURFACES
+    entry = ("/voice/messages", "電話の録音メッセージ（登録の申し込み・折り返し依頼・本日不在）", "職員")
+    if entry not in SURFACES:
+        SURFACES.append(entry)
     settings: TwilioSettings | None = TwilioSettings.from_config(config) if real else None
     if sandbox:
         from voice import sandbox as sandbox_views

@@ -38,10 +38,9 @@ def init_app(app: Flask) -> None:
     app.extensions.setdefault(FAKE_KEY, FakeTwilio(prefix=SANDBOX_API_PATH))
     app.register_blueprint(bp)
     from otodoke.views import SURFACES
-    for entry in (("/sandbox/phone", "電話サンドボックス（Twilioなしで電話注文を試せます）", "職員・デモ"),
-                  ("/voice/messages", "電話の録音メッセージ（登録の申し込み・折り返し依頼）", "職員")):
-        if entry not in SURFACES:
-            SURFACES.append(entry)
+    entry = ("/sandbox/phone", "電話サンドボックス（Twilioなしで電話注文を試せます）", "職員・デモ")
+    if entry not in SURFACES:
+        SURFACES.append(entry)
 
 
 @bp.get("/sandbox/phone")

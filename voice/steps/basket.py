@@ -19,19 +19,19 @@ def _shops(call: Call) -> list[Shop]:
     return [shop for shop in list_shops(call.session) if list_products(call.session, shop_id=shop.id)][:8]
 
 
-def _all_products(call: Call) -> list[Product]:
+def all_products(call: Call) -> list[Product]:
     return list_products(call.session)
 
 
 def prompt_shop(call: Call) -> Prompt:
     shops = _shops(call)
     call.state["choices"] = [shop.id for shop in shops]
-    hints = tuple(s.name for s in shops) + tuple(p.name for p in _all_products(call)) + MENU_HINTS
+    hints = tuple(s.name for s in shops) + tuple(p.name for p in all_products(call)) + MENU_HINTS
     return Prompt(["お店を選んでください。"] + P.numbered([s.name for s in shops])
                   + ["品物の名前と数を、そのままお話しいただいてもかまいません。"], hints=hints)
 
 
-def _spoken_items(call: Call, turn: Turn, products: list[Product]) -> VoiceResponse | None:
+def add_spoken_items(call: Call, turn: Turn, products: list[Product]) -> VoiceResponse | None:
     """「大根を2本」: add what was understood; ask the number for anything said without one."""
     try:
         items, _ = extract_items(turn.speech, products)
@@ -76,7 +76,7 @@ def on_shop(call: Call, turn: Turn) -> VoiceResponse:
         for shop in _shops(call):
             if P.normalise(shop.name) in P.normalise(turn.speech) or P.normalise(shop.kana) in P.normalise(turn.speech):
                 return go(call, "item", shop_id=shop.id, page=0)
-        spoken = _spoken_items(call, turn, _all_products(call))
+        spoken = add_spoken_items(call, turn, all_products(call))
         if spoken is not None:
             return spoken
     return failed(call, turn)
@@ -109,7 +109,7 @@ def on_item(call: Call, turn: Turn) -> VoiceResponse:
     if key.isdigit() and 1 <= int(key) <= len(choices):
         return go(call, "qty", pending=[choices[int(key) - 1]])
     if turn.speech:
-        spoken = _spoken_items(call, turn, _shop_products(call) + _all_products(call))
+        spoken = add_spoken_items(call, turn, _shop_products(call) + all_products(call))
         if spoken is not None:
             return spoken
     return failed(call, turn)
@@ -155,7 +155,7 @@ def on_more(call: Call, turn: Turn) -> VoiceResponse:
     if turn.key() == "2" or P.says_yes(turn.speech):
         return go(call, "review")
     if turn.speech:
-        spoken = _spoken_items(call, turn, _all_products(call))
+        spoken = add_spoken_items(call, turn, all_products(call))
         if spoken is not None:
             return spoken
     return failed(call, turn)
@@ -168,7 +168,14 @@ def prompt_review(call: Call) -> Prompt:
     if not basket:
         call.state["step"] = "shop"
         return prompt_shop(call)
-    quote = quote_order(call.session, resident_id=call.resident_id, items=line_items(basket), now=call.now)
+    try:
+        quote = quote_order(call.session, resident_id=call.resident_id, items=line_items(basket), now=call.now)
+    except OrderError as error:
+        # Sold out since it went into the basket, or no delivery day: say so and offer to change it.
+        call.state["step"] = "edit"
+        edit = prompt_edit(call)
+        edit.before = [error.message] + edit.before
+        return edit
     return Prompt(["このとおりご注文するには1を、直すには2を押してください。"],
                   before=["ご注文の内容です。"] + readback(call, quote))
 

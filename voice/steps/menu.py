@@ -5,11 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
 
+from orders.errors import OrderError
 from orders.service import usual_basket
 from residents.models import VoiceMessage
 from voice import prompts as P
 from voice import twiml
 from voice.flow import Call, Turn, common, failed, go, to_operator
+from voice.steps import basket
 from voice.steps.common import Prompt, place, readback
 
 # --- unknown caller ------------------------------------------------------------------------------
@@ -66,10 +68,16 @@ def on_menu(call: Call, turn: Turn) -> VoiceResponse:
     key, speech = turn.key(), P.normalise(turn.speech)
     if key == "1" or "いつも" in speech:
         return go(call, "usual")
-    if key == "2" or (speech and "注文" in speech and "確認" not in speech):
-        return go(call, "shop", basket=[], page=0)
-    if key == "3" or any(w in speech for w in ("確認", "取り消", "とりけし", "きゃんせる")):
+    if key == "3" or any(w in speech for w in ("確認", "かくにん", "取り消", "とりけし", "きゃんせる")):
         return go(call, "orders", order_index=0)
+    if key == "2" or any(w in speech for w in ("注文", "ちゅうもん", "買い物", "かいもの")):
+        return go(call, "shop", basket=[], page=0, shop_id=None)
+    if speech:
+        # 「大根を2本」 straight away at the menu: start a new order with it.
+        call.state.update(basket=[], page=0, shop_id=None)
+        spoken = basket.add_spoken_items(call, turn, basket.all_products(call))
+        if spoken is not None:
+            return spoken
     return failed(call, turn)
 
 
@@ -77,16 +85,20 @@ def on_menu(call: Call, turn: Turn) -> VoiceResponse:
 
 def prompt_usual(call: Call) -> Prompt:
     assert call.resident_id is not None
-    basket = usual_basket(call.session, resident_id=call.resident_id, now=call.now)
-    skipped = [f"{s.name}は{s.reason}。" for s in basket.skipped]
-    if basket.quote is None:
+    try:
+        usual = usual_basket(call.session, resident_id=call.resident_id, now=call.now)
+    except OrderError as error:
         call.state["step"] = "menu"
-        lead = ["いつものご注文として読み上げられる品物がありません。"] if basket.skipped else \
+        return Prompt([P.MENU], before=[error.message])
+    skipped = [f"{s.name}は{s.reason}。" for s in usual.skipped]
+    if usual.quote is None:
+        call.state["step"] = "menu"
+        lead = ["いつものご注文として読み上げられる品物がありません。"] if usual.skipped else \
             ["これまでのご注文が見つかりませんでした。新しいご注文は2を押してください。"]
         return Prompt([P.MENU], before=skipped + lead)
-    call.state["usual"] = [[i.product_id, i.quantity] for i in basket.items]
+    call.state["usual"] = [[i.product_id, i.quantity] for i in usual.items]
     return Prompt(["このとおりご注文するには1を、品物を変えるには2を押してください。"],
-                  before=["いつものご注文です。"] + skipped + readback(call, basket.quote))
+                  before=["いつものご注文です。"] + skipped + readback(call, usual.quote))
 
 
 def on_usual(call: Call, turn: Turn) -> VoiceResponse:
