@@ -161,7 +161,10 @@ def test_unknown_caller_leaves_a_recorded_message(voice_app: Any) -> None:
         message = session.scalars(select(VoiceMessage)).one()
     assert (message.from_number, message.recording_seconds, message.purpose) == (UNKNOWN_PHONE, 23, "registration")
     assert message.recording_url and message.recording_url.endswith("/RE1")
-    page = voice_app.test_client().get("/voice/messages").get_data(as_text=True)
+    staff = voice_app.test_client()
+    assert staff.get("/voice/messages").status_code == 302          # staff only: names and numbers
+    staff.post("/staff/login", data={"password": "otodoke-demo"})
+    page = staff.get("/voice/messages").get_data(as_text=True)
     assert UNKNOWN_PHONE in page and "登録の申し込み" in page
 
 

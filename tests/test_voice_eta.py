@@ -90,7 +90,9 @@ def test_not_at_home_tells_staff_once(voice_app: Any) -> None:
         assert (message.purpose, message.from_number) == ("not_home", RESIDENT_PHONE)
         assert session.scalar(select(func.count()).select_from(AuditEntry)
                               .where(AuditEntry.action == "eta.not_home")) == 1
-    assert "本日不在" in voice_app.test_client().get("/voice/messages").get_data(as_text=True)
+    staff = voice_app.test_client()
+    staff.post("/staff/login", data={"password": "otodoke-demo"})
+    assert "本日不在" in staff.get("/voice/messages").get_data(as_text=True)
 
 
 def test_at_home_and_silence(voice_app: Any) -> None:

@@ -22,6 +22,7 @@ from otodoke.clock import JST
 from otodoke.db import db
 from residents.models import VoiceMessage
 from residents.phones import try_normalise_phone
+from staff.auth import staff_required
 from voice import calls, eta, flow, security
 from voice import steps  # noqa: F401  (imported here, not on a first call: gunicorn --preload shares it)
 from voice.twiml import VoiceStyle, goodbye
@@ -150,6 +151,7 @@ def eta_calls_command(day: str | None) -> None:
 
 
 @bp.get("/messages")
+@staff_required
 def messages() -> str:
     """Recorded messages for staff (unknown callers asking to register, callback requests)."""
     with db.reading() as session:
