@@ -44,6 +44,7 @@ class Jobs:
     huey: Huey
     drain_outbox: TaskWrapper
     sweep_outbox: TaskWrapper
+    plan_at_cutoff: TaskWrapper
     # Wake-up coalescing (per process): see ``wake``.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _last_wake: float = float("-inf")
@@ -112,7 +113,16 @@ def init_app(app: Flask) -> Jobs:
         # The safety net: catches retries past the wake horizon, lost triggers and expired leases.
         _tick(app)
 
-    jobs = Jobs(huey, drain_outbox, sweep_outbox)
+    @huey.periodic_task(crontab(minute="*"), name="plan_at_cutoff")
+    def plan_at_cutoff() -> None:
+        # Each district's cutoff freezes its orders and plans the day; a trigger is handled once
+        # (unique per date and cutoff), so a restart or a second worker cannot plan twice.
+        from delivery.runner import plan_due_cutoffs
+        with app.app_context():
+            for outcome in plan_due_cutoffs(app):
+                log.info("cutoff planning: %s", outcome.message)
+
+    jobs = Jobs(huey, drain_outbox, sweep_outbox, plan_at_cutoff)
     app.extensions[JOBS_KEY] = jobs
     sessions = db.bound(app).sessions
     event.listen(sessions, "after_flush", _note_outbox_insert)

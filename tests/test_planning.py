@@ -145,3 +145,19 @@ def test_plan_cli(runner, town) -> None:
     result = runner.invoke(args=["plan", "--date", "2026-12-01", "--time-limit", "1"])
     assert result.exit_code == 0, result.output
     assert "計画" in result.output and "4 orders" in result.output
+
+
+def test_cutoff_job_plans_once_after_the_cutoff(app, session, clock, town) -> None:
+    from otodoke.jobs import get_jobs
+
+    job = get_jobs(app).plan_at_cutoff
+    job.call_local()                       # 08:00: before the 10:00 cutoff, nothing to plan
+    assert session.scalar(select(func.count()).select_from(Plan)) == 0
+    session.rollback()                     # on SQLite the test's transaction would hold the write lock
+    clock.advance(timedelta(hours=2, minutes=1))
+    app.config["PLANNING_TIME_LIMIT_S"] = 1
+    job.call_local()
+    job.call_local()                       # the next minute's tick: the cutoff was handled
+    session.rollback()
+    plans = session.scalars(select(Plan)).all()
+    assert [(p.delivery_date, p.trigger) for p in plans] == [(DAY, "cutoff:2026-12-01T10:00")]
