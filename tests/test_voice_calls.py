@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -165,7 +166,13 @@ def test_unknown_caller_leaves_a_recorded_message(voice_app: Any) -> None:
     assert staff.get("/voice/messages").status_code == 302          # staff only: names and numbers
     staff.post("/staff/login", data={"password": "otodoke-demo"})
     page = staff.get("/voice/messages").get_data(as_text=True)
-    assert UNKNOWN_PHONE in page and "登録の申し込み" in page
+    assert UNKNOWN_PHONE in page and "登録の申し込み" in page and "未対応" in page
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    assert staff.post(f"/voice/messages/{message.id}/handled").status_code == 400     # no CSRF token
+    staff.post(f"/voice/messages/{message.id}/handled", data={"csrf_token": token.group(1)})
+    with db.reading(voice_app) as session:
+        assert session.get(VoiceMessage, message.id).handled_at is not None
 
 
 def test_unknown_caller_operator(voice_app: Any) -> None:

@@ -144,3 +144,43 @@ def test_hints_are_deduplicated_and_capped() -> None:
 
 
 from tests.voice_sim import voice_app  # noqa: E402,F401  (fixture)
+
+
+def test_sandbox_call_sends_its_sms_to_the_in_app_fake(database_url: str, clock: Any, tmp_path: Path) -> None:
+    """The whole sandbox loop over real HTTP: a call signed with the sandbox token, the outbox worker
+    sending the confirmation with the real twilio client to /sandbox/twilio-api, the page's list."""
+    import socket
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+
+    from outbox.registry import senders_for
+    from outbox.worker import drain
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    app = create_app(voice_config(database_url, tmp_path, TWILIO_SANDBOX=True, TWILIO_AUTH_TOKEN="",
+                                  TWILIO_ACCOUNT_SID="", TWILIO_FROM_NUMBER="", PUBLIC_BASE_URL=base),
+                     clock=clock)
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with app.app_context():
+            seed_town(app)
+            call = CallSim(app.test_client(), RESIDENT_PHONE, token=sandbox_token(app.config), base=base)
+            call.dial_in()
+            call.press("1")
+            assert "承りました" in call.press("1").said[0]
+            report = drain(lambda: db.transaction(app), senders_for(app), clock.now)
+            assert report.claimed == 1
+        sent = requests.get(base + "/sandbox/phone/sent", timeout=10).json()
+        assert [row["kind"] for row in sent] == ["sms"] and "ご注文を承りました" in sent[0]["body"]
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+        db.bound(app).engine.dispose()

@@ -14,15 +14,15 @@ from typing import Any
 
 import click
 
-from flask import Blueprint, Response, abort, current_app, render_template, request
+from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import select
 
-from otodoke import get_clock
+from otodoke import audit, get_clock
 from otodoke.clock import JST
 from otodoke.db import db
 from residents.models import VoiceMessage
 from residents.phones import try_normalise_phone
-from staff.auth import staff_required
+from staff.auth import check_csrf, csrf_token, staff_required
 from voice import calls, eta, flow, security
 from voice import steps  # noqa: F401  (imported here, not on a first call: gunicorn --preload shares it)
 from voice.twiml import VoiceStyle, goodbye
@@ -156,4 +156,22 @@ def messages() -> str:
     """Recorded messages for staff (unknown callers asking to register, callback requests)."""
     with db.reading() as session:
         rows = list(session.scalars(select(VoiceMessage).order_by(VoiceMessage.created_at.desc()).limit(200)))
-    return render_template("voice/messages.html", messages=rows, jst=JST)
+    return render_template("voice/messages.html", messages=rows, jst=JST, csrf=csrf_token())
+
+
+@bp.post("/messages/<int:message_id>/handled")
+@staff_required
+def message_handled(message_id: int) -> Response:
+    """Staff have called back / registered the caller: the message leaves the to-do list."""
+    check_csrf()
+    now = get_clock().now()
+    with db.transaction() as session:
+        message = session.get(VoiceMessage, message_id)
+        if message is None:
+            abort(404)
+        if message.handled_at is None:
+            message.handled_at = now
+            message.handled_by = "staff"
+            audit.record(session, at=now, actor="staff", channel="web", action="voice_message.handled",
+                         subject_type="voice_message", subject_id=message.id)
+    return redirect(url_for("voice.messages"))
