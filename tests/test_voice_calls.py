@@ -64,25 +64,57 @@ def test_item_by_item_by_keys(voice_app: Any) -> None:
     town = seed_town(voice_app, with_history=False)
     call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
     call.dial_in()
-    shops = call.press("2")
-    assert "やまびこ直売所は1" in "".join(shops.said)
+    kinds = call.press("2")
+    assert "野菜は1。果物は2。" in "".join(kinds.said)
     items = call.press("1")
-    assert "大根、1本150円は1" in "".join(items.said)
+    assert "大根、1本150円は1。人参、1袋100円は2。" in "".join(items.said)
     qty = call.press("1")
     assert "いくつにしますか" in "".join(qty.said)
     assert qty.element is not None and qty.element.get("finishOnKey") == "#"
     more = call.press("3#")
     assert "大根を3本、かごに入れました" in "".join(more.said)
-    call.press("1")                      # more items, same shop
-    call.press("2")                      # りんご
-    call.press("12#")                    # 12個
+    call.press("1")                      # more items: back to the 野菜 list
+    call.press("2")                      # 人参
+    call.press("4#")                     # 4袋
     review = call.press("2")
     text = "".join(review.said)
-    assert "大根、3本、450円" in text and "りんご、12個、1440円" in text and "合計1990円" in text
+    assert "大根、3本、450円" in text and "人参、4袋、400円" in text and "合計950円" in text
     call.press("1")
     orders = _orders(voice_app)
-    assert [(line.name, line.quantity) for line in orders[0].lines] == [("大根", 3), ("りんご", 12)]
-    assert _stock(voice_app, town.product_ids["りんご"]) == 30 - 12
+    assert [(line.name, line.quantity) for line in orders[0].lines] == [("大根", 3), ("人参", 4)]
+    assert _stock(voice_app, town.product_ids["人参"]) == 10 - 4
+
+
+def test_long_lists_page_and_same_names_say_the_shop(voice_app: Any) -> None:
+    from tests import factories as f
+
+    seed_town(voice_app, with_history=False)
+    with db.transaction(voice_app) as session:
+        other = f.make_shop(session, name="ながい朝市", kana="ながいあさいち")
+        f.make_product(session, other, name="大根", kana="だいこん", price_yen=130)
+        for n, kind in enumerate(("魚", "肉", "豆腐", "米", "菓子", "花")):
+            f.make_product(session, other, name=f"品{n}", kana=f"しな{n}", category=kind)
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    first = "".join(call.press("2").said)
+    assert "ほかの種類を聞くには8" in first and "豆腐" not in first
+    second = "".join(call.press("8").said)
+    assert "豆腐" in second and "ほかの種類" not in second
+    assert "豆腐" in "".join(call.press("9").said)        # repeating keeps the page
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    call.press("2")
+    veg = "".join(call.press("1").said)
+    assert "大根（やまびこ直売所）、1本150円は1" in veg and "大根（ながい朝市）、1本130円は3" in veg
+
+
+def test_shop_name_said_lists_that_shop(voice_app: Any) -> None:
+    seed_town(voice_app, with_history=False)
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    call.press("2")
+    listing = "".join(call.speak("まちの商店").said)
+    assert "牛乳、1本220円は1" in listing and "大根" not in listing.split("お話しください")[1]
 
 
 def test_item_by_speech_with_japanese_numbers(voice_app: Any) -> None:
@@ -310,11 +342,11 @@ def test_sold_out_after_it_went_into_the_basket(voice_app: Any) -> None:
     call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
     call.dial_in()
     call.press("2")                       # new order
-    call.press("1")                       # やまびこ直売所
-    call.press("2")                       # りんご
-    call.press("2#")                      # 2個
+    call.press("1")                       # 野菜
+    call.press("2")                       # 人参
+    call.press("2#")                      # 2袋
     with db.transaction(voice_app) as session:
-        session.get(Product, town.product_ids["りんご"]).stock = 1   # someone else bought them
+        session.get(Product, town.product_ids["人参"]).stock = 1   # someone else bought them
     review = call.press("2")
     text = "".join(review.said)
     assert "売り切れ" in text and "品物を減らしたり取り消したり" in text

@@ -7,28 +7,40 @@ from twilio.twiml.voice_response import VoiceResponse
 from orders.errors import OrderError
 from orders.ja_text import QuantityError, extract_items, parse_quantity
 from orders.service import quote_order
-from shops.models import Product, Shop
-from shops.service import list_products, list_shops
+from shops.models import Product
+from shops.service import list_categories, list_products, list_shops
 from voice import prompts as P
 from voice.flow import Call, Turn, common, failed, go
 from voice.steps.common import MENU_HINTS, PAGE, Prompt, line_items, place, readback
 
 # --- choosing items ------------------------------------------------------------------------------
 
-def _shops(call: Call) -> list[Shop]:
-    return [shop for shop in list_shops(call.session) if list_products(call.session, shop_id=shop.id)][:8]
-
-
 def all_products(call: Call) -> list[Product]:
     return list_products(call.session)
 
 
+def _page(call: Call, key: str, total: int) -> list[int] | None:
+    """The slice of a spoken list on the current page (7 per page; 8 = next page)."""
+    page = int(call.state.get(key) or 0)
+    if page * PAGE >= total:
+        page = call.state[key] = 0
+    return list(range(page * PAGE, min(total, (page + 1) * PAGE)))
+
+
+def _has_next(call: Call, key: str, total: int) -> bool:
+    return total > (int(call.state.get(key) or 0) + 1) * PAGE
+
+
 def prompt_shop(call: Call) -> Prompt:
-    shops = _shops(call)
-    call.state["choices"] = [shop.id for shop in shops]
-    hints = tuple(s.name for s in shops) + tuple(p.name for p in all_products(call)) + MENU_HINTS
-    return Prompt(["お店を選んでください。"] + P.numbered([s.name for s in shops])
-                  + ["品物の名前と数を、そのままお話しいただいてもかまいません。"], hints=hints)
+    """What to browse: a kind of item (野菜, 魚…). A shop's name or an item can be said instead."""
+    categories = list_categories(call.session)
+    shown = [categories[i] for i in _page(call, "cat_page", len(categories)) or []]
+    call.state["choices"] = shown
+    more = ["ほかの種類を聞くには8。"] if _has_next(call, "cat_page", len(categories)) else []
+    hints = (tuple(categories) + tuple(s.name for s in list_shops(call.session))
+             + tuple(p.name for p in all_products(call)) + MENU_HINTS)
+    return Prompt(["品物の種類を選んでください。"] + P.numbered(shown) + more
+                  + ["品物の名前と数や、お店の名前を、そのままお話しいただいてもかまいません。"], hints=hints)
 
 
 def add_spoken_items(call: Call, turn: Turn, products: list[Product]) -> VoiceResponse | None:
@@ -57,7 +69,7 @@ def _add(call: Call, added: list[tuple[Product, int]], pending: list[int]) -> Vo
         try:
             quote_order(call.session, resident_id=call.resident_id, items=line_items(basket), now=call.now)
         except OrderError as error:
-            return go(call, "item" if call.state.get("shop_id") else "shop", before=[error.message])
+            return go(call, _browsing(call), before=[error.message])
     call.state["basket"] = basket
     said = [f"{product.name}を{quantity}{product.unit}、かごに入れました。" for product, quantity in added]
     if pending:
@@ -70,31 +82,46 @@ def on_shop(call: Call, turn: Turn) -> VoiceResponse:
         return shared
     choices = call.state.get("choices") or []
     key = turn.key()
+    if key == "8" and _has_next(call, "cat_page", len(list_categories(call.session))):
+        return go(call, "shop", cat_page=int(call.state.get("cat_page") or 0) + 1)
     if key.isdigit() and 1 <= int(key) <= len(choices):
-        return go(call, "item", shop_id=choices[int(key) - 1], page=0)
+        return go(call, "item", category=choices[int(key) - 1], shop_id=None, page=0)
     if turn.speech:
-        for shop in _shops(call):
-            if P.normalise(shop.name) in P.normalise(turn.speech) or P.normalise(shop.kana) in P.normalise(turn.speech):
-                return go(call, "item", shop_id=shop.id, page=0)
+        said = P.normalise(turn.speech)
+        for category in list_categories(call.session):
+            if P.normalise(category) == said.rstrip("をがですください"):
+                return go(call, "item", category=category, shop_id=None, page=0)
+        for shop in list_shops(call.session):
+            if P.normalise(shop.name) in said or P.normalise(shop.kana) in said:
+                return go(call, "item", shop_id=shop.id, category=None, page=0)
         spoken = add_spoken_items(call, turn, all_products(call))
         if spoken is not None:
             return spoken
     return failed(call, turn)
 
 
-def _shop_products(call: Call) -> list[Product]:
-    return list_products(call.session, shop_id=call.state.get("shop_id"))
+def _browsing(call: Call) -> str:
+    """Back to the list the caller was in, or to the kinds of item."""
+    return "item" if call.state.get("shop_id") or call.state.get("category") else "shop"
+
+
+def _listed_products(call: Call) -> list[Product]:
+    return list_products(call.session, shop_id=call.state.get("shop_id"), category=call.state.get("category"))
+
+
+def _label(product: Product, same_name: bool) -> str:
+    # Two shops selling 大根 in one list: say whose, or the caller cannot tell the keys apart.
+    shop = f"（{product.shop.name}）" if same_name else ""
+    return f"{product.name}{shop}、1{product.unit}{P.yen(product.price_yen)}"
 
 
 def prompt_item(call: Call) -> Prompt:
-    products = _shop_products(call)
-    page = int(call.state.get("page") or 0)
-    if page * PAGE >= len(products):
-        page = call.state["page"] = 0
-    shown = products[page * PAGE:(page + 1) * PAGE]
+    products = _listed_products(call)
+    shown = [products[i] for i in _page(call, "page", len(products)) or []]
     call.state["choices"] = [p.id for p in shown]
-    options = P.numbered([f"{p.name}、1{p.unit}{P.yen(p.price_yen)}" for p in shown])
-    more = ["ほかの品物を聞くには8。"] if len(products) > (page + 1) * PAGE else []
+    names = [p.name for p in shown]
+    options = P.numbered([_label(p, names.count(p.name) > 1) for p in shown])
+    more = ["ほかの品物を聞くには8。"] if _has_next(call, "page", len(products)) else []
     return Prompt(["品物の番号を押すか、品物の名前と数をお話しください。"] + options + more,
                   hints=tuple(p.name for p in products) + tuple(p.kana for p in products) + MENU_HINTS)
 
@@ -104,12 +131,12 @@ def on_item(call: Call, turn: Turn) -> VoiceResponse:
         return shared
     choices = call.state.get("choices") or []
     key = turn.key()
-    if key == "8" and len(_shop_products(call)) > (int(call.state.get("page") or 0) + 1) * PAGE:
+    if key == "8" and _has_next(call, "page", len(_listed_products(call))):
         return go(call, "item", page=int(call.state.get("page") or 0) + 1)
     if key.isdigit() and 1 <= int(key) <= len(choices):
         return go(call, "qty", pending=[choices[int(key) - 1]])
     if turn.speech:
-        spoken = add_spoken_items(call, turn, _shop_products(call) + all_products(call))
+        spoken = add_spoken_items(call, turn, _listed_products(call) + all_products(call))
         if spoken is not None:
             return spoken
     return failed(call, turn)
@@ -151,7 +178,7 @@ def on_more(call: Call, turn: Turn) -> VoiceResponse:
     if (shared := common(call, turn)) is not None:
         return shared
     if turn.key() == "1":
-        return go(call, "item" if call.state.get("shop_id") else "shop", page=0)
+        return go(call, _browsing(call), page=0)
     if turn.key() == "2" or P.says_yes(turn.speech):
         return go(call, "review")
     if turn.speech:
@@ -202,9 +229,9 @@ def on_edit(call: Call, turn: Turn) -> VoiceResponse:
     if key == "1":
         return go(call, "remove")
     if key == "2":
-        return go(call, "shop", page=0)
+        return go(call, "shop", page=0, cat_page=0)
     if key == "3":
-        return go(call, "shop", basket=[], page=0, shop_id=None)
+        return go(call, "shop", basket=[], page=0, cat_page=0, shop_id=None, category=None)
     if key == "4":
         return go(call, "review")
     return failed(call, turn)

@@ -71,10 +71,10 @@ def on_menu(call: Call, turn: Turn) -> VoiceResponse:
     if key == "3" or any(w in speech for w in ("確認", "かくにん", "取り消", "とりけし", "きゃんせる")):
         return go(call, "orders", order_index=0)
     if key == "2" or any(w in speech for w in ("注文", "ちゅうもん", "買い物", "かいもの")):
-        return go(call, "shop", basket=[], page=0, shop_id=None)
+        return go(call, "shop", basket=[], page=0, cat_page=0, shop_id=None, category=None)
     if speech:
         # 「大根を2本」 straight away at the menu: start a new order with it.
-        call.state.update(basket=[], page=0, shop_id=None)
+        call.state.update(basket=[], page=0, cat_page=0, shop_id=None, category=None)
         spoken = basket.add_spoken_items(call, turn, basket.all_products(call))
         if spoken is not None:
             return spoken
