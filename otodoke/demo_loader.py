@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import click
 from flask import Flask
 from sqlalchemy import select
 
 from delivery.models import District
+from otodoke.clock import JST
 from otodoke.db import db
+
+DEMO_ORDERS = 120
 
 
 def seed_if_empty(app: Flask) -> bool:
@@ -16,11 +21,18 @@ def seed_if_empty(app: Flask) -> bool:
     A database with any district is someone's real data (or the demo already), so it is left alone.
     """
     from demo.seed import seed_demo
+    from demo.simulate import simulate_orders
     from otodoke import get_clock
+    now = get_clock(app).now()
     with db.transaction(app) as session:
         if session.scalar(select(District.id).limit(1)) is not None:
             return False
-        summary = seed_demo(session, now=get_clock(app).now())
+        summary = seed_demo(session, now=now)
     for line in summary.lines():
         click.echo(line)
+    # A day of orders to plan, so the staff page and the route sheets have something to show.
+    tomorrow = now.astimezone(JST).date() + timedelta(days=1)
+    with db.transaction(app) as session:
+        report = simulate_orders(session, delivery_date=tomorrow, count=DEMO_ORDERS, seed=1, now=now)
+    click.echo(f"デモ注文 {report.new_orders} 件（{tomorrow:%m月%d日}配達分、架空） / demo orders for {tomorrow}")
     return summary.loaded

@@ -14,6 +14,7 @@ from demo import data_places
 from demo.seed import river_distance_km, seed_demo
 from otodoke.clock import JST
 from otodoke.db import db
+from orders.models import Order
 from otodoke.demo_loader import seed_if_empty
 from otodoke.errors import DomainError
 from residents.models import FamilyLink, Resident
@@ -152,8 +153,10 @@ def test_refuses_to_mix_with_a_real_town_unless_forced(app: Flask, runner) -> No
 def test_seed_if_empty_loads_once(app: Flask) -> None:
     assert seed_if_empty(app) is True
     assert _counts(app, (District,)) == [6]
+    orders = _counts(app, (Order,))
+    assert orders[0] > 50          # a day of demo orders to plan (the conftest clock: Tuesday → Wednesday)
     assert seed_if_empty(app) is False
-    assert _counts(app, (District, Resident)) == [6, 300]
+    assert _counts(app, (District, Resident, Order)) == [6, 300, orders[0]]
 
 
 def test_seed_demo_service_raises_domain_error(session) -> None:
