@@ -1,0 +1,154 @@
+"""Synthetic pilot-town day for ``python -m delivery.bench --town N``.
+
+A seeded, made-up day around Nagai (depot at 38.1075 N 140.0405 E): N orders from residents in
+``districts`` districts on a ring 2.5 km around the depot (each district a ~0.8 km scatter of houses), 25 shops
+(60 % in the town centre, the rest farm stands out in the districts; a city with more orders gets
+proportionally more), 55 % of orders fed by a shop (pickup then delivery, same van), the rest from depot
+stock; windows 午前 9–12 / 午後 13–18 / a few narrower two-hour ones; a minute at each door (two when paying
+cash); 3 minutes to park and walk into a shop, then 30 s per order; crates and cold-box slots;
+vans (80 crates, 16 cold slots) 8:00–18:00 with a 45-minute break starting 11:30–13:00. Distances: haversine × 1.3 at 30 km/h
+(``delivery.distances.StraightLine``).
+
+Variants: ``joint`` (one problem, every van may go anywhere), ``per-district`` (one van per district,
+districts solved separately), ``clustered`` (for big cities: groups of six neighbouring districts with
+their vans, solved in parallel worker processes; ``delivery.routing_decompose``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import resource
+import time
+from dataclasses import dataclass
+
+from delivery.distances import Point, StraightLine
+from delivery.problem import Break, RoutePlan, RoutingProblem, Stop, TimeWindow, Vehicle
+from delivery.routing import solve
+from delivery.routing_decompose import solve_by_cluster
+
+DEPOT = Point(38.1075, 140.0405)
+H = 3600
+KM_LAT = 1 / 111.195
+KM_LON = 1 / (111.195 * math.cos(math.radians(DEPOT.lat)))
+
+
+@dataclass(frozen=True)
+class Town:
+    problem: RoutingProblem
+    district_of: dict[str, str]  # delivery id -> district
+    van_of: dict[str, str]  # district -> its own van (per-district variant)
+
+
+def _near(rnd: random.Random, c: Point, sigma_km: float) -> Point:
+    return Point(c.lat + rnd.gauss(0, sigma_km) * KM_LAT, c.lon + rnd.gauss(0, sigma_km) * KM_LON)
+
+
+def make_town(orders: int, *, districts: int = 6, vehicles: int = 6, seed: int = 0) -> Town:
+    rnd = random.Random(seed)
+    # district centres: rings of six around the depot, each ring 2.5 km further out
+    centres = []
+    for d in range(districts):
+        ring, k = divmod(d, 6)
+        angle = 2 * math.pi * (k + 0.5 * (ring % 2)) / 6
+        r = 2.5 * (ring + 1)
+        centres.append(Point(DEPOT.lat + r * math.sin(angle) * KM_LAT, DEPOT.lon + r * math.cos(angle) * KM_LON))
+    n_shops = max(25, orders // 24)
+    shops: list[tuple[Point, int | None]] = []
+    for s in range(n_shops):
+        if s < 0.6 * n_shops:
+            shops.append((_near(rnd, DEPOT, 1.0 + 0.3 * (districts // 6)), None))
+        else:
+            d = rnd.randrange(districts)
+            shops.append((_near(rnd, centres[d], 0.8), d))
+    points: list[Point] = [DEPOT] + [p for p, _ in shops]
+    shop_loc = {s: 1 + s for s in range(n_shops)}
+    stops: list[Stop] = []
+    district_of: dict[str, str] = {}
+    for o in range(orders):
+        d = rnd.randrange(districts)
+        home = len(points)
+        points.append(_near(rnd, centres[d], 0.8))
+        w = rnd.random()
+        window = TimeWindow(9 * H, 12 * H) if w < 0.45 else TimeWindow(13 * H, 18 * H) if w < 0.9 else rnd.choice([TimeWindow(10 * H, 12 * H), TimeWindow(14 * H, 16 * H)])
+        demand = (rnd.choice([1, 1, 1, 2]), 1 if rnd.random() < 0.2 else 0)
+        service = 60 + (60 if rnd.random() < 0.3 else 0)
+        oid = f"o{o}"
+        if rnd.random() < 0.55:
+            local = [s for s, (_, sd) in enumerate(shops) if sd == d]
+            s = rnd.choice(local) if local and rnd.random() < 0.3 else rnd.randrange(int(0.6 * n_shops))
+            stops.append(Stop(f"p{o}", shop_loc[s], "pickup", TimeWindow(9 * H, 16 * H + 1800), 30, demand))
+            stops.append(Stop(oid, home, "delivery", window, service, demand, pickup=f"p{o}"))
+        else:
+            stops.append(Stop(oid, home, "delivery", window, service, demand))
+        district_of[oid] = f"d{d}"
+    m = StraightLine().matrix(points)
+    setup = tuple(180 if 1 <= i <= n_shops else 0 for i in range(len(points)))
+    vans = tuple(
+        Vehicle(f"van{k}", 0, 0, TimeWindow(8 * H, 18 * H), (80, 16), breaks=(Break(TimeWindow(11 * H + 1800, 13 * H), 2700),))
+        for k in range(vehicles)
+    )
+    problem = RoutingProblem(vans, tuple(stops), m.travel_s, m.distance_m, setup, ("crates", "cold"))
+    van_of = {f"d{d}": f"van{d % vehicles}" for d in range(districts)}
+    return Town(problem, district_of, van_of)
+
+
+def _row(variant: str, town: Town, plan: RoutePlan, seconds: float) -> dict:
+    deliveries = [s for s in town.problem.stops if s.kind == "delivery"]
+    unserved = {u.stop_id for u in plan.unassigned}
+    reasons: dict[str, int] = {}
+    for u in plan.unassigned:
+        reasons[u.reason] = reasons.get(u.reason, 0) + 1
+    return {
+        "variant": variant,
+        "orders": len(deliveries),
+        "vehicles_used": len(plan.routes),
+        "served": sum(1 for s in deliveries if s.id not in unserved),
+        "unassigned": reasons,
+        "distance_km": round(plan.distance / 1000, 2),
+        "seconds": round(seconds, 1),
+        "peak_rss_mb": _peak_rss_mb(),
+        "engine": f"{plan.stats.engine}/{plan.stats.strategy}",
+    }
+
+
+def _peak_rss_mb() -> int:
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return round(max(own, kids) / 1024)  # Linux reports kB; the larger of us and our biggest worker
+
+
+def run_town(orders: int, *, time_limit: float, engines: tuple[str, ...], seed: int, as_json: bool,
+             districts: int = 6, vehicles: int = 6, variants: tuple[str, ...] | None = None) -> int:
+    if orders > 1000 and districts == 6:
+        districts = vehicles = max(6, orders // 100)
+    began = time.monotonic()
+    town = make_town(orders, districts=districts, vehicles=vehicles, seed=seed)
+    build = time.monotonic() - began
+    rows = []
+    chosen = variants or (("joint", "per-district") if districts <= 12 else ("clustered",))
+    for variant in chosen:
+        t0 = time.monotonic()
+        if variant == "joint":
+            plan = solve(town.problem, time_limit_s=time_limit, seed=seed, engines=engines)
+        elif variant == "per-district":
+            vehicles_of = {d: [v] for d, v in town.van_of.items()}
+            plan = solve_by_cluster(town.problem, town.district_of, vehicles_of, time_limit_s=time_limit, seed=seed, engines=engines)
+        else:
+            # groups of six neighbouring districts (one ring sector each), with their six vans
+            cluster_of = {o: f"c{int(d[1:]) // 6}" for o, d in town.district_of.items()}
+            vehicles_of: dict[str, list[str]] = {}
+            for d, v in town.van_of.items():
+                vehicles_of.setdefault(f"c{int(d[1:]) // 6}", []).append(v)
+            plan = solve_by_cluster(town.problem, cluster_of, vehicles_of, time_limit_s=time_limit, seed=seed, engines=engines)
+        rows.append(_row(variant, town, plan, time.monotonic() - t0))
+    if as_json:
+        print(json.dumps({"build_seconds": round(build, 1), "rows": rows}, indent=1))
+    else:
+        print(f"town: {orders} orders, {districts} districts, {vehicles} vans, {len(town.problem.stops)} stops "
+              f"(built in {build:.1f} s), time limit {time_limit:g} s")
+        print(f"{'variant':<13} {'served':>7} {'vans':>5} {'distance km':>12} {'seconds':>8} {'peak RSS MB':>12}  unassigned")
+        for r in rows:
+            print(f"{r['variant']:<13} {r['served']:>7} {r['vehicles_used']:>5} {r['distance_km']:>12.2f} {r['seconds']:>8.1f} {r['peak_rss_mb']:>12}  {r['unassigned'] or '-'}")
+    return 0

@@ -1,0 +1,176 @@
+"""The route optimiser: a pure function from a ``RoutingProblem`` to a ``RoutePlan``.
+
+No Flask, no database: planning builds the problem, calls ``solve`` and stores what comes back; the
+benchmark (``python -m delivery.bench``) calls the very same function.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from delivery.problem import (
+    Route,
+    RoutePlan,
+    RoutingProblem,
+    SolverStats,
+    Stop,
+    Unassigned,
+    UnassignedReason,
+)
+from delivery.solver.nodes import Nodes, build_nodes, triage
+from delivery.solver.ortools_engine import EngineResult, solve_ortools
+from delivery.solver.schedule import ScheduleError, schedule_route
+
+DEFAULT_ENGINES = ("ortools", "pyvrp")
+
+
+def solve(
+    problem: RoutingProblem,
+    *,
+    time_limit_s: float = 5.0,
+    solution_limit: int | None = None,
+    seed: int = 0,
+    initial_plan: RoutePlan | None = None,
+    engines: Sequence[str] = DEFAULT_ENGINES,
+) -> RoutePlan:
+    """Plan routes for ``problem`` within ``time_limit_s`` seconds of wall time.
+
+    Always returns a plan: stops that cannot (or should not, given their penalty) be served come back
+    in ``unassigned`` with the binding reason, never silently. ``solution_limit`` stops the search after
+    that many improving solutions; with it (and not the clock) as the binding limit the result is
+    identical for identical input and ``seed``. ``initial_plan`` warm-starts re-planning from the
+    current routes (stops no longer in the problem are ignored, new ones are inserted by the search).
+    ``engines`` is the measured portfolio: OR-Tools always runs; PyVRP runs beside it in a second
+    process on the problems it models exactly (no breaks, no per-stop vehicle restrictions) and the
+    cheaper verified plan wins. Must not be called with a database session open for long: it blocks for
+    up to ``time_limit_s``.
+    """
+    began = time.monotonic()
+    hopeless = triage(problem)
+    kept = tuple(s for s in problem.stops if s.id not in hopeless)
+    if not kept or not problem.vehicles:
+        plan = _plan(problem, None, (), {}, hopeless, "none", "empty", "nothing to route")
+        return _with_seconds(plan, began, ())
+    nodes = build_nodes(problem, kept)
+    initial = _initial_routes(nodes, initial_plan)
+
+    pending = None
+    if "pyvrp" in engines and _pyvrp_fits(problem):
+        from delivery.solver.pyvrp_engine import start_pyvrp
+
+        pending = start_pyvrp(problem, kept, time_limit_s=time_limit_s, solution_limit=solution_limit, seed=seed, initial=initial)
+
+    candidates: list[RoutePlan] = []
+    result = solve_ortools(nodes, time_limit_s=time_limit_s, solution_limit=solution_limit, initial_routes=initial)
+    if result is not None:
+        plan = _from_result(nodes, result, hopeless, "ortools")
+        if plan is not None:
+            candidates.append(plan)
+    if pending is not None:
+        other = pending.result()
+        if other is not None:
+            plan = _from_result(nodes, other, hopeless, "pyvrp")
+            if plan is not None:
+                candidates.append(plan)
+    if not candidates:  # cannot happen with every stop droppable, but never return nothing
+        candidates.append(_plan(problem, nodes, (), {}, hopeless, "none", "fail", "no engine answered"))
+    best = min(candidates, key=lambda p: p.objective)  # ties: the first member (OR-Tools) wins
+    summary = tuple((f"{p.stats.engine}/{p.stats.strategy}", p.objective) for p in candidates)
+    return _with_seconds(best, began, summary)
+
+
+def _with_seconds(plan: RoutePlan, began: float, candidates: tuple[tuple[str, int], ...]) -> RoutePlan:
+    s = plan.stats
+    stats = SolverStats(s.engine, s.strategy, round(time.monotonic() - began, 3), s.status, candidates)
+    return RoutePlan(plan.routes, plan.unassigned, plan.objective, stats)
+
+
+def _pyvrp_fits(problem: RoutingProblem) -> bool:
+    return not any(v.breaks for v in problem.vehicles) and all(s.vehicles is None for s in problem.stops)
+
+
+def _initial_routes(nodes: Nodes, plan: RoutePlan | None) -> list[list[int]] | None:
+    if plan is None:
+        return None
+    by_vehicle = {r.vehicle_id: r for r in plan.routes}
+    out = []
+    for v in nodes.problem.vehicles:
+        r = by_vehicle.get(v.id)
+        out.append([nodes.index_of[x.stop_id] for x in r.visits if x.stop_id in nodes.index_of] if r else [])
+    # a pickup whose delivery is no longer planned (or the reverse) would make the routes unreadable
+    for route in out:
+        present = set(route)
+        route[:] = [n for n in route if _pair_complete(nodes, n, present)]
+    return out
+
+
+def _pair_complete(nodes: Nodes, node: int, present: set[int]) -> bool:
+    s = nodes.stops[node]
+    if s.pickup is not None:
+        return nodes.index_of[s.pickup] in present
+    if s.kind == "pickup":
+        return any(nodes.stops[m].pickup == s.id for m in present)
+    return True
+
+
+def _from_result(nodes: Nodes, result: EngineResult, hopeless: dict[str, UnassignedReason], engine: str) -> RoutePlan | None:
+    try:
+        return _plan(nodes.problem, nodes, result.routes, dict(enumerate(result.break_starts)), hopeless, engine, result.strategy, result.status)
+    except ScheduleError:
+        return None  # an engine's plan that fails our own check is discarded, never returned
+
+
+def _plan(
+    problem: RoutingProblem,
+    nodes: Nodes | None,
+    routes: Sequence[Sequence[int]],
+    break_starts: dict[int, tuple[int, ...]],
+    hopeless: dict[str, UnassignedReason],
+    engine: str,
+    strategy: str,
+    status: str,
+) -> RoutePlan:
+    built: list[Route] = []
+    served: set[str] = set()
+    for k, route in enumerate(routes):
+        if not route or nodes is None:
+            continue
+        vehicle = problem.vehicles[k]
+        stops = [nodes.stops[n] for n in route]
+        built.append(schedule_route(problem, vehicle, stops, list(break_starts.get(k, ())) or None))
+        served.update(s.id for s in stops)
+    by_vehicle = {v.id: v for v in problem.vehicles}
+    dropped = [s for s in problem.stops if s.id not in served and s.id not in hopeless]
+    unassigned = [Unassigned(sid, reason) for sid, reason in hopeless.items()]
+    unassigned += [Unassigned(s.id, _drop_reason(problem, s, served)) for s in dropped]
+    penalties = _penalties(problem)
+    objective = sum(r.distance for r in built) + sum(by_vehicle[r.vehicle_id].fixed_cost for r in built)
+    objective += sum(penalties[u.stop_id] for u in unassigned)
+    order = {s.id: i for i, s in enumerate(problem.stops)}
+    unassigned.sort(key=lambda u: order[u.stop_id])
+    return RoutePlan(tuple(built), tuple(unassigned), objective, SolverStats(engine, strategy, 0.0, status))
+
+
+def _penalties(problem: RoutingProblem) -> dict[str, int]:
+    from delivery.solver.nodes import big_penalty
+
+    big = big_penalty(problem)
+    return {s.id: big if s.penalty is None else s.penalty for s in problem.stops}
+
+
+def _drop_reason(problem: RoutingProblem, stop: Stop, served: set[str]) -> UnassignedReason:
+    """Why the search left out a stop that a vehicle could serve alone: room or hours ran out.
+
+    Goods from the depot are all on board at the start, so they compete for the fleet's capacity;
+    a shop order only occupies room between its pickup and its delivery, so it is judged on time.
+    """
+    if stop.kind == "delivery" and stop.pickup is None:
+        by_id = {s.id: s for s in problem.stops}
+        demand = problem.demand(stop)
+        for d in range(len(problem.dimensions)):
+            total = sum(v.capacity[d] for v in problem.vehicles)
+            on_board = sum(problem.demand(by_id[x])[d] for x in served if by_id[x].kind == "delivery" and by_id[x].pickup is None)
+            if demand[d] and on_board + demand[d] > total:
+                return "fleet_capacity"
+    return "fleet_time"

@@ -1,0 +1,116 @@
+"""Turn an ordered list of stops per vehicle into a timed, loaded route, whichever engine produced it.
+
+The schedule is "as early as possible" after a departure chosen so the driver does not wait at the
+first stop; it is checked here (windows, shift, capacity, pairing) so that no engine's plan reaches a
+caller unverified.
+"""
+
+from __future__ import annotations
+
+from delivery.problem import BreakTaken, Route, RoutingProblem, Stop, Vehicle, Visit
+
+
+class ScheduleError(ValueError):
+    """The engine returned a route that breaks a rule; the plan is discarded."""
+
+
+def schedule_route(
+    problem: RoutingProblem,
+    vehicle: Vehicle,
+    stops: list[Stop],
+    break_starts: list[int] | None = None,
+) -> Route:
+    t, c = problem.travel_s, problem.cost
+    dims = len(problem.dimensions)
+    # goods from the depot (deliveries without a pickup) are loaded before leaving
+    load = [0] * dims
+    for s in stops:
+        if s.kind == "delivery" and s.pickup is None:
+            load = [a + b for a, b in zip(load, problem.demand(s))]
+    load_at_start = tuple(load)
+    if any(a > cap for a, cap in zip(load, vehicle.capacity)):
+        raise ScheduleError(f"{vehicle.id}: depot load {load} exceeds capacity {vehicle.capacity}")
+
+    planned = break_starts or [b.window.start for b in vehicle.breaks]
+    pending_breaks = sorted(
+        (max(p, b.window.start), b.duration_s, b.window.end) for p, b in zip(planned, vehicle.breaks)
+    )
+    here = vehicle.start_location
+    first = stops[0] if stops else None
+    now = vehicle.shift.start
+    if first is not None and first.window is not None and not pending_breaks:
+        lead = t[here][first.location] + (problem.setup(first.location) if first.location != here else 0)
+        now = max(now, first.window.start - lead)  # leave late rather than wait at the door
+    start_time = now
+    visits: list[Visit] = []
+    taken: list[BreakTaken] = []
+    distance = travel = 0
+    picked: set[str] = set()
+    for s in stops:
+        now = _take_breaks(pending_breaks, taken, now, t[here][s.location])
+        arrival = now + t[here][s.location]
+        ready = arrival + (problem.setup(s.location) if s.location != here else 0)
+        lo = s.window.start if s.window else vehicle.shift.start
+        hi = s.window.end if s.window else vehicle.shift.end
+        start = max(ready, lo)
+        while pending_breaks and pending_breaks[0][0] < start:
+            # the break falls while waiting for the window to open: take it at the door
+            b_start, dur, latest = pending_breaks.pop(0)
+            at = max(ready, b_start)
+            if at > latest:
+                raise ScheduleError(f"break starts at {at}, after its window ends {latest}")
+            taken.append(BreakTaken(at, dur))
+            start = max(start, at + dur)
+        if start > hi:
+            raise ScheduleError(f"{vehicle.id}: stop {s.id} starts {start} after its window ends {hi}")
+        distance += c[here][s.location]
+        travel += t[here][s.location]
+        d = problem.demand(s)
+        if s.kind == "pickup":
+            load = [a + b for a, b in zip(load, d)]
+            picked.add(s.id)
+        else:
+            if s.pickup is not None and s.pickup not in picked:
+                raise ScheduleError(f"{vehicle.id}: delivery {s.id} before its pickup {s.pickup}")
+            load = [a - b for a, b in zip(load, d)]
+        if any(a > cap for a, cap in zip(load, vehicle.capacity)) or any(a < 0 for a in load):
+            raise ScheduleError(f"{vehicle.id}: load {load} out of bounds after {s.id}")
+        now = start + s.service_s
+        visits.append(Visit(s.id, s.location, arrival, start, now, tuple(load)))
+        here = s.location
+    now = _take_breaks(pending_breaks, taken, now, t[here][vehicle.end_location])
+    distance += c[here][vehicle.end_location]
+    travel += t[here][vehicle.end_location]
+    end_time = now + t[here][vehicle.end_location]
+    if pending_breaks:
+        # a break that was not needed before the last stop is taken at the end of the shift
+        end_time = _take_breaks(pending_breaks, taken, end_time, 10**12)
+    if end_time > vehicle.shift.end:
+        raise ScheduleError(f"{vehicle.id}: back at {end_time}, after the shift ends {vehicle.shift.end}")
+    if len(picked) != sum(1 for s in stops if s.kind == "pickup"):
+        raise ScheduleError(f"{vehicle.id}: a pickup appears twice")
+    delivered = {s.pickup for s in stops if s.pickup is not None}
+    if delivered != picked:
+        raise ScheduleError(f"{vehicle.id}: a pickup and its delivery are on different vehicles")
+    return Route(
+        vehicle_id=vehicle.id,
+        visits=tuple(visits),
+        start_time=start_time,
+        end_time=end_time,
+        distance=distance,
+        travel_s=travel,
+        load_at_start=load_at_start,
+        breaks=tuple(taken),
+    )
+
+
+def _take_breaks(pending: list[tuple[int, int, int]], taken: list[BreakTaken], now: int, leg: int) -> int:
+    """Take a break before this leg when its planned start falls before the next arrival."""
+    while pending and pending[0][0] < now + leg:
+        b_start, dur, latest = pending.pop(0)
+        start = max(now, b_start)
+        if start > latest:
+            raise ScheduleError(f"break starts at {start}, after its window ends {latest}")
+        taken.append(BreakTaken(start, dur))
+        now = start + dur
+    return now

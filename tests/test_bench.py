@@ -1,0 +1,99 @@
+"""Benchmark plumbing: both instance formats parse, convert, solve and are checked independently."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from delivery.bench import main
+from delivery.bench_formats import check_routes, read_instance, read_lilim_bks, read_solomon_bks, to_problem
+from delivery.routing import solve
+
+FIXTURES = Path(__file__).parent / "fixtures" / "bench"
+
+
+def test_solomon_parser_reads_fleet_capacity_and_nodes() -> None:
+    inst = read_instance(FIXTURES / "tiny5.txt")
+    assert (inst.name, inst.format, inst.fleet, inst.capacity) == ("TINY5", "solomon", 3, 20)
+    assert len(inst.nodes) == 6 and inst.nodes[0].due == 200
+    n4 = inst.nodes[4]
+    assert (n4.x, n4.y, n4.demand, n4.ready, n4.due, n4.service) == (0, 20, 5, 30, 100, 5)
+
+
+def test_lilim_parser_reads_pairs() -> None:
+    inst = read_instance(FIXTURES / "tiny_lilim.txt")
+    assert (inst.name, inst.format, inst.fleet, inst.capacity) == ("tiny_lilim", "lilim", 2, 10)
+    assert inst.nodes[1].delivery == 2 and inst.nodes[2].pickup == 1 and inst.nodes[2].demand == -5
+    problem = to_problem(inst)
+    kinds = {s.id: (s.kind, s.pickup, s.demand) for s in problem.stops}
+    assert kinds["1"] == ("pickup", None, (5,)) and kinds["2"] == ("delivery", "1", (5,))
+
+
+def test_checker_accepts_a_feasible_plan_and_scores_it_in_float() -> None:
+    inst = read_instance(FIXTURES / "tiny5.txt")
+    check = check_routes(inst, [[1, 2], [3, 4], [5]])
+    assert check.feasible, check.problems
+    assert check.distance == pytest.approx(40 + 40 + 20)
+
+
+@pytest.mark.parametrize(
+    "routes, complaint",
+    [
+        ([[4, 1], [2], [3], [5]], "after due"),  # node 4 opens at 30, then node 1 (due 50) at 57.4
+        ([[1, 2, 3, 4, 5]], "load"),  # 40 units on a 20-unit vehicle
+        ([[1, 2], [3, 4]], "not served exactly once"),
+        ([[1, 2], [3, 4], [5], [5]], "not served exactly once"),
+    ],
+)
+def test_checker_rejects_infeasible_routes(routes: list[list[int]], complaint: str) -> None:
+    inst = read_instance(FIXTURES / "tiny5.txt")
+    check = check_routes(inst, routes)
+    assert not check.feasible
+    assert any(complaint in p for p in check.problems), check.problems
+
+
+def test_checker_rejects_delivery_before_pickup_and_split_pairs() -> None:
+    inst = read_instance(FIXTURES / "tiny_lilim.txt")
+    assert check_routes(inst, [[1, 2, 3, 4]]).feasible
+    assert any("before" in p for p in check_routes(inst, [[2, 1], [3, 4]]).problems)
+    assert any("not on the route" in p for p in check_routes(inst, [[1, 3, 4], [2]]).problems)
+
+
+@pytest.mark.parametrize("name", ["tiny5.txt", "tiny_lilim.txt"])
+def test_solve_on_converted_instances_passes_the_independent_check(name: str) -> None:
+    inst = read_instance(FIXTURES / name)
+    plan = solve(to_problem(inst), time_limit_s=0.5, engines=("ortools",))
+    routes = [[int(v.stop_id) for v in r.visits] for r in plan.routes]
+    check = check_routes(inst, routes)
+    assert plan.unassigned == () and check.feasible, check.problems
+
+
+def test_bench_cli_json_lists_routes_in_instance_ids(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    bks = tmp_path / "bks.csv"
+    bks.write_text("instance,vehicles,distance,objective_kind,source\nTINY5,3,100.0,distance_only_float,test\n")
+    rc = main([str(FIXTURES / "tiny5.txt"), str(FIXTURES / "tiny_lilim.txt"), "--time-limit", "0.5", "--json",
+               "--engines", "ortools", "--solomon-bks", str(bks)])
+    out = json.loads(capsys.readouterr().out)
+    assert rc == 0
+    assert [r["instance"] for r in out] == ["TINY5", "tiny_lilim"]
+    for r in out:
+        assert {"instance", "vehicles", "distance", "seconds", "feasible", "routes"} <= set(r)
+        assert r["feasible"] is True
+    assert sorted(i for route in out[0]["routes"] for i in route) == [1, 2, 3, 4, 5]
+    assert out[0]["gap_pct"] is not None and out[0]["distance"] <= 100.0 + 1e-6
+
+
+def test_bks_readers(tmp_path: Path) -> None:
+    solomon = tmp_path / "bks.csv"
+    solomon.write_text(
+        "instance,vehicles,distance,objective_kind,source\n"
+        "R201,4,1252.37,hierarchical_vehicles_then_distance,x\n"
+        "R201,9,1149.68,distance_only_float,x\n"
+        "R201,8,1147.82,distance_only_float_rescored_dimacs,x\n"
+    )
+    assert read_solomon_bks(solomon) == {"R201": (8, 1147.82)}
+    lilim = Path(__file__).parent.parent / "delivery" / "bench_lilim_bks.csv"
+    table = read_lilim_bks(lilim)
+    assert len(table) == 56 and table["lc101"] == (10, 828.9369)
