@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from delivery.models import District
 from orders.models import Order, OrderStatus
 from otodoke.db import db
 from otodoke.models import Conversation
@@ -364,3 +365,24 @@ def test_usual_with_a_sold_out_item_says_so(voice_app: Any) -> None:
     assert "牛乳は売り切れです" in text and "合計760円" in text
     call.press("1")
     assert [line.name for line in _orders(voice_app)[0].lines] == ["大根", "りんご"]
+
+
+def test_shared_landline_asks_who_is_calling(voice_app: Any) -> None:
+    from tests import factories as f
+
+    town = seed_town(voice_app)
+    with db.transaction(voice_app) as session:
+        husband = f.make_resident(session, session.get(District, town.district_id), name="長井 一郎",
+                                  phone=RESIDENT_PHONE, mobile_phone=None)
+        husband_id = husband.id
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    who = "".join(call.dial_in().said)
+    assert "どなたのご用件ですか" in who and "長井 花子様は1" in who and "長井 一郎様は2" in who
+    menu = "".join(call.press("2").said)
+    assert "長井 一郎様ですね" in menu and "いつものご注文は1" in menu
+    with db.reading(voice_app) as session:
+        state = session.scalars(select(Conversation.state)).one()
+    assert state["resident_id"] == husband_id != town.resident_id
+    # From her own mobile, no question: the number is hers alone.
+    mobile = CallSim(voice_app.test_client(), RESIDENT_MOBILE)
+    assert "長井 花子様、いつも" in "".join(mobile.dial_in().said)

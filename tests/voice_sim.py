@@ -229,6 +229,7 @@ class Town:
     resident_id: int
     product_ids: dict[str, int]
     shop_ids: list[int]
+    district_id: int = 0
 
 
 def seed_town(app: Flask, *, with_history: bool = True, mobile: str | None = RESIDENT_MOBILE) -> Town:
@@ -259,7 +260,7 @@ def seed_town(app: Flask, *, with_history: bool = True, mobile: str | None = RES
         resident = f.make_resident(session, district, name="長井 花子", kana="ながい はなこ",
                                    phone=RESIDENT_PHONE, mobile_phone=mobile)
         ids = {name: p.id for name, p in products.items()}
-        town = Town(resident.id, ids, [farm.id, store.id])
+        town = Town(resident.id, ids, [farm.id, store.id], district.id)
     if with_history:
         usual = [LineItem(ids["大根"], 2), LineItem(ids["りんご"], 3), LineItem(ids["牛乳"], 1)]
         for days in (14, 7):

@@ -20,7 +20,8 @@ from typing import Any, Callable, Mapping
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from residents.service import find_by_phone
+from residents.phones import try_normalise_phone
+from residents.service import find_by_phone, residents_by_phone
 from voice import calls, twiml
 from voice import prompts as P
 from voice.twiml import VoiceStyle
@@ -86,16 +87,22 @@ def start(session: Session, *, call_sid: str, form: Mapping[str, str], now: date
         return row.state.get("last_xml") or ""
     caller = form.get("From") or ""
     resident = find_by_phone(session, caller)
+    sharing = [r.id for r in residents_by_phone(session, caller)]
+    # A landline shared by a couple: ask who is calling (a personal mobile number already says who).
+    ask_who = len(sharing) > 1 and resident is not None and resident.mobile_phone != try_normalise_phone(caller)
     state: dict[str, Any] = {"seq": 1, "tries": 0, "from": caller, "basket": [],
-                             "resident_id": resident.id if resident else None,
-                             "step": "menu" if resident else "unknown", "started_at": now.isoformat()}
+                             "resident_id": None if ask_who or resident is None else resident.id,
+                             "who": sharing[:8] if ask_who else [],
+                             "step": "who" if ask_who else ("menu" if resident else "unknown"),
+                             "started_at": now.isoformat()}
     # The row gets its own copy: were it to share ``state``, the changes below would also alter the
     # value SQLAlchemy compares against, and the JSON column would never be written.
     row, created = calls.open_call(session, call_sid=call_sid, state=copy.deepcopy(state), now=now)
     if not created:
         return row.state.get("last_xml") or ""
     call = Call(session, now, call_sid, style, operator_number, state)
-    before = [P.GREETING] + ([f"{resident.name}様、いつもありがとうございます。"] if resident else [])
+    before = [P.GREETING] + ([f"{resident.name}様、いつもありがとうございます。"]
+                             if resident and not ask_who else [])
     response = render(call, before=before)
     _finish(call, row, response)
     return str(response)
@@ -131,7 +138,7 @@ def _finish(call: Call, row: Any, response: VoiceResponse) -> None:
 
 # --- shared moves --------------------------------------------------------------------------------
 
-def render(call: Call, *, before: list[str] | None = None, retry: bool = False) -> VoiceResponse:
+def render(call: Call, *, before: list[str] | None = None) -> VoiceResponse:
     """Ask the current step's question again (after ``before``)."""
     from voice import steps
     prompt = steps.PROMPTS[call.state["step"]](call)
@@ -158,7 +165,7 @@ def failed(call: Call, turn: Turn, *, reason: list[str] | None = None) -> VoiceR
     if call.state["tries"] >= MAX_TRIES:
         return to_operator(call, before=reason)
     lead = reason or ([P.SILENCE] if turn.empty else [P.NOT_UNDERSTOOD])
-    return render(call, before=lead, retry=True)
+    return render(call, before=lead)
 
 
 def to_operator(call: Call, *, before: list[str] | None = None) -> VoiceResponse:

@@ -16,7 +16,7 @@ from voice.steps import basket, menu, orders
 from voice.steps.common import Prompt
 
 PROMPTS: dict[str, Callable[[Call], Prompt]] = {
-    "unknown": menu.prompt_unknown, "menu": menu.prompt_menu, "usual": menu.prompt_usual,
+    "unknown": menu.prompt_unknown, "who": menu.prompt_who, "menu": menu.prompt_menu, "usual": menu.prompt_usual,
     "placed": menu.prompt_placed, "ended": menu.prompt_ended,
     "shop": basket.prompt_shop, "item": basket.prompt_item, "qty": basket.prompt_qty,
     "more": basket.prompt_more, "review": basket.prompt_review, "edit": basket.prompt_edit,
@@ -24,7 +24,7 @@ PROMPTS: dict[str, Callable[[Call], Prompt]] = {
     "orders": orders.prompt_orders, "cancel_confirm": orders.prompt_cancel_confirm,
 }
 HANDLERS: dict[str, Callable[[Call, Turn], VoiceResponse]] = {
-    "unknown": menu.on_unknown, "menu": menu.on_menu, "usual": menu.on_usual, "placed": menu.on_placed,
+    "unknown": menu.on_unknown, "who": menu.on_who, "menu": menu.on_menu, "usual": menu.on_usual, "placed": menu.on_placed,
     "ended": menu.on_ended, "recording": menu.on_recording, "after_dial": menu.on_after_dial,
     "shop": basket.on_shop, "item": basket.on_item, "qty": basket.on_qty, "more": basket.on_more,
     "review": basket.on_review, "edit": basket.on_edit, "remove": basket.on_remove,

@@ -7,7 +7,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from orders.errors import OrderError
 from orders.service import usual_basket
-from residents.models import VoiceMessage
+from residents.models import Resident, VoiceMessage
 from voice import prompts as P
 from voice import twiml
 from voice.flow import Call, Turn, common, failed, go, to_operator
@@ -54,6 +54,23 @@ def on_after_dial(call: Call, turn: Turn) -> VoiceResponse:
         call.state["step"] = "ended"
         return twiml.goodbye(call.style, [P.GOODBYE])
     return start_recording(call, purpose="callback" if call.resident_id else "registration")
+
+
+def prompt_who(call: Call) -> Prompt:
+    names = [call.session.get(Resident, rid) for rid in call.state.get("who") or []]
+    return Prompt(["どなたのご用件ですか。"] + P.numbered([f"{r.name}様" for r in names if r is not None]))
+
+
+def on_who(call: Call, turn: Turn) -> VoiceResponse:
+    if (shared := common(call, turn)) is not None:
+        return shared
+    who = call.state.get("who") or []
+    key = turn.key()
+    if key.isdigit() and 1 <= int(key) <= len(who):
+        resident = call.session.get(Resident, who[int(key) - 1])
+        if resident is not None:
+            return go(call, "menu", resident_id=resident.id, before=[f"{resident.name}様ですね。"])
+    return failed(call, turn)
 
 
 # --- main menu -----------------------------------------------------------------------------------
