@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres venv bench-orders bench-vrp bench-voice clean
+.PHONY: run test test-sqlite test-postgres venv bench-orders bench-vrp bench-voice bench-line clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,9 @@ bench-vrp: $(STAMP)
 
 bench-voice: $(STAMP)
 	$(PY) -m voice.bench
+
+bench-line: $(STAMP)
+	$(PY) -m bot.bench
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

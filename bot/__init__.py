@@ -31,6 +31,8 @@ def init_app(app: Flask) -> None:
     config["LINE_SANDBOX"] = sandbox
     config.setdefault("LINE_SANDBOX_SECRET", SANDBOX_SECRET)
     app.register_blueprint(views.bp)
+    from bot.richmenu import richmenu_command
+    app.cli.add_command(richmenu_command)
     if sandbox:
         from bot import sandbox as sandbox_views
         sandbox_views.init_app(app)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from flask import Flask
 from linebot.v3.messaging import Message
@@ -68,8 +68,12 @@ def _fresh(incoming: Incoming, now: Any) -> bool:
     return -REPLY_TOKEN_FRESH_MS < age_ms < REPLY_TOKEN_FRESH_MS
 
 
-def process(app: Flask, incoming: Incoming) -> str:
-    """Handle one event; returns what happened ("duplicate", "ignored", "replied", "pushed", "silent")."""
+def process(app: Flask, incoming: Incoming, deferred: list[Callable[[], str]] | None = None) -> str:
+    """Handle one event; returns what happened ("duplicate", "ignored", "replied", "pushed", "silent").
+
+    With ``deferred`` the reply call is not made here but appended to it, so the view can send it
+    after the HTTP response has gone back to LINE ("deferred"); the push fallback still applies.
+    """
     if incoming.kind == "other" or not incoming.user_id:
         return "ignored"
     from bot.conversation import handle
@@ -87,6 +91,14 @@ def process(app: Flask, incoming: Incoming) -> str:
         return "silent"
     if not fresh:
         return "pushed"
+    if deferred is not None:
+        deferred.append(lambda: reply(app, incoming, answer, now))
+        return "deferred"
+    return reply(app, incoming, answer, now)
+
+
+def reply(app: Flask, incoming: Incoming, answer: Sequence[Message], now: Any) -> str:
+    """Answer with the reply token; if LINE refuses it (expired, used) or is unreachable, queue a push."""
     api = line_api(app)
     result = api.reply(incoming.reply_token or "", answer) if api else None
     if result is not None and result.ok:

@@ -16,7 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from bot.messages import LimitError, MAX_BUBBLES, MAX_DATA, MAX_TEXT
@@ -68,6 +68,7 @@ class FakeLine:
     push_failures: list[int] = field(default_factory=list)   # statuses to answer the next pushes with
     push_down_status: int | None = None                        # answer every push with this while set
     retry_after_s: int | None = None
+    validate: bool = True      # SDK-model validation of every body; the benchmark turns it off to save CPU
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _seq: Any = field(default_factory=lambda: itertools.count(1), repr=False)
 
@@ -91,6 +92,18 @@ class FakeLine:
         return [json.dumps(m, ensure_ascii=False) if m.get("type") != "text" else m["text"]
                 for m in self.delivered(user_id)]
 
+    def stats(self) -> dict[str, Any]:
+        """Counts for benchmarks: accepted replies, distinct reply tokens, statuses."""
+        calls = list(self.calls)
+        replies = [c for c in calls if c.path.endswith("/message/reply")]
+        statuses: dict[str, int] = {}
+        for c in calls:
+            statuses[str(c.status)] = statuses.get(str(c.status), 0) + 1
+        return {"calls": len(calls), "replies_ok": sum(1 for c in replies if c.status == 200),
+                "reply_tokens": len({c.body.get("replyToken") for c in replies if c.status == 200}),
+                "pushes_ok": sum(1 for c in calls if c.path.endswith("/message/push") and c.status == 200),
+                "statuses": statuses}
+
     def reset(self) -> None:
         with self._lock:
             self.calls.clear()
@@ -99,10 +112,15 @@ class FakeLine:
     def handle(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> tuple[int, dict[str, Any], dict[str, str]]:
         """Answer one API call: (status, JSON body, extra headers)."""
         try:
-            body = json.loads(raw.decode("utf-8")) if raw else {}
+            if path.endswith("/content"):   # a rich menu image upload: keep only its size
+                body = {"bytes": len(raw), "contentType": headers.get("Content-Type", "")}
+            else:
+                body = json.loads(raw.decode("utf-8")) if raw else {}
         except ValueError:
             return self._record(method, path, headers, raw.decode("utf-8", "replace"), 400,
                                 {"message": "The request body is not valid JSON"})
+        if method == "GET" and path == "/_fake/stats":
+            return 200, self.stats(), {}
         if not headers.get("Authorization", "").startswith("Bearer "):
             return self._record(method, path, headers, body, 401, {"message": "Authentication failed"})
         path = "/" + path.lstrip("/")
@@ -129,6 +147,8 @@ class FakeLine:
         return status, answer, dict(extra or {}, **{"x-line-request-id": uuid.uuid4().hex})
 
     def _validate(self, model: Any, body: dict[str, Any]) -> str | None:
+        if not self.validate:
+            return None
         try:
             model.from_dict(body)
             _limits(body.get("messages") or [])
@@ -201,10 +221,29 @@ class RunningFake:
         self.thread.join(timeout=5)
 
 
+class _KeepAlive(WSGIRequestHandler):
+    """HTTP/1.1 keep-alive, like LINE's API: the SDK's connection pool reuses connections."""
+
+    protocol_version = "HTTP/1.1"
+
+
 def serve(fake: FakeLine | None = None, port: int = 0) -> RunningFake:
     """Run the fake on 127.0.0.1 in a background thread (threaded: one thread per request)."""
     fake = fake or FakeLine()
-    server = make_server("127.0.0.1", port, fake.wsgi_app, threaded=True)
+    server = make_server("127.0.0.1", port, fake.wsgi_app, threaded=True, request_handler=_KeepAlive)
     thread = threading.Thread(target=server.serve_forever, name="fake-line-api", daemon=True)
     thread.start()
     return RunningFake(fake, server, thread)
+
+
+if __name__ == "__main__":
+    import argparse
+    parser = argparse.ArgumentParser(description="Run the fake LINE Messaging API on 127.0.0.1.")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--no-validate", action="store_true", help="skip body validation (benchmarks)")
+    args = parser.parse_args()
+    import logging
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)   # no access-log line per request
+    running = serve(FakeLine(validate=not args.no_validate), port=args.port)
+    print(f"fake LINE API on {running.url}", flush=True)
+    running.thread.join()

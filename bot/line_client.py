@@ -17,8 +17,10 @@ from linebot.v3.messaging import (
     ApiClient,
     Configuration,
     MessagingApi,
+    MessagingApiBlob,
     PushMessageRequest,
     ReplyMessageRequest,
+    RichMenuRequest,
     ShowLoadingAnimationRequest,
 )
 from linebot.v3.messaging.exceptions import ApiException
@@ -75,6 +77,7 @@ class LineApi:
         self.host = host
         self._client = ApiClient(configuration)
         self._api = MessagingApi(self._client)
+        self._blob = MessagingApiBlob(self._client)
 
     def close(self) -> None:
         self._client.close()
@@ -112,6 +115,23 @@ class LineApi:
         seconds = max(5, min(60, (seconds + 4) // 5 * 5))
         request = ShowLoadingAnimationRequest(chat_id=chat_id, loading_seconds=seconds)
         return self._call(self._api.show_loading_animation_with_http_info, request)
+
+
+    def install_rich_menu(self, request: RichMenuRequest, image: bytes, content_type: str) -> tuple[str | None, CallResult]:
+        """Create the menu, upload its image and make it every user's default. Returns (id, last result)."""
+        try:
+            created = self._api.create_rich_menu(request, _request_timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S))
+        except ApiException as exc:
+            return None, CallResult(status=int(exc.status or 0), detail=str(exc.body or exc.reason)[:500])
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            return None, CallResult(status=0, detail=f"{type(exc).__name__}: {exc}"[:500])
+        menu_id = created.rich_menu_id
+        # The SDK (3.27) never sets Content-Type for this call and would JSON-encode the bytes.
+        result = self._call(self._blob.set_rich_menu_image_with_http_info, menu_id, image,
+                            _headers={"Content-Type": content_type})
+        if not result.ok:
+            return menu_id, result
+        return menu_id, self._call(self._api.set_default_rich_menu_with_http_info, menu_id)
 
 
 def line_api(app: Flask) -> LineApi | None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, abort, current_app, request
+from typing import Callable
+
+from flask import Blueprint, Response, abort, current_app, make_response, request
 from linebot.v3 import SignatureValidator
 
 from bot import dispatch
@@ -28,7 +30,7 @@ def channel_secret() -> str:
 
 
 @bp.post("/line/callback")
-def callback() -> tuple[str, int]:
+def callback() -> Response:
     """Receive a batch of LINE events."""
     if (request.content_length or 0) > MAX_BODY_BYTES:
         abort(400)
@@ -49,12 +51,26 @@ def callback() -> tuple[str, int]:
         abort(400)
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     failed = 0
+    replies: list[Callable[[], str]] = []
     for incoming in events:
         try:
-            dispatch.process(app, incoming)
+            dispatch.process(app, incoming, replies)
         except Exception:  # noqa: BLE001 - one bad event must not stop the others in the batch
             failed += 1
             log.exception("LINE event %s failed", incoming.event_id)
     # A failed event was rolled back (its id not recorded): 500 lets LINE redeliver it, and the
     # events that succeeded are skipped on redelivery because their ids are recorded.
-    return ("OK", 200) if not failed else ("error", 500)
+    response = make_response(("OK", 200) if not failed else ("error", 500))
+    if replies:
+        # The effects are committed; LINE gets its 200 first and the replies go out right after
+        # (LINE counts a webhook slower than 2 s as a timeout). A refused reply becomes a push.
+        response.call_on_close(lambda: _send(replies))
+    return response
+
+
+def _send(replies: list[Callable[[], str]]) -> None:
+    for send in replies:
+        try:
+            send()
+        except Exception:  # noqa: BLE001 - the response is gone; log and keep the other replies going
+            log.exception("LINE reply failed after the response")

@@ -45,6 +45,9 @@ def from_env(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
         "LINE_CHANNEL_SECRET": environ.get("LINE_CHANNEL_SECRET", ""),
         "LINE_CHANNEL_ACCESS_TOKEN": environ.get("LINE_CHANNEL_ACCESS_TOKEN", ""),
         "LINE_API_HOST": environ.get("LINE_API_HOST") or None,
+        # The browser LINE sandbox (/sandbox/line) with an in-app fake LINE API: "1"/"0"; empty means
+        # on exactly when no real LINE credentials are configured (bot/__init__.py).
+        "LINE_SANDBOX": environ.get("LINE_SANDBOX", ""),
         "TWILIO_ACCOUNT_SID": environ.get("TWILIO_ACCOUNT_SID", ""),
         "TWILIO_AUTH_TOKEN": environ.get("TWILIO_AUTH_TOKEN", ""),
         "TWILIO_API_BASE_URL": environ.get("TWILIO_API_BASE_URL") or None,

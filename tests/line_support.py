@@ -52,7 +52,10 @@ def post(client: Any, raw: str, *, secret: str = SECRET, signature: str | None =
     headers = {"Content-Type": "application/json"}
     if sig != "":
         headers["X-Line-Signature"] = sig
-    return client.post("/line/callback", data=raw.encode("utf-8"), headers=headers)
+    response = client.post("/line/callback", data=raw.encode("utf-8"), headers=headers)
+    # A real server closes the response after sending it; that is when the deferred replies go out.
+    response.close()
+    return response
 
 
 @pytest.fixture

@@ -268,3 +268,57 @@ def test_never_more_than_13_quick_replies_or_12_bubbles(line_app, line_client, l
             contents = message.get("contents") or {}
             assert len(contents.get("contents", [])) <= 12 if contents.get("type") == "carousel" else True
     assert all(c.status == 200 for c in line_fake.fake.calls)
+
+
+DRIVER_USER = "U3333333333333333333333333driver"
+
+
+def test_driver_gets_the_run_and_records_not_at_home(line_app, line_client, line_fake) -> None:
+    from datetime import datetime
+
+    from linebot.v3.messaging import PushMessageRequest
+
+    from bot.conversation.driver import queue_run_push
+    from delivery.models import Plan, Run, RunStop
+    from otodoke.clock import JST
+    from otodoke.db import db
+    from outbox.models import OutboxMessage
+    from tests import factories
+    town = seed_town(line_app)
+    resident_chat = Chat(line_client, line_fake.fake, RESIDENT_USER)
+    resident_chat.tap(actions(resident_chat.say("大根1本"))["この内容で注文する"])
+    [order] = orders(line_app)
+    now = line_app.extensions["otodoke.clock"].now()
+    with db.transaction(line_app) as s:
+        vehicle = factories.make_vehicle(s)
+        driver = factories.make_driver(s, vehicle, line_user_id=DRIVER_USER)
+        plan = Plan(delivery_date=order.delivery_date, version=1, active=True, trigger="test",
+                    created_by="test", created_at=now)
+        s.add(plan)
+        s.flush()
+        run = Run(plan_id=plan.id, vehicle_id=vehicle.id, driver_id=driver.id, districts="中央",
+                  start_at=datetime(2026, 12, 1, 13, 0, tzinfo=JST), end_at=datetime(2026, 12, 1, 15, 0, tzinfo=JST),
+                  distance_m=5000, duration_s=7200)
+        s.add(run)
+        s.flush()
+        stop = RunStop(run_id=run.id, seq=1, kind="delivery", order_id=order.id, lat=38.1085, lon=140.0415,
+                       eta=datetime(2026, 12, 1, 13, 30, tzinfo=JST), window_start="13:00", window_end="17:00",
+                       service_s=300)
+        s.add(stop)
+        s.flush()
+        stop_id = stop.id
+        assert queue_run_push(s, run_id=run.id, now=now)
+    with session_of(line_app) as s:
+        push = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "driver_run")).one()
+        PushMessageRequest.from_dict({"to": push.recipient, "messages": push.payload["messages"]})
+        assert push.recipient == DRIVER_USER and "大根 1本" in wire(push.payload["messages"])
+    chat = Chat(line_client, line_fake.fake, DRIVER_USER)
+    run_view = chat.say("配達")
+    text = wire(run_view)
+    assert "13:30ごろ" in text and "長井 花子" in text and "集金：250円" in text and "google.com/maps" in text
+    done = chat.tap(actions(run_view)["不在"])
+    assert "不在を記録しました" in wire(done)
+    with session_of(line_app) as s:
+        assert s.get(RunStop, stop_id).status == "not_at_home"
+        assert s.get(Order, order.id).status is OrderStatus.NOT_AT_HOME
+    assert town.resident_id

@@ -1,0 +1,312 @@
+"""``make bench-line``: LINE webhook throughput and latency under 50 concurrent senders, against
+gunicorn on SQLite and on PostgreSQL, with the fake LINE API (a separate process) taking the replies.
+
+Each event is a signed text order (「大根2本とりんご1個」) from one of many residents: signature check,
+event-id claim, free-text parsing against the catalogue, a quote, the conversation row, one reply.
+Afterwards it checks that no event was lost or doubled: every event id is recorded once and the fake
+received exactly one reply per event. Prints a table and writes the ``## LINE webhook`` section of
+``docs/benchmarks.md``.
+
+    python -m bot.bench [--events 3000] [--senders 50] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import func, select
+
+from bot.sandbox import sign
+
+SECRET = "bench-channel-secret"
+TOKEN = "bench-access-token"
+USERS = 400
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Result:
+    backend: str
+    events: int
+    seconds: float
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    non_200: int
+    recorded: int
+    replies: int
+    distinct_tokens: int
+    cpu_ms: float = 0.0      # web processes' CPU per event (PostgreSQL's own CPU not included)
+
+    @property
+    def rate(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+    @property
+    def lost(self) -> int:
+        return self.events - min(self.recorded, self.replies)
+
+    @property
+    def doubled(self) -> int:
+        return max(0, self.recorded - self.events) + max(0, self.replies - self.distinct_tokens)
+
+
+def _cpu_seconds(root_pid: int) -> float:
+    """user+system CPU of a process and its children (gunicorn master + workers), from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry.name), int(fields[1])
+        if pid == root_pid or ppid == root_pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(url: str, seconds: float = 30) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def _settled_stats(port: int, expected_replies: int, seconds: float = 15) -> dict:
+    """Replies leave just after each response; wait until they are all in (or stop coming)."""
+    deadline = time.time() + seconds
+    while True:
+        stats = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/_fake/stats").read())
+        if stats["replies_ok"] >= expected_replies or time.time() > deadline:
+            time.sleep(0.5)   # room for a wrong extra reply to show up
+            return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/_fake/stats").read())
+        time.sleep(0.2)
+
+
+def seed(database_url: str) -> list[str]:
+    """Migrate and load one district, one shop and many residents on LINE; returns their user ids."""
+    from delivery.models import District
+    from otodoke import migrate
+    from otodoke.db import make_engine
+    from residents.models import Resident
+    from shops.models import Product, Shop
+    from sqlalchemy.orm import Session
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    now = datetime.now(timezone.utc)
+    users = [f"U{uuid.uuid5(uuid.NAMESPACE_DNS, f'bench-{i}').hex}" for i in range(USERS)]
+    with Session(engine) as session, session.begin():
+        district = District(code="bench", name="中央", kana="ちゅうおう", delivery_weekdays="0123456",
+                            cutoff_days_before=1, cutoff_time="17:00", skip_public_holidays=False,
+                            windows=[{"code": "pm", "label": "午後", "start": "13:00", "end": "17:00"}],
+                            centre_lat=38.1075, centre_lon=140.0405, depot_name="市役所", depot_lat=38.1075,
+                            depot_lon=140.0405, fee_yen=100)
+        session.add(district)
+        session.flush()
+        shop = Shop(name="本町青果", kana="ほんちょうせいか", kind="shop", address="長井市本町", lat=38.1, lon=140.04)
+        session.add(shop)
+        session.flush()
+        for name, kana, unit, price in (("大根", "だいこん", "本", 150), ("りんご", "りんご", "個", 120),
+                                        ("白菜", "はくさい", "玉", 300), ("牛乳", "ぎゅうにゅう", "本", 220)):
+            session.add(Product(shop_id=shop.id, name=name, kana=kana, category="野菜", unit=unit,
+                                price_yen=price, stock=100000, available=True))
+        for i, user in enumerate(users):
+            session.add(Resident(name=f"利用者{i}", kana=f"りようしゃ{i}", phone=None, address=f"長井市本町{i}",
+                                 lat=38.1, lon=140.04, district_id=district.id, line_user_id=user,
+                                 payment_method="cash", active=True, consented_at=now, created_at=now))
+    engine.dispose()
+    return users
+
+
+def event_body(user: str) -> str:
+    event = {"type": "message", "mode": "active", "timestamp": int(time.time() * 1000),
+             "source": {"type": "user", "userId": user}, "replyToken": uuid.uuid4().hex,
+             "webhookEventId": uuid.uuid4().hex.upper()[:26], "deliveryContext": {"isRedelivery": False},
+             "message": {"type": "text", "id": str(time.time_ns()), "quoteToken": "q", "text": "大根2本とりんご1個"}}
+    return json.dumps({"destination": "U" + "0" * 32, "events": [event]}, ensure_ascii=False)
+
+
+def load(port: int, users: list[str], events: int, senders: int) -> tuple[list[float], int, float]:
+    """``senders`` threads, each with its own keep-alive connection and its own residents."""
+    latencies: list[float] = []
+    failures = 0
+    lock = threading.Lock()
+    per_sender = events // senders
+    barrier = threading.Barrier(senders + 1)
+
+    def sender(index: int) -> None:
+        nonlocal failures
+        mine = users[index::senders]
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        bodies = [event_body(mine[i % len(mine)]) for i in range(per_sender)]
+        local, bad = [], 0
+        barrier.wait()
+        for raw in bodies:
+            data = raw.encode("utf-8")
+            started = time.perf_counter()
+            try:
+                conn.request("POST", "/line/callback", body=data,
+                             headers={"Content-Type": "application/json", "X-Line-Signature": sign(SECRET, raw)})
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+            except OSError:
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            local.append((time.perf_counter() - started) * 1000)
+            bad += 0 if ok else 1
+        conn.close()
+        with lock:
+            latencies.extend(local)
+            failures += bad
+
+    threads = [threading.Thread(target=sender, args=(i,)) for i in range(senders)]
+    for t in threads:
+        t.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for t in threads:
+        t.join()
+    return latencies, failures, time.perf_counter() - started
+
+
+@contextmanager
+def database(backend: str, pg_url: str | None, workdir: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite:///{workdir / 'bench.db'}"
+        return
+    from otodoke.testdb import throwaway_database
+    assert pg_url
+    with throwaway_database(pg_url, prefix="otodoke_bench") as url:
+        yield url
+
+
+def run(backend: str, pg_url: str | None, events: int, senders: int, workers: int, threads: int) -> Result:
+    from otodoke.db import make_engine
+    from otodoke.models import ProcessedEvent
+    with tempfile.TemporaryDirectory() as tmp, database(backend, pg_url, Path(tmp)) as url:
+        users = seed(url)
+        fake_port, app_port = _free_port(), _free_port()
+        env = dict(os.environ, DATABASE_URL=url, LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
+                   LINE_API_HOST=f"http://127.0.0.1:{fake_port}", JOBS_URL=f"sqlite:///{tmp}/jobs.db",
+                   OTODOKE_ENV="benchmark", PYTHONPATH=str(ROOT))
+        fake = subprocess.Popen([sys.executable, "-m", "bot.fake_api", "--port", str(fake_port), "--no-validate"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
+                                "--threads", str(threads), "-b", f"127.0.0.1:{app_port}", "--log-level", "warning",
+                                "otodoke:create_app()"], env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
+        try:
+            _wait(f"http://127.0.0.1:{fake_port}/_fake/stats")
+            _wait(f"http://127.0.0.1:{app_port}/health")
+            load(app_port, users, senders * 4, senders)            # warm-up: imports, pools, caches
+            before = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{fake_port}/_fake/stats").read())
+            engine = make_engine(url)
+            with engine.connect() as conn:
+                recorded_before = conn.scalar(select(func.count()).select_from(ProcessedEvent)) or 0
+            cpu_before = _cpu_seconds(web.pid)
+            latencies, failures, seconds = load(app_port, users, events, senders)
+            cpu = _cpu_seconds(web.pid) - cpu_before
+            with engine.connect() as conn:
+                recorded = (conn.scalar(select(func.count()).select_from(ProcessedEvent)) or 0) - recorded_before
+            after = _settled_stats(fake_port, before["replies_ok"] + recorded)
+            engine.dispose()
+        finally:
+            web.terminate()
+            fake.terminate()
+            web.wait(timeout=30)
+            fake.wait(timeout=30)
+    quantiles = statistics.quantiles(latencies, n=100)
+    return Result(backend=backend, events=len(latencies), seconds=seconds, p50_ms=quantiles[49],
+                  p99_ms=quantiles[98], max_ms=max(latencies), non_200=failures, recorded=recorded,
+                  replies=after["replies_ok"] - before["replies_ok"],
+                  distinct_tokens=after["reply_tokens"] - before["reply_tokens"],
+                  cpu_ms=cpu * 1000 / max(1, len(latencies)))
+
+
+def table(results: list[Result], senders: int, workers: int, threads: int) -> str:
+    lines = [f"{senders} concurrent senders, gunicorn {workers} workers × {threads} threads (gthread), "
+             f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}.", "",
+             "| database | events | seconds | events/s | p50 ms | p99 ms | max ms | web CPU ms/event | non-200 | lost | doubled |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r.backend} | {r.events} | {r.seconds:.1f} | {r.rate:.0f} | {r.p50_ms:.1f} | "
+                     f"{r.p99_ms:.1f} | {r.max_ms:.1f} | {r.cpu_ms:.1f} | {r.non_200} | {r.lost} | {r.doubled} |")
+    return "\n".join(lines)
+
+
+def write_section(text: str, path: Path = ROOT / "docs" / "benchmarks.md") -> None:
+    """Replace (or append) only the ``## LINE webhook`` section; other sections are left as they are."""
+    section = ("## LINE webhook\n\n`make bench-line` (`python -m bot.bench`): signed text-order events "
+               "(「大根2本とりんご1個」: signature, event-id claim, free-text parse, quote, conversation row, one "
+               "reply to the fake LINE API in its own process). Target: p99 < 200 ms, ≥ 200 events/s, "
+               "none lost or doubled.\n\n" + text + "\n")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(r"^## LINE webhook\n.*?(?=^## |\Z)", re.S | re.M)
+    if pattern.search(current):
+        updated = pattern.sub(lambda _m: section + "\n", current, count=1)
+    else:
+        updated = current.rstrip("\n") + "\n\n" + section
+    path.write_text(updated.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=3000)
+    parser.add_argument("--senders", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
+    args = parser.parse_args()
+    from otodoke.testdb import reachable
+    backends = [args.only] if args.only else ["sqlite", "postgresql"]
+    results = []
+    for backend in backends:
+        if backend == "postgresql" and not reachable(args.pg):
+            print(f"PostgreSQL not reachable at {args.pg}: skipped", file=sys.stderr)
+            continue
+        results.append(run(backend, args.pg, args.events, args.senders, args.workers, args.threads))
+    text = table(results, args.senders, args.workers, args.threads)
+    print(text)
+    if not args.no_write:
+        write_section(text)
+    return 0 if all(r.lost == 0 and r.doubled == 0 and r.non_200 == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
