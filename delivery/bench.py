@@ -92,9 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     for path in args.paths:
         row = run_instance(path, args.time_limit, args.seed, engines, bks)
         rows.append(row)
-        if not args.json:
-            print(f"  {row['instance']}: {row['distance']:.2f} gap {row['gap_pct']} feasible {row['feasible']} "
-                  f"({row['seconds']} s, {row['engine']}, candidates {row['candidates']})", file=sys.stderr, flush=True)
+        print(f"  {row['instance']}: {row['distance']:.2f} gap {row['gap_pct']} feasible {row['feasible']} "
+              f"({row['seconds']} s, {row['engine']}, candidates {row['candidates']})", file=sys.stderr, flush=True)
     if args.json:
         print(json.dumps(rows, indent=1))
     else:

@@ -2,79 +2,19 @@
 
 It models exactly our problems without breaks or per-stop vehicle restrictions: multi-depot vehicles
 with shifts, several capacity dimensions, fixed costs, depot deliveries (clients), shop-to-resident
-pairs (shipments) and optional stops (prizes). It runs in a separate process, started with "spawn" so
-nothing of the caller (database connections, threads) is inherited, while OR-Tools runs in the
-caller's; ``solve`` keeps whichever verified plan is cheaper.
+pairs (shipments) and optional stops (prizes). It runs in the second process (``delivery.solver.parallel``)
+while OR-Tools runs in the caller's; ``solve`` keeps whichever verified plan is cheaper.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import time
-from multiprocessing.connection import Connection
 
 import numpy as np
 
 from delivery.problem import RoutingProblem, Stop
 from delivery.solver.nodes import Nodes, build_nodes
 from delivery.solver.ortools_engine import EngineResult
-
-# PyVRP's search loop is stopped by the clock; leave room for the process start and the hand-back.
-MARGIN_S = 0.4
-
-
-class Pending:
-    """A PyVRP search running in its own process; ``result()`` waits for it (bounded by the deadline)."""
-
-    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection, deadline: float) -> None:
-        self._process, self._conn, self._deadline = process, conn, deadline
-
-    def result(self) -> EngineResult | None:
-        try:
-            # the child stops itself at the deadline; the slack covers building and handing back
-            if not self._conn.poll(max(0.0, self._deadline - time.time()) + 30.0):
-                return None
-            out = self._conn.recv()
-            return out if isinstance(out, EngineResult) else None
-        except (EOFError, OSError):  # a crashed member must not sink the plan OR-Tools already has
-            return None
-        finally:
-            self._conn.close()
-            self._process.join(timeout=5)
-            if self._process.is_alive():
-                self._process.kill()
-                self._process.join()
-
-
-def start_pyvrp(
-    problem: RoutingProblem,
-    kept: tuple[Stop, ...],
-    *,
-    time_limit_s: float,
-    solution_limit: int | None,
-    seed: int,
-    initial: list[list[int]] | None,
-) -> Pending:
-    # A bare Process with a Pipe, not a ProcessPoolExecutor: the pool feeds its worker from a thread
-    # of ours, and that thread starves while OR-Tools holds the GIL in this process (measured: the
-    # PyVRP search started only after OR-Tools had finished).
-    ctx = multiprocessing.get_context("spawn")
-    parent, child = ctx.Pipe(duplex=False)
-    deadline = time.time() + time_limit_s - MARGIN_S
-    process = ctx.Process(target=_child, args=(child, problem, kept, deadline, solution_limit, seed), daemon=True)
-    process.start()
-    child.close()
-    return Pending(process, parent, deadline)
-
-
-def _child(conn: Connection, problem: RoutingProblem, kept: tuple[Stop, ...], deadline: float, solution_limit: int | None, seed: int) -> None:
-    try:
-        conn.send(run_pyvrp(problem, kept, deadline, solution_limit, seed))
-    except Exception as exc:  # reported as "no plan" to the parent, which carries on with OR-Tools
-        conn.send(repr(exc))
-    finally:
-        conn.close()
-
 
 def run_pyvrp(problem: RoutingProblem, kept: tuple[Stop, ...], deadline: float, solution_limit: int | None, seed: int) -> EngineResult | None:
     import pyvrp
