@@ -107,6 +107,10 @@ def test_long_lists_page_and_same_names_say_the_shop(voice_app: Any) -> None:
     call.press("2")
     veg = "".join(call.press("1").said)
     assert "大根（やまびこ直売所）、1本150円は1" in veg and "大根（ながい朝市）、1本130円は3" in veg
+    added = "".join(call.press("3").said and call.press("1#").said)
+    assert "大根（ながい朝市）を1本、かごに入れました" in added
+    review = "".join(call.press("2").said)
+    assert "大根（ながい朝市）、1本、130円" in review and "12月1日、火曜日の、午後1時から" in review
 
 
 def test_shop_name_said_lists_that_shop(voice_app: Any) -> None:

@@ -58,7 +58,9 @@ def day_ja(d: date) -> str:
 
 
 def delivery_sentence(d: date, label: str, start: str, end: str) -> str:
-    return f"お届けは{day_ja(d)}の{label}、{clock_ja(start)}から{clock_ja(end)}のあいだです。"
+    # 「午後、午後1時から」 says it twice: a plain 午前/午後 label is already in the times.
+    part = "" if label in ("午前", "午後") else f"{label}、"
+    return f"お届けは{day_ja(d)}の、{part}{clock_ja(start)}から{clock_ja(end)}のあいだです。"
 
 
 def line_sentence(name: str, quantity: int, unit: str, total_yen: int | None = None) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from twilio.twiml.voice_response import VoiceResponse
 
 from orders.errors import OrderError
@@ -11,7 +13,8 @@ from shops.models import Product
 from shops.service import list_categories, list_products, list_shops
 from voice import prompts as P
 from voice.flow import Call, Turn, common, failed, go
-from voice.steps.common import MENU_HINTS, PAGE, Prompt, line_items, place, readback
+from voice.steps.common import (MENU_HINTS, PAGE, Prompt, item_name, line_items, place, readback,
+                                shared_names)
 
 # --- choosing items ------------------------------------------------------------------------------
 
@@ -71,7 +74,9 @@ def _add(call: Call, added: list[tuple[Product, int]], pending: list[int]) -> Vo
         except OrderError as error:
             return go(call, _browsing(call), before=[error.message])
     call.state["basket"] = basket
-    said = [f"{product.name}を{quantity}{product.unit}、かごに入れました。" for product, quantity in added]
+    shared = shared_names(call) if added else set()
+    said = [f"{item_name(call, product.name, product.shop_id, shared)}を{quantity}{product.unit}、かごに入れました。"
+            for product, quantity in added]
     if pending:
         return go(call, "qty", pending=pending, before=said)
     return go(call, "more", before=said)
@@ -115,12 +120,16 @@ def _label(product: Product, same_name: bool) -> str:
     return f"{product.name}{shop}、1{product.unit}{P.yen(product.price_yen)}"
 
 
+def _names_in(products: list[Product]) -> Counter[str]:
+    return Counter(p.name for p in products)
+
+
 def prompt_item(call: Call) -> Prompt:
     products = _listed_products(call)
     shown = [products[i] for i in _page(call, "page", len(products)) or []]
     call.state["choices"] = [p.id for p in shown]
-    names = [p.name for p in shown]
-    options = P.numbered([_label(p, names.count(p.name) > 1) for p in shown])
+    names = _names_in(products)    # the whole list, not the page: 大根 may be on page 1 and page 2
+    options = P.numbered([_label(p, names[p.name] > 1) for p in shown])
     more = ["ほかの品物を聞くには8。"] if _has_next(call, "page", len(products)) else []
     return Prompt(["品物の番号を押すか、品物の名前と数をお話しください。"] + options + more,
                   hints=tuple(p.name for p in products) + tuple(p.kana for p in products) + MENU_HINTS)

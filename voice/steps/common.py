@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from twilio.twiml.voice_response import VoiceResponse
 
 from orders.errors import OrderError
 from orders.service import LineItem, Quote, place_order
+from shops.models import Shop
+from shops.service import list_products
 from voice import prompts as P
 from voice.flow import Call, go
 
@@ -29,8 +32,24 @@ def line_items(pairs: list[list[int]]) -> list[LineItem]:
     return [LineItem(int(pid), int(qty)) for pid, qty in pairs]
 
 
+def shared_names(call: Call) -> set[str]:
+    """Product names sold by more than one shop (大根 at the greengrocer and at a farm stand)."""
+    names = Counter(p.name for p in list_products(call.session))
+    return {name for name, count in names.items() if count > 1}
+
+
+def item_name(call: Call, name: str, shop_id: int, shared: set[str]) -> str:
+    """「大根（あやめ青果店）」 when another shop sells a 大根 too, else just 「大根」."""
+    if name not in shared:
+        return name
+    shop = call.session.get(Shop, shop_id)
+    return f"{name}（{shop.name}）" if shop else name
+
+
 def readback(call: Call, quote: Quote) -> list[str]:
-    lines = [P.line_sentence(line.name, line.quantity, line.unit, line.line_total_yen) for line in quote.lines]
+    shared = shared_names(call)
+    lines = [P.line_sentence(item_name(call, line.name, line.shop_id, shared), line.quantity, line.unit,
+                             line.line_total_yen) for line in quote.lines]
     return lines + [f"配達料{P.yen(quote.fee_yen)}を合わせて、合計{P.yen(quote.total_yen)}です。",
                     P.delivery_sentence(quote.delivery_date, quote.window.label, quote.window.start,
                                         quote.window.end)]
