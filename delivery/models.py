@@ -150,6 +150,8 @@ class RunStop(Base):
     kind: Mapped[str] = mapped_column(String(16))        # pickup | delivery
     order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
+    # For a pickup: the orders whose goods are collected at this visit (a shop may be visited twice).
+    picks: Mapped[list[Any]] = mapped_column(default=list)
     lat: Mapped[float] = mapped_column()
     lon: Mapped[float] = mapped_column()
     eta: Mapped[datetime] = mapped_column()

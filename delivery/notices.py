@@ -55,11 +55,11 @@ def plan_messages(session: Session, plan: Plan, driver_link: Callable[[Run], str
 
     picking: dict[int, list[str]] = defaultdict(list)
     for run in runs:
-        run_orders = [orders[s.order_id] for s in run.stops if s.order_id in orders]
         for stop in run.stops:
             if stop.kind != "pickup" or stop.shop_id is None:
                 continue
-            lines = [(o.id, l) for o in run_orders for l in o.lines if l.shop_id == stop.shop_id]
+            picked = [orders[i] for i in stop.picks if i in orders]
+            lines = [(o.id, l) for o in picked for l in o.lines if l.shop_id == stop.shop_id]
             picking[stop.shop_id].append(f"■ {run.vehicle.name} {hhmm(stop.eta)}ごろ集荷")
             totals: dict[str, list] = {}
             for order_id, line in lines:

@@ -173,7 +173,7 @@ def _store_runs(session: Session, plan: Plan, day: DayInput, result: RoutePlan,
                   start_at=origin + timedelta(seconds=route.start_time),
                   end_at=origin + timedelta(seconds=route.end_time),
                   distance_m=route.distance, duration_s=route.duration_s, max_load=[0, 0])
-        seq, last_key, peak = 0, None, [0, 0]
+        last_key, current, peak = None, None, [0, 0]
         districts: list[str] = []
         for visit in route.visits:
             order_id = built.stop_order[visit.stop_id]
@@ -184,24 +184,28 @@ def _store_runs(session: Session, plan: Plan, day: DayInput, result: RoutePlan,
             shop_id = built.stop_shop[visit.stop_id]
             # Consecutive legs at one place are one stop for the driver: one shop visit, one door.
             key = ("pickup", shop_id) if pickup else ("delivery", order_id)
-            if key == last_key:
+            if key == last_key and current is not None:
+                current.service_s += visit.departure - visit.start
+                if pickup and order_id not in current.picks:
+                    current.picks = [*current.picks, order_id]
                 continue
             last_key = key
-            seq += 1
             lat, lon = built.points[visit.location]
             order = orders[order_id]
             if not pickup:
                 assigned[order_id] = row.id
                 if order.district.name not in districts:
                     districts.append(order.district.name)
-            run.stops.append(RunStop(
-                seq=seq, kind="pickup" if pickup else "delivery",
+            current = RunStop(
+                seq=len(run.stops) + 1, kind="pickup" if pickup else "delivery",
                 order_id=None if pickup else order_id, shop_id=shop_id if pickup else None,
+                picks=[order_id] if pickup else [],
                 lat=lat, lon=lon, eta=origin + timedelta(seconds=visit.start),
                 window_start=None if pickup else order.window_start,
                 window_end=None if pickup else order.window_end,
                 service_s=visit.departure - visit.start,
-            ))
+            )
+            run.stops.append(current)
         run.max_load = peak
         run.districts = "・".join(districts)
         if run.stops:

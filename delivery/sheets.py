@@ -88,14 +88,14 @@ def run_sheet(session: Session, run_id: int) -> RunSheet:
 
 def _pickup(stop: RunStop, shop: Shop, orders: dict[int, Order]) -> SheetStop:
     totals: dict[str, list] = {}
-    for order in orders.values():
+    for order in (orders[i] for i in stop.picks if i in orders):
         for line in order.lines:
             if line.shop_id == shop.id:
                 entry = totals.setdefault(line.name, [0, line.unit])
                 entry[0] += line.quantity
     items = tuple(f"{name} {qty}{unit}" for name, (qty, unit) in totals.items())
     return SheetStop(stop.id, stop.seq, "pickup", _hhmm(stop.eta), f"{shop.pickup_open}〜{shop.pickup_close}",
-                     shop.name, shop.address, shop.phone or "", items, "", "", map_link(stop.lat, stop.lon),
+                     shop.name, shop.address, national_format(shop.phone or ""), items, "", "", map_link(stop.lat, stop.lon),
                      stop.status, None)
 
 

@@ -77,6 +77,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=True),
     sa.Column('shop_id', sa.Integer(), nullable=True),
+    sa.Column('picks', sa.JSON(), nullable=False),
     sa.Column('lat', sa.Double(), nullable=False),
     sa.Column('lon', sa.Double(), nullable=False),
     sa.Column('eta', otodoke.db.UTCDateTime(), nullable=False),
