@@ -115,7 +115,10 @@ class Caller:
         url = urljoin(self.base + "/", path)
         signature = RequestValidator(TOKEN).compute_signature(url, params)
         started = time.perf_counter()
-        response = self.http.post(url, data=params, headers={"X-Twilio-Signature": signature}, timeout=30)
+        # A new connection per webhook, as Twilio's requests arrive; reusing one across a caller's
+        # think time races gunicorn closing idle keep-alive connections (reset by peer).
+        response = self.http.post(url, data=params, timeout=30,
+                                  headers={"X-Twilio-Signature": signature, "Connection": "close"})
         self.timings.append((label, time.perf_counter() - started))
         response.raise_for_status()
         root = ElementTree.fromstring(response.content)
