@@ -26,8 +26,9 @@ def init_app(app: Flask) -> None:
     real = bool(config.get("LINE_CHANNEL_SECRET") and config.get("LINE_CHANNEL_ACCESS_TOKEN"))
     sandbox = _flag(config.get("LINE_SANDBOX"))
     if sandbox is None:
-        # Tests default to off so that other packages' tests never see a LINE sender they did not ask for.
-        sandbox = not real and not config.get("TESTING")
+        # Tests default to off so that other packages' tests never see a LINE sender they did not ask
+        # for; production too (the page lists residents' names), unless LINE_SANDBOX=1 is set.
+        sandbox = not real and not config.get("TESTING") and config.get("ENV_NAME") != "production"
     config["LINE_SANDBOX"] = sandbox
     config.setdefault("LINE_SANDBOX_SECRET", SANDBOX_SECRET)
     app.register_blueprint(views.bp)

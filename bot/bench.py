@@ -56,6 +56,7 @@ class Result:
     replies: int
     distinct_tokens: int
     cpu_ms: float = 0.0      # web processes' CPU per event (PostgreSQL's own CPU not included)
+    load: str = ""           # the machine's 1-minute load average before and after (other work on the box)
 
     @property
     def rate(self) -> float:
@@ -170,15 +171,16 @@ def load(port: int, users: list[str], events: int, senders: int) -> tuple[list[f
         nonlocal failures
         mine = users[index::senders]
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        bodies = [event_body(mine[i % len(mine)]) for i in range(per_sender)]
         local, bad = [], 0
         barrier.wait()
-        for raw in bodies:
-            data = raw.encode("utf-8")
+        for i in range(per_sender):
+            # Made at send time: the event's timestamp decides whether its reply token is still fresh.
+            raw = event_body(mine[i % len(mine)])
+            data, signature = raw.encode("utf-8"), sign(SECRET, raw)
             started = time.perf_counter()
             try:
                 conn.request("POST", "/line/callback", body=data,
-                             headers={"Content-Type": "application/json", "X-Line-Signature": sign(SECRET, raw)})
+                             headers={"Content-Type": "application/json", "X-Line-Signature": signature})
                 response = conn.getresponse()
                 response.read()
                 ok = response.status == 200
@@ -232,13 +234,15 @@ def run(backend: str, pg_url: str | None, events: int, senders: int, workers: in
             _wait(f"http://127.0.0.1:{fake_port}/_fake/stats")
             _wait(f"http://127.0.0.1:{app_port}/health")
             load(app_port, users, senders * 4, senders)            # warm-up: imports, pools, caches
-            before = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{fake_port}/_fake/stats").read())
+            before = _settled_stats(fake_port, senders * 4)   # the warm-up's replies, all in
             engine = make_engine(url)
             with engine.connect() as conn:
                 recorded_before = conn.scalar(select(func.count()).select_from(ProcessedEvent)) or 0
+            load_before = os.getloadavg()[0]
             cpu_before = _cpu_seconds(web.pid)
             latencies, failures, seconds = load(app_port, users, events, senders)
             cpu = _cpu_seconds(web.pid) - cpu_before
+            load_text = f"{load_before:.1f} → {os.getloadavg()[0]:.1f}"
             with engine.connect() as conn:
                 recorded = (conn.scalar(select(func.count()).select_from(ProcessedEvent)) or 0) - recorded_before
             after = _settled_stats(fake_port, before["replies_ok"] + recorded)
@@ -248,22 +252,23 @@ def run(backend: str, pg_url: str | None, events: int, senders: int, workers: in
             fake.terminate()
             web.wait(timeout=30)
             fake.wait(timeout=30)
+    print(f"[{backend}] recorded={recorded} replies={after['replies_ok'] - before['replies_ok']} statuses={after['statuses']}", file=sys.stderr)
     quantiles = statistics.quantiles(latencies, n=100)
     return Result(backend=backend, events=len(latencies), seconds=seconds, p50_ms=quantiles[49],
                   p99_ms=quantiles[98], max_ms=max(latencies), non_200=failures, recorded=recorded,
                   replies=after["replies_ok"] - before["replies_ok"],
                   distinct_tokens=after["reply_tokens"] - before["reply_tokens"],
-                  cpu_ms=cpu * 1000 / max(1, len(latencies)))
+                  cpu_ms=cpu * 1000 / max(1, len(latencies)), load=load_text)
 
 
 def table(results: list[Result], senders: int, workers: int, threads: int) -> str:
     lines = [f"{senders} concurrent senders, gunicorn {workers} workers × {threads} threads (gthread), "
              f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}.", "",
-             "| database | events | seconds | events/s | p50 ms | p99 ms | max ms | web CPU ms/event | non-200 | lost | doubled |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| database | events | seconds | events/s | p50 ms | p99 ms | max ms | web CPU ms/event | load avg | non-200 | lost | doubled |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         lines.append(f"| {r.backend} | {r.events} | {r.seconds:.1f} | {r.rate:.0f} | {r.p50_ms:.1f} | "
-                     f"{r.p99_ms:.1f} | {r.max_ms:.1f} | {r.cpu_ms:.1f} | {r.non_200} | {r.lost} | {r.doubled} |")
+                     f"{r.p99_ms:.1f} | {r.max_ms:.1f} | {r.cpu_ms:.1f} | {r.load} | {r.non_200} | {r.lost} | {r.doubled} |")
     return "\n".join(lines)
 
 
@@ -287,7 +292,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--senders", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))

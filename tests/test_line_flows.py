@@ -322,3 +322,19 @@ def test_driver_gets_the_run_and_records_not_at_home(line_app, line_client, line
         assert s.get(RunStop, stop_id).status == "not_at_home"
         assert s.get(Order, order.id).status is OrderStatus.NOT_AT_HOME
     assert town.resident_id
+
+
+def test_cancel_after_the_cutoff_is_refused_politely(line_app, line_client, line_fake) -> None:
+    from datetime import timedelta
+    seed_town(line_app)
+    chat = Chat(line_client, line_fake.fake, RESIDENT_USER)
+    chat.tap(actions(chat.say("大根1本"))["この内容で注文する"])
+    [order] = orders(line_app)
+    line_app.extensions["otodoke.clock"].advance(timedelta(hours=3))      # 11:00, past the 10:00 cutoff
+    from tests.line_support import NOW_MS
+    later = NOW_MS + 3 * 3600 * 1000
+    status = chat._send("text", text="注文の確認", ts=later)
+    assert "取り消す" not in actions(status)
+    reply = chat._send("postback", data=f"a=cancelok&o={order.id}", ts=later)
+    assert "締め切り" in wire(reply)
+    assert orders(line_app)[0].status is OrderStatus.CONFIRMED

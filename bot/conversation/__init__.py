@@ -16,6 +16,7 @@ from bot.conversation import common, my_orders, ordering, registration
 from bot.conversation import state as conv_state
 from bot.conversation.state import Ctx
 from bot.events import Incoming
+from otodoke.errors import DomainError
 
 __all__ = ["handle"]
 
@@ -34,21 +35,26 @@ KEYWORDS: dict[str, str] = {
 def _identify(ctx: Ctx) -> None:
     """Fill in the role, the resident served and the actor string recorded on orders."""
     from delivery.models import Driver
-    from residents.service import find_by_line_user, residents_for_family
+    from residents.service import residents_for_family
     from shops.models import ShopOwner
 
-    owner = ctx.session.scalars(select(ShopOwner).where(ShopOwner.line_user_id == ctx.user_id)).first()
-    if owner is not None:
-        ctx.role, ctx.actor, ctx.extra["shop_id"] = "shop", f"shop_owner:{owner.id}", owner.shop_id
+    from residents.models import Resident
+    user = ctx.user_id
+    # One round trip for the three common roles (this runs on every event).
+    owner_id, shop_id, driver_id, resident_id = ctx.session.execute(select(
+        select(ShopOwner.id).where(ShopOwner.line_user_id == user).order_by(ShopOwner.id).limit(1).scalar_subquery(),
+        select(ShopOwner.shop_id).where(ShopOwner.line_user_id == user).order_by(ShopOwner.id).limit(1).scalar_subquery(),
+        select(Driver.id).where(Driver.line_user_id == user, Driver.active.is_(True)).limit(1).scalar_subquery(),
+        select(Resident.id).where(Resident.line_user_id == user, Resident.active.is_(True)).limit(1).scalar_subquery(),
+    )).one()
+    if owner_id is not None:
+        ctx.role, ctx.actor, ctx.extra["shop_id"] = "shop", f"shop_owner:{owner_id}", shop_id
         return
-    driver = ctx.session.scalars(select(Driver).where(Driver.line_user_id == ctx.user_id,
-                                                      Driver.active.is_(True))).first()
-    if driver is not None:
-        ctx.role, ctx.actor, ctx.extra["driver_id"] = "driver", f"driver:{driver.id}", driver.id
+    if driver_id is not None:
+        ctx.role, ctx.actor, ctx.extra["driver_id"] = "driver", f"driver:{driver_id}", driver_id
         return
-    resident = find_by_line_user(ctx.session, ctx.user_id)
-    if resident is not None:
-        ctx.role, ctx.resident_id, ctx.actor = "resident", resident.id, f"resident:{resident.id}"
+    if resident_id is not None:
+        ctx.role, ctx.resident_id, ctx.actor = "resident", resident_id, f"resident:{resident_id}"
         return
     family = residents_for_family(ctx.session, ctx.user_id)
     if family:
@@ -184,15 +190,24 @@ def handle(session: Any, incoming: Incoming, *, now: Any, config: Mapping[str, A
     ctx = Ctx(session=session, incoming=incoming, now=now, config=config, state=dict(conv.state or {}),
               user_id=incoming.user_id)
     _identify(ctx)
-    if incoming.kind == "follow":
-        answer = registration.greeting(ctx) if ctx.role == "guest" else _action(ctx, {"a": "menu"})
-    elif incoming.kind == "postback":
-        answer = _action(ctx, incoming.data)
-    elif incoming.kind == "location":
-        answer = registration.location(ctx) or common.not_understood(ctx)
-    elif incoming.kind == "text":
-        answer = _text(ctx, incoming.text)
-    else:
-        answer = []
+    try:
+        # A rule broken somewhere unexpected is answered politely instead of failing the event
+        # (which LINE would redeliver, failing again); the savepoint drops any partial change.
+        with session.begin_nested():
+            answer = _route(ctx, incoming)
+    except DomainError as exc:
+        answer = common.menu(ctx, common.error_text(exc))
     conv_state.save(conv, ctx.state, now)
     return answer
+
+
+def _route(ctx: Ctx, incoming: Incoming) -> list[Message]:
+    if incoming.kind == "follow":
+        return registration.greeting(ctx) if ctx.role == "guest" else _action(ctx, {"a": "menu"})
+    if incoming.kind == "postback":
+        return _action(ctx, incoming.data)
+    if incoming.kind == "location":
+        return registration.location(ctx) or common.not_understood(ctx)
+    if incoming.kind == "text":
+        return _text(ctx, incoming.text)
+    return []

@@ -156,7 +156,10 @@ def show_basket(ctx: Ctx, intro: str = "") -> list[Message]:
 
 def clear(ctx: Ctx) -> list[Message]:
     ctx.set_basket([])
-    ctx.state.pop("changing", None)
+    if ctx.state.get("changing"):
+        # Still changing that order: choose its items again (最初から gives up the change).
+        return [m.text(f"かごを空にしました。注文番号{ctx.state['changing']}の商品を選び直してください。",
+                       quick=m.quick_reply([m.postback("お店を選ぶ", "shops")]))]
     return menu(ctx, "かごを空にしました。")
 
 
@@ -196,18 +199,19 @@ def quote(ctx: Ctx, window_code: str | None = None, notes: list[str] | None = No
     from orders.service import quote_order
     if not ctx.basket():
         return show_basket(ctx)
-    windows = _windows(ctx)
-    if window_code is None and len(windows) > 1:
-        ctx.state["step"] = "window"
-        back = remember_back(ctx, "basket")
-        actions = [m.postback(f"{w.label} {w.start}〜{w.end}", "quote", w=w.code) for w in windows]
-        return [m.text("\n".join((notes or []) + ["お届けの時間帯を選んでください。"]),
-                       quick=m.quick_reply(actions, back=back))]
     try:
         q = quote_order(ctx.session, resident_id=ctx.resident_id, items=_items(ctx), now=ctx.now,
                         window_code=window_code)
     except DomainError as exc:
         return show_basket(ctx, error_text(exc))
+    # Asked after the quote: the resident and district are then already in the session (no queries).
+    windows = _windows(ctx) if window_code is None else []
+    if len(windows) > 1:
+        ctx.state["step"] = "window"
+        back = remember_back(ctx, "basket")
+        actions = [m.postback(f"{w.label} {w.start}〜{w.end}", "quote", w=w.code) for w in windows]
+        return [m.text("\n".join((notes or []) + ["お届けの時間帯を選んでください。"]),
+                       quick=m.quick_reply(actions, back=back))]
     ctx.state["step"] = "confirm"
     back = remember_back(ctx, "basket")
     title = "この内容でよろしいですか？" if not ctx.state.get("changing") else "この内容に変更しますか？"
