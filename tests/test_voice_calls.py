@@ -390,3 +390,61 @@ def test_shared_landline_asks_who_is_calling(voice_app: Any) -> None:
     # From her own mobile, no question: the number is hers alone.
     mobile = CallSim(voice_app.test_client(), RESIDENT_MOBILE)
     assert "長井 花子様、いつも" in "".join(mobile.dial_in().said)
+
+
+def test_edit_add_and_start_over(voice_app: Any) -> None:
+    seed_town(voice_app)
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    call.press("1")                        # usual read back
+    call.press("2")                        # change
+    kinds = "".join(call.press("2").said)  # add an item
+    assert "品物の種類を選んでください" in kinds
+    call.press("2")                        # 果物
+    call.press("1")                        # りんご
+    call.press("1#")
+    review = "".join(call.press("2").said)
+    assert "りんご、4個、480円" in review  # added to the usual 3
+    call.press("2")                        # change again
+    fresh = "".join(call.press("3").said)  # start over: empty basket
+    assert "品物の種類を選んでください" in fresh
+    call.press("1")
+    call.press("2")                        # 人参
+    call.press("1#")
+    review = "".join(call.press("2").said)
+    assert "人参、1袋、100円" in review and "大根" not in review and "合計200円" in review
+
+
+def test_status_callback_and_fallback(voice_app: Any) -> None:
+    seed_town(voice_app)
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    ended = call.post("/voice/status", call.params(CallStatus="completed", CallDuration="42"))
+    assert ended.status == 204
+    with db.reading(voice_app) as session:
+        state = session.scalars(select(Conversation.state)).one()
+    assert state["call_status"] == "completed" and state["duration_s"] == 42
+    sorry = call.post("/voice/fallback", call.params(ErrorCode="11200"))
+    assert sorry.waiting_for == "dial" and "申し訳ありません" in "".join(sorry.said)
+    assert call.dial_result("completed").waiting_for == "hangup"
+    assert call.post("/voice/fallback", call.params(), signature="forged").status == 403
+
+
+def test_a_crash_in_a_step_still_answers_the_caller(voice_app: Any, caplog: Any) -> None:
+    """A broken step (here: call state an older release wrote in another shape) must never leave the
+    caller in silence: apology and a person, and nothing of the failed step is kept."""
+    seed_town(voice_app, with_history=False)
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    with db.transaction(voice_app) as session:
+        row = session.scalars(select(Conversation)).one()
+        state = dict(row.state)
+        state.update(step="review", basket=[["not-an-id", 1]])
+        row.state = state
+    heard = call.press("1")
+    assert heard.status == 200 and heard.waiting_for == "dial"
+    assert "申し訳ありません" in "".join(heard.said)
+    assert "voice flow failed" in caplog.text
+    with db.reading(voice_app) as session:
+        assert session.scalars(select(Conversation.state)).one()["seq"] == 1
+    assert _orders(voice_app) == []
