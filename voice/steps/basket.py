@@ -13,8 +13,8 @@ from shops.models import Product
 from shops.service import list_categories, list_products, list_shops
 from voice import prompts as P
 from voice.flow import Call, Turn, common, failed, go
-from voice.steps.common import (MENU_HINTS, PAGE, Prompt, item_name, line_items, place, readback,
-                                shared_names)
+from voice.steps.common import (MENU_HINTS, PAGE, Prompt, catalogue_names, item_name, line_items, place,
+                                readback, shared_names)
 
 # --- choosing items ------------------------------------------------------------------------------
 
@@ -41,7 +41,7 @@ def prompt_shop(call: Call) -> Prompt:
     call.state["choices"] = shown
     more = ["ほかの種類を聞くには8。"] if _has_next(call, "cat_page", len(categories)) else []
     hints = (tuple(categories) + tuple(s.name for s in list_shops(call.session))
-             + tuple(p.name for p in all_products(call)) + MENU_HINTS)
+             + tuple(catalogue_names(call)) + MENU_HINTS)
     return Prompt(["品物の種類を選んでください。"] + P.numbered(shown) + more
                   + ["品物の名前と数や、お店の名前を、そのままお話しいただいてもかまいません。"], hints=hints)
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Select, func, select
 
 from twilio.twiml.voice_response import VoiceResponse
 
 from orders.errors import OrderError
 from orders.service import LineItem, Quote, place_order
-from shops.models import Shop
-from shops.service import list_products
+from shops.models import Product, Shop
 from voice import prompts as P
 from voice.flow import Call, go
 
@@ -32,10 +33,21 @@ def line_items(pairs: list[list[int]]) -> list[LineItem]:
     return [LineItem(int(pid), int(qty)) for pid, qty in pairs]
 
 
+def _on_sale() -> Select[Any]:
+    return (select(Product.name).join(Shop, Shop.id == Product.shop_id)
+            .where(Shop.active.is_(True), Product.available.is_(True)))
+
+
 def shared_names(call: Call) -> set[str]:
     """Product names sold by more than one shop (大根 at the greengrocer and at a farm stand)."""
-    names = Counter(p.name for p in list_products(call.session))
-    return {name for name, count in names.items() if count > 1}
+    # One aggregate query: this runs on every read-back, and loading the catalogue cost more.
+    query = _on_sale().group_by(Product.name).having(func.count(Product.id) > 1)
+    return set(call.session.scalars(query))
+
+
+def catalogue_names(call: Call) -> list[str]:
+    """Names of everything on sale, for speech-recognition hints (names only, no ORM objects)."""
+    return list(call.session.scalars(_on_sale().order_by(Product.id)))
 
 
 def item_name(call: Call, name: str, shop_id: int, shared: set[str]) -> str:
