@@ -38,14 +38,15 @@ def recipients(session: Session, order: Order, resident: Resident) -> list[Recip
     if resident.line_user_id:
         found.append(Recipient("line", resident.line_user_id, family=False))
         seen.add(resident.line_user_id)
-    links = session.scalars(
-        select(FamilyLink).where(FamilyLink.resident_id == resident.id, FamilyLink.notify.is_(True))
+    family_ids = session.scalars(
+        select(FamilyLink.line_user_id)
+        .where(FamilyLink.resident_id == resident.id, FamilyLink.notify.is_(True))
         .order_by(FamilyLink.id)
     )
-    for link in links:
-        if link.line_user_id not in seen:
-            found.append(Recipient("line", link.line_user_id, family=True))
-            seen.add(link.line_user_id)
+    for user_id in family_ids:
+        if user_id not in seen:
+            found.append(Recipient("line", user_id, family=True))
+            seen.add(user_id)
     if order.channel == "phone" and not resident.line_user_id and resident.mobile_phone:
         found.append(Recipient("sms", resident.mobile_phone, family=False))
     return found

@@ -177,7 +177,9 @@ def quote_order(session: Session, *, resident_id: int, items: Sequence[LineItem]
 
 
 def find_by_key(session: Session, idempotency_key: str) -> Order | None:
-    return session.scalars(select(Order).where(Order.idempotency_key == idempotency_key)).one_or_none()
+    # Nearly always a miss: look up the id alone and load the order only when there is one.
+    order_id = session.scalar(select(Order.id).where(Order.idempotency_key == idempotency_key))
+    return None if order_id is None else session.get(Order, order_id)
 
 
 def _existing(session: Session, idempotency_key: str, resident_id: int) -> Order | None:
@@ -206,7 +208,7 @@ def place_order(session: Session, *, resident_id: int, items: Sequence[LineItem]
     prepared = _prepare(session, resident_id=resident_id, items=items, now=now, window_code=window_code)
     quote, resident = prepared.quote, prepared.resident
     order = Order(
-        resident=resident, district=prepared.district, placed_by=placed_by, channel=channel,
+        resident_id=resident.id, district_id=prepared.district.id, placed_by=placed_by, channel=channel,
         status=OrderStatus.CONFIRMED, delivery_date=quote.delivery_date, window_code=quote.window.code,
         window_start=quote.window.start, window_end=quote.window.end, cutoff_at=quote.cutoff_at,
         subtotal_yen=quote.subtotal_yen, fee_yen=quote.fee_yen, total_yen=quote.total_yen,
@@ -225,13 +227,18 @@ def place_order(session: Session, *, resident_id: int, items: Sequence[LineItem]
             # The order row goes first: a concurrent duplicate waits on the unique key here, before it
             # has touched any stock, and fails cleanly when the first one commits.
             session.flush()
+            with session.no_autoflush:
+                audit.record(session, at=now, actor=placed_by, channel=channel, action="order.placed",
+                             subject_type="order", subject_id=order.id, resident_id=resident.id,
+                             total_yen=order.total_yen, lines=len(order.lines),
+                             delivery_date=order.delivery_date.isoformat())
+                notifications.order_confirmed(session, order, resident, now)
+            session.flush()
+            # Stock comes last: on PostgreSQL a product row stays locked from its UPDATE to COMMIT, so
+            # the fewer statements after it, the less other buyers of that product wait. A sold-out
+            # line rolls the savepoint back, audit row and messages included.
             stock.take(session, quantities=prepared.quantities, products=prepared.products,
                        order_id=order.id, reason="order", actor=placed_by, now=now)
-            audit.record(session, at=now, actor=placed_by, channel=channel, action="order.placed",
-                         subject_type="order", subject_id=order.id, resident_id=resident.id,
-                         total_yen=order.total_yen, lines=len(order.lines),
-                         delivery_date=order.delivery_date.isoformat())
-            notifications.order_confirmed(session, order, resident, now)
     except IntegrityError:
         if idempotency_key is None:
             raise

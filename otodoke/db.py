@@ -9,6 +9,7 @@ deferred BEGIN so that pages never queue behind writers.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
@@ -82,14 +83,38 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
+    # In-process writers queue on a lock before BEGIN IMMEDIATE instead of in SQLite's busy handler,
+    # whose sleeps grow to 100 ms and let newcomers overtake: with 16 threads that gave a p99 of
+    # seconds (docs/benchmarks.md, Orders). Other processes still wait in the busy handler.
+    write_lock = threading.Lock()
+
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Connection) -> None:
         if connection.get_execution_options().get("otodoke_readonly"):
             connection.exec_driver_sql("BEGIN")
-        else:
+            return
+        # A leaked holder (should never happen) costs a wait, not a hang: then fall back to SQLite.
+        if write_lock.acquire(timeout=WRITE_LOCK_WAIT_S):
+            connection.info[_HOLDS_WRITE_LOCK] = True
+        try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            _release(connection.info)
+            raise
 
+    def _release(info: dict[Any, Any]) -> None:
+        if info.pop(_HOLDS_WRITE_LOCK, False):
+            write_lock.release()
+
+    event.listen(engine, "commit", lambda connection: _release(connection.info))
+    event.listen(engine, "rollback", lambda connection: _release(connection.info))
+    # Safety net: a connection going back to the pool never keeps the lock.
+    event.listen(engine.pool, "checkin", lambda _dbapi, record: _release(record.info))
     return engine
+
+
+WRITE_LOCK_WAIT_S = 30
+_HOLDS_WRITE_LOCK = "otodoke_holds_write_lock"
 
 
 AfterCommit = Callable[[], None]

@@ -8,6 +8,7 @@ that is shown to fail, so the positive test can fail too (docs/reliability.md §
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -252,3 +253,37 @@ def test_concurrent_cancels_restock_once(app: Flask) -> None:
     with db.reading(app) as session:
         assert session.scalar(select(Product.stock).where(Product.id == product_id)) == 10
         assert 10 + ledger_sum(session, product_id) == 10
+
+
+# ---- the SQLite writer queue (otodoke/db.py) ---------------------------------------------------------
+
+def test_sqlite_writer_queue_is_released_however_a_transaction_ends(app: Flask) -> None:
+    """Writers queue on an in-process lock before BEGIN IMMEDIATE; a leak would stall every later
+    write for the 30 s fallback. End transactions every way there is, then a write must go through
+    at once from another thread."""
+    if not is_sqlite(app.config["DATABASE_URL"]):
+        pytest.skip("the writer queue exists only for SQLite")
+    (product_id,), (resident_id,) = setup_goods(app, stock=1, residents=1)
+    bound = db.bound(app)
+    started = time.monotonic()
+    with pytest.raises(OrderError):                      # a domain error rolls back
+        with db.transaction(app) as session:
+            place_order(session, resident_id=resident_id, items=[LineItem(product_id, 5)],
+                        placed_by="r", channel="line", now=NOW)
+    session = bound.sessions()                           # closed without commit or rollback
+    session.get(Product, product_id)
+    session.close()
+    connection = bound.engine.connect()                  # Core: begun, then the connection closed
+    connection.exec_driver_sql("SELECT 1")
+    connection.close()
+    with bound.engine.begin() as connection:             # Core: committed
+        connection.exec_driver_sql("SELECT 1")
+
+    def write(_: int) -> bool:
+        with db.transaction(app) as session:
+            session.get(Product, product_id).stock = 1  # type: ignore[union-attr]
+        return True
+
+    outcomes = together(1, write, timeout=10)
+    # A leaked queue position shows as a 30 s wait in one of the steps above; all of it takes < 1 s.
+    assert outcomes[0].value is True and time.monotonic() - started < 10
