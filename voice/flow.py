@@ -103,9 +103,7 @@ def start(session: Session, *, call_sid: str, form: Mapping[str, str], now: date
     call = Call(session, now, call_sid, style, operator_number, state)
     before = [P.GREETING] + ([f"{resident.name}様、いつもありがとうございます。"]
                              if resident and not ask_who else [])
-    response = render(call, before=before)
-    _finish(call, row, response)
-    return str(response)
+    return _finish(call, row, render(call, before=before))
 
 
 def step(session: Session, *, call_sid: str, seq: int | None, form: Mapping[str, str], now: datetime,
@@ -127,13 +125,15 @@ def step(session: Session, *, call_sid: str, seq: int | None, form: Mapping[str,
         response = to_operator(call)
     else:
         response = handler(call, Turn.from_form(form))
-    _finish(call, row, response)
-    return str(response)
+    return _finish(call, row, response)
 
 
-def _finish(call: Call, row: Any, response: VoiceResponse) -> None:
-    call.state["last_xml"] = str(response)
+def _finish(call: Call, row: Any, response: VoiceResponse) -> str:
+    """Keep the answer with the call (a retried webhook gets exactly it again) and return it."""
+    xml = str(response)
+    call.state["last_xml"] = xml
     calls.save(row, call.state, call.now)
+    return xml
 
 
 # --- shared moves --------------------------------------------------------------------------------
