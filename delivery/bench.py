@@ -76,13 +76,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--town", type=int, default=0, help="run the synthetic pilot-town day with N orders")
     ap.add_argument("--districts", type=int, default=6)
     ap.add_argument("--vehicles", type=int, default=6)
+    ap.add_argument("--variants", default="", help="town variants, e.g. 'joint,per-district,joint-cold,clustered'")
     args = ap.parse_args(argv)
     engines = tuple(e for e in args.engines.split(",") if e)
     if args.town:
         from delivery.bench_town import run_town
 
         return run_town(args.town, time_limit=args.time_limit, engines=engines, seed=args.seed, as_json=args.json,
-                        districts=args.districts, vehicles=args.vehicles)
+                        districts=args.districts, vehicles=args.vehicles,
+                        variants=tuple(v for v in args.variants.split(",") if v) or None)
     bks: dict[str, tuple[int, float]] = {}
     if Path(args.solomon_bks).exists():
         bks.update(read_solomon_bks(args.solomon_bks))

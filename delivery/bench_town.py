@@ -6,11 +6,13 @@ A seeded, made-up day around Nagai (depot at 38.1075 N 140.0405 E): N orders fro
 proportionally more), 55 % of orders fed by a shop (pickup then delivery, same van), the rest from depot
 stock; windows 午前 9–12 / 午後 13–18 / a few narrower two-hour ones; a minute at each door (two when paying
 cash); 3 minutes to park and walk into a shop, then 30 s per order; crates and cold-box slots;
-vans (80 crates, 16 cold slots) 8:00–18:00 with a 45-minute break starting 11:30–13:00. Distances: haversine × 1.3 at 30 km/h
+vans (80 crates, 16 cold slots) making a morning trip 8:00–12:30 and an afternoon trip 13:15–18:00
+(reloading at the depot over lunch). Distances: haversine × 1.3 at 30 km/h
 (``delivery.distances.StraightLine``).
 
-Variants: ``joint`` (one problem, every van may go anywhere), ``per-district`` (one van per district,
-districts solved separately), ``clustered`` (for big cities: groups of six neighbouring districts with
+Variants: ``joint`` (one problem, every van may go anywhere: districts planned first for 40 % of the
+time, then the whole town improved from that plan), ``joint-cold`` (the same problem solved from
+scratch), ``per-district`` (one van per district, districts solved separately), ``clustered`` (for big cities: groups of six neighbouring districts with
 their vans, solved in parallel worker processes; ``delivery.routing_decompose``).
 """
 
@@ -24,9 +26,9 @@ import time
 from dataclasses import dataclass
 
 from delivery.distances import Point, StraightLine
-from delivery.problem import Break, RoutePlan, RoutingProblem, Stop, TimeWindow, Vehicle
+from delivery.problem import RoutePlan, RoutingProblem, Stop, TimeWindow, Vehicle
 from delivery.routing import solve
-from delivery.routing_decompose import solve_by_cluster
+from delivery.routing_decompose import solve_by_cluster, solve_joint_from_clusters
 
 DEPOT = Point(38.1075, 140.0405)
 H = 3600
@@ -38,7 +40,7 @@ KM_LON = 1 / (111.195 * math.cos(math.radians(DEPOT.lat)))
 class Town:
     problem: RoutingProblem
     district_of: dict[str, str]  # delivery id -> district
-    van_of: dict[str, str]  # district -> its own van (per-district variant)
+    van_of: dict[str, list[str]]  # district -> its own van's two trips (per-district variant)
 
 
 def _near(rnd: random.Random, c: Point, sigma_km: float) -> Point:
@@ -78,19 +80,22 @@ def make_town(orders: int, *, districts: int = 6, vehicles: int = 6, seed: int =
         if rnd.random() < 0.55:
             local = [s for s, (_, sd) in enumerate(shops) if sd == d]
             s = rnd.choice(local) if local and rnd.random() < 0.3 else rnd.randrange(int(0.6 * n_shops))
-            stops.append(Stop(f"p{o}", shop_loc[s], "pickup", TimeWindow(9 * H, 16 * H + 1800), 30, demand))
+            stops.append(Stop(f"p{o}", shop_loc[s], "pickup", TimeWindow(8 * H, 16 * H + 1800), 30, demand))
             stops.append(Stop(oid, home, "delivery", window, service, demand, pickup=f"p{o}"))
         else:
             stops.append(Stop(oid, home, "delivery", window, service, demand))
         district_of[oid] = f"d{d}"
-    m = StraightLine().matrix(points)
+    travel, dist = StraightLine().arrays(points)
     setup = tuple(180 if 1 <= i <= n_shops else 0 for i in range(len(points)))
+    # each van makes two trips from the depot, reloading over the lunch break: a morning trip and an
+    # afternoon trip are two vehicles of the problem (one van cannot carry a whole day's depot goods)
     vans = tuple(
-        Vehicle(f"van{k}", 0, 0, TimeWindow(8 * H, 18 * H), (80, 16), breaks=(Break(TimeWindow(11 * H + 1800, 13 * H), 2700),))
+        Vehicle(f"van{k}-{half}", 0, 0, shift, (80, 16))
         for k in range(vehicles)
+        for half, shift in (("am", TimeWindow(8 * H, 12 * H + 1800)), ("pm", TimeWindow(13 * H + 900, 18 * H)))
     )
-    problem = RoutingProblem(vans, tuple(stops), m.travel_s, m.distance_m, setup, ("crates", "cold"))
-    van_of = {f"d{d}": f"van{d % vehicles}" for d in range(districts)}
+    problem = RoutingProblem(vans, tuple(stops), travel, dist, setup, ("crates", "cold"))
+    van_of = {f"d{d}": [f"van{d % vehicles}-am", f"van{d % vehicles}-pm"] for d in range(districts)}
     return Town(problem, district_of, van_of)
 
 
@@ -110,6 +115,7 @@ def _row(variant: str, town: Town, plan: RoutePlan, seconds: float) -> dict:
         "seconds": round(seconds, 1),
         "peak_rss_mb": _peak_rss_mb(),
         "engine": f"{plan.stats.engine}/{plan.stats.strategy}",
+        "candidates": [list(c) for c in plan.stats.candidates],
     }
 
 
@@ -127,20 +133,23 @@ def run_town(orders: int, *, time_limit: float, engines: tuple[str, ...], seed: 
     town = make_town(orders, districts=districts, vehicles=vehicles, seed=seed)
     build = time.monotonic() - began
     rows = []
-    chosen = variants or (("joint", "per-district") if districts <= 12 else ("clustered",))
+    chosen = variants or (("joint", "per-district", "joint-cold") if districts <= 12 else ("clustered",))
     for variant in chosen:
         t0 = time.monotonic()
         if variant == "joint":
+            vehicles_of = dict(town.van_of)
+            plan = solve_joint_from_clusters(town.problem, town.district_of, vehicles_of, time_limit_s=time_limit, seed=seed, engines=engines)
+        elif variant == "joint-cold":
             plan = solve(town.problem, time_limit_s=time_limit, seed=seed, engines=engines)
         elif variant == "per-district":
-            vehicles_of = {d: [v] for d, v in town.van_of.items()}
+            vehicles_of = dict(town.van_of)
             plan = solve_by_cluster(town.problem, town.district_of, vehicles_of, time_limit_s=time_limit, seed=seed, engines=engines)
         else:
             # groups of six neighbouring districts (one ring sector each), with their six vans
             cluster_of = {o: f"c{int(d[1:]) // 6}" for o, d in town.district_of.items()}
             vehicles_of: dict[str, list[str]] = {}
-            for d, v in town.van_of.items():
-                vehicles_of.setdefault(f"c{int(d[1:]) // 6}", []).append(v)
+            for d, trips in town.van_of.items():
+                vehicles_of.setdefault(f"c{int(d[1:]) // 6}", []).extend(trips)
             plan = solve_by_cluster(town.problem, cluster_of, vehicles_of, time_limit_s=time_limit, seed=seed, engines=engines)
         rows.append(_row(variant, town, plan, time.monotonic() - t0))
     if as_json:
@@ -150,5 +159,5 @@ def run_town(orders: int, *, time_limit: float, engines: tuple[str, ...], seed: 
               f"(built in {build:.1f} s), time limit {time_limit:g} s")
         print(f"{'variant':<13} {'served':>7} {'vans':>5} {'distance km':>12} {'seconds':>8} {'peak RSS MB':>12}  unassigned")
         for r in rows:
-            print(f"{r['variant']:<13} {r['served']:>7} {r['vehicles_used']:>5} {r['distance_km']:>12.2f} {r['seconds']:>8.1f} {r['peak_rss_mb']:>12}  {r['unassigned'] or '-'}")
+            print(f"{r['variant']:<13} {r['served']:>7} {r['vehicles_used']:>5} {r['distance_km']:>12.2f} {r['seconds']:>8.1f} {r['peak_rss_mb']:>12}  {r['unassigned'] or '-'}  {r['engine']}")
     return 0

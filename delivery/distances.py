@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
 
+import numpy as np
+
 from otodoke.errors import DomainError
 
 EARTH_RADIUS_M = 6_371_008.8
@@ -64,10 +66,17 @@ class StraightLine:
     speed_kmh: float = DEFAULT_SPEED_KMH
 
     def matrix(self, points: Sequence[Point]) -> Matrix:
-        metres_per_s = self.speed_kmh * 1000 / 3600
-        dist = [[round(haversine_m(a, b) * self.road_factor) for b in points] for a in points]
-        travel = [[math.ceil(d / metres_per_s) for d in row] for row in dist]
-        return Matrix(tuple(map(tuple, travel)), tuple(map(tuple, dist)))
+        travel, dist = self.arrays(points)
+        return Matrix(tuple(map(tuple, travel.tolist())), tuple(map(tuple, dist.tolist())))
+
+    def arrays(self, points: Sequence[Point]) -> tuple[np.ndarray, np.ndarray]:
+        """The same as ``matrix`` as int32 arrays (a 5,000-point city: 100 MB instead of 2 GB of tuples)."""
+        lat = np.radians(np.array([p.lat for p in points], dtype=np.float64))
+        lon = np.radians(np.array([p.lon for p in points], dtype=np.float64))
+        h = np.sin((lat[None, :] - lat[:, None]) / 2) ** 2 + np.cos(lat[:, None]) * np.cos(lat[None, :]) * np.sin((lon[None, :] - lon[:, None]) / 2) ** 2
+        dist = np.rint(2 * EARTH_RADIUS_M * np.arcsin(np.sqrt(np.clip(h, 0, 1))) * self.road_factor)
+        travel = np.ceil(dist / (self.speed_kmh * 1000 / 3600))
+        return travel.astype(np.int32), dist.astype(np.int32)
 
 
 @dataclass(frozen=True)

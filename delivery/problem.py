@@ -23,6 +23,7 @@ How the product maps onto it:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Literal
 
 StopKind = Literal["delivery", "pickup"]
@@ -73,14 +74,16 @@ class Stop:
     vehicles: tuple[str, ...] | None = None  # only these vehicles may serve it (None = any)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class RoutingProblem:
     """Everything the optimiser needs; validated on construction so mistakes fail early and loudly."""
 
     vehicles: tuple[Vehicle, ...]
     stops: tuple[Stop, ...]
-    travel_s: tuple[tuple[int, ...], ...]  # travel time between locations, seconds
-    cost: tuple[tuple[int, ...], ...]  # arc cost between locations (metres, or seconds)
+    # travel time between locations in seconds, and arc cost (metres, or seconds): tuples of tuples,
+    # or 2-d integer numpy arrays for big cities (a 5,000-point matrix of Python ints needs ~1 GB)
+    travel_s: Sequence[Sequence[int]]
+    cost: Sequence[Sequence[int]]
     setup_s: tuple[int, ...] = ()  # per location: paid once when a vehicle arrives from elsewhere
     dimensions: tuple[str, ...] = ("crates",)  # names of the capacity dimensions, for reports
 
@@ -124,7 +127,7 @@ class RoutingProblem:
                     raise ValueError(f"vehicle {v.id}: location {loc} outside the matrix")
 
     def setup(self, location: int) -> int:
-        return self.setup_s[location] if self.setup_s else 0
+        return int(self.setup_s[location]) if self.setup_s else 0
 
     def demand(self, stop: Stop) -> tuple[int, ...]:
         """The stop's demand padded to every dimension."""

@@ -42,6 +42,8 @@ def test_portfolio_is_deterministic_when_the_solution_limit_binds() -> None:
 def test_problems_with_breaks_stay_with_ortools() -> None:
     p = town(3)
     vans = tuple(Vehicle(v.id, 0, 0, v.shift, v.capacity, v.fixed_cost, (Break(TimeWindow(10_000, 14_000), 1800),)) for v in p.vehicles)
-    plan = solve(RoutingProblem(vans, p.stops, p.travel_s, p.cost, dimensions=p.dimensions), time_limit_s=1)
-    assert [k.split("/")[0] for k, _ in plan.stats.candidates] == ["ortools", "ortools"]
+    plan = solve(RoutingProblem(vans, p.stops, p.travel_s, p.cost, dimensions=p.dimensions), time_limit_s=2)
+    # the second process runs OR-Tools from another start (it may miss a very short deadline on a
+    # loaded machine, so only "no PyVRP" is asserted)
+    assert plan.stats.candidates and all(k.startswith("ortools/") for k, _ in plan.stats.candidates)
     assert plan.unassigned == () and all(len(r.breaks) == 1 for r in plan.routes)

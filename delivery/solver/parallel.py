@@ -57,18 +57,27 @@ def start_member(
     ctx = multiprocessing.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
     deadline = time.time() + time_limit_s - MARGIN_S
-    process = ctx.Process(target=_child, args=(child, member, problem, kept, deadline, solution_limit, seed), daemon=True)
+    process = ctx.Process(target=_child, args=(child, member, problem, kept, deadline, solution_limit, seed, initial), daemon=True)
     process.start()
     child.close()
     return Pending(process, parent, deadline)
 
 
-def _child(conn: Connection, member: str, problem: RoutingProblem, kept: tuple[Stop, ...], deadline: float, solution_limit: int | None, seed: int) -> None:
+def _child(
+    conn: Connection,
+    member: str,
+    problem: RoutingProblem,
+    kept: tuple[Stop, ...],
+    deadline: float,
+    solution_limit: int | None,
+    seed: int,
+    initial: list[list[int]] | None,
+) -> None:
     try:
         if member == "pyvrp":
             from delivery.solver.pyvrp_engine import run_pyvrp
 
-            conn.send(run_pyvrp(problem, kept, deadline, solution_limit, seed))
+            conn.send(run_pyvrp(problem, kept, deadline, solution_limit, seed, initial))
         else:  # "ortools:STRATEGY"
             nodes = build_nodes(problem, kept)
             strategy = member.split(":", 1)[1]

@@ -16,7 +16,14 @@ from delivery.problem import RoutingProblem, Stop
 from delivery.solver.nodes import Nodes, build_nodes
 from delivery.solver.ortools_engine import EngineResult
 
-def run_pyvrp(problem: RoutingProblem, kept: tuple[Stop, ...], deadline: float, solution_limit: int | None, seed: int) -> EngineResult | None:
+def run_pyvrp(
+    problem: RoutingProblem,
+    kept: tuple[Stop, ...],
+    deadline: float,
+    solution_limit: int | None,
+    seed: int,
+    initial: list[list[int]] | None = None,
+) -> EngineResult | None:
     import pyvrp
     from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
@@ -28,7 +35,8 @@ def run_pyvrp(problem: RoutingProblem, kept: tuple[Stop, ...], deadline: float, 
     if solution_limit is not None:
         # iterations, not seconds, bind: the same input and seed give the same plan
         stop = MultipleCriteria([MaxIterations(max(1, solution_limit) * 20), MaxRuntime(runtime)])
-    result = pyvrp.solve(data, stop, seed=seed, collect_stats=False, display=False)
+    start = _initial_solution(data, back, initial) if initial else None
+    result = pyvrp.solve(data, stop, seed=seed, collect_stats=False, display=False, initial_solution=start)
     best = result.best
     if not best.is_feasible():
         return None
@@ -41,6 +49,23 @@ def run_pyvrp(problem: RoutingProblem, kept: tuple[Stop, ...], deadline: float, 
             routes[k].append(back[(str(act.type), act.idx)])
     strategy = f"ils {result.num_iterations} it {result.runtime:.1f} s"
     return EngineResult(tuple(tuple(r) for r in routes), tuple(() for _ in routes), "feasible", strategy, time.monotonic() - began)
+
+
+def _initial_solution(data: object, back: dict[tuple[str, int], int], initial: list[list[int]]) -> object | None:
+    """The caller's routes as a PyVRP solution (warm start); None if PyVRP will not take them."""
+    import pyvrp
+
+    to_activity = {node: (kind, idx) for (kind, idx), node in back.items()}
+    types = {str(t): t for t in (pyvrp.ActivityType.CLIENT, pyvrp.ActivityType.PICKUP, pyvrp.ActivityType.DELIVERY)}
+    try:
+        routes = []
+        for k, nodes_k in enumerate(initial):
+            if nodes_k:
+                acts = [pyvrp.Activity(types[to_activity[n][0]], to_activity[n][1]) for n in nodes_k]
+                routes.append(pyvrp.Route(data, acts, k))
+        return pyvrp.Solution(data, routes)
+    except (KeyError, ValueError, TypeError, RuntimeError):
+        return None
 
 
 def _data(nodes: Nodes) -> tuple[object, dict[tuple[str, int], int]]:

@@ -20,7 +20,7 @@ def schedule_route(
     stops: list[Stop],
     break_starts: list[int] | None = None,
 ) -> Route:
-    t, c = problem.travel_s, problem.cost
+    t, c = _Ints(problem.travel_s), _Ints(problem.cost)
     dims = len(problem.dimensions)
     # goods from the depot (deliveries without a pickup) are loaded before leaving
     load = [0] * dims
@@ -114,3 +114,23 @@ def _take_breaks(pending: list[tuple[int, int, int]], taken: list[BreakTaken], n
         taken.append(BreakTaken(start, dur))
         now = start + dur
     return now
+
+
+
+class _Ints:
+    """Row-then-column access that always yields Python ints, whatever the matrix type (numpy
+    scalars would otherwise leak into the plan)."""
+
+    def __init__(self, m: object) -> None:
+        self._m = m
+
+    def __getitem__(self, a: int) -> "_Row":
+        return _Row(self._m[a])  # type: ignore[index]
+
+
+class _Row:
+    def __init__(self, row: object) -> None:
+        self._row = row
+
+    def __getitem__(self, b: int) -> int:
+        return int(self._row[b])  # type: ignore[index]
