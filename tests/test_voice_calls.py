@@ -51,6 +51,7 @@ def test_usual_order_in_two_presses(voice_app: Any) -> None:
     assert len(orders) == 1 and orders[0].total_yen == 980 and orders[0].status is OrderStatus.CONFIRMED
     assert call.presses == 2
     assert f"注文番号は{orders[0].id}番" in "".join(done.said)
+    assert "確認のショートメールを、携帯電話にお送りします" in "".join(done.said)
     # The SMS confirmation goes to the resident's mobile through the outbox.
     with db.reading(voice_app) as session:
         sms = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms")).all()
@@ -448,3 +449,14 @@ def test_a_crash_in_a_step_still_answers_the_caller(voice_app: Any, caplog: Any)
     with db.reading(voice_app) as session:
         assert session.scalars(select(Conversation.state)).one()["seq"] == 1
     assert _orders(voice_app) == []
+
+
+def test_no_written_confirmation_promised_when_none_can_go(voice_app: Any) -> None:
+    seed_town(voice_app, mobile=None)      # landline only, no LINE, no family
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    call.press("1")
+    done = "".join(call.press("1").said)
+    order_id = _orders(voice_app)[0].id
+    assert "ショートメール" not in done and "ライン" not in done
+    assert done.count(f"注文番号は{order_id}番") == 2 and "お控えください" in done

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
 
+from orders import notifications
 from orders.errors import OrderError
+from orders.models import Order
 from orders.service import usual_basket
 from residents.models import Resident, VoiceMessage
 from voice import prompts as P
@@ -127,8 +129,22 @@ def on_usual(call: Call, turn: Turn) -> VoiceResponse:
         return go(call, "edit", basket=list(call.state.get("usual") or []))
     return failed(call, turn)
 
+def _confirmation_sentence(call: Call) -> str:
+    """Promise a written confirmation only when one is really on its way (mobile SMS or LINE)."""
+    order = call.session.get(Order, call.state.get("last_order_id") or 0)
+    resident = call.session.get(Resident, call.resident_id or 0)
+    if order is None or resident is None:
+        return ""
+    channels = {r.channel for r in notifications.recipients(call.session, order, resident)}
+    if "sms" in channels:
+        return "確認のショートメールを、携帯電話にお送りします。"
+    if "line" in channels:
+        return "確認のメッセージを、ラインでお送りします。"
+    return f"注文番号は{order.id}番です。お控えください。"
+
+
 def prompt_placed(call: Call) -> Prompt:
-    return Prompt(["確認のショートメールやラインをお送りします。メニューに戻るには1を押してください。"
+    return Prompt([_confirmation_sentence(call) + "メニューに戻るには1を押してください。"
                    "ご用がお済みでしたら、このままお切りください。"])
 
 
