@@ -77,7 +77,7 @@ def test_in_app_fake_twilio_records_sms(sandbox_app: Any) -> None:
     assert response.status_code == 201 and response.get_json()["sid"].startswith("SM")
     assert client.post(path, data={"To": "+819012345678"}).status_code == 401
     assert client.get("/sandbox/phone/sent").get_json() == [{"kind": "sms", "to": "+819012345678",
-                                                             "body": "テスト"}]
+                                                             "from": "+815000000000", "body": "テスト"}]
 
 
 def test_sandbox_senders_point_at_the_in_app_fake(sandbox_app: Any) -> None:
@@ -184,3 +184,14 @@ def test_sandbox_call_sends_its_sms_to_the_in_app_fake(database_url: str, clock:
         thread.join(timeout=5)
         server.server_close()
         db.bound(app).engine.dispose()
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
+def test_sandbox_page_script_is_valid_javascript(sandbox_app: Any, tmp_path: Path) -> None:
+    page = sandbox_app.test_client().get("/sandbox/phone").get_data(as_text=True)
+    script = re.search(r"<script>(.*?)</script>", page, re.S)
+    assert script
+    (tmp_path / "page.js").write_text(script.group(1), "utf-8")
+    out = subprocess.run(["node", "--check", str(tmp_path / "page.js")], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, out.stderr

@@ -62,7 +62,8 @@ def phone_page() -> str:
 def sent() -> Response:
     """What the phone line sent through the fake Twilio (SMS and outbound calls), newest last."""
     rows = [{"kind": "sms" if r.path.endswith("Messages.json") else "call", "to": r.form.get("To", ""),
-             "body": r.form.get("Body") or r.form.get("Twiml", "")} for r in fake().requests]
+             "from": r.form.get("From", ""), "body": r.form.get("Body") or r.form.get("Twiml", "")}
+            for r in fake().requests]
     return jsonify(rows[-50:])
 
 
