@@ -118,3 +118,16 @@ def test_negative_control_naive_handler_double_orders(live: Any) -> None:
 
     _storm(COPIES, naive)
     assert _order_count(app) == COPIES   # the storm does reach the database COPIES times
+
+
+def test_concurrent_retries_of_incoming_open_one_call(live: Any) -> None:
+    from otodoke.models import Conversation
+
+    app, base = live
+    seed_town(app)
+    params = {"CallSid": "CA" + "8" * 32, "From": RESIDENT_PHONE, "To": "+81238000001", "AccountSid": "ACtest"}
+    responses = _storm(COPIES, lambda: _post(base, "/voice/incoming", params))
+    assert all(r.status_code == 200 for r in responses)
+    assert len({r.text for r in responses}) == 1 and "いつものご注文は1" in responses[0].text
+    with db.reading(app) as session:
+        assert session.scalar(select(func.count()).select_from(Conversation)) == 1
