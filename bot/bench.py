@@ -159,8 +159,14 @@ def event_body(user: str) -> str:
     return json.dumps({"destination": "U" + "0" * 32, "events": [event]}, ensure_ascii=False)
 
 
-def load(port: int, users: list[str], events: int, senders: int) -> tuple[list[float], int, float]:
-    """``senders`` threads, each with its own keep-alive connection and its own residents."""
+def load(port: int, users: list[str], events: int, senders: int,
+         rate: float = 0.0) -> tuple[list[float], int, float]:
+    """``senders`` threads, each with its own keep-alive connection and its own residents.
+
+    ``rate`` 0: closed loop, each sender posts as soon as its previous answer came back (maximum
+    throughput). ``rate`` > 0: open loop, the senders together post ``rate`` events per second on a
+    fixed schedule, and latency counts from the scheduled time (so queueing shows, not hidden).
+    """
     latencies: list[float] = []
     failures = 0
     lock = threading.Lock()
@@ -173,11 +179,16 @@ def load(port: int, users: list[str], events: int, senders: int) -> tuple[list[f
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         local, bad = [], 0
         barrier.wait()
+        begin = time.perf_counter()
+        interval = senders / rate if rate else 0.0
         for i in range(per_sender):
+            scheduled = begin + index * interval / senders + i * interval if rate else 0.0
+            if rate and scheduled > time.perf_counter():
+                time.sleep(scheduled - time.perf_counter())
             # Made at send time: the event's timestamp decides whether its reply token is still fresh.
             raw = event_body(mine[i % len(mine)])
             data, signature = raw.encode("utf-8"), sign(SECRET, raw)
-            started = time.perf_counter()
+            started = scheduled if rate else time.perf_counter()
             try:
                 conn.request("POST", "/line/callback", body=data,
                              headers={"Content-Type": "application/json", "X-Line-Signature": signature})
@@ -216,7 +227,8 @@ def database(backend: str, pg_url: str | None, workdir: Path) -> Iterator[str]:
         yield url
 
 
-def run(backend: str, pg_url: str | None, events: int, senders: int, workers: int, threads: int) -> Result:
+def run(backend: str, pg_url: str | None, events: int, senders: int, workers: int, threads: int,
+        rate: float = 0.0) -> Result:
     from otodoke.db import make_engine
     from otodoke.models import ProcessedEvent
     with tempfile.TemporaryDirectory() as tmp, database(backend, pg_url, Path(tmp)) as url:
@@ -240,7 +252,7 @@ def run(backend: str, pg_url: str | None, events: int, senders: int, workers: in
                 recorded_before = conn.scalar(select(func.count()).select_from(ProcessedEvent)) or 0
             load_before = os.getloadavg()[0]
             cpu_before = _cpu_seconds(web.pid)
-            latencies, failures, seconds = load(app_port, users, events, senders)
+            latencies, failures, seconds = load(app_port, users, events, senders, rate)
             cpu = _cpu_seconds(web.pid) - cpu_before
             load_text = f"{load_before:.1f} → {os.getloadavg()[0]:.1f}"
             with engine.connect() as conn:
@@ -254,7 +266,7 @@ def run(backend: str, pg_url: str | None, events: int, senders: int, workers: in
             fake.wait(timeout=30)
     print(f"[{backend}] recorded={recorded} replies={after['replies_ok'] - before['replies_ok']} statuses={after['statuses']}", file=sys.stderr)
     quantiles = statistics.quantiles(latencies, n=100)
-    return Result(backend=backend, events=len(latencies), seconds=seconds, p50_ms=quantiles[49],
+    return Result(backend=f"{backend} ({f'paced {rate:.0f}/s' if rate else 'closed loop'})", events=len(latencies), seconds=seconds, p50_ms=quantiles[49],
                   p99_ms=quantiles[98], max_ms=max(latencies), non_200=failures, recorded=recorded,
                   replies=after["replies_ok"] - before["replies_ok"],
                   distinct_tokens=after["reply_tokens"] - before["reply_tokens"],
@@ -267,17 +279,36 @@ def table(results: list[Result], senders: int, workers: int, threads: int) -> st
              "| database | events | seconds | events/s | p50 ms | p99 ms | max ms | web CPU ms/event | load avg | non-200 | lost | doubled |",
              "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
+        r.backend += "" if not (r.p99_ms < 200 and r.rate >= 200 and not r.lost and not r.doubled) else " ✔ target"
         lines.append(f"| {r.backend} | {r.events} | {r.seconds:.1f} | {r.rate:.0f} | {r.p50_ms:.1f} | "
                      f"{r.p99_ms:.1f} | {r.max_ms:.1f} | {r.cpu_ms:.1f} | {r.load} | {r.non_200} | {r.lost} | {r.doubled} |")
     return "\n".join(lines)
 
 
+READING = (
+    "Reading: nothing was lost or doubled in any run. The 200 events/s target is not reached on this "
+    "shared 2-CPU box: each event costs about 9–11 ms of web CPU (roughly half in line-bot-sdk's pydantic "
+    "models — building, validating and serialising the Flex confirmation — and the reply call, the rest "
+    "SQLAlchemy and Flask), and the load generator, the fake LINE API and PostgreSQL share the same two "
+    "CPUs with other work (see load avg). At a sustainable paced rate the p99 stays under 200 ms; above "
+    "capacity (paced 200/s) a backlog builds and latency grows without errors. Levers if real traffic ever "
+    "needs more: more CPUs/workers (the webhook is stateless; PostgreSQL serialises only per user), or a "
+    "plain-text confirmation instead of the Flex card.")
+
+
 def write_section(text: str, path: Path = ROOT / "docs" / "benchmarks.md") -> None:
     """Replace (or append) only the ``## LINE webhook`` section; other sections are left as they are."""
     section = ("## LINE webhook\n\n`make bench-line` (`python -m bot.bench`): signed text-order events "
-               "(「大根2本とりんご1個」: signature, event-id claim, free-text parse, quote, conversation row, one "
-               "reply to the fake LINE API in its own process). Target: p99 < 200 ms, ≥ 200 events/s, "
-               "none lost or doubled.\n\n" + text + "\n")
+               "(「大根2本とりんご1個」: signature, event-id claim, free-text parse, quote, conversation row, a "
+               "Flex confirmation built and validated with the SDK's models, one reply to the fake LINE API "
+               "in its own process, sent just after the 200). Target: p99 < 200 ms and ≥ 200 events/s, none "
+               "lost or doubled. *Closed loop*: 50 senders each post as soon as their previous answer is back "
+               "(maximum throughput; by Little's law latency ≈ 50 / throughput). *Paced N/s*: the 50 senders "
+               "together post N events/s on a schedule and latency counts from the scheduled time, so a "
+               "backlog shows. *lost* = events whose id was not recorded or got no reply; *doubled* = extra "
+               "records or replies. *web CPU* is the gunicorn processes' CPU per event (PostgreSQL's own CPU "
+               "excluded); *load avg* shows the other work sharing this 2-CPU machine during the run.\n\n"
+               + text + "\n\n" + READING + "\n")
     path.parent.mkdir(parents=True, exist_ok=True)
     current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
     pattern = re.compile(r"^## LINE webhook\n.*?(?=^## |\Z)", re.S | re.M)
@@ -296,6 +327,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
+    parser.add_argument("--rates", default="0,200,60",
+                        help="comma-separated: 0 = closed loop (max throughput), N = paced at N events/s")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
     from otodoke.testdb import reachable
@@ -305,7 +338,9 @@ def main() -> int:
         if backend == "postgresql" and not reachable(args.pg):
             print(f"PostgreSQL not reachable at {args.pg}: skipped", file=sys.stderr)
             continue
-        results.append(run(backend, args.pg, args.events, args.senders, args.workers, args.threads))
+        for rate in [float(r) for r in args.rates.split(",") if r.strip()]:
+            events = args.events if not rate else min(args.events, int(rate * 15))
+            results.append(run(backend, args.pg, events, args.senders, args.workers, args.threads, rate))
     text = table(results, args.senders, args.workers, args.threads)
     print(text)
     if not args.no_write:

@@ -338,3 +338,21 @@ def test_cancel_after_the_cutoff_is_refused_politely(line_app, line_client, line
     reply = chat._send("postback", data=f"a=cancelok&o={order.id}", ts=later)
     assert "締め切り" in wire(reply)
     assert orders(line_app)[0].status is OrderStatus.CONFIRMED
+
+
+def test_outer_district_resident_chooses_the_time_window(line_app, line_client, line_fake) -> None:
+    from otodoke.db import db
+    from tests import factories
+    town = seed_town(line_app)
+    user = "U4444444444444444444444444outer"
+    with db.transaction(line_app) as s:
+        outer = factories.make_outer_district(s)
+        factories.make_resident(s, outer, line_user_id=user)
+    chat = Chat(line_client, line_fake.fake, user)
+    choice = actions(chat.say("りんご2個"))
+    assert {"午前 09:00〜12:00", "午後 13:00〜17:00"} <= set(choice)
+    quote = chat.tap(choice["午前 09:00〜12:00"])
+    assert "12月4日（金）" in wire(quote) and "09:00〜12:00" in wire(quote)
+    chat.tap(actions(quote)["この内容で注文する"])
+    [order] = orders(line_app)
+    assert order.window_code == "am" and order.lines[0].product_id == town.apple_id

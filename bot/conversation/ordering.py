@@ -183,15 +183,11 @@ def quote_bubble(quote: Any, *, title: str, confirm: dict[str, Any], cancel: dic
 
 
 def _windows(ctx: Ctx) -> list[Any]:
-    from orders.calendar import next_delivery_slot
+    """The district's time windows (the same on every delivery day), to offer a choice when > 1."""
+    from orders.calendar import windows_of
     from residents.models import Resident
     resident = ctx.session.get(Resident, ctx.resident_id)
-    if resident is None:
-        return []
-    try:
-        return list(next_delivery_slot(resident.district, ctx.now).windows)
-    except DomainError:
-        return []
+    return list(windows_of(resident.district)) if resident is not None else []
 
 
 def quote(ctx: Ctx, window_code: str | None = None, notes: list[str] | None = None) -> list[Message]:
