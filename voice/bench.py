@@ -229,7 +229,7 @@ def spoken_time(base: str, phone: str, rate: str, pause_s: float, cps: float) ->
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--calls", type=int, default=30, help="concurrent calls")
-    parser.add_argument("--rounds", type=int, default=1, help="whole calls per concurrent caller")
+    parser.add_argument("--rounds", type=int, default=2, help="whole calls per concurrent caller")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--think", type=float, nargs=2, default=(1.0, 3.0), metavar=("MIN", "MAX"),
