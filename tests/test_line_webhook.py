@@ -173,3 +173,12 @@ def test_sender_refuses_an_invalid_body_without_calling_line(line_app, line_fake
     assert LineSender(line_api(line_app)).send(row).outcome.value == "dead"
     assert line_fake.fake.calls == []
     _ = Order  # imported for the order tests' shared helpers
+
+
+def test_loading_animation_is_sent_in_steps_of_five_seconds(line_app, line_fake) -> None:
+    from bot.line_client import line_api
+    result = line_api(line_app).show_loading(RESIDENT_USER, seconds=7)
+    assert result.ok
+    [call] = line_fake.fake.calls
+    assert call.path == "/v2/bot/chat/loading/start"
+    assert call.body == {"chatId": RESIDENT_USER, "loadingSeconds": 10}
