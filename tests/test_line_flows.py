@@ -312,6 +312,7 @@ def test_driver_gets_the_run_and_records_not_at_home(line_app, line_client, line
         push = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "driver_run")).one()
         PushMessageRequest.from_dict({"to": push.recipient, "messages": push.payload["messages"]})
         assert push.recipient == DRIVER_USER and "大根 1本" in wire(push.payload["messages"])
+    assert "今日の到着予定：13:15〜13:45ごろ" in wire(resident_chat.say("注文の確認"))   # ETA on the day
     chat = Chat(line_client, line_fake.fake, DRIVER_USER)
     run_view = chat.say("配達")
     text = wire(run_view)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from linebot.v3.messaging import Message
+from sqlalchemy import select
 
 from bot import messages as m
 from bot.conversation.common import date_ja, error_text, menu, remember_back, yen
@@ -49,8 +50,24 @@ def usual_confirm(ctx: Ctx) -> list[Message]:
     return menu(ctx, "\n".join(lines))
 
 
-def _view(v: Any, key: str, default: Any = None) -> Any:
-    return getattr(v, key, default)
+def _eta(ctx: Ctx, view: Any) -> str:
+    """On the delivery day: the planned arrival (a ±15 min window) from today's active plan, if any."""
+    from datetime import timedelta
+
+    from delivery.models import Plan, Run, RunStop
+    from otodoke.clock import JST
+    if view.delivery_date != ctx.now.astimezone(JST).date():
+        return ""
+    stop = ctx.session.scalars(
+        select(RunStop).join(Run, Run.id == RunStop.run_id).join(Plan, Plan.id == Run.plan_id)
+        .where(RunStop.order_id == view.order_id, RunStop.kind == "delivery", Plan.active.is_(True))).first()
+    if stop is None:
+        return ""
+    if stop.status == "done":
+        return "お届けしました。"
+    eta = stop.eta.astimezone(JST)
+    early, late = eta - timedelta(minutes=15), eta + timedelta(minutes=15)
+    return f"今日の到着予定：{early:%H:%M}〜{late:%H:%M}ごろ"
 
 
 def status(ctx: Ctx) -> list[Message]:
@@ -66,9 +83,9 @@ def status(ctx: Ctx) -> list[Message]:
     for v in views[: m.MAX_BUBBLES]:
         oid = v.order_id
         lines = [v.status_label, f"お届け：{v.delivery_date_label} {v.window_label}（{v.window_start}〜{v.window_end}）"]
-        eta = _view(v, "eta_text") or _view(v, "eta")
+        eta = _eta(ctx, v)
         if eta:
-            lines.append(f"到着予定：{eta}")
+            lines.append(eta)
         for line in v.lines[:8]:
             lines.append(f"・{line.name} {line.quantity}{line.unit}")
         lines.append(f"合計 {yen(v.total_yen)}")
