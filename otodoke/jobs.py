@@ -121,6 +121,7 @@ def init_app(app: Flask) -> Jobs:
         with app.app_context():
             for outcome in plan_due_cutoffs(app):
                 log.info("cutoff planning: %s", outcome.message)
+            _queue_eta_calls(app)
 
     jobs = Jobs(huey, drain_outbox, sweep_outbox, plan_at_cutoff)
     app.extensions[JOBS_KEY] = jobs
@@ -211,6 +212,23 @@ def _book_wake_up(app: Flask) -> None:
         return  # an earlier wake-up will drain and book the next one itself
     jobs.huey.put(WAKE_MARKER, wake_at)
     jobs.drain_outbox.schedule(delay=delay)
+
+
+# Outbound ETA calls go out on the delivery day between these hours (JST): never early in the morning
+# or in the evening, and once per stop (the outbox dedupe key), however often the tick runs.
+ETA_CALL_HOURS = (8, 19)
+
+
+def _queue_eta_calls(app: Flask) -> int:
+    from otodoke import get_clock
+    from otodoke.clock import JST
+    from voice.eta import queue_eta_calls
+    now = get_clock(app).now()
+    local = now.astimezone(JST)
+    if not ETA_CALL_HOURS[0] <= local.hour < ETA_CALL_HOURS[1]:
+        return 0
+    with db.transaction(app) as session:
+        return queue_eta_calls(session, delivery_date=local.date(), now=now, config=app.config)
 
 
 # --- the consumer --------------------------------------------------------------------------------------

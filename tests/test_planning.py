@@ -162,3 +162,19 @@ def test_cutoff_job_plans_once_after_the_cutoff(app, session, clock, town) -> No
     session.rollback()
     plans = session.scalars(select(Plan)).all()
     assert [(p.delivery_date, p.trigger) for p in plans] == [(DAY, "cutoff:2026-12-01T10:00")]
+
+
+def test_the_tick_queues_eta_calls_on_the_day_once(app, session, clock, town) -> None:
+    from otodoke.jobs import get_jobs
+    from residents.models import Resident
+
+    order = session.get(Order, town["orders"][0])
+    session.get(Resident, order.resident_id).wants_eta_call = True
+    session.commit()
+    clock.advance(timedelta(hours=2, minutes=1))   # 10:01: the central cutoff passed, the day is planned
+    app.config["PLANNING_TIME_LIMIT_S"] = 1
+    job = get_jobs(app).plan_at_cutoff
+    job.call_local()
+    job.call_local()
+    calls = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "voice")).all()
+    assert len(calls) == 1 and "本日" in calls[0].payload["twiml"]
