@@ -62,6 +62,7 @@ class Result:
     errors: int
     oversells: int
     queries: int
+    client_cpu_ms: int   # CPU of the ordering processes (not the database server)
 
     @property
     def rate(self) -> float:
@@ -120,8 +121,9 @@ def bench_app(url: str) -> Flask:
 
 
 def place_slice(url: str, indices: range, threads: int, product_ids: list[int],
-                resident_ids: list[int], ready: Any = None) -> tuple[list[float], dict[str, int], int]:
-    """Place orders ``indices`` with ``threads`` threads: latencies (ms), outcome counts, statements."""
+                resident_ids: list[int], ready: Any = None) -> tuple[list[float], dict[str, int]]:
+    """Place orders ``indices`` with ``threads`` threads: latencies (ms) and counts (outcomes,
+    statements, client CPU ms)."""
     app = bench_app(url)
     engine = db.bound(app).engine
     lock = threading.Lock()
@@ -153,12 +155,13 @@ def place_slice(url: str, indices: range, threads: int, product_ids: list[int],
     if ready is not None:
         ready.wait()   # every process connected and imported: start together
     event.listen(engine, "before_cursor_execute", count)
+    cpu = time.process_time()
     with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(one, indices))
+    outcome["cpu_ms"] = int((time.process_time() - cpu) * 1000)
     event.remove(engine, "before_cursor_execute", count)
     engine.dispose()
-    queries = outcome.pop("queries")
-    return latencies, outcome, queries
+    return latencies, outcome
 
 
 def _child(url: str, indices: range, threads: int, product_ids: list[int], resident_ids: list[int],
@@ -197,11 +200,11 @@ def run_one(label: str, url: str, orders: int, threads: int, processes: int = 1)
             child.join()
 
     latencies = [ms for part in slices for ms in part[0]]
-    outcome = {key: sum(part[1][key] for part in slices) for key in ("placed", "sold_out", "errors")}
+    totals = {key: sum(part[1][key] for part in slices) for key in slices[0][1]}
     oversells = check_ledger(app, initial)
     db.bound(app).engine.dispose()
-    return Result(label, orders, threads, processes, seconds, latencies, outcome["placed"],
-                  outcome["sold_out"], outcome["errors"], oversells, sum(part[2] for part in slices))
+    return Result(label, orders, threads, processes, seconds, latencies, totals["placed"],
+                  totals["sold_out"], totals["errors"], oversells, totals["queries"], totals["cpu_ms"])
 
 
 def check_ledger(app: Flask, initial: dict[int, int | None]) -> int:
@@ -227,10 +230,10 @@ def check_ledger(app: Flask, initial: dict[int, int | None]) -> int:
 
 def print_table(results: list[Result]) -> None:
     header = ("database", "orders", "processes × threads", "orders/s", "p50 ms", "p99 ms", "oversells",
-              "placed", "sold out", "errors", "queries/order")
+              "placed", "sold out", "errors", "statements/order", "client CPU ms/order")
     rows = [(r.database, str(r.orders), f"{r.processes} × {r.threads}", f"{r.rate:.0f}", f"{r.percentile(50):.1f}",
              f"{r.percentile(99):.1f}", str(r.oversells), str(r.placed), str(r.sold_out), str(r.errors),
-             f"{r.queries / r.orders:.1f}") for r in results]
+             f"{r.queries / r.orders:.1f}", f"{r.client_cpu_ms / r.orders:.1f}") for r in results]
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     for row in rows:

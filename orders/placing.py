@@ -94,11 +94,28 @@ def load_resident(session: Session, resident_id: int) -> Resident:
     resident = None
     if _is_int(resident_id):
         resident = session.get(Resident, resident_id, options=[joinedload(Resident.district)])
+    return _usable(resident)
+
+
+def _usable(resident: Resident | None) -> Resident:
     if resident is None:
         raise OrderError("unknown_resident")
     if not resident.active:
         raise OrderError("inactive_resident")
     return resident
+
+
+def _resident_and_keyed_order(session: Session, resident_id: int,
+                              idempotency_key: str) -> tuple[Resident | None, int | None]:
+    """The resident (with district) and the id of an order already placed under the key, in one
+    round trip: every order starts with both look-ups, and the key nearly always misses."""
+    if not _is_int(resident_id):
+        return None, None
+    keyed = select(Order.id).where(Order.idempotency_key == idempotency_key).scalar_subquery()
+    row = session.execute(
+        select(Resident, keyed).options(joinedload(Resident.district)).where(Resident.id == resident_id)
+    ).first()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 def load_products(session: Session, quantities: Mapping[int, int], *,
@@ -155,9 +172,9 @@ def price_lines(quantities: Mapping[int, int], products: Mapping[int, Product],
 
 
 def _prepare(session: Session, *, resident_id: int, items: Sequence[LineItem], now: datetime,
-             window_code: str | None) -> _Prepared:
+             window_code: str | None, resident: Resident | None = None) -> _Prepared:
     quantities = merge_items(items)
-    resident = load_resident(session, resident_id)
+    resident = resident or load_resident(session, resident_id)
     district = resident.district
     slot = next_delivery_slot(district, now)
     window = choose_window(district, resident, window_code)
@@ -201,11 +218,14 @@ def place_order(session: Session, *, resident_id: int, items: Sequence[LineItem]
     """
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
+    resident = None
     if idempotency_key is not None:
-        existing = _existing(session, idempotency_key, resident_id)
-        if existing is not None:
-            return existing
-    prepared = _prepare(session, resident_id=resident_id, items=items, now=now, window_code=window_code)
+        found, keyed_order_id = _resident_and_keyed_order(session, resident_id, idempotency_key)
+        if keyed_order_id is not None:
+            return _existing(session, idempotency_key, resident_id)  # type: ignore[return-value]
+        resident = _usable(found)
+    prepared = _prepare(session, resident_id=resident_id, items=items, now=now, window_code=window_code,
+                        resident=resident)
     quote, resident = prepared.quote, prepared.resident
     order = Order(
         resident_id=resident.id, district_id=prepared.district.id, placed_by=placed_by, channel=channel,
