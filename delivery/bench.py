@@ -56,12 +56,21 @@ def print_table(rows: list[dict]) -> None:
         bks = "" if r["bks_distance"] is None else f"{r['bks_distance']:.2f}"
         gap = "" if r["gap_pct"] is None else f"{r['gap_pct']:+.2f}"
         print(f"{r['instance']:<10} {r['vehicles']:>4} {r['distance']:>10.2f} {bks:>11} {gap:>7} {r['seconds']:>8.1f} {str(r['feasible']):>8}  {r['engine']}")
+    families: dict[str, list[float]] = {}
+    for r in rows:
+        if r["gap_pct"] is not None:
+            name = r["instance"].upper()
+            families.setdefault(name.rstrip("0123456789") + name.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")[:1], []).append(r["gap_pct"])
+    if len(families) > 1:
+        print("  ".join(f"{f}: {sum(g) / len(g):+.2f} % ({len(g)})" for f, g in families.items()))
     gaps = [r["gap_pct"] for r in rows if r["gap_pct"] is not None]
     feasible = sum(r["feasible"] for r in rows)
     if rows:
         mean = sum(gaps) / len(gaps) if gaps else float("nan")
         worst = max(gaps) if gaps else float("nan")
-        print(f"{len(rows)} instances, {feasible} feasible, mean gap {mean:+.2f} %, worst {worst:+.2f} %")
+        secs = [r["seconds"] for r in rows]
+        print(f"{len(rows)} instances, {feasible} feasible, mean gap {mean:+.2f} %, worst {worst:+.2f} %, "
+              f"seconds mean {sum(secs) / len(secs):.1f} max {max(secs):.1f}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -73,12 +82,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--engines", default=",".join(DEFAULT_ENGINES), help="portfolio members, e.g. 'ortools'")
     ap.add_argument("--solomon-bks", default=str(SOLOMON_BKS))
     ap.add_argument("--lilim-bks", default=str(LILIM_BKS))
+    ap.add_argument("--from-json", default="", help="print the table of an earlier --json run instead of solving")
     ap.add_argument("--town", type=int, default=0, help="run the synthetic pilot-town day with N orders")
     ap.add_argument("--districts", type=int, default=6)
     ap.add_argument("--vehicles", type=int, default=6)
     ap.add_argument("--variants", default="", help="town variants, e.g. 'joint,per-district,joint-cold,clustered'")
     args = ap.parse_args(argv)
     engines = tuple(e for e in args.engines.split(",") if e)
+    if args.from_json:
+        print_table(json.loads(Path(args.from_json).read_text()))
+        return 0
     if args.town:
         from delivery.bench_town import run_town
 

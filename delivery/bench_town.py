@@ -133,7 +133,7 @@ def run_town(orders: int, *, time_limit: float, engines: tuple[str, ...], seed: 
     town = make_town(orders, districts=districts, vehicles=vehicles, seed=seed)
     build = time.monotonic() - began
     rows = []
-    chosen = variants or (("joint", "per-district", "joint-cold") if districts <= 12 else ("clustered",))
+    chosen = variants or (("joint", "per-district", "joint-cold") if districts <= 12 else ("per-district",))
     for variant in chosen:
         t0 = time.monotonic()
         if variant == "joint":

@@ -27,6 +27,7 @@ from delivery.solver.schedule import ScheduleError, schedule_route
 # instances, where the insertion heuristics are weakest).
 DEFAULT_ENGINES = ("ortools", "pyvrp", "ortools-alt")
 ALT_STRATEGY = "PATH_CHEAPEST_ARC"
+FINISH_S = 0.3
 
 
 def solve(
@@ -72,7 +73,9 @@ def solve(
         pending = start_member(second, problem, kept, time_limit_s=time_limit_s, solution_limit=solution_limit, seed=seed, initial=initial)
 
     candidates: list[RoutePlan] = []
-    result = solve_ortools(nodes, time_limit_s=time_limit_s, solution_limit=solution_limit, initial_routes=initial)
+    # what is left of the budget, less a little for scheduling and checking the plans afterwards
+    left = time_limit_s - (time.monotonic() - began) - FINISH_S
+    result = solve_ortools(nodes, time_limit_s=left, solution_limit=solution_limit, initial_routes=initial)
     if result is not None:
         plan = _from_result(nodes, result, hopeless, "ortools")
         if plan is not None:

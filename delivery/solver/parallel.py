@@ -15,7 +15,7 @@ from delivery.solver.nodes import build_nodes
 from delivery.solver.ortools_engine import EngineResult, solve_ortools
 
 # The member stops itself by the clock; leave room for the process start and the hand-back.
-MARGIN_S = 0.4
+MARGIN_S = 0.8
 
 
 class Pending:
