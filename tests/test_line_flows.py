@@ -357,3 +357,41 @@ def test_outer_district_resident_chooses_the_time_window(line_app, line_client, 
     chat.tap(actions(quote)["この内容で注文する"])
     [order] = orders(line_app)
     assert order.window_code == "am" and order.lines[0].product_id == town.apple_id
+
+
+def test_resident_registered_by_staff_links_with_code_and_phone(line_app, line_client, line_fake) -> None:
+    from otodoke.db import db
+    from otodoke.linking import issue_code
+    from tests import factories
+    seed_town(line_app)
+    user = "U6666666666666666666666666staff"
+    now = line_app.extensions["otodoke.clock"].now()
+    with db.transaction(line_app) as s:
+        resident = factories.make_resident(s, phone="+81238881111", line_user_id=None)
+        code = issue_code(s, purpose="resident", target_id=resident.id, actor="staff:test", now=now).code
+        resident_id = resident.id
+    chat = Chat(line_client, line_fake.fake, user)
+    chat.tap("a=link")
+    assert "お電話番号" in wire(chat.say(f"{code[:3]} {code[3:]}"))
+    assert "一致しませんでした" in wire(chat.say("0238-88-2222"))
+    assert "LINEとつながりました" in wire(chat.say("０２３８－８８－１１１１"))
+    with session_of(line_app) as s:
+        assert s.get(Resident, resident_id).line_user_id == user
+
+
+def test_wrong_codes_lock_the_chat_for_a_while(line_app, line_client, line_fake) -> None:
+    from datetime import timedelta
+    from tests.line_support import NOW_MS
+    seed_town(line_app)
+    chat = Chat(line_client, line_fake.fake, "U8888888888888888888888888guess")
+    chat.tap("a=link")
+    for guess in range(4):
+        assert "見つかりませんでした" in wire(chat.say(f"{100000 + guess}"))
+    assert "しばらくお待ちください" in wire(chat.say("100004"))
+    chat.follow()                                             # unfollow/follow does not reset it
+    chat.tap("a=link")
+    assert "しばらくお待ちください" in wire(chat.say("100005"))
+    line_app.extensions["otodoke.clock"].advance(timedelta(hours=2))
+    later = NOW_MS + 2 * 3600 * 1000
+    chat._send("postback", data="a=link", ts=later)
+    assert "見つかりませんでした" in wire(chat._send("text", text="100006", ts=later))

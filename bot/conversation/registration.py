@@ -15,7 +15,10 @@ from otodoke.errors import DomainError
 
 
 def greeting(ctx: Ctx) -> list[Message]:
+    # Start afresh, but keep the wrong-code counter: unfollow + follow must not reset it.
+    kept = {k: ctx.state[k] for k in ("code_tries", "code_locked_until") if k in ctx.state}
     ctx.state.clear()
+    ctx.state.update(kept)
     body = ("友だち追加ありがとうございます。お届けサービスです。\n"
             "お店の品物を、ご自宅までお届けします。\n"
             "はじめての方は「登録する」を、担当者からコードを受け取った方は「コードを入力」を押してください。")
@@ -105,7 +108,9 @@ def typed(ctx: Ctx, text: str) -> list[Message] | None:
         reg["phone_display"] = value[:32]
         return ask_consent(ctx)
     if step == "code":
-        return redeem(ctx, value)
+        return check_code(ctx, value)
+    if step == "code_phone":
+        return check_phone(ctx, value)
     return None
 
 
@@ -148,14 +153,88 @@ _WELCOME = {
 }
 
 
+MAX_TRIES = 5            # wrong codes or phone numbers before the chat stops taking codes for a while
+LOCKOUT_S = 3600
+
+
+def _normalise_code(code: str) -> str:
+    import unicodedata
+    return "".join(c for c in unicodedata.normalize("NFKC", code) if not c.isspace() and c not in "-ー‐")
+
+
+def _locked(ctx: Ctx) -> list[Message] | None:
+    until = float(ctx.state.get("code_locked_until") or 0)
+    if ctx.now.timestamp() < until:
+        phone = ctx.config.get("COORDINATOR_PHONE") or ""
+        ctx.state.pop("step", None)
+        return [m.text(f"入力をまちがえた回数が多いため、しばらくお待ちください。\n"
+                       f"お急ぎの方は担当者にお電話ください。📞 {phone}")]
+    return None
+
+
+def _failed(ctx: Ctx, step: str, message: str) -> list[Message]:
+    """Count a wrong try; too many → stop taking codes for an hour (codes are only 6 digits)."""
+    tries = int(ctx.state.get("code_tries") or 0) + 1
+    ctx.state["code_tries"] = tries
+    if tries >= MAX_TRIES:
+        ctx.state["code_locked_until"] = ctx.now.timestamp() + LOCKOUT_S
+        ctx.state.pop("pending_code", None)
+        ctx.state["code_tries"] = 0
+        return _locked(ctx) or []
+    return _ask(ctx, step, message, "menu", [m.postback("電話で相談", "help")])
+
+
+def check_code(ctx: Ctx, code: str) -> list[Message]:
+    """A resident registered by staff confirms with the phone number on file before the code links."""
+    from otodoke.models import LinkCode
+    from residents.models import Resident
+    from sqlalchemy import select
+    locked = _locked(ctx)
+    if locked:
+        return locked
+    text = _normalise_code(code)
+    link = ctx.session.scalars(select(LinkCode).where(LinkCode.code == text, LinkCode.used_at.is_(None),
+                                                      LinkCode.expires_at > ctx.now)).one_or_none()
+    if link is not None and link.purpose == "resident":
+        resident = ctx.session.get(Resident, link.target_id)
+        if resident is not None and (resident.phone or resident.mobile_phone):
+            ctx.state["pending_code"] = text
+            return _ask(ctx, "code_phone", "確認のため、ご登録のお電話番号を送ってください。\n（例：0238-88-1234）", "link")
+    if link is None:
+        return _failed(ctx, "code", "その番号は見つかりませんでした。番号をお確かめのうえ、もう一度送ってください。")
+    return redeem(ctx, text)
+
+
+def check_phone(ctx: Ctx, value: str) -> list[Message]:
+    from otodoke.models import LinkCode
+    from residents.models import Resident
+    from residents.service import normalise_phone
+    from sqlalchemy import select
+    locked = _locked(ctx)
+    if locked:
+        return locked
+    code = str(ctx.state.get("pending_code") or "")
+    link = ctx.session.scalars(select(LinkCode).where(LinkCode.code == code)).one_or_none()
+    resident = ctx.session.get(Resident, link.target_id) if link is not None else None
+    if resident is None:
+        return ask_code(ctx)
+    try:
+        number = normalise_phone(value)
+    except DomainError as exc:
+        return _ask(ctx, "code_phone", error_text(exc), "link")
+    if number not in (resident.phone, resident.mobile_phone):
+        return _failed(ctx, "code_phone", "ご登録のお電話番号と一致しませんでした。もう一度送ってください。")
+    ctx.state.pop("pending_code", None)
+    return redeem(ctx, code)
+
+
 def redeem(ctx: Ctx, code: str) -> list[Message]:
     from otodoke.linking import redeem_code
     try:
         with ctx.session.begin_nested():
             result = redeem_code(ctx.session, code=code.strip().upper(), line_user_id=ctx.user_id, now=ctx.now)
     except DomainError as exc:
-        return _ask(ctx, "code", error_text(exc) + "\nもう一度コードを送ってください。", "menu",
-                    [m.postback("電話で相談", "help")])
+        return _failed(ctx, "code", error_text(exc) + "\nもう一度コードを送ってください。")
     ctx.state.clear()
     welcome = _WELCOME.get(result.purpose, "登録しました。")
     return [m.text(welcome, quick=m.quick_reply([], start_over=True))]
