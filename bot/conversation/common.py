@@ -63,5 +63,9 @@ def not_understood(ctx: Ctx) -> list[Message]:
     actions: list[Any] = [m.postback("電話で相談", "help")]
     if back:
         actions.insert(0, m.PostbackAction(label=m.BACK, data=back, displayText=m.BACK))
+    elif ctx.role in ("resident", "family"):
+        # Nothing under way: offer the main choices right here instead of a dead end.
+        actions[:0] = [m.postback("注文する", "shops"), m.postback("いつもの", "usual"),
+                       m.postback("注文の確認", "status")]
     return [m.text("すみません、よく分かりませんでした。下のボタンから選んでください。",
                    quick=m.quick_reply(actions))]
