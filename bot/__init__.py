@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from flask import Flask
 
 SANDBOX_SECRET = "sandbox-channel-secret"
@@ -40,6 +42,10 @@ def init_app(app: Flask) -> None:
         if not config.get("LINE_API_HOST"):
             # The SDK talks HTTP to the fake inside this app, so the worker process's pushes land here too.
             config["LINE_API_HOST"] = config["PUBLIC_BASE_URL"].rstrip("/") + SANDBOX_API_PATH
+        logging.getLogger("otodoke").warning(
+            "LINE sandbox on: nothing goes to real LINE; replies and pushes go to %s "
+            "(set PUBLIC_BASE_URL if the app listens elsewhere); try it at /sandbox/line",
+            config["LINE_API_HOST"])
     if real or sandbox:
         line_client.install(app)
         api = line_client.line_api(app)
