@@ -201,3 +201,18 @@ def test_malformed_problems_are_rejected_up_front(bad: dict) -> None:
     m = line([0, 10])
     with pytest.raises(ValueError):
         RoutingProblem((van(),), bad["stops"], m, m)
+
+
+def test_pair_that_cannot_be_chained_and_unknown_vehicle_restrictions_are_explained() -> None:
+    # the shop closes (window ends) before the van could get there and still reach the resident
+    stops = [
+        Stop("p", 2, "pickup", window=TimeWindow(0, 5000)),
+        Stop("d", 1, window=TimeWindow(0, 150), pickup="p"),  # resident next door, but only until 150
+        Stop("only-v2", 1),
+    ]
+    vans = [van("v1"), Vehicle("v2", 0, 0, TimeWindow(20_000, 20_001), (10,))]
+    restricted = tuple(s if s.id != "only-v2" else Stop("only-v2", 1, vehicles=("v2",)) for s in stops)
+    plan = solve(problem([0, 100, 1000], vans, list(restricted)), time_limit_s=0.5, engines=ORTOOLS)
+    reasons = {u.stop_id: u.reason for u in plan.unassigned}
+    assert reasons["p"] == reasons["d"] == "pair_infeasible"
+    assert reasons["only-v2"] in ("window_unreachable", "shift_too_short")  # v2's one-second shift
