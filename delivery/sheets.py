@@ -36,6 +36,7 @@ class SheetStop:
     map_url: str
     status: str
     order_id: int | None
+    cash_collected_yen: int | None = None   # what the driver recorded at the door
 
 
 @dataclass(frozen=True)
@@ -109,4 +110,5 @@ def _delivery(stop: RunStop, order: Order) -> SheetStop:
     return SheetStop(stop.id, stop.seq, "delivery", _hhmm(stop.eta),
                      f"{stop.window_start}〜{stop.window_end}", f"{resident.name} 様", resident.address,
                      national_format(resident.phone or resident.mobile_phone or ""), items, collect,
-                     resident.delivery_notes, map_link(stop.lat, stop.lon), stop.status, order.id)
+                     resident.delivery_notes, map_link(stop.lat, stop.lon), stop.status, order.id,
+                     stop.cash_collected_yen)

@@ -24,6 +24,11 @@ def _run_id_from(token: str) -> int:
     return run_id
 
 
+def _at(stop_id: int) -> str:
+    # The page jumps to the stop after a tap, so its answer is shown there, not at the top of a long page.
+    return f"stop-{stop_id}"
+
+
 @bp.get("/driver/run/<token>")
 def driver_run(token: str) -> str:
     """The driver's phone page: stops in order with times, items, cash, notes, map links and buttons."""
@@ -42,8 +47,8 @@ def driver_stop(token: str, stop_id: int):  # type: ignore[no-untyped-def]
     try:
         cash = int(cash_text.replace(",", "")) if cash_text else None
     except ValueError:
-        flash("集金額は数字で入力してください。")
-        return redirect(url_for("delivery.driver_run", token=token))
+        flash("集金額は数字で入力してください。", _at(stop_id))
+        return redirect(url_for("delivery.driver_run", token=token) + f"#stop-{stop_id}")
     try:
         with db.transaction() as session:
             run = session.get(Run, run_id)
@@ -51,9 +56,10 @@ def driver_stop(token: str, stop_id: int):  # type: ignore[no-untyped-def]
                                 actor=f"driver:{run.driver_id if run else '?'}", channel="web",
                                 now=get_clock().now(), cash_yen=cash, run_id=run_id)
     except DomainError as error:
-        flash(error.message)
+        # A stop that is not on this run's page has nowhere to show its answer but the top.
+        flash(error.message, "message" if error.code == "unknown_stop" else _at(stop_id))
     else:
-        flash("記録しました。")
+        flash("記録しました。", _at(stop_id))
     return redirect(url_for("delivery.driver_run", token=token) + f"#stop-{stop_id}")
 
 

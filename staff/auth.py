@@ -39,9 +39,18 @@ def staff_required(view: F) -> F:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if not signed_in():
-            return redirect(url_for("staff.login", next=request.path))
+            # Keep the query (?date=...) so signing in lands on the page that was asked for.
+            wanted = request.full_path if request.query_string else request.path
+            return redirect(url_for("staff.login", next=wanted))
         return view(*args, **kwargs)
     return wrapped  # type: ignore[return-value]
+
+
+def safe_next(target: str) -> str | None:
+    """A local path to go back to after sign-in (any staff-only page); None for other sites."""
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target
 
 
 def csrf_token() -> str:

@@ -6,17 +6,20 @@ from datetime import date, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
 
-from delivery.models import Plan
+from delivery.models import Plan, Run, RunStop
 from delivery.runner import plan_day
 from delivery.stops import not_at_home_today
+from orders.models import Order
 from orders.service import batch_orders
 from otodoke import get_clock
 from otodoke.clock import JST
 from otodoke.db import db
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.worker import status_counts
-from staff.auth import check_csrf, check_password, csrf_token, sign_in, staff_required
+from residents.phones import national_format
+from staff.auth import check_csrf, check_password, csrf_token, safe_next, sign_in, staff_required
 from staff.auth import DEV_PASSWORD
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
@@ -28,8 +31,8 @@ def login():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         if check_password(request.form.get("password", "")):
             sign_in()
-            target = request.args.get("next", "")
-            return redirect(target if target.startswith("/staff") else url_for("staff.dashboard"))
+            target = safe_next(request.args.get("next", ""))
+            return redirect(target or url_for("staff.dashboard"))
         error = "パスワードが違います。"
     dev_hint = DEV_PASSWORD if not current_app.config.get("STAFF_PASSWORD") else None
     return render_template("staff/login.html", error=error, dev_hint=dev_hint), (401 if error else 200)
@@ -61,7 +64,7 @@ def dashboard() -> str:
         plan = session.scalars(select(Plan).where(Plan.delivery_date == day, Plan.active.is_(True))).first()
         runs = list(plan.runs) if plan else []
         unassigned = list(plan.unassigned) if plan else []
-        absent = not_at_home_today(session, delivery_date=day)
+        absent = _absent_rows(session, not_at_home_today(session, delivery_date=day))
         outbox = status_counts(session)
         dead = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
                                     .order_by(OutboxMessage.created_at.desc()).limit(20)))
@@ -69,6 +72,31 @@ def dashboard() -> str:
                                next_day=day + timedelta(days=1), batches=batches, plan=plan, runs=runs,
                                unassigned=unassigned, absent=absent, outbox=outbox, dead=dead,
                                csrf_token=csrf_token(), jst=JST)
+
+
+def _absent_rows(session: Session, stops: list[RunStop]) -> list[dict[str, str]]:
+    """見守り: who was not at home, where, and how to reach them; an order number alone means nothing
+    to the coordinator who has to phone the resident or the family."""
+    order_ids = [s.order_id for s in stops if s.order_id is not None]
+    orders = {o.id: o for o in session.scalars(
+        select(Order).where(Order.id.in_(order_ids)).options(selectinload(Order.resident)))} if order_ids else {}
+    runs = {r.id: r for r in session.scalars(
+        select(Run).where(Run.id.in_({s.run_id for s in stops})).options(
+            selectinload(Run.vehicle), selectinload(Run.driver)))} if stops else {}
+    rows = []
+    for stop in stops:
+        order = orders.get(stop.order_id) if stop.order_id is not None else None
+        resident = order.resident if order else None
+        run = runs.get(stop.run_id)
+        rows.append({
+            "order_id": str(stop.order_id or ""),
+            "time": stop.done_at.astimezone(JST).strftime("%H:%M") if stop.done_at else "",
+            "name": f"{resident.name} 様" if resident else "",
+            "phone": national_format(resident.phone or resident.mobile_phone or "") if resident else "",
+            "address": resident.address if resident else "",
+            "run": (f"{run.vehicle.name}（{run.driver.name}）" if run.driver else run.vehicle.name) if run else "",
+        })
+    return rows
 
 
 @bp.post("/plan")
