@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -68,13 +68,26 @@ def run_sheet(session: Session, run_id: int) -> RunSheet:
     orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(order_ids)).options(
         selectinload(Order.lines), selectinload(Order.resident)))} if order_ids else {}
     shops = {s.id: s for s in session.scalars(select(Shop))}
+    legs = _order_legs(session, run, order_ids)
+    carried: dict[int, set[int]] = {}   # order id → shops whose goods this van picks up for it
+    for stop in run.stops:
+        if stop.kind == "pickup":
+            for order_id in stop.picks:
+                carried.setdefault(order_id, set()).add(stop.shop_id)
     stops: list[SheetStop] = []
     cash_total = 0
     for stop in run.stops:
-        stops.append(_pickup(stop, shops[stop.shop_id], orders) if stop.kind == "pickup"
-                     else _delivery(stop, orders[stop.order_id]))
-        if stop.kind == "delivery" and orders[stop.order_id].payment_method == "cash":
-            cash_total += orders[stop.order_id].total_yen
+        if stop.kind == "pickup":
+            stops.append(_pickup(stop, shops[stop.shop_id], orders))
+            continue
+        order = orders[stop.order_id]
+        collector = legs[order.id][-1]
+        sheet_stop = _delivery(stop, order)
+        if len(legs[order.id]) > 1:
+            sheet_stop = _split_leg(sheet_stop, order, carried.get(order.id, set()), collector, stop)
+        stops.append(sheet_stop)
+        if order.payment_method == "cash" and collector.id == stop.id:
+            cash_total += order.total_yen
     depot = MapPoint(run.vehicle.depot_lat, run.vehicle.depot_lon, "", "出発・帰着", kind="depot")
     points = [MapPoint(s.lat, s.lon, str(s.seq), f"{s.seq}. {_hhmm(s.eta)}", kind=s.kind) for s in run.stops]
     return RunSheet(
@@ -85,6 +98,37 @@ def run_sheet(session: Session, run_id: int) -> RunSheet:
         stops=tuple(stops), cash_total_yen=cash_total,
         map_svg=render_svg([MapLine((depot, *points, depot), run.vehicle.name)]),
     )
+
+
+def _order_legs(session: Session, run: Run, order_ids: list[int]) -> dict[int, list[RunStop]]:
+    """Every delivery stop of these orders in the run's plan, by arrival time.
+
+    An order with goods from several shops can reach the door in more than one leg (even by two vans);
+    the money is collected once, at the last leg, when everything has arrived.
+    """
+    legs: dict[int, list[RunStop]] = {}
+    if not order_ids:
+        return legs
+    for stop in session.scalars(select(RunStop).join(Run).where(
+            Run.plan_id == run.plan_id, RunStop.kind == "delivery", RunStop.order_id.in_(order_ids))
+            .options(selectinload(RunStop.run).selectinload(Run.vehicle))
+            .order_by(RunStop.eta, RunStop.id)):
+        legs.setdefault(stop.order_id, []).append(stop)   # type: ignore[arg-type]
+    return legs
+
+
+def _split_leg(sheet_stop: SheetStop, order: Order, shops_here: set[int], collector: RunStop,
+               stop: RunStop) -> SheetStop:
+    """One leg of an order split over several deliveries: only the goods on this van, money once."""
+    lines = [line for line in order.lines if line.shop_id in shops_here] or list(order.lines)
+    items = [f"{line.name} {line.quantity}{line.unit}" for line in lines]
+    if len(lines) < len(order.lines):
+        items.append("※ほかの品は別の便でお届けします")
+    collect = sheet_stop.collect
+    if collector.id != stop.id:
+        where = f"{collector.seq}番" if collector.run_id == stop.run_id else collector.run.vehicle.name
+        collect = f"集金なし（{where}で{collect}）"
+    return replace(sheet_stop, items=tuple(items), collect=collect)
 
 
 def _pickup(stop: RunStop, shop: Shop, orders: dict[int, Order]) -> SheetStop:
