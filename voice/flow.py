@@ -163,7 +163,8 @@ def failed(call: Call, turn: Turn, *, reason: list[str] | None = None) -> VoiceR
     """Silence or an answer we cannot use: repeat once, then a person takes over."""
     call.state["tries"] = int(call.state.get("tries", 0)) + 1
     if call.state["tries"] >= MAX_TRIES:
-        return to_operator(call, before=reason)
+        # No advice on how to answer (「2本のように…」) right before handing over: there is no retry.
+        return to_operator(call, before=None if turn.empty else [P.NOT_UNDERSTOOD])
     lead = reason or ([P.SILENCE] if turn.empty else [P.NOT_UNDERSTOOD])
     return render(call, before=lead)
 
