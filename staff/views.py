@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from delivery.models import Plan, Run, RunStop
 from delivery.runner import plan_day
 from delivery.stops import not_at_home_today
-from orders.models import Order
+from orders.models import Order, OrderStatus
 from orders.service import batch_orders
 from otodoke import get_clock
 from otodoke.clock import JST
@@ -23,6 +23,10 @@ from staff.auth import check_csrf, check_password, csrf_token, safe_next, sign_i
 from staff.auth import DEV_PASSWORD
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
+
+DAY_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.PICKED, OrderStatus.OUT_FOR_DELIVERY,
+                OrderStatus.DELIVERED, OrderStatus.NOT_AT_HOME)
+OUTBOX_LABELS = {"pending": "送信待ち", "sending": "送信中", "sent": "送信済み", "dead": "送れなかった"}
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -60,7 +64,8 @@ def _selected_date() -> date:
 def dashboard() -> str:
     day = _selected_date()
     with db.reading() as session:
-        batches = batch_orders(session, delivery_date=day)
+        # Delivered and 不在 orders stay in the day's table: it must not empty out as the vans go round.
+        batches = batch_orders(session, delivery_date=day, statuses=DAY_STATUSES)
         plan = session.scalars(select(Plan).where(Plan.delivery_date == day, Plan.active.is_(True))).first()
         runs = list(plan.runs) if plan else []
         unassigned = list(plan.unassigned) if plan else []
@@ -71,6 +76,7 @@ def dashboard() -> str:
         return render_template("staff/dashboard.html", day=day, prev_day=day - timedelta(days=1),
                                next_day=day + timedelta(days=1), batches=batches, plan=plan, runs=runs,
                                unassigned=unassigned, absent=absent, outbox=outbox, dead=dead,
+                               outbox_labels=OUTBOX_LABELS,
                                csrf_token=csrf_token(), jst=JST)
 
 

@@ -94,3 +94,20 @@ def test_driver_sees_a_cash_mistake_at_the_stop(app, client, session, town) -> N
         assert response.headers["Location"].endswith(f"#stop-{stop_id}")
         block = _stop_block(client.get(f"/driver/run/{token}").get_data(as_text=True), stop_id)
         assert message in block and "配達完了" in block   # still pending, the form is still there
+
+
+def test_delivered_orders_stay_in_the_days_table(app, client, session, town) -> None:  # noqa: F811
+    token, stop_id = _plan_and_stop(app, session, town["orders"][0])
+    page = client.get(f"/driver/run/{token}").get_data(as_text=True)
+    client.post(f"/driver/run/{token}/stops/{stop_id}", data={"outcome": "done", "csrf_token": _csrf(page)})
+    _login(client)
+    dashboard = client.get("/staff/?date=2026-12-01").get_data(as_text=True)
+    table = dashboard.split("<h2>注文（地区・時間帯別）</h2>")[1].split("<h2>")[0]
+    counts = re.findall(r"<td>(\d+)</td>", table)
+    assert counts == ["4"], table
+
+
+def test_outbox_counts_are_in_japanese(client) -> None:
+    _login(client)
+    dashboard = client.get("/staff/?date=2026-12-01").get_data(as_text=True)
+    assert "送信待ち 0件" in dashboard and "pending" not in dashboard
