@@ -1,10 +1,14 @@
 """Found by calling the sandbox phone line (QA): when a second unusable answer puts the caller
-through to a person, the line must not first tell them how to try again."""
+through to a person, the line must not first tell them how to try again; staff see who left a message."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
+from otodoke.db import db
+from residents.models import Resident
 from tests.voice_sim import RESIDENT_PHONE, CallSim, seed_town, voice_app  # noqa: F401  (fixture)
 
 
@@ -22,3 +26,20 @@ def test_second_unusable_quantity_goes_to_a_person_without_retry_advice(voice_ap
     assert second.waiting_for == "dial" and "オペレーター" in said
     assert "お願いします" not in said and "のように" not in said   # no advice for a retry that never comes
     assert "聞き取れませんでした" in said
+
+
+def test_messages_page_names_a_known_caller(voice_app: Any) -> None:  # noqa: F811
+    seed_town(voice_app)
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    call.silence()
+    call.silence()                                  # → operator
+    call.dial_result("no-answer")
+    call.recorded("https://api.twilio.com/rec/RE9", 8)
+    staff = voice_app.test_client()
+    staff.post("/staff/login", data={"password": "otodoke-demo"})
+    page = staff.get("/voice/messages").get_data(as_text=True)
+    with db.reading(voice_app) as session:
+        name = session.scalars(select(Resident.name).where(Resident.phone == RESIDENT_PHONE)).first()
+    assert name and f"{name} 様" in page and "折り返し依頼" in page
+    assert "0" + RESIDENT_PHONE[3:] in page                # the number as staff dial it

@@ -15,13 +15,13 @@ from typing import Any
 import click
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from otodoke import audit, get_clock
 from otodoke.clock import JST
 from otodoke.db import db
-from residents.models import VoiceMessage
-from residents.phones import try_normalise_phone
+from residents.models import Resident, VoiceMessage
+from residents.phones import national_format, try_normalise_phone
 from staff.auth import check_csrf, csrf_token, staff_required
 from voice import calls, eta, flow, security
 from voice import steps  # noqa: F401  (imported here, not on a first call: gunicorn --preload shares it)
@@ -156,7 +156,20 @@ def messages() -> str:
     """Recorded messages for staff (unknown callers asking to register, callback requests)."""
     with db.reading() as session:
         rows = list(session.scalars(select(VoiceMessage).order_by(VoiceMessage.created_at.desc()).limit(200)))
-    return render_template("voice/messages.html", messages=rows, jst=JST, csrf=csrf_token())
+        callers = _callers(session, {m.from_number for m in rows})
+    return render_template("voice/messages.html", messages=rows, jst=JST, csrf=csrf_token(),
+                           callers=callers, national_format=national_format)
+
+
+def _callers(session: Any, numbers: set[str]) -> dict[str, str]:
+    """Who is behind a known number (a callback request, 本日不在), so staff need not look it up."""
+    names: dict[str, list[str]] = {}
+    if numbers:
+        for resident in session.scalars(select(Resident).where(
+                or_(Resident.phone.in_(numbers), Resident.mobile_phone.in_(numbers))).order_by(Resident.id)):
+            for number in {resident.phone, resident.mobile_phone} & numbers:
+                names.setdefault(number, []).append(f"{resident.name} 様")   # type: ignore[arg-type]
+    return {number: "・".join(who) for number, who in names.items()}
 
 
 @bp.post("/messages/<int:message_id>/handled")
