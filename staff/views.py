@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session, selectinload
 
 from delivery.models import Plan, Run, RunStop
 from delivery.runner import plan_day
-from delivery.stops import not_at_home_today
 from orders.models import Order, OrderStatus
 from orders.service import batch_orders
 from otodoke import get_clock
@@ -69,7 +68,7 @@ def dashboard() -> str:
         plan = session.scalars(select(Plan).where(Plan.delivery_date == day, Plan.active.is_(True))).first()
         runs = list(plan.runs) if plan else []
         unassigned = list(plan.unassigned) if plan else []
-        absent = _absent_rows(session, not_at_home_today(session, delivery_date=day))
+        absent = _absent_rows(session, _not_at_home(session, day))
         outbox = status_counts(session)
         dead = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
                                     .order_by(OutboxMessage.created_at.desc()).limit(20)))
@@ -78,6 +77,19 @@ def dashboard() -> str:
                                unassigned=unassigned, absent=absent, outbox=outbox, dead=dead,
                                outbox_labels=OUTBOX_LABELS,
                                csrf_token=csrf_token(), jst=JST)
+
+
+def _not_at_home(session: Session, day: date) -> list[RunStop]:
+    """The day's 不在 stops on every plan version, once per order: a re-plan (which leaves recorded
+    stops out of the new runs) must not drop a resident from the welfare list."""
+    seen: set[int | None] = set()
+    stops = []
+    for stop in session.scalars(select(RunStop).join(Run).join(Plan).where(
+            Plan.delivery_date == day, RunStop.status == "not_at_home").order_by(RunStop.done_at, RunStop.id)):
+        if stop.order_id not in seen:
+            seen.add(stop.order_id)
+            stops.append(stop)
+    return stops
 
 
 def _absent_rows(session: Session, stops: list[RunStop]) -> list[dict[str, str]]:

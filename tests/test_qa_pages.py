@@ -111,3 +111,18 @@ def test_outbox_counts_are_in_japanese(client) -> None:
     _login(client)
     dashboard = client.get("/staff/?date=2026-12-01").get_data(as_text=True)
     assert "送信待ち 0件" in dashboard and "pending" not in dashboard
+
+
+def test_watch_list_survives_a_re_plan(app, client, session, town) -> None:  # noqa: F811
+    order = session.get(Order, town["orders"][0])
+    name = order.resident.name
+    session.rollback()
+    token, stop_id = _plan_and_stop(app, session, town["orders"][0])
+    page = client.get(f"/driver/run/{token}").get_data(as_text=True)
+    client.post(f"/driver/run/{token}/stops/{stop_id}", data={"outcome": "not_at_home", "csrf_token": _csrf(page)})
+    plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)      # 「今すぐ計画する」 again
+    _login(client)
+    dashboard = client.get("/staff/?date=2026-12-01").get_data(as_text=True)
+    assert "第2版" in dashboard
+    watch = dashboard.split("見守り（不在）")[1].split("<h2>")[0]
+    assert watch.count(f"{name} 様") == 1
