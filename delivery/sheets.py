@@ -14,10 +14,12 @@ from orders.calendar import format_date_ja
 from orders.models import Order
 from otodoke.clock import JST
 from otodoke.errors import NotFound
+from otodoke.models import AuditEntry
 from residents.phones import national_format
 from shops.models import Shop
 
 PAYMENT_JA = {"cash": "現金", "local_currency": "地域通貨"}
+AWAY_NOTE = "【本日不在とのお電話あり。担当者に確認してください】"
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ def run_sheet(session: Session, run_id: int) -> RunSheet:
         selectinload(Order.lines), selectinload(Order.resident)))} if order_ids else {}
     shops = {s.id: s for s in session.scalars(select(Shop))}
     legs = _order_legs(session, run, order_ids)
+    away = _said_not_home(session, order_ids)
     carried: dict[int, set[int]] = {}   # order id → shops whose goods this van picks up for it
     for stop in run.stops:
         if stop.kind == "pickup":
@@ -83,6 +86,8 @@ def run_sheet(session: Session, run_id: int) -> RunSheet:
         order = orders[stop.order_id]
         collector = legs[order.id][-1]
         sheet_stop = _delivery(stop, order)
+        if order.id in away:
+            sheet_stop = replace(sheet_stop, notes=f"{AWAY_NOTE}　{sheet_stop.notes}".rstrip("　"))
         if len(legs[order.id]) > 1:
             sheet_stop = _split_leg(sheet_stop, order, carried.get(order.id, set()), collector, stop)
         stops.append(sheet_stop)
@@ -98,6 +103,16 @@ def run_sheet(session: Session, run_id: int) -> RunSheet:
         stops=tuple(stops), cash_total_yen=cash_total,
         map_svg=render_svg([MapLine((depot, *points, depot), run.vehicle.name)]),
     )
+
+
+def _said_not_home(session: Session, order_ids: list[int]) -> set[int]:
+    """Orders whose resident answered the delivery-day ETA call with 2 (本日不在): the driver must know
+    before driving out to the door (the phone line records it as an audit entry on the order)."""
+    if not order_ids:
+        return set()
+    return {int(subject) for subject in session.scalars(select(AuditEntry.subject_id).where(
+        AuditEntry.action == "eta.not_home", AuditEntry.subject_type == "order",
+        AuditEntry.subject_id.in_([str(i) for i in order_ids])))}
 
 
 def _order_legs(session: Session, run: Run, order_ids: list[int]) -> dict[int, list[RunStop]]:

@@ -43,3 +43,21 @@ def test_messages_page_names_a_known_caller(voice_app: Any) -> None:  # noqa: F8
         name = session.scalars(select(Resident.name).where(Resident.phone == RESIDENT_PHONE)).first()
     assert name and f"{name} 様" in page and "折り返し依頼" in page
     assert "0" + RESIDENT_PHONE[3:] in page                # the number as staff dial it
+
+
+def test_driver_page_says_the_resident_called_in_not_at_home(voice_app: Any) -> None:  # noqa: F811
+    from delivery.driver_links import make_token
+    from delivery.models import RunStop
+    from tests.test_voice_eta import _answer, _plan_with_stop
+
+    order_id = _plan_with_stop(voice_app)
+    with db.reading(voice_app) as session:
+        run_id = session.scalars(select(RunStop.run_id).where(RunStop.order_id == order_id)).one()
+    driver = voice_app.test_client()
+    url = f"/driver/run/{make_token(voice_app.config['SECRET_KEY'], run_id)}"
+    assert "本日不在とのお電話" not in driver.get(url).get_data(as_text=True)
+    _answer(voice_app, order_id, Digits="2")         # the resident pressed 2 on the ETA call
+    assert "本日不在とのお電話" in driver.get(url).get_data(as_text=True)
+    staff = voice_app.test_client()
+    staff.post("/staff/login", data={"password": "otodoke-demo"})
+    assert "本日不在とのお電話" in staff.get(f"/staff/runs/{run_id}/sheet").get_data(as_text=True)
