@@ -72,15 +72,25 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 def database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
     if PG_SERVER:
         yield migrated_template
-        engine = make_engine(migrated_template)
-        with engine.begin() as conn:
-            tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-        engine.dispose()
+        _empty_postgres(migrated_template)
         return
     path = tmp_path / "otodoke.db"
     shutil.copy(migrated_template, path)
     yield f"sqlite:///{path}"
+
+
+def _empty_postgres(url: str) -> None:
+    """Delete every row and restart the id sequences. DELETE on these tiny tables takes ~10 ms where
+    TRUNCATE takes ~0.5 s (it recreates files), which over the suite is minutes."""
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        for table in reversed(metadata.sorted_tables):
+            conn.execute(text(f'DELETE FROM "{table.name}"'))
+        serial = [t.name for t in metadata.sorted_tables
+                  if "id" in t.c and t.c.id.primary_key and t.c.id.type.python_type is int]
+        conn.execute(text("SELECT " + ", ".join(
+            f"setval(pg_get_serial_sequence('\"{name}\"', 'id'), 1, false)" for name in serial)))
+    engine.dispose()
 
 
 @pytest.fixture
