@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from delivery.models import Run, RunStop
 from delivery.svgmap import MapLine, MapPoint, map_link, render_svg
 from orders.calendar import format_date_ja
-from orders.models import Order
+from orders.models import Order, OrderStatus
 from otodoke.clock import JST
 from otodoke.errors import NotFound
 from otodoke.models import AuditEntry
@@ -20,6 +20,7 @@ from shops.models import Shop
 
 PAYMENT_JA = {"cash": "現金", "local_currency": "地域通貨"}
 AWAY_NOTE = "【本日不在とのお電話あり。担当者に確認してください】"
+CANCELLED_NOTE = "【取り消し済み。お届けしません】"
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class SheetStop:
     status: str
     order_id: int | None
     cash_collected_yen: int | None = None   # what the driver recorded at the door
+    cancelled: bool = False                 # cancelled after the plan was made: nothing to do here
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,11 @@ def run_sheet(session: Session, run_id: int) -> RunSheet:
         order = orders[stop.order_id]
         collector = legs[order.id][-1]
         sheet_stop = _delivery(stop, order)
+        if order.status == OrderStatus.CANCELLED:
+            # Cancelled after planning (before the cutoff): the van must neither collect nor deliver it.
+            stops.append(replace(sheet_stop, collect="なし", cancelled=True,
+                                 notes=f"{CANCELLED_NOTE}　{sheet_stop.notes}".rstrip("　")))
+            continue
         if order.id in away:
             sheet_stop = replace(sheet_stop, notes=f"{AWAY_NOTE}　{sheet_stop.notes}".rstrip("　"))
         if len(legs[order.id]) > 1:
@@ -148,15 +155,19 @@ def _split_leg(sheet_stop: SheetStop, order: Order, shops_here: set[int], collec
 
 def _pickup(stop: RunStop, shop: Shop, orders: dict[int, Order]) -> SheetStop:
     totals: dict[str, list] = {}
-    for order in (orders[i] for i in stop.picks if i in orders):
+    picked = [orders[i] for i in stop.picks if i in orders]
+    live = [order for order in picked if order.status != OrderStatus.CANCELLED]
+    for order in live:
         for line in order.lines:
             if line.shop_id == shop.id:
                 entry = totals.setdefault(line.name, [0, line.unit])
                 entry[0] += line.quantity
     items = tuple(f"{name} {qty}{unit}" for name, (qty, unit) in totals.items())
+    nothing = bool(picked) and not live
     return SheetStop(stop.id, stop.seq, "pickup", _hhmm(stop.eta), f"{shop.pickup_open}〜{shop.pickup_close}",
-                     shop.name, shop.address, national_format(shop.phone or ""), items, "", "", map_link(stop.lat, stop.lon),
-                     stop.status, None)
+                     shop.name, shop.address, national_format(shop.phone or ""), items, "",
+                     "【取り消しのため集荷はありません】" if nothing else "", map_link(stop.lat, stop.lon),
+                     stop.status, None, cancelled=nothing)
 
 
 def _delivery(stop: RunStop, order: Order) -> SheetStop:

@@ -77,3 +77,27 @@ def test_an_order_delivered_in_one_leg_is_unchanged(session, town) -> None:  # n
     assert len(leg.items) == len(order.lines) and leg.collect == f"現金 {order.total_yen:,}円"
     assert sheet.cash_total_yen == order.total_yen
     assert session.scalars(select(RunStop.id)).all()
+
+
+def test_an_order_cancelled_after_planning_is_neither_picked_up_nor_delivered(app, client, session,
+                                                                                 town) -> None:  # noqa: F811
+    from delivery.driver_links import make_token
+    from delivery.runner import plan_day
+    from orders.changes import cancel_order
+
+    plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)   # staff plan early, before cutoff
+    gone = town["orders"][1]                                               # the only tofu besides order 3
+    cancel_order(session, order_id=gone, actor="resident", channel="phone", now=T0 - timedelta(hours=5))
+    session.commit()
+    run_id = session.scalars(select(Run.id)).one()
+    sheet = run_sheet(session, run_id)
+    (leg,) = [s for s in sheet.stops if s.order_id == gone]
+    assert leg.cancelled and "取り消し" in leg.notes and not leg.collect.startswith("現金")
+    kept = [session.get(Order, i) for i in town["orders"] if i != gone]
+    assert sheet.cash_total_yen == sum(o.total_yen for o in kept if o.payment_method == "cash")
+    tofu = [s for s in sheet.stops if s.kind == "pickup" and any(i.startswith("豆腐") for i in s.items)]
+    assert all("豆腐 2丁" in s.items for s in tofu)                        # order 3's two, not four
+    session.rollback()
+    page = client.get(f"/driver/run/{make_token(app.config['SECRET_KEY'], run_id)}").get_data(as_text=True)
+    block = page.split(f'id="stop-{leg.id}"')[1].split('<div class="stop')[0]
+    assert "お届けしません" in block and "配達完了" not in block and 'name="cash"' not in block
