@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
+from sqlalchemy.orm import Session
 
 from delivery.driver_links import read_token
 from delivery.models import Run
-from delivery.sheets import run_sheet
+from delivery.sheets import RunSheet, run_sheet
 from delivery.stops import record_stop_outcome
 from otodoke import get_clock
 from otodoke.db import db
-from otodoke.errors import DomainError
+from otodoke.errors import DomainError, NotFound
 from staff.auth import check_csrf, csrf_token, staff_required
 
 bp = Blueprint("delivery", __name__, template_folder="templates")
@@ -29,11 +30,18 @@ def _at(stop_id: int) -> str:
     return f"stop-{stop_id}"
 
 
+def _sheet(session: Session, run_id: int) -> RunSheet:
+    try:
+        return run_sheet(session, run_id)
+    except NotFound as error:     # a run id that is not (or no longer) there: a page, not a 500
+        abort(404, description=error.message)
+
+
 @bp.get("/driver/run/<token>")
 def driver_run(token: str) -> str:
     """The driver's phone page: stops in order with times, items, cash, notes, map links and buttons."""
     with db.reading() as session:
-        sheet = run_sheet(session, _run_id_from(token))
+        sheet = _sheet(session, _run_id_from(token))
     return render_template("delivery/driver_run.html", sheet=sheet, token=token,
                            map_svg=Markup(sheet.map_svg), csrf_token=csrf_token())
 
@@ -68,5 +76,5 @@ def driver_stop(token: str, stop_id: int):  # type: ignore[no-untyped-def]
 def route_sheet(run_id: int) -> str:
     """A large-print route sheet to print and carry."""
     with db.reading() as session:
-        sheet = run_sheet(session, run_id)
+        sheet = _sheet(session, run_id)
     return render_template("delivery/route_sheet.html", sheet=sheet, map_svg=Markup(sheet.map_svg))

@@ -126,3 +126,11 @@ def test_watch_list_survives_a_re_plan(app, client, session, town) -> None:  # n
     assert "第2版" in dashboard
     watch = dashboard.split("見守り（不在）")[1].split("<h2>")[0]
     assert watch.count(f"{name} 様") == 1
+
+
+def test_unknown_run_is_a_404_not_a_crash(app, client) -> None:
+    _login(client)
+    response = client.get("/staff/runs/99999/sheet")
+    assert response.status_code == 404 and "見つかりませんでした" in response.get_data(as_text=True)
+    token = make_token(app.config["SECRET_KEY"], 99999)       # a signed link to a run that is gone
+    assert client.get(f"/driver/run/{token}").status_code == 404
