@@ -123,6 +123,10 @@ def plan_now():  # type: ignore[no-untyped-def]
     """「今すぐ計画」: plan or re-plan the chosen day now (a new version; done stops are kept)."""
     check_csrf()
     day = _selected_date()
+    if day < get_clock().now().astimezone(JST).date():
+        # Re-planning a past day would retire the plan its drivers actually ran (and its records).
+        flash("過ぎた日の計画は作り直せません。")
+        return redirect(url_for("staff.dashboard", date=day.isoformat()))
     outcome = plan_day(current_app._get_current_object(), delivery_date=day,  # type: ignore[attr-defined]
                        actor="staff:coordinator")
     flash(outcome.message)

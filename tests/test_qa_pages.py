@@ -134,3 +134,17 @@ def test_unknown_run_is_a_404_not_a_crash(app, client) -> None:
     assert response.status_code == 404 and "見つかりませんでした" in response.get_data(as_text=True)
     token = make_token(app.config["SECRET_KEY"], 99999)       # a signed link to a run that is gone
     assert client.get(f"/driver/run/{token}").status_code == 404
+
+
+def test_a_past_day_cannot_be_re_planned(app, client, session, town) -> None:  # noqa: F811
+    from delivery.models import Plan
+    # The test clock is 2026-12-01 08:00 JST: the 30th is over.
+
+    plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
+    session.rollback()
+    _login(client)
+    page = client.get("/staff/?date=2026-11-30").get_data(as_text=True)
+    response = client.post("/staff/plan", data={"date": "2026-11-30", "csrf_token": _csrf(page)},
+                           follow_redirects=True)
+    assert "過ぎた日の計画は作り直せません" in response.get_data(as_text=True)
+    assert session.scalars(select(Plan.delivery_date)).all() == [DAY]
