@@ -10,8 +10,10 @@ LINE's retry key — derived from the event id, so the same event can never push
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import nullcontext
 from typing import Any, Callable, Sequence
 
@@ -35,6 +37,45 @@ SOURCE = "line"
 REPLY_TOKEN_FRESH_MS = 30_000
 # Fixed namespace so that uuid5(NAMESPACE, webhookEventId) is the same on every machine and retry.
 NAMESPACE = uuid.UUID("6f1c1b8e-3c2a-5d7e-9a41-0d0a7e6b1c55")
+
+
+# Replies go out on a small per-process pool right after the event's transaction commits, so LINE gets
+# its 200 without waiting for our reply call. (WSGI ``call_on_close`` was tried first: Werkzeug's dev
+# server skips it when the client hangs up early, and a reply was silently lost.)
+_pool: ThreadPoolExecutor | None = None
+_pool_pid = 0
+_pending: set[Future[Any]] = set()
+_pool_lock = threading.Lock()
+
+
+def send_later(send: Callable[[], str]) -> None:
+    """Run ``send`` on the reply pool; failures are logged (the push fallback is inside ``reply``)."""
+    global _pool, _pool_pid
+
+    def guarded() -> None:
+        try:
+            send()
+        except Exception:  # noqa: BLE001 - nobody waits for this result; log and carry on
+            log.exception("LINE reply failed")
+
+    with _pool_lock:
+        if _pool is None or _pool_pid != os.getpid():   # threads do not survive gunicorn's fork
+            _pool, _pool_pid = ThreadPoolExecutor(max_workers=8, thread_name_prefix="line-reply"), os.getpid()
+        future = _pool.submit(guarded)
+        _pending.add(future)
+    future.add_done_callback(_forget)
+
+
+def _forget(future: Future[Any]) -> None:
+    with _pool_lock:
+        _pending.discard(future)
+
+
+def flush_replies(timeout: float = 30) -> None:
+    """Wait for replies already handed to the pool (tests, and a clean shutdown)."""
+    with _pool_lock:
+        pending = list(_pending)
+    wait(pending, timeout=timeout)
 
 
 def retry_key(event_id: str) -> str:
@@ -83,8 +124,9 @@ def _fresh(incoming: Incoming, now: Any) -> bool:
 def process(app: Flask, incoming: Incoming, deferred: list[Callable[[], str]] | None = None) -> str:
     """Handle one event; returns what happened ("duplicate", "ignored", "replied", "pushed", "silent").
 
-    With ``deferred`` the reply call is not made here but appended to it, so the view can send it
-    after the HTTP response has gone back to LINE ("deferred"); the push fallback still applies.
+    With ``deferred`` the reply call is not made here but appended to it, so the view can hand it to
+    ``send_later`` once every event of the batch is committed ("deferred"); the push fallback still
+    applies.
     """
     if incoming.kind == "other" or not incoming.user_id:
         return "ignored"

@@ -64,17 +64,8 @@ def callback() -> Response:
             log.exception("LINE event %s failed", incoming.event_id)
     # A failed event was rolled back (its id not recorded): 500 lets LINE redeliver it, and the
     # events that succeeded are skipped on redelivery because their ids are recorded.
-    response = make_response(("OK", 200) if not failed else ("error", 500))
-    if replies:
-        # The effects are committed; LINE gets its 200 first and the replies go out right after
-        # (LINE counts a webhook slower than 2 s as a timeout). A refused reply becomes a push.
-        response.call_on_close(lambda: _send(replies))
-    return response
-
-
-def _send(replies: list[Callable[[], str]]) -> None:
+    # The effects are committed; the replies go out on the reply pool while LINE gets its 200
+    # (LINE counts a webhook slower than 2 s as a timeout). A refused reply becomes a push.
     for send in replies:
-        try:
-            send()
-        except Exception:  # noqa: BLE001 - the response is gone; log and keep the other replies going
-            log.exception("LINE reply failed after the response")
+        dispatch.send_later(send)
+    return make_response(("OK", 200) if not failed else ("error", 500))

@@ -53,8 +53,9 @@ def post(client: Any, raw: str, *, secret: str = SECRET, signature: str | None =
     if sig != "":
         headers["X-Line-Signature"] = sig
     response = client.post("/line/callback", data=raw.encode("utf-8"), headers=headers)
-    # A real server closes the response after sending it; that is when the deferred replies go out.
-    response.close()
+    # Replies leave on the reply pool just after the response; wait for them before asserting.
+    from bot.dispatch import flush_replies
+    flush_replies()
     return response
 
 

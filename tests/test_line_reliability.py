@@ -80,7 +80,8 @@ def test_concurrent_duplicates_are_processed_once(line_app, line_fake, served) -
     assert _basket(line_app) == [[town.daikon_id, 6]]            # 3 events × 2, never more
     with session_of(line_app) as s:
         assert s.scalar(select(func.count()).select_from(ProcessedEvent)) == 3
-    # Replies go out just after each response is sent; wait for them (bounded), then count.
+    # Replies go out on the reply pool just after each response; wait for them, then count.
+    dispatch.flush_replies()
     deadline = time.monotonic() + 10
     while len(line_fake.fake.replies(ok_only=False)) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)
