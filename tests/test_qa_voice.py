@@ -61,3 +61,36 @@ def test_driver_page_says_the_resident_called_in_not_at_home(voice_app: Any) -> 
     staff = voice_app.test_client()
     staff.post("/staff/login", data={"password": "otodoke-demo"})
     assert "本日不在とのお電話" in staff.get(f"/staff/runs/{run_id}/sheet").get_data(as_text=True)
+
+
+def test_keypad_caller_can_go_on_to_another_kind_of_item(voice_app: Any) -> None:  # noqa: F811
+    town = seed_town(voice_app, with_history=False)
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    call.press("2")
+    call.press("1")                                 # 野菜
+    call.press("1")                                 # 大根
+    more = call.press("2#")
+    assert "ほかの種類から選ぶには3" in "".join(more.said)
+    kinds = call.press("3")
+    assert "果物は2" in "".join(kinds.said)
+    fruit = call.press("2")
+    assert "りんご" in "".join(fruit.said)
+    call.press("1")                                 # りんご
+    call.press("3#")
+    review = "".join(call.press("2").said)
+    assert "大根、2本" in review and "りんご、3個" in review
+    assert town.product_ids["りんご"]
+
+
+def test_sold_out_items_are_not_read_out(voice_app: Any) -> None:  # noqa: F811
+    from shops.models import Product
+
+    town = seed_town(voice_app, with_history=False)
+    with db.transaction(voice_app) as session:
+        session.get(Product, town.product_ids["大根"]).stock = 0
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    call.press("2")
+    items = "".join(call.press("1").said)           # 野菜
+    assert "大根" not in items and "人参、1袋100円は1" in items

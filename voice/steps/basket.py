@@ -111,7 +111,9 @@ def _browsing(call: Call) -> str:
 
 
 def _listed_products(call: Call) -> list[Product]:
-    return list_products(call.session, shop_id=call.state.get("shop_id"), category=call.state.get("category"))
+    # Sold out (stock 0) is not read out: choosing it would only end in 「売り切れです」.
+    return [p for p in list_products(call.session, shop_id=call.state.get("shop_id"),
+                                     category=call.state.get("category")) if p.stock is None or p.stock > 0]
 
 
 def _label(product: Product, same_name: bool) -> str:
@@ -180,6 +182,10 @@ def on_qty(call: Call, turn: Turn) -> VoiceResponse:
 
 
 def prompt_more(call: Call) -> Prompt:
+    if _browsing(call) == "item":
+        # 1 goes back to the same list; a keypad-only caller also needs a way to another kind (果物).
+        return Prompt(["ほかの品物も注文するには1を、ご注文の内容を確かめるには2を、"
+                       "ほかの種類から選ぶには3を押してください。"])
     return Prompt(["ほかの品物も注文するには1を、ご注文の内容を確かめるには2を押してください。"])
 
 
@@ -190,6 +196,8 @@ def on_more(call: Call, turn: Turn) -> VoiceResponse:
         return go(call, _browsing(call), page=0)
     if turn.key() == "2" or P.says_yes(turn.speech):
         return go(call, "review")
+    if turn.key() == "3" and _browsing(call) == "item":
+        return go(call, "shop", category=None, shop_id=None, cat_page=0)
     if turn.speech:
         spoken = add_spoken_items(call, turn, all_products(call))
         if spoken is not None:
