@@ -18,7 +18,7 @@ from delivery.notices import queue_plan_messages
 from delivery.planning import prepare_day, store_plan
 from delivery.problem import Route, RoutePlan, Visit
 from delivery.routing import solve
-from orders.calendar import cutoff_for, is_delivery_day
+from orders.calendar import cutoff_for, format_date_ja, is_delivery_day
 from otodoke import get_clock
 from otodoke.clock import JST
 from otodoke.db import db
@@ -69,6 +69,8 @@ def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None
                           matrix=lambda points: cache.matrix(delivery_date, points))
     if day.already_done:
         return PlanOutcome(day.previous_plan_id, False, 0, 0, 0, "この締め切りの計画はすでに作成済みです。")
+    if not day.order_ids and day.previous_plan_id is None:
+        return PlanOutcome(None, False, 0, 0, 0, f"{format_date_ja(delivery_date)}にお届けする注文はありません。")
     limit = time_limit_s if time_limit_s is not None else float(app.config.get("PLANNING_TIME_LIMIT_S", 10))
     result = None
     if day.built is not None:
@@ -81,7 +83,7 @@ def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None
         queued = queue_plan_messages(session, plan, previous, now=get_clock(app).now(),
                                      driver_link=lambda run: driver_link(app, run))
         outcome = PlanOutcome(plan.id, True, plan.order_count, plan.unassigned_count, queued,
-                              f"{delivery_date:%m月%d日}の計画（第{plan.version}版）を作成しました。"
+                              f"{format_date_ja(delivery_date)}の計画（第{plan.version}版）を作成しました。"
                               f"注文{plan.order_count}件、未割当{plan.unassigned_count}件。")
     return outcome
 

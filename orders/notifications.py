@@ -86,7 +86,8 @@ def _send(session: Session, order: Order, resident: Resident, now: datetime, *, 
 def _when(order: Order) -> str:
     window = find_window(order.district, order.window_code)
     label = window.label if window else ""
-    return f"{format_date_ja(order.delivery_date)} {label} {order.window_start}〜{order.window_end}"
+    span = f"{order.window_start}〜{order.window_end}"
+    return f"{format_date_ja(order.delivery_date)} {label}（{span}）" if label else f"{format_date_ja(order.delivery_date)} {span}"
 
 
 def _line_text(order: Order, headline: str, *, cancelled: bool) -> str:

@@ -108,7 +108,7 @@ def test_place_order_reserves_snapshots_audits_and_queues_messages(session: Sess
     assert own.dedupe_key == f"order:{order.id}:confirmed:line:U-resident"
     text = own.payload["messages"][0]["text"]
     assert own.payload["messages"][0]["type"] == "text" and len(own.payload["messages"]) == 1
-    for fragment in ("ご注文を承りました", "12月1日（火）", "午後 13:00〜17:00", "大根 2本 300円",
+    for fragment in ("ご注文を承りました", "12月1日（火）", "午後（13:00〜17:00）", "大根 2本 300円",
                      "合計 820円", "12月1日（火）10:00 まで"):
         assert fragment in text
     family_text = next(m for m in messages if m.recipient == "U-daughter").payload["messages"][0]["text"]

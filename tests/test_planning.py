@@ -178,3 +178,9 @@ def test_the_tick_queues_eta_calls_on_the_day_once(app, session, clock, town) ->
     job.call_local()
     calls = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "voice")).all()
     assert len(calls) == 1 and "本日" in calls[0].payload["twiml"]
+
+
+def test_a_day_without_orders_makes_no_plan(app, session, town) -> None:
+    outcome = plan_day(app, delivery_date=date(2026, 12, 6), actor="staff:test", time_limit_s=1)
+    assert not outcome.created and "12月6日（日）にお届けする注文はありません" in outcome.message
+    assert session.scalar(select(func.count()).select_from(Plan)) == 0
