@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 from delivery.models import Driver, Plan, PlanningTrigger, Run, RunStop, UnassignedOrder, Vehicle
 from delivery.problem import RoutePlan
 from delivery.problem_builder import BuiltProblem, MatrixFn, ServiceTimes, build_problem
+from delivery.whole_orders import partly_unassigned
 from orders.models import Order, OrderLine, OrderStatus
 from otodoke import audit
 from otodoke.clock import JST
@@ -36,6 +37,7 @@ REASONS_JA = {
     "pair_infeasible": "お店での集荷とお届けを時間内につなげられません",
     "fleet_capacity": "車両の積載量が足りません",
     "fleet_time": "車両の台数・時間が足りません",
+    "split": "1台の車両にまとめてお届けできません",
 }
 
 
@@ -136,11 +138,13 @@ def store_plan(session: Session, day: DayInput, result: RoutePlan | None, *, now
 
     assigned: dict[int, int] = {}   # order id → vehicle row id
     if result is not None and day.built is not None:
-        assigned = _store_runs(session, plan, day, result, still_open)
+        # An order is delivered whole or not at all: one unserved leg drops the order from the runs.
+        dropped = partly_unassigned(day.built, result)
+        assigned = _store_runs(session, plan, day, result, still_open - set(dropped))
         plan.solver_seconds = result.stats.seconds
         plan.strategy = f"{result.stats.engine}/{result.stats.strategy}"
         plan.routes = {r.vehicle_id: [v.stop_id for v in r.visits] for r in result.routes}
-        for order_id, reason in _unassigned_orders(day.built, result).items():
+        for order_id, reason in dropped.items():
             if order_id in still_open:
                 plan.unassigned.append(UnassignedOrder(order_id=order_id, reason_code=reason,
                                                        reason=REASONS_JA.get(reason, reason)))
@@ -213,13 +217,6 @@ def _store_runs(session: Session, plan: Plan, day: DayInput, result: RoutePlan,
     plan.total_distance_m = sum(r.distance_m for r in plan.runs)
     plan.total_duration_s = sum(r.duration_s for r in plan.runs)
     return assigned
-
-
-def _unassigned_orders(built: BuiltProblem, result: RoutePlan) -> dict[int, str]:
-    reasons: dict[int, str] = {}
-    for item in result.unassigned:
-        reasons.setdefault(built.stop_order[item.stop_id], item.reason)
-    return reasons
 
 
 def _diff(session: Session, previous: Plan | None, assigned: dict[int, int], *, cancelled: list[int],

@@ -121,7 +121,10 @@ def solve_ortools(
     for i, s in enumerate(nodes.stops):
         index = manager.NodeToIndex(i)
         if s.vehicles is not None:
-            routing.SetAllowedVehiclesForIndex([vehicle_index[x] for x in s.vehicles], index)
+            # SetAllowedVehiclesForIndex rejects every Python sequence in the 9.15 wheel (its
+            # absl::Span typemap is missing); restricting the vehicle variable is the same constraint.
+            # -1 keeps the stop droppable (it sits in a disjunction with a penalty).
+            routing.VehicleVar(index).SetValues([-1, *sorted(vehicle_index[x] for x in s.vehicles)])
         routing.AddDisjunction([index], nodes.penalties[i])
 
     # 8. search parameters
