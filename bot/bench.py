@@ -291,8 +291,8 @@ READING = (
     "reply call, the rest SQLAlchemy and Flask. The load generator, the fake LINE API and PostgreSQL run on "
     "the same two CPUs, with other work on the machine (load avg), so ≥ 200 events/s is out of reach here: "
     "above capacity (paced 200/s) a backlog builds and latency grows, with no errors and nothing lost. "
-    "On SQLite a process-local lock queues the webhook's writers (the database takes one at a time; its "
-    "busy handler is unfair and left some events waiting seconds). Levers if real traffic ever needs "
+    "On SQLite the engine queues each process's writers on a lock (otodoke/db.py); across the gunicorn "
+    "workers they still meet in SQLite's busy handler, which makes the closed-loop tail long. Levers if real traffic ever needs "
     "more: more CPUs or machines (the webhook is stateless; PostgreSQL serialises only per user), or a "
     "plain-text confirmation instead of the Flex card.")
 

@@ -14,7 +14,6 @@ import os
 import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from contextlib import nullcontext
 from typing import Any, Callable, Sequence
 
 from flask import Flask
@@ -83,16 +82,6 @@ def retry_key(event_id: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"line-answer:{event_id}"))
 
 
-_SQLITE_WRITERS = threading.Lock()
-
-
-def _writer_gate(app: Flask) -> Any:
-    """On SQLite, queue this process's webhook writers on a lock: the database takes one writer at a
-    time anyway, and SQLite's busy handler (sleep and retry) is unfair, so under a burst some events
-    waited seconds while others went first. A FIFO-ish lock here keeps the tail short."""
-    return _SQLITE_WRITERS if db.bound(app).engine.dialect.name == "sqlite" else nullcontext()
-
-
 def claim(session: Session, incoming: Incoming, now: Any) -> bool:
     """Record the event id; False if it was already processed (or is being processed right now)."""
     try:
@@ -134,7 +123,7 @@ def process(app: Flask, incoming: Incoming, deferred: list[Callable[[], str]] | 
 
     now = get_clock(app).now()
     fresh = _fresh(incoming, now)
-    with _writer_gate(app), db.transaction(app) as session:
+    with db.transaction(app) as session:
         if not claim(session, incoming, now):
             log.info("duplicate LINE event %s skipped", incoming.event_id)
             return "duplicate"
