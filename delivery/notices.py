@@ -77,13 +77,15 @@ def plan_messages(session: Session, plan: Plan, driver_link: Callable[[Run], str
         if run.driver is None or not run.driver.line_user_id:
             continue
         lines = [f"【配達ルート】{day} {run.vehicle.name}", f"出発 {hhmm(run.start_at)} / 帰着 {hhmm(run.end_at)}"]
+        # An order met twice on the way (goods from two shops, two door visits) is paid once, at the last.
+        last_visit = {stop.order_id: stop.seq for stop in run.stops if stop.kind == "delivery"}
         for stop in run.stops:
             if stop.kind == "pickup":
                 lines.append(f"{stop.seq}. {hhmm(stop.eta)} 集荷 {shops[stop.shop_id].name}")
             else:
                 order = orders[stop.order_id]
                 cash = f" {PAYMENT_JA.get(order.payment_method, '')}{order.total_yen:,}円" \
-                    if order.payment_method == "cash" else ""
+                    if order.payment_method == "cash" and last_visit[order.id] == stop.seq else ""
                 lines.append(f"{stop.seq}. {hhmm(stop.eta)} お届け {order.resident.name}さん{cash}")
         lines.append(f"詳しい内容と地図: {driver_link(run)}")
         messages[("line", run.driver.line_user_id, "driver_run")] = "\n".join(lines)
