@@ -17,6 +17,7 @@ from delivery.models import District, Plan, PlanningTrigger, Run
 from delivery.notices import queue_plan_messages
 from delivery.planning import prepare_day, store_plan
 from delivery.problem import Route, RoutePlan, Visit
+from delivery.late_start import leave_late
 from delivery.routing import solve
 from delivery.whole_orders import consistent_start, pin_split_orders
 from orders.calendar import cutoff_for, format_date_ja, is_delivery_day
@@ -82,6 +83,7 @@ def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None
             day.built.problem = pinned
             result = solve(pinned, time_limit_s=max(limit * 0.3, 1.0),
                            initial_plan=consistent_start(pinned, result))
+        result = leave_late(day.built.problem, result)
     with db.transaction(app) as session:
         plan = store_plan(session, day, result, now=get_clock(app).now(), actor=actor)
         if plan is None:

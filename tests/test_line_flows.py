@@ -276,13 +276,9 @@ DRIVER_USER = "U3333333333333333333333333driver"
 def test_driver_gets_the_run_and_records_not_at_home(line_app, line_client, line_fake) -> None:
     from datetime import datetime
 
-    from linebot.v3.messaging import PushMessageRequest
-
-    from bot.conversation.driver import queue_run_push
     from delivery.models import Plan, Run, RunStop
     from otodoke.clock import JST
     from otodoke.db import db
-    from outbox.models import OutboxMessage
     from tests import factories
     town = seed_town(line_app)
     resident_chat = Chat(line_client, line_fake.fake, RESIDENT_USER)
@@ -307,11 +303,6 @@ def test_driver_gets_the_run_and_records_not_at_home(line_app, line_client, line
         s.add(stop)
         s.flush()
         stop_id = stop.id
-        assert queue_run_push(s, run_id=run.id, now=now)
-    with session_of(line_app) as s:
-        push = s.scalars(select(OutboxMessage).where(OutboxMessage.kind == "driver_run")).one()
-        PushMessageRequest.from_dict({"to": push.recipient, "messages": push.payload["messages"]})
-        assert push.recipient == DRIVER_USER and "大根 1本" in wire(push.payload["messages"])
     assert "今日の到着予定：13:15〜13:45ごろ" in wire(resident_chat.say("注文の確認"))   # ETA on the day
     chat = Chat(line_client, line_fake.fake, DRIVER_USER)
     run_view = chat.say("配達")

@@ -66,6 +66,8 @@ def test_plan_serves_every_order_once_with_pickups_first(app, session, town) -> 
     assert len(picked_at) == 6  # 4 orders at the farm + 2 at the grocer, each collected once
     assert [s.seq for s in stops] == list(range(1, len(stops) + 1))
     assert run.distance_m > 0 and run.driver_id is not None
+    # Afternoon doors only: the van leaves late in the morning, not at the 09:00 start of its shift.
+    assert run.start_at.astimezone(JST).hour >= 11
 
 
 def test_plan_queues_picking_list_driver_run_and_eta(app, session, town) -> None:

@@ -26,7 +26,6 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 from urllib.parse import urljoin
 from xml.etree import ElementTree
 

@@ -1,11 +1,10 @@
 """Drivers: today's run in the chat (ordered stops with time, name, address, items, cash to collect,
 notes, a map link) and 配達完了 / 不在 per stop, recorded by ``delivery.stops.record_stop_outcome``
-(which also raises the welfare notice for 不在). ``queue_run_push`` queues the run as a LINE push for
-the planning job to call when a plan is made."""
+(which also raises the welfare notice for 不在). The run itself reaches the driver when a plan is made,
+as a push queued by ``delivery.notices`` with the link to the run page; 「配達」 shows it here as cards."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Mapping
 
 from linebot.v3.messaging import Message
@@ -69,20 +68,6 @@ def run_messages(session: Session, run: Any, *, only_pending: bool = True) -> li
         return [m.text(head + "\nおつかれさまでした。", quick=m.quick_reply([m.say("配達")], start_over=False))]
     bubbles = [stop_bubble(s, session.get(Order, s.order_id) if s.order_id else None) for s in shown]
     return [m.text(head), m.flex(head, bubbles, quick=m.quick_reply([m.say("配達")], start_over=False))]
-
-
-def queue_run_push(session: Session, *, run_id: int, now: datetime) -> bool:
-    """Queue today's run to the driver's LINE (once per run). False if the driver has no LINE."""
-    from delivery.models import Run
-    from outbox.service import enqueue
-    run = session.get(Run, run_id)
-    if run is None or run.driver is None or not run.driver.line_user_id:
-        return False
-    messages = m.check(run_messages(session, run, only_pending=False))
-    enqueue(session, channel="line", recipient=run.driver.line_user_id, kind="driver_run",
-            payload={"messages": m.as_dicts(messages)}, now=now,
-            dedupe_key=f"run:{run.id}:plan:{run.plan_id}:line")
-    return True
 
 
 def show_run(ctx: Ctx) -> list[Message]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 from linebot.v3.messaging import Message
-from sqlalchemy import select
 
 from bot import messages as m
 from bot.conversation.common import date_ja, error_text, menu, remember_back, yen
