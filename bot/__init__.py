@@ -6,16 +6,10 @@ import logging
 
 from flask import Flask
 
+from otodoke.config import sandbox_enabled
+
 SANDBOX_SECRET = "sandbox-channel-secret"
 SANDBOX_API_PATH = "/sandbox/line-api"
-
-
-def _flag(value: object) -> bool | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 def init_app(app: Flask) -> None:
@@ -26,11 +20,8 @@ def init_app(app: Flask) -> None:
 
     config = app.config
     real = bool(config.get("LINE_CHANNEL_SECRET") and config.get("LINE_CHANNEL_ACCESS_TOKEN"))
-    sandbox = _flag(config.get("LINE_SANDBOX"))
-    if sandbox is None:
-        # Tests default to off so that other packages' tests never see a LINE sender they did not ask
-        # for; production too (the page lists residents' names), unless LINE_SANDBOX=1 is set.
-        sandbox = not real and not config.get("TESTING") and config.get("ENV_NAME") != "production"
+    # Tests default to off so that other packages' tests never see a LINE sender they did not ask for.
+    sandbox = sandbox_enabled(config, "LINE_SANDBOX", real_channel=real)
     config["LINE_SANDBOX"] = sandbox
     config.setdefault("LINE_SANDBOX_SECRET", SANDBOX_SECRET)
     app.register_blueprint(views.bp)

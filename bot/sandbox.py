@@ -37,10 +37,8 @@ def fake(app: Flask | None = None) -> FakeLine:
 def init_app(app: Flask) -> None:
     app.extensions.setdefault(FAKE_KEY, FakeLine())
     app.register_blueprint(bp)
-    from otodoke.views import SURFACES
-    entry = ("/sandbox/line", "LINE サンドボックス（いま動いているのはこちら。本物のLINEには送りません）", "職員・デモ")
-    if entry not in SURFACES:
-        SURFACES.append(entry)
+    from otodoke.views import add_surface
+    add_surface(app, "/sandbox/line", "LINE サンドボックス（いま動いているのはこちら。本物のLINEには送りません）", "職員・デモ")
 
 
 def sign(secret: str, body: str) -> str:

@@ -46,7 +46,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     from staff import views as staff_views
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(delivery_views.bp)
-    views.add_surface("/staff/", "担当者ページ（注文・配達計画・ルート表・見守り）", "市・運営の担当者")
+    views.add_surface(app, "/staff/", "担当者ページ（注文・配達計画・ルート表・見守り）", "市・運営の担当者")
 
     # The LINE bot: webhook, sender (when configured or sandboxed) and the /sandbox/line page.
     import bot

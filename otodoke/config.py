@@ -91,3 +91,21 @@ def check_production(config: Mapping[str, Any]) -> None:
         raise RuntimeError("SECRET_KEY must be set in production")
     if len(config.get("STAFF_PASSWORD") or "") < 12:
         raise RuntimeError("STAFF_PASSWORD (12 characters or more) must be set in production")
+
+
+def parse_flag(value: object) -> bool | None:
+    """A yes/no setting: None when unset, so the caller can choose the default."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def sandbox_enabled(config: Mapping[str, Any], key: str, *, real_channel: bool) -> bool:
+    """Whether a channel's browser sandbox runs: as set in ``key``; by default only when the real channel
+    is not configured, and never in tests (they opt in) or in production (the pages list residents)."""
+    chosen = parse_flag(config.get(key))
+    if chosen is not None:
+        return chosen
+    return not real_channel and not config.get("TESTING") and config.get("ENV_NAME") != "production"

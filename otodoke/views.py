@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template
+from flask import Blueprint, Flask, current_app, jsonify, render_template
 from sqlalchemy import text
 
 from otodoke.config import channel_statuses
@@ -10,14 +10,14 @@ from otodoke.db import db
 
 bp = Blueprint("home", __name__)
 
-# Every surface the app offers, for the home page. Packages add theirs here as they land.
-SURFACES: list[tuple[str, str, str]] = []
+SURFACES_KEY = "otodoke.surfaces"
 
 
-def add_surface(url: str, label: str, audience: str) -> None:
-    """List a page on the home page (once, however many apps the process builds)."""
-    if (url, label, audience) not in SURFACES:
-        SURFACES.append((url, label, audience))
+def add_surface(app: Flask, url: str, label: str, audience: str) -> None:
+    """List a page of this app on its home page (packages call this from their ``init_app``)."""
+    surfaces = app.extensions.setdefault(SURFACES_KEY, [])
+    if (url, label, audience) not in surfaces:
+        surfaces.append((url, label, audience))
 
 
 @bp.get("/")
@@ -29,7 +29,7 @@ def index() -> str:
         database=db.engine.url.render_as_string(hide_password=True),
         backend=db.engine.dialect.name,
         jobs_url=current_app.config["JOBS_URL"],
-        surfaces=SURFACES,
+        surfaces=current_app.extensions.get(SURFACES_KEY, []),
     )
 
 

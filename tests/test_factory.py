@@ -75,3 +75,14 @@ def test_sqlite_write_transactions_take_the_write_lock_at_begin(engine, app) -> 
             other.execute("ROLLBACK")
     finally:
         other.close()
+
+
+def test_home_page_links_only_this_apps_pages(tmp_path, database_url, clock) -> None:
+    """Surfaces belong to the app: a sandbox page listed by one app never shows on another's home."""
+    with_sandbox = create_app({"DATABASE_URL": database_url, "JOBS_URL": f"sqlite:///{tmp_path / 'a.db'}",
+                               "LINE_SANDBOX": "1", "TWILIO_SANDBOX": "1"}, clock=clock)
+    without = create_app({"DATABASE_URL": database_url, "JOBS_URL": f"sqlite:///{tmp_path / 'b.db'}",
+                          "LINE_SANDBOX": "0", "TWILIO_SANDBOX": "0"}, clock=clock)
+    assert "/sandbox/line" in with_sandbox.test_client().get("/").get_data(as_text=True)
+    page = without.test_client().get("/").get_data(as_text=True)
+    assert "/sandbox/line" not in page and "/sandbox/phone" not in page and "/staff/" in page

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from flask import Flask
 
+from otodoke.config import sandbox_enabled
+
 SANDBOX_API_PATH = "/sandbox/twilio-api"
 SANDBOX_ACCOUNT_SID = "ACsandbox00000000000000000000000"
 SANDBOX_FROM_NUMBER = "+815000000000"
-
-
-def _flag(value: object) -> bool | None:
-    if value is None or value == "":
-        return None
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ("1", "true", "yes", "on")
 
 
 def init_app(app: Flask) -> None:
@@ -29,15 +23,11 @@ def init_app(app: Flask) -> None:
     config = app.config
     real = bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")
                 and config.get("TWILIO_FROM_NUMBER"))
-    sandbox = _flag(config.get("TWILIO_SANDBOX"))
-    if sandbox is None:
-        sandbox = not real and not config.get("TESTING") and config.get("ENV_NAME") != "production"
+    sandbox = sandbox_enabled(config, "TWILIO_SANDBOX", real_channel=real)
     config["TWILIO_SANDBOX"] = sandbox
     app.register_blueprint(views.bp)
-    from otodoke.views import SURFACES
-    entry = ("/voice/messages", "電話の録音メッセージ（登録の申し込み・折り返し依頼・本日不在）", "職員")
-    if entry not in SURFACES:
-        SURFACES.append(entry)
+    from otodoke.views import add_surface
+    add_surface(app, "/voice/messages", "電話の録音メッセージ（登録の申し込み・折り返し依頼・本日不在）", "職員")
     settings: TwilioSettings | None = TwilioSettings.from_config(config) if real else None
     if sandbox:
         from voice import sandbox as sandbox_views

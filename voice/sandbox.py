@@ -37,10 +37,8 @@ def fake(app: Flask | None = None) -> FakeTwilio:
 def init_app(app: Flask) -> None:
     app.extensions.setdefault(FAKE_KEY, FakeTwilio(prefix=SANDBOX_API_PATH))
     app.register_blueprint(bp)
-    from otodoke.views import SURFACES
-    entry = ("/sandbox/phone", "電話サンドボックス（Twilioなしで電話注文を試せます）", "職員・デモ")
-    if entry not in SURFACES:
-        SURFACES.append(entry)
+    from otodoke.views import add_surface
+    add_surface(app, "/sandbox/phone", "電話サンドボックス（Twilioなしで電話注文を試せます）", "職員・デモ")
 
 
 @bp.get("/sandbox/phone")
