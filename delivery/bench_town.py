@@ -1,9 +1,9 @@
 """Synthetic pilot-town day for ``python -m delivery.bench --town N``.
 
-A seeded, made-up day around Nagai (depot at 38.1075 N 140.0405 E): N orders from residents in
-``districts`` districts on a ring 2.5 km around the depot (each district a ~0.8 km scatter of houses), 25 shops
-(60 % in the town centre, the rest farm stands out in the districts; a city with more orders gets
-proportionally more), 55 % of orders fed by a shop (pickup then delivery, same van), the rest from depot
+A seeded, made-up day around Nagai (depot at 38.1075 N 140.0405 E): N orders from residents in six
+districts on a ring 2.5 km around the depot (each district a ~0.8 km scatter of houses), 25 shops
+(60 % within ~1.3 km of the depot, the rest farm stands out in the districts); a bigger city is several such
+towns, each with its depot and shops; 55 % of orders fed by a shop (pickup then delivery, same van), the rest from depot
 stock; windows 午前 9–12 / 午後 13–18 / a few narrower two-hour ones; a minute at each door (two when paying
 cash); 3 minutes to park and walk into a shop, then 30 s per order; crates and cold-box slots;
 vans (80 crates, 16 cold slots) making a morning trip 8:00–12:30 and an afternoon trip 13:15–18:00
@@ -48,24 +48,34 @@ def _near(rnd: random.Random, c: Point, sigma_km: float) -> Point:
 
 
 def make_town(orders: int, *, districts: int = 6, vehicles: int = 6, seed: int = 0) -> Town:
+    """The pilot town for six districts; a bigger city is several such towns side by side (every six
+    districts share a depot and their own shops, towns 12 km apart on a grid), as a city grows."""
     rnd = random.Random(seed)
-    # district centres: rings of six around the depot, each ring 2.5 km further out
+    n_towns = math.ceil(districts / 6)
+    side = math.ceil(math.sqrt(n_towns))
+    depots = [
+        Point(DEPOT.lat + 12 * (t // side) * KM_LAT, DEPOT.lon + 12 * (t % side) * KM_LON) for t in range(n_towns)
+    ]
+    # district centres: six on a ring 2.5 km around their town's depot
     centres = []
     for d in range(districts):
-        ring, k = divmod(d, 6)
-        angle = 2 * math.pi * (k + 0.5 * (ring % 2)) / 6
-        r = 2.5 * (ring + 1)
-        centres.append(Point(DEPOT.lat + r * math.sin(angle) * KM_LAT, DEPOT.lon + r * math.cos(angle) * KM_LON))
-    n_shops = max(25, orders // 24)
-    shops: list[tuple[Point, int | None]] = []
-    for s in range(n_shops):
-        if s < 0.6 * n_shops:
-            shops.append((_near(rnd, DEPOT, 1.0 + 0.3 * (districts // 6)), None))
-        else:
-            d = rnd.randrange(districts)
-            shops.append((_near(rnd, centres[d], 0.8), d))
-    points: list[Point] = [DEPOT] + [p for p, _ in shops]
-    shop_loc = {s: 1 + s for s in range(n_shops)}
+        town, k = divmod(d, 6)
+        angle = 2 * math.pi * k / 6
+        c = depots[town]
+        centres.append(Point(c.lat + 2.5 * math.sin(angle) * KM_LAT, c.lon + 2.5 * math.cos(angle) * KM_LON))
+    shops_per_town = max(25, orders // (24 * n_towns))
+    shops: list[tuple[Point, int, int | None]] = []  # (where, town, district for a farm stand)
+    for t in range(n_towns):
+        ds = [d for d in range(districts) if d // 6 == t]
+        for s in range(shops_per_town):
+            if s < 0.6 * shops_per_town:
+                shops.append((_near(rnd, depots[t], 1.3), t, None))
+            else:
+                d = rnd.choice(ds)
+                shops.append((_near(rnd, centres[d], 0.8), t, d))
+    points: list[Point] = depots + [p for p, _, _ in shops]
+    shop_loc = {s: n_towns + s for s in range(len(shops))}
+    central = {t: [s for s, (_, st, sd) in enumerate(shops) if st == t and sd is None] for t in range(n_towns)}
     stops: list[Stop] = []
     district_of: dict[str, str] = {}
     for o in range(orders):
@@ -78,19 +88,19 @@ def make_town(orders: int, *, districts: int = 6, vehicles: int = 6, seed: int =
         service = 60 + (60 if rnd.random() < 0.3 else 0)
         oid = f"o{o}"
         if rnd.random() < 0.55:
-            local = [s for s, (_, sd) in enumerate(shops) if sd == d]
-            s = rnd.choice(local) if local and rnd.random() < 0.3 else rnd.randrange(int(0.6 * n_shops))
+            local = [s for s, (_, _, sd) in enumerate(shops) if sd == d]
+            s = rnd.choice(local) if local and rnd.random() < 0.3 else rnd.choice(central[d // 6])
             stops.append(Stop(f"p{o}", shop_loc[s], "pickup", TimeWindow(8 * H, 16 * H + 1800), 30, demand))
             stops.append(Stop(oid, home, "delivery", window, service, demand, pickup=f"p{o}"))
         else:
             stops.append(Stop(oid, home, "delivery", window, service, demand))
         district_of[oid] = f"d{d}"
     travel, dist = StraightLine().arrays(points)
-    setup = tuple(180 if 1 <= i <= n_shops else 0 for i in range(len(points)))
-    # each van makes two trips from the depot, reloading over the lunch break: a morning trip and an
-    # afternoon trip are two vehicles of the problem (one van cannot carry a whole day's depot goods)
+    setup = tuple(180 if n_towns <= i < n_towns + len(shops) else 0 for i in range(len(points)))
+    # each van makes two trips from its town's depot, reloading over the lunch break: a morning trip
+    # and an afternoon trip are two vehicles of the problem (one van cannot carry a day's depot goods)
     vans = tuple(
-        Vehicle(f"van{k}-{half}", 0, 0, shift, (80, 16))
+        Vehicle(f"van{k}-{half}", (k % districts) // 6, (k % districts) // 6, shift, (80, 16))
         for k in range(vehicles)
         for half, shift in (("am", TimeWindow(8 * H, 12 * H + 1800)), ("pm", TimeWindow(13 * H + 900, 18 * H)))
     )

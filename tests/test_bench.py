@@ -97,3 +97,18 @@ def test_bks_readers(tmp_path: Path) -> None:
     lilim = Path(__file__).parent.parent / "delivery" / "bench_lilim_bks.csv"
     table = read_lilim_bks(lilim)
     assert len(table) == 56 and table["lc101"] == (10, 828.9369)
+
+
+def test_town_generator_pairs_trips_and_one_depot_per_town() -> None:
+    from delivery.bench_town import make_town
+
+    town = make_town(120, districts=12, vehicles=12, seed=1)
+    p = town.problem
+    deliveries = [s for s in p.stops if s.kind == "delivery"]
+    assert len(deliveries) == 120 and set(town.district_of) == {s.id for s in deliveries}
+    assert any(s.pickup for s in deliveries) and any(s.pickup is None for s in deliveries)
+    assert len(p.vehicles) == 24  # a morning and an afternoon trip per van
+    # the van of district d starts from the depot of d's town (six districts per town)
+    by_id = {v.id: v for v in p.vehicles}
+    for d, trips in town.van_of.items():
+        assert {by_id[t].start_location for t in trips} == {int(d[1:]) // 6}
