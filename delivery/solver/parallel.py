@@ -16,6 +16,7 @@ from delivery.solver.ortools_engine import EngineResult, solve_ortools
 
 # The member stops itself by the clock; leave room for the process start and the hand-back.
 MARGIN_S = 0.8
+GRACE_S = 1.5
 
 
 class Pending:
@@ -26,16 +27,16 @@ class Pending:
 
     def result(self) -> EngineResult | None:
         try:
-            # the child stops itself at the deadline; the slack covers building and handing back
-            if not self._conn.poll(max(0.0, self._deadline - time.time()) + 30.0):
-                return None
+            # the child stops itself at the deadline; the grace covers handing the plan back
+            if not self._conn.poll(max(0.0, self._deadline - time.time()) + GRACE_S):
+                return None  # late: the caller's time limit wins over this member's plan
             out = self._conn.recv()
             return out if isinstance(out, EngineResult) else None
         except (EOFError, OSError):  # a crashed member must not sink the plan OR-Tools already has
             return None
         finally:
             self._conn.close()
-            self._process.join(timeout=5)
+            self._process.join(timeout=0.2)
             if self._process.is_alive():
                 self._process.kill()
                 self._process.join()
