@@ -216,3 +216,13 @@ def test_pair_that_cannot_be_chained_and_unknown_vehicle_restrictions_are_explai
     reasons = {u.stop_id: u.reason for u in plan.unassigned}
     assert reasons["p"] == reasons["d"] == "pair_infeasible"
     assert reasons["only-v2"] in ("window_unreachable", "shift_too_short")  # v2's one-second shift
+
+
+def test_a_stop_pinned_to_a_vehicle_rides_on_that_vehicle() -> None:
+    # v1 starts next to the stop, v2 far away; the stop may only go on v2 (e.g. goods already on board)
+    stops = [Stop("pinned", 1, vehicles=("v2",)), Stop("free", 1)]
+    vans = [van("v1", start=1, end=1), van("v2", start=2, end=2)]
+    plan = solve(problem([0, 10, 500], vans, stops), time_limit_s=0.5, engines=ORTOOLS)
+    assert plan.unassigned == ()
+    assert "pinned" in order(plan, "v2")
+    assert "pinned" not in order(plan, "v1")
