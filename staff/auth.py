@@ -6,12 +6,19 @@ Webhooks are the only routes without CSRF protection; they are signature-checked
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import abort, current_app, redirect, request, session, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from otodoke import audit
+from otodoke.models import AuditEntry
 
 F = TypeVar("F", bound=Callable[..., Any])
 DEV_PASSWORD = "otodoke-demo"
@@ -64,3 +71,28 @@ def check_csrf() -> None:
     sent = request.form.get("csrf_token", "")
     if not sent or not hmac.compare_digest(sent, session.get("csrf", "")):
         abort(400, description="フォームの有効期限が切れました。ページを開き直してください。")
+
+
+# Sign-in throttling: after this many wrong passwords from one address within the window, further
+# attempts are refused (429) until the window passes; the real coordinator is never locked out for good.
+MAX_FAILURES = 10
+FAILURE_WINDOW_S = 600
+
+
+def _client_key() -> str:
+    # Hashed: the audit log holds no addresses, only a way to count attempts from the same one.
+    address = request.remote_addr or "?"
+    return hashlib.sha256((current_app.config["SECRET_KEY"] + address).encode()).hexdigest()[:32]
+
+
+def too_many_failures(session: Session, now: datetime) -> bool:
+    since = now - timedelta(seconds=FAILURE_WINDOW_S)
+    count = session.scalar(select(func.count()).select_from(AuditEntry).where(
+        AuditEntry.action == "staff.login_failed", AuditEntry.subject_id == _client_key(),
+        AuditEntry.at >= since))
+    return int(count or 0) >= MAX_FAILURES
+
+
+def record_failure(session: Session, now: datetime) -> None:
+    audit.record(session, at=now, actor="anonymous", channel="web", action="staff.login_failed",
+                 subject_type="client", subject_id=_client_key())

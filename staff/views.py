@@ -18,7 +18,8 @@ from otodoke.db import db
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.worker import status_counts
 from residents.phones import national_format
-from staff.auth import check_csrf, check_password, csrf_token, safe_next, sign_in, staff_required
+from staff.auth import (check_csrf, check_password, csrf_token, record_failure, safe_next, sign_in,
+                        staff_required, too_many_failures)
 from staff.auth import DEV_PASSWORD
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
@@ -30,15 +31,21 @@ OUTBOX_LABELS = {"pending": "送信待ち", "sending": "送信中", "sent": "送
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():  # type: ignore[no-untyped-def]
-    error = None
+    error, status = None, 200
     if request.method == "POST":
-        if check_password(request.form.get("password", "")):
-            sign_in()
-            target = safe_next(request.args.get("next", ""))
-            return redirect(target or url_for("staff.dashboard"))
-        error = "パスワードが違います。"
+        now = get_clock().now()
+        with db.transaction() as session:
+            if too_many_failures(session, now):
+                error, status = "失敗が続いたため、しばらく（10分ほど）お待ちください。", 429
+            elif check_password(request.form.get("password", "")):
+                sign_in()
+                target = safe_next(request.args.get("next", ""))
+                return redirect(target or url_for("staff.dashboard"))
+            else:
+                record_failure(session, now)
+                error, status = "パスワードが違います。", 401
     dev_hint = DEV_PASSWORD if not current_app.config.get("STAFF_PASSWORD") else None
-    return render_template("staff/login.html", error=error, dev_hint=dev_hint), (401 if error else 200)
+    return render_template("staff/login.html", error=error, dev_hint=dev_hint), status
 
 
 @bp.post("/logout")

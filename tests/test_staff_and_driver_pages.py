@@ -87,3 +87,15 @@ def test_driver_link_is_checked(client, session, town, app) -> None:  # noqa: F8
     assert client.get("/driver/run/forged-token").status_code == 404
     other = make_token("another-secret", 1)
     assert client.get(f"/driver/run/{other}").status_code == 404
+
+
+def test_repeated_wrong_passwords_are_throttled_then_allowed_again(client, clock) -> None:
+    from datetime import timedelta
+
+    for _ in range(10):
+        assert client.post("/staff/login", data={"password": "guess"}).status_code == 401
+    # Even the right password waits now: guessing cannot go on at full speed.
+    refused = client.post("/staff/login", data={"password": "otodoke-demo"})
+    assert refused.status_code == 429 and "お待ちください" in refused.get_data(as_text=True)
+    clock.advance(timedelta(minutes=11))
+    assert client.post("/staff/login", data={"password": "otodoke-demo"}).status_code == 302
