@@ -17,9 +17,9 @@ from orders.models import Order
 from orders.notifications import recipients
 from otodoke.clock import JST
 from outbox.service import enqueue
+from residents.models import PAYMENT_LABELS_JA
 from shops.models import Shop, ShopOwner
 
-PAYMENT_JA = {"cash": "現金", "local_currency": "地域通貨"}
 ETA_BEFORE = timedelta(minutes=15)
 ETA_AFTER = timedelta(minutes=30)
 
@@ -84,7 +84,7 @@ def plan_messages(session: Session, plan: Plan, driver_link: Callable[[Run], str
                 lines.append(f"{stop.seq}. {hhmm(stop.eta)} 集荷 {shops[stop.shop_id].name}")
             else:
                 order = orders[stop.order_id]
-                cash = f" {PAYMENT_JA.get(order.payment_method, '')}{order.total_yen:,}円" \
+                cash = f" {PAYMENT_LABELS_JA.get(order.payment_method, '')}{order.total_yen:,}円" \
                     if order.payment_method == "cash" and last_visit[order.id] == stop.seq else ""
                 lines.append(f"{stop.seq}. {hhmm(stop.eta)} お届け {order.resident.name}さん{cash}")
         lines.append(f"詳しい内容と地図: {driver_link(run)}")

@@ -42,10 +42,6 @@ def hhmm_to_s(text: str) -> int:
     return int(hours) * 3600 + int(minutes) * 60
 
 
-def s_to_hhmm(seconds: int) -> str:
-    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
-
-
 @dataclass
 class BuiltProblem:
     """The problem plus the maps needed to read the plan back into orders, shops and vehicles."""

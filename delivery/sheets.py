@@ -3,22 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from delivery.models import Run, RunStop
+from delivery.notices import hhmm
 from delivery.svgmap import MapLine, MapPoint, map_link, render_svg
 from orders.calendar import format_date_ja
 from orders.models import Order, OrderStatus
-from otodoke.clock import JST
 from otodoke.errors import NotFound
 from otodoke.models import AuditEntry
+from residents.models import PAYMENT_LABELS_JA
 from residents.phones import national_format
 from shops.models import Shop
 
-PAYMENT_JA = {"cash": "現金", "local_currency": "地域通貨"}
 AWAY_NOTE = "【本日不在とのお電話あり。担当者に確認してください】"
 CANCELLED_NOTE = "【取り消し済み。お届けしません】"
 
@@ -57,9 +56,6 @@ class RunSheet:
     cash_total_yen: int
     map_svg: str
 
-
-def _hhmm(moment: datetime) -> str:
-    return moment.astimezone(JST).strftime("%H:%M")
 
 
 def run_sheet(session: Session, run_id: int) -> RunSheet:
@@ -101,12 +97,12 @@ def run_sheet(session: Session, run_id: int) -> RunSheet:
         if order.payment_method == "cash" and collector.id == stop.id:
             cash_total += order.total_yen
     depot = MapPoint(run.vehicle.depot_lat, run.vehicle.depot_lon, "", "出発・帰着", kind="depot")
-    points = [MapPoint(s.lat, s.lon, str(s.seq), f"{s.seq}. {_hhmm(s.eta)}", kind=s.kind) for s in run.stops]
+    points = [MapPoint(s.lat, s.lon, str(s.seq), f"{s.seq}. {hhmm(s.eta)}", kind=s.kind) for s in run.stops]
     return RunSheet(
         run_id=run.id, plan_active=run.plan.active,
         title=f"{format_date_ja(run.plan.delivery_date)} {run.vehicle.name}",
         driver=run.driver.name if run.driver else "（未定）", districts=run.districts,
-        start=_hhmm(run.start_at), end=_hhmm(run.end_at), distance_km=round(run.distance_m / 1000, 1),
+        start=hhmm(run.start_at), end=hhmm(run.end_at), distance_km=round(run.distance_m / 1000, 1),
         stops=tuple(stops), cash_total_yen=cash_total,
         map_svg=render_svg([MapLine((depot, *points, depot), run.vehicle.name)]),
     )
@@ -164,7 +160,7 @@ def _pickup(stop: RunStop, shop: Shop, orders: dict[int, Order]) -> SheetStop:
                 entry[0] += line.quantity
     items = tuple(f"{name} {qty}{unit}" for name, (qty, unit) in totals.items())
     nothing = bool(picked) and not live
-    return SheetStop(stop.id, stop.seq, "pickup", _hhmm(stop.eta), f"{shop.pickup_open}〜{shop.pickup_close}",
+    return SheetStop(stop.id, stop.seq, "pickup", hhmm(stop.eta), f"{shop.pickup_open}〜{shop.pickup_close}",
                      shop.name, shop.address, national_format(shop.phone or ""), items, "",
                      "【取り消しのため集荷はありません】" if nothing else "", map_link(stop.lat, stop.lon),
                      stop.status, None, cancelled=nothing)
@@ -176,8 +172,8 @@ def _delivery(stop: RunStop, order: Order) -> SheetStop:
     if order.payment_method == "cash":
         collect = f"現金 {order.total_yen:,}円"
     else:
-        collect = f"{PAYMENT_JA.get(order.payment_method, order.payment_method)}（{order.total_yen:,}円）"
-    return SheetStop(stop.id, stop.seq, "delivery", _hhmm(stop.eta),
+        collect = f"{PAYMENT_LABELS_JA.get(order.payment_method, order.payment_method)}（{order.total_yen:,}円）"
+    return SheetStop(stop.id, stop.seq, "delivery", hhmm(stop.eta),
                      f"{stop.window_start}〜{stop.window_end}", f"{resident.name} 様", resident.address,
                      national_format(resident.phone or resident.mobile_phone or ""), items, collect,
                      resident.delivery_notes, map_link(stop.lat, stop.lon), stop.status, order.id,

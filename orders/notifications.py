@@ -18,11 +18,10 @@ from sqlalchemy.orm import Session
 from orders.calendar import find_window, format_date_ja, format_datetime_ja
 from orders.models import Order
 from outbox.service import enqueue
-from residents.models import FamilyLink, Resident
+from residents.models import PAYMENT_LABELS_JA, FamilyLink, Resident
 
 LINE_TEXT_LIMIT = 5000
 SMS_ITEM_LIMIT = 5  # SMS is paid per segment; list a few items and count the rest
-PAYMENT_JA = {"cash": "現金", "local_currency": "地域通貨"}
 
 
 @dataclass(frozen=True)
@@ -99,7 +98,7 @@ def _line_text(order: Order, headline: str, *, cancelled: bool) -> str:
     parts.append(f"お届け：{_when(order)}")
     parts.extend(f"・{line.name} {line.quantity}{line.unit} {line.line_total_yen:,}円" for line in order.lines)
     parts.append(f"小計 {order.subtotal_yen:,}円／配達料 {order.fee_yen:,}円")
-    payment = PAYMENT_JA.get(order.payment_method, order.payment_method)
+    payment = PAYMENT_LABELS_JA.get(order.payment_method, order.payment_method)
     parts.append(f"合計 {order.total_yen:,}円（お支払い：{payment}）")
     parts.append(f"変更・取り消しは {format_datetime_ja(order.cutoff_at)} までできます。")
     text = "\n".join(parts)

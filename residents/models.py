@@ -11,6 +11,7 @@ from delivery.models import District
 from otodoke.db import Base
 
 PAYMENT_METHODS = ("cash", "local_currency")
+PAYMENT_LABELS_JA = {"cash": "現金", "local_currency": "地域通貨"}
 
 
 class Resident(Base):
