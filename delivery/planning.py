@@ -151,7 +151,7 @@ def store_plan(session: Session, day: DayInput, result: RoutePlan | None, *, now
     plan.order_count = len(assigned)
     plan.unassigned_count = len(plan.unassigned)
     session.flush()
-    plan.diff = _diff(session, previous, assigned, cancelled=sorted(set(day.order_ids) - still_open),
+    plan.diff = _diff(previous, assigned, cancelled=sorted(set(day.order_ids) - still_open),
                       waiting=sorted(arrived_since))
     audit.record(session, at=now, actor=actor, channel="staff" if actor.startswith("staff") else "job",
                  action="plan.created", subject_type="plan", subject_id=plan.id,
@@ -219,7 +219,7 @@ def _store_runs(session: Session, plan: Plan, day: DayInput, result: RoutePlan,
     return assigned
 
 
-def _diff(session: Session, previous: Plan | None, assigned: dict[int, int], *, cancelled: list[int],
+def _diff(previous: Plan | None, assigned: dict[int, int], *, cancelled: list[int],
           waiting: list[int]) -> dict[str, object]:
     before: dict[int, int] = {}
     if previous is not None:
