@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from delivery.bench_formats import check_routes, read_instance, read_lilim_bks, read_solomon_bks, to_problem
+from delivery.bench_formats import check_routes, read_instance, read_lilim_bks, read_solomon_bks, to_problem, unreachable_records
 from delivery.routing import DEFAULT_ENGINES, solve
 
 HERE = Path(__file__).resolve().parent
@@ -73,6 +73,33 @@ def print_table(rows: list[dict]) -> None:
               f"seconds mean {sum(secs) / len(secs):.1f} max {max(secs):.1f}")
 
 
+def _references(args: argparse.Namespace) -> dict[str, tuple[int, float]]:
+    bks: dict[str, tuple[int, float]] = {}
+    if Path(args.solomon_bks).exists():
+        bks.update(read_solomon_bks(args.solomon_bks))
+    if Path(args.lilim_bks).exists():
+        bks.update(read_lilim_bks(args.lilim_bks))
+    return bks
+
+
+def rescore(row: dict, bks: dict[str, tuple[int, float]]) -> dict:
+    """A saved row's gap against today's references (the routes' distance was scored when saved)."""
+    ref = bks.get(row["instance"].upper()) or bks.get(row["instance"].lower())
+    if ref is None:
+        return row
+    gap = 100.0 * (row["distance"] - ref[1]) / ref[1]
+    return {**row, "bks_vehicles": ref[0], "bks_distance": ref[1], "gap_pct": round(gap, 3)}
+
+
+def _print_reference_notes(args: argparse.Namespace, instances: set[str]) -> None:
+    if not Path(args.solomon_bks).exists():
+        return
+    for name, (record, bound) in sorted(unreachable_records(args.solomon_bks).items()):
+        if name in instances:
+            print(f"note: {name}'s float record {record:.2f} is below its truncated-distance optimum {bound:.2f}, "
+                  f"which no float-feasible plan can beat; the reference is that bound")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m delivery.bench", description=__doc__)
     ap.add_argument("paths", nargs="*", help="Solomon or Li & Lim instance files")
@@ -90,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     engines = tuple(e for e in args.engines.split(",") if e)
     if args.from_json:
-        print_table(json.loads(Path(args.from_json).read_text()))
+        rows = json.loads(Path(args.from_json).read_text())
+        print_table([rescore(r, _references(args)) for r in rows])
+        _print_reference_notes(args, {r["instance"].upper() for r in rows})
         return 0
     if args.town:
         from delivery.bench_town import run_town
@@ -98,11 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_town(args.town, time_limit=args.time_limit, engines=engines, seed=args.seed, as_json=args.json,
                         districts=args.districts, vehicles=args.vehicles,
                         variants=tuple(v for v in args.variants.split(",") if v) or None)
-    bks: dict[str, tuple[int, float]] = {}
-    if Path(args.solomon_bks).exists():
-        bks.update(read_solomon_bks(args.solomon_bks))
-    if Path(args.lilim_bks).exists():
-        bks.update(read_lilim_bks(args.lilim_bks))
+    bks = _references(args)
     rows = []
     for path in args.paths:
         row = run_instance(path, args.time_limit, args.seed, engines, bks)
@@ -113,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(rows, indent=1))
     else:
         print_table(rows)
+        _print_reference_notes(args, {r["instance"].upper() for r in rows})
     return 0 if all(r["feasible"] for r in rows) else 1
 
 

@@ -12,8 +12,10 @@ vans (80 crates, 16 cold slots) making a morning trip 8:00–12:30 and an aftern
 
 Variants: ``joint`` (one problem, every van may go anywhere: districts planned first for 40 % of the
 time, then the whole town improved from that plan), ``joint-cold`` (the same problem solved from
-scratch), ``per-district`` (one van per district, districts solved separately), ``clustered`` (for big cities: groups of six neighbouring districts with
-their vans, solved in parallel worker processes; ``delivery.routing_decompose``).
+scratch), ``per-district`` (one van per district, districts solved separately), ``towns`` (for big cities: districts
+first, then each town's six districts and their vans improved as one problem from that plan, towns side by side in
+worker processes), ``clustered`` (for big cities: groups of six neighbouring districts with their vans, solved from
+scratch in parallel worker processes; ``delivery.routing_decompose``).
 """
 
 from __future__ import annotations
@@ -143,7 +145,7 @@ def run_town(orders: int, *, time_limit: float, engines: tuple[str, ...], seed: 
     town = make_town(orders, districts=districts, vehicles=vehicles, seed=seed)
     build = time.monotonic() - began
     rows = []
-    chosen = variants or (("joint", "per-district", "joint-cold") if districts <= 12 else ("per-district",))
+    chosen = variants or (("joint", "per-district", "joint-cold") if districts <= 12 else ("towns", "per-district"))
     for variant in chosen:
         t0 = time.monotonic()
         if variant == "joint":
@@ -151,6 +153,11 @@ def run_town(orders: int, *, time_limit: float, engines: tuple[str, ...], seed: 
             plan = solve_joint_from_clusters(town.problem, town.district_of, vehicles_of, time_limit_s=time_limit, seed=seed, engines=engines)
         elif variant == "joint-cold":
             plan = solve(town.problem, time_limit_s=time_limit, seed=seed, engines=engines)
+        elif variant == "towns":
+            # big cities: districts first, then each town (six districts and their vans) improved as one
+            group_of = {d: f"t{int(d[1:]) // 6}" for d in town.van_of}
+            plan = solve_joint_from_clusters(town.problem, town.district_of, dict(town.van_of), time_limit_s=time_limit,
+                                             seed=seed, engines=engines, group_of=group_of)
         elif variant == "per-district":
             vehicles_of = dict(town.van_of)
             plan = solve_by_cluster(town.problem, town.district_of, vehicles_of, time_limit_s=time_limit, seed=seed, engines=engines)

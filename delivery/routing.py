@@ -157,7 +157,7 @@ def _plan(
     dropped = [s for s in problem.stops if s.id not in served and s.id not in hopeless]
     unassigned = [Unassigned(sid, reason) for sid, reason in hopeless.items()]
     unassigned += [Unassigned(s.id, _drop_reason(problem, s, served)) for s in dropped]
-    penalties = _penalties(problem)
+    penalties = stop_penalties(problem)
     objective = sum(r.distance for r in built) + sum(by_vehicle[r.vehicle_id].fixed_cost for r in built)
     objective += sum(penalties[u.stop_id] for u in unassigned)
     order = {s.id: i for i, s in enumerate(problem.stops)}
@@ -165,7 +165,7 @@ def _plan(
     return RoutePlan(tuple(built), tuple(unassigned), objective, SolverStats(engine, strategy, 0.0, status))
 
 
-def _penalties(problem: RoutingProblem) -> dict[str, int]:
+def stop_penalties(problem: RoutingProblem) -> dict[str, int]:
     from delivery.solver.nodes import big_penalty
 
     big = big_penalty(problem)

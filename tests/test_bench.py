@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from delivery.bench import main
-from delivery.bench_formats import check_routes, read_instance, read_lilim_bks, read_solomon_bks, to_problem
+from delivery.bench_formats import (
+    check_routes,
+    read_instance,
+    read_lilim_bks,
+    read_solomon_bks,
+    to_problem,
+    unreachable_records,
+)
 from delivery.routing import solve
 
 FIXTURES = Path(__file__).parent / "fixtures" / "bench"
@@ -94,6 +101,21 @@ def test_bks_readers(tmp_path: Path) -> None:
         "R201,8,1147.82,distance_only_float_rescored_dimacs,x\n"
     )
     assert read_solomon_bks(solomon) == {"R201": (8, 1147.82)}
+    assert unreachable_records(solomon) == {}
+
+
+def test_a_float_record_below_the_truncated_optimum_is_replaced_by_that_bound(tmp_path: Path) -> None:
+    solomon = tmp_path / "bks.csv"
+    solomon.write_text(
+        "instance,vehicles,distance,objective_kind,source\n"
+        "R109,13,1101.37,distance_only_float,x\n"
+        "R109,13,1146.9,distance_only_dimacs_trunc1,x\n"
+        "R109,13,1151.91,distance_only_float_rescored_dimacs,x\n"
+        "R110,12,1072.41,distance_only_float,x\n"
+        "R110,12,1068.0,distance_only_dimacs_trunc1,x\n"
+    )
+    assert read_solomon_bks(solomon) == {"R109": (13, 1146.9), "R110": (12, 1072.41)}
+    assert unreachable_records(solomon) == {"R109": (1101.37, 1146.9)}
     lilim = Path(__file__).parent.parent / "delivery" / "bench_lilim_bks.csv"
     table = read_lilim_bks(lilim)
     assert len(table) == 56 and table["lc101"] == (10, 828.9369)

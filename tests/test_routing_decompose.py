@@ -49,3 +49,24 @@ def test_joint_plan_from_clusters_is_never_worse_than_the_clusters() -> None:
     clusters = solve_by_cluster(p, CLUSTER, VANS, time_limit_s=3, workers=1)
     joint = solve_joint_from_clusters(p, CLUSTER, VANS, time_limit_s=4, engines=("ortools",))
     assert joint.unassigned == () and joint.objective <= clusters.objective
+
+
+
+def test_groups_pool_the_vans_of_their_clusters() -> None:
+    # valley A has seven orders, valley B one; each van holds five. Planned by valley, van "va" must
+    # leave two of A's orders; once both valleys form one group, "vb" takes them.
+    points = [0] + [1000 + i for i in range(7)] + [-1000]
+    m = np.abs(np.subtract.outer(points, points)).astype(np.int32)
+    stops = tuple(Stop(f"a{i}", 1 + i, window=TimeWindow(0, 50_000), demand=(1,)) for i in range(7)) + (
+        Stop("b0", 8, window=TimeWindow(0, 50_000), demand=(1,)),)
+    vans = (Vehicle("va", 0, 0, TimeWindow(0, 60_000), (5,)), Vehicle("vb", 0, 0, TimeWindow(0, 60_000), (5,)))
+    problem = RoutingProblem(vans, stops, m, m)
+    cluster_of = {**{f"a{i}": "A" for i in range(7)}, "b0": "B"}
+    clusters = solve_by_cluster(problem, cluster_of, VANS, time_limit_s=2, workers=1)
+    assert len(clusters.unassigned) == 2
+    grouped = solve_joint_from_clusters(problem, cluster_of, VANS, time_limit_s=5, engines=("ortools",),
+                                        group_of={"A": "town", "B": "town"})
+    assert grouped.unassigned == ()
+    assert sorted(v.stop_id for r in grouped.routes for v in r.visits) == sorted(s.id for s in stops)
+    assert grouped.objective < clusters.objective
+    assert grouped.stats.candidates[0] == ("clusters", clusters.objective)

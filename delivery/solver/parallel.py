@@ -78,13 +78,17 @@ def _child(
         if member == "pyvrp":
             from delivery.solver.pyvrp_engine import run_pyvrp
 
-            conn.send(run_pyvrp(problem, kept, deadline, solution_limit, seed, initial))
+            outcome: object = run_pyvrp(problem, kept, deadline, solution_limit, seed, initial)
         else:  # "ortools:STRATEGY"
             nodes = build_nodes(problem, kept)
             strategy = member.split(":", 1)[1]
-            conn.send(solve_ortools(nodes, time_limit_s=deadline - time.time(), solution_limit=solution_limit, strategy=strategy))
+            outcome = solve_ortools(nodes, time_limit_s=deadline - time.time(), solution_limit=solution_limit, strategy=strategy)
     except Exception as exc:  # reported as "no plan" to the parent, which carries on with OR-Tools
-        conn.send(repr(exc))
+        outcome = repr(exc)
+    try:
+        conn.send(outcome)
+    except OSError:
+        pass  # the parent stopped waiting (this member was late) and closed its end: nobody to tell
     finally:
         conn.close()
 
