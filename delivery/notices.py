@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from delivery.models import Plan, Run
+from delivery.stops import OUTCOME_LABELS_JA
 from orders.calendar import format_date_ja
 from orders.models import Order
 from orders.notifications import recipients
@@ -60,7 +61,8 @@ def plan_messages(session: Session, plan: Plan, driver_link: Callable[[Run], str
                 continue
             picked = [orders[i] for i in stop.picks if i in orders]
             lines = [(o.id, l) for o in picked for l in o.lines if l.shop_id == stop.shop_id]
-            picking[stop.shop_id].append(f"■ {run.vehicle.name} {hhmm(stop.eta)}ごろ集荷")
+            when = "集荷済み" if stop.status != "pending" else f"{hhmm(stop.eta)}ごろ集荷"
+            picking[stop.shop_id].append(f"■ {run.vehicle.name} {when}")
             totals: dict[str, list] = {}
             for order_id, line in lines:
                 entry = totals.setdefault(line.name, [0, line.unit, []])
@@ -80,19 +82,21 @@ def plan_messages(session: Session, plan: Plan, driver_link: Callable[[Run], str
         # An order met twice on the way (goods from two shops, two door visits) is paid once, at the last.
         last_visit = {stop.order_id: stop.seq for stop in run.stops if stop.kind == "delivery"}
         for stop in run.stops:
+            # a stop finished before this version was made is listed as what happened, not as a task
+            result = f"（{OUTCOME_LABELS_JA[stop.status]}）" if stop.status != "pending" else ""
             if stop.kind == "pickup":
-                lines.append(f"{stop.seq}. {hhmm(stop.eta)} 集荷 {shops[stop.shop_id].name}")
+                lines.append(f"{stop.seq}. {hhmm(stop.eta)} 集荷 {shops[stop.shop_id].name}{result}")
             else:
                 order = orders[stop.order_id]
                 cash = f" {PAYMENT_LABELS_JA.get(order.payment_method, '')}{order.total_yen:,}円" \
-                    if order.payment_method == "cash" and last_visit[order.id] == stop.seq else ""
-                lines.append(f"{stop.seq}. {hhmm(stop.eta)} お届け {order.resident.name}さん{cash}")
+                    if order.payment_method == "cash" and last_visit[order.id] == stop.seq and not result else ""
+                lines.append(f"{stop.seq}. {hhmm(stop.eta)} お届け {order.resident.name}さん{cash}{result}")
         lines.append(f"詳しい内容と地図: {driver_link(run)}")
         messages[("line", run.driver.line_user_id, "driver_run")] = "\n".join(lines)
 
     for run in runs:
         for stop in run.stops:
-            if stop.kind != "delivery" or stop.order_id not in orders:
+            if stop.kind != "delivery" or stop.order_id not in orders or stop.status != "pending":
                 continue
             order = orders[stop.order_id]
             start, end = eta_window(stop.eta, order)

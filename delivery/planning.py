@@ -140,7 +140,7 @@ def store_plan(session: Session, day: DayInput, result: RoutePlan | None, *, now
     if result is not None and day.built is not None:
         # An order is delivered whole or not at all: one unserved leg drops the order from the runs.
         dropped = partly_unassigned(day.built, result)
-        assigned = _store_runs(session, plan, day, result, still_open - set(dropped))
+        assigned = _store_runs(session, plan, day, result, still_open - set(dropped), finished_stops(previous))
         plan.solver_seconds = result.stats.seconds
         plan.strategy = f"{result.stats.engine}/{result.stats.strategy}"
         plan.routes = {r.vehicle_id: [v.stop_id for v in r.visits] for r in result.routes}
@@ -148,6 +148,8 @@ def store_plan(session: Session, day: DayInput, result: RoutePlan | None, *, now
             if order_id in still_open:
                 plan.unassigned.append(UnassignedOrder(order_id=order_id, reason_code=reason,
                                                        reason=REASONS_JA.get(reason, reason)))
+    if result is None or day.built is None:
+        assigned = _store_runs(session, plan, day, None, set(), finished_stops(previous))
     plan.order_count = len(assigned)
     plan.unassigned_count = len(plan.unassigned)
     session.flush()
@@ -160,17 +162,35 @@ def store_plan(session: Session, day: DayInput, result: RoutePlan | None, *, now
     return plan
 
 
-def _store_runs(session: Session, plan: Plan, day: DayInput, result: RoutePlan,
-                still_open: set[int]) -> dict[int, int]:
+def finished_stops(previous: Plan | None) -> dict[int, tuple[Run, list[RunStop]]]:
+    """The stops each vehicle has already finished (done, not at home, refused) in the plan being
+    replaced, in the order they were driven: a new version keeps them at the head of that vehicle's run."""
+    out: dict[int, tuple[Run, list[RunStop]]] = {}
+    for run in previous.runs if previous is not None else ():
+        finished = [stop for stop in run.stops if stop.status != "pending"]
+        if finished:
+            out[run.vehicle_id] = (run, finished)
+    return out
+
+
+def _carried(stop: RunStop, seq: int) -> RunStop:
+    return RunStop(seq=seq, kind=stop.kind, order_id=stop.order_id, shop_id=stop.shop_id, picks=list(stop.picks),
+                   lat=stop.lat, lon=stop.lon, eta=stop.eta, window_start=stop.window_start,
+                   window_end=stop.window_end, service_s=stop.service_s, status=stop.status,
+                   done_at=stop.done_at, cash_collected_yen=stop.cash_collected_yen, note=stop.note)
+
+
+def _store_runs(session: Session, plan: Plan, day: DayInput, result: RoutePlan | None,
+                still_open: set[int], finished: dict[int, tuple[Run, list[RunStop]]]) -> dict[int, int]:
     built = day.built
-    assert built is not None
     origin = day_start(day.delivery_date)
     drivers = {d.vehicle_id: d for d in session.scalars(
         select(Driver).where(Driver.active.is_(True)).order_by(Driver.id)).all()}
     orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(still_open))
                                                .options(selectinload(Order.district))).all()}
     assigned: dict[int, int] = {}
-    for route in result.routes:
+    finished = dict(finished)
+    for route in result.routes if result is not None and built is not None else ():
         row = built.vehicle_rows[route.vehicle_id]
         driver = drivers.get(row.id)
         run = Run(vehicle_id=row.id, driver_id=driver.id if driver else None,
@@ -179,6 +199,13 @@ def _store_runs(session: Session, plan: Plan, day: DayInput, result: RoutePlan,
                   distance_m=route.distance, duration_s=route.duration_s, max_load=[0, 0])
         last_key, current, peak = None, None, [0, 0]
         districts: list[str] = []
+        _, already = finished.pop(row.id, (None, []))
+        for stop in already:
+            run.stops.append(_carried(stop, len(run.stops) + 1))
+            if stop.kind == "delivery" and stop.order_id is not None:
+                assigned[stop.order_id] = row.id
+        if already:
+            run.start_at = min(run.start_at, already[0].eta)
         for visit in route.visits:
             order_id = built.stop_order[visit.stop_id]
             if order_id not in still_open:
@@ -214,6 +241,15 @@ def _store_runs(session: Session, plan: Plan, day: DayInput, result: RoutePlan,
         run.districts = "・".join(districts)
         if run.stops:
             plan.runs.append(run)
+    # Vans with nothing left to do keep their finished stops as they were driven.
+    for vehicle_id, (old, already) in finished.items():
+        run = Run(vehicle_id=vehicle_id, driver_id=old.driver_id, start_at=old.start_at, end_at=old.end_at,
+                  distance_m=old.distance_m, duration_s=old.duration_s, max_load=list(old.max_load),
+                  districts=old.districts)
+        run.stops = [_carried(stop, seq) for seq, stop in enumerate(already, start=1)]
+        assigned.update({stop.order_id: vehicle_id for stop in already
+                         if stop.kind == "delivery" and stop.order_id is not None})
+        plan.runs.append(run)
     plan.total_distance_m = sum(r.distance_m for r in plan.runs)
     plan.total_duration_s = sum(r.duration_s for r in plan.runs)
     return assigned

@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 
 from delivery.models import Plan, PlanningTrigger, Run, RunStop, UnassignedOrder
 from delivery.runner import due_cutoffs, plan_day
+from delivery.stops import record_stop_outcome
 from orders.models import Order, OrderStatus
 from orders.service import LineItem, place_order
 from otodoke.clock import JST
@@ -82,24 +83,67 @@ def test_plan_queues_picking_list_driver_run_and_eta(app, session, town) -> None
     assert len(etas) == 4 and "ごろにお届けします" in sent[etas[0]]["messages"][0]["text"]
 
 
+def _first_delivery(session) -> RunStop:
+    (run,) = _runs(session)
+    return next(s for s in run.stops if s.kind == "delivery")
+
+
 def test_replan_keeps_done_stops_and_resends_only_changes(app, session, town) -> None:
-    plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
+    first = plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
     first_messages = session.scalar(select(func.count()).select_from(OutboxMessage))
-    done = session.get(Order, town["orders"][0])
-    done.status = OrderStatus.DELIVERED
+    # the driver records the first door as delivered (cash taken) and every pickup before it as done
+    (run,) = _runs(session)
+    target = _first_delivery(session)
+    now = datetime(2026, 12, 1, 13, 30, tzinfo=JST)
+    for stop in run.stops:
+        if stop.seq > target.seq:
+            break
+        record_stop_outcome(session, stop_id=stop.id, outcome="done", actor="driver:1", channel="web", now=now,
+                            cash_yen=1200 if stop.kind == "delivery" else None)
     session.commit()
+    finished = [(s.kind, s.order_id, s.shop_id) for s in run.stops if s.status != "pending"]
+    delivered_id = target.order_id
     outcome = plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
     session.expire_all()
     plan = session.get(Plan, outcome.plan_id)
-    assert plan.version == 2 and plan.active
+    assert plan.version == 2 and plan.active and plan.id != first.plan_id
     assert session.scalar(select(func.count()).select_from(Plan).where(Plan.active.is_(True))) == 1
-    planned = {s.order_id for r in plan.runs for s in r.stops if s.kind == "delivery"}
-    assert planned == set(town["orders"][1:])
-    assert plan.diff["removed"] == [town["orders"][0]]
-    # Only messages whose text changed go out again; the driver's list did change.
+    (new_run,) = plan.runs
+    # the finished stops head the van's new run, as they were driven and recorded
+    head = new_run.stops[:len(finished)]
+    assert [(s.kind, s.order_id, s.shop_id) for s in head] == finished
+    assert all(s.status == "done" for s in head)
+    kept = next(s for s in head if s.order_id == delivered_id)
+    assert kept.cash_collected_yen == 1200 and kept.done_at is not None
+    assert all(s.status == "pending" for s in new_run.stops[len(finished):])
+    assert [s.seq for s in new_run.stops] == list(range(1, len(new_run.stops) + 1))
+    planned = [s.order_id for s in new_run.stops if s.kind == "delivery"]
+    assert sorted(set(planned)) == sorted(town["orders"]) and planned.count(delivered_id) == 1
+    assert plan.diff["removed"] == [] and plan.diff["added"] == []
+    # Only messages whose text changed go out again; the driver's list did change (stops marked done);
+    # the delivered resident gets no new ETA.
     new = session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key.like(f"plan:{plan.id}:%"))).all()
-    assert any(m.kind == "driver_run" for m in new)
+    driver_text = next(m.payload["messages"][0]["text"] for m in new if m.kind == "driver_run")
+    assert "（完了）" in driver_text
     assert len(new) < first_messages
+    delivered_to = session.get(Order, delivered_id).resident.line_user_id
+    assert not any(m.kind == "eta" and m.recipient == delivered_to for m in new)
+
+
+def test_replan_after_the_last_stop_keeps_the_finished_run(app, session, town) -> None:
+    plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
+    (run,) = _runs(session)
+    now = datetime(2026, 12, 1, 16, 0, tzinfo=JST)
+    for stop in run.stops:
+        record_stop_outcome(session, stop_id=stop.id, outcome="done", actor="driver:1", channel="web", now=now)
+    session.commit()
+    count = len(run.stops)
+    outcome = plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
+    session.expire_all()
+    plan = session.get(Plan, outcome.plan_id)
+    (kept,) = plan.runs
+    assert len(kept.stops) == count and all(s.status == "done" for s in kept.stops)
+    assert plan.order_count == 4 and plan.diff["removed"] == []
 
 
 def test_unreachable_window_is_reported_with_reason(app, session, town) -> None:
