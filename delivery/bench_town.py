@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import random
 import resource
+import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 from delivery.distances import Point, StraightLine
 from delivery.problem import RoutePlan, RoutingProblem, Stop, TimeWindow, Vehicle
@@ -111,7 +114,7 @@ def make_town(orders: int, *, districts: int = 6, vehicles: int = 6, seed: int =
     return Town(problem, district_of, van_of)
 
 
-def _row(variant: str, town: Town, plan: RoutePlan, seconds: float) -> dict:
+def _row(variant: str, town: Town, plan: RoutePlan, seconds: float, tree_mb: int) -> dict:
     deliveries = [s for s in town.problem.stops if s.kind == "delivery"]
     unserved = {u.stop_id for u in plan.unassigned}
     reasons: dict[str, int] = {}
@@ -126,15 +129,93 @@ def _row(variant: str, town: Town, plan: RoutePlan, seconds: float) -> dict:
         "distance_km": round(plan.distance / 1000, 2),
         "seconds": round(seconds, 1),
         "peak_rss_mb": _peak_rss_mb(),
+        "peak_tree_rss_mb": tree_mb,
         "engine": f"{plan.stats.engine}/{plan.stats.strategy}",
         "candidates": [list(c) for c in plan.stats.candidates],
     }
+
+
+class TreeMemory:
+    """Peak of the summed resident memory of this process and all its descendants (worker pools and
+    their search processes run at the same time, so the sum is what the machine must hold), sampled
+    from /proc every 0.2 s while a variant runs."""
+
+    def __init__(self) -> None:
+        self.peak_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> "TreeMemory":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self) -> int:
+        return round(self.peak_kb / 1024)
+
+    def _sample(self) -> None:
+        root = os.getpid()
+        while True:
+            self.peak_kb = max(self.peak_kb, _tree_rss_kb(root))
+            if self._stop.wait(0.2):
+                return
+
+
+def _tree_rss_kb(root: int) -> int:
+    parent: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            status = (entry / "status").read_text()
+        except OSError:
+            continue   # gone between listing and reading
+        parent[int(entry.name)] = int(stat[1])
+        rss[int(entry.name)] = next((int(line.split()[1]) for line in status.splitlines()
+                                     if line.startswith("VmRSS:")), 0)
+    total = 0
+    for pid, kb in rss.items():
+        p = pid
+        while p not in (0, 1) and p != root:
+            p = parent.get(p, 0)
+        total += kb if p == root else 0
+    return total
 
 
 def _peak_rss_mb() -> int:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return round(max(own, kids) / 1024)  # Linux reports kB; the larger of us and our biggest worker
+
+
+def _run_variant(variant: str, town: Town, *, time_limit: float, engines: tuple[str, ...], seed: int) -> RoutePlan:
+    if variant == "joint":
+        vehicles_of = dict(town.van_of)
+        plan = solve_joint_from_clusters(town.problem, town.district_of, vehicles_of, time_limit_s=time_limit, seed=seed, engines=engines)
+    elif variant == "joint-cold":
+        plan = solve(town.problem, time_limit_s=time_limit, seed=seed, engines=engines)
+    elif variant == "towns":
+        # big cities: districts first, then each town (six districts and their vans) improved as one
+        group_of = {d: f"t{int(d[1:]) // 6}" for d in town.van_of}
+        plan = solve_joint_from_clusters(town.problem, town.district_of, dict(town.van_of), time_limit_s=time_limit,
+                                         seed=seed, engines=engines, group_of=group_of)
+    elif variant == "per-district":
+        vehicles_of = dict(town.van_of)
+        plan = solve_by_cluster(town.problem, town.district_of, vehicles_of, time_limit_s=time_limit, seed=seed, engines=engines)
+    else:
+        # groups of six neighbouring districts (one ring sector each), with their six vans
+        cluster_of = {o: f"c{int(d[1:]) // 6}" for o, d in town.district_of.items()}
+        vehicles_of: dict[str, list[str]] = {}
+        for d, trips in town.van_of.items():
+            vehicles_of.setdefault(f"c{int(d[1:]) // 6}", []).extend(trips)
+        plan = solve_by_cluster(town.problem, cluster_of, vehicles_of, time_limit_s=time_limit, seed=seed, engines=engines)
+    return plan
 
 
 def run_town(orders: int, *, time_limit: float, engines: tuple[str, ...], seed: int, as_json: bool,
@@ -148,33 +229,17 @@ def run_town(orders: int, *, time_limit: float, engines: tuple[str, ...], seed: 
     chosen = variants or (("joint", "per-district", "joint-cold") if districts <= 12 else ("towns", "per-district"))
     for variant in chosen:
         t0 = time.monotonic()
-        if variant == "joint":
-            vehicles_of = dict(town.van_of)
-            plan = solve_joint_from_clusters(town.problem, town.district_of, vehicles_of, time_limit_s=time_limit, seed=seed, engines=engines)
-        elif variant == "joint-cold":
-            plan = solve(town.problem, time_limit_s=time_limit, seed=seed, engines=engines)
-        elif variant == "towns":
-            # big cities: districts first, then each town (six districts and their vans) improved as one
-            group_of = {d: f"t{int(d[1:]) // 6}" for d in town.van_of}
-            plan = solve_joint_from_clusters(town.problem, town.district_of, dict(town.van_of), time_limit_s=time_limit,
-                                             seed=seed, engines=engines, group_of=group_of)
-        elif variant == "per-district":
-            vehicles_of = dict(town.van_of)
-            plan = solve_by_cluster(town.problem, town.district_of, vehicles_of, time_limit_s=time_limit, seed=seed, engines=engines)
-        else:
-            # groups of six neighbouring districts (one ring sector each), with their six vans
-            cluster_of = {o: f"c{int(d[1:]) // 6}" for o, d in town.district_of.items()}
-            vehicles_of: dict[str, list[str]] = {}
-            for d, trips in town.van_of.items():
-                vehicles_of.setdefault(f"c{int(d[1:]) // 6}", []).extend(trips)
-            plan = solve_by_cluster(town.problem, cluster_of, vehicles_of, time_limit_s=time_limit, seed=seed, engines=engines)
-        rows.append(_row(variant, town, plan, time.monotonic() - t0))
+        with TreeMemory() as memory:
+            plan = _run_variant(variant, town, time_limit=time_limit, engines=engines, seed=seed)
+        rows.append(_row(variant, town, plan, time.monotonic() - t0, memory.peak_mb))
     if as_json:
         print(json.dumps({"build_seconds": round(build, 1), "rows": rows}, indent=1))
     else:
         print(f"town: {orders} orders, {districts} districts, {vehicles} vans, {len(town.problem.stops)} stops "
               f"(built in {build:.1f} s), time limit {time_limit:g} s")
-        print(f"{'variant':<13} {'served':>7} {'vans':>5} {'distance km':>12} {'seconds':>8} {'peak RSS MB':>12}  unassigned")
+        print(f"{'variant':<13} {'served':>7} {'vans':>5} {'distance km':>12} {'seconds':>8} {'peak RSS MB':>12} "
+              f"{'all processes MB':>17}  unassigned")
         for r in rows:
-            print(f"{r['variant']:<13} {r['served']:>7} {r['vehicles_used']:>5} {r['distance_km']:>12.2f} {r['seconds']:>8.1f} {r['peak_rss_mb']:>12}  {r['unassigned'] or '-'}  {r['engine']}")
+            print(f"{r['variant']:<13} {r['served']:>7} {r['vehicles_used']:>5} {r['distance_km']:>12.2f} {r['seconds']:>8.1f} "
+                  f"{r['peak_rss_mb']:>12} {r['peak_tree_rss_mb']:>17}  {r['unassigned'] or '-'}  {r['engine']}")
     return 0

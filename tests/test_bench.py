@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -134,3 +135,21 @@ def test_town_generator_pairs_trips_and_one_depot_per_town() -> None:
     by_id = {v.id: v for v in p.vehicles}
     for d, trips in town.van_of.items():
         assert {by_id[t].start_location for t in trips} == {int(d[1:]) // 6}
+
+
+def test_tree_memory_counts_child_processes() -> None:
+    import subprocess
+    import sys
+
+    from delivery.bench_town import _tree_rss_kb
+
+    alone = _tree_rss_kb(os.getpid())
+    child = subprocess.Popen([sys.executable, "-c", "import sys, time; b = bytearray(80_000_000); b[::4096] = b'x' * len(b[::4096]); "
+                              "print('ready', flush=True); time.sleep(30)"], stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None and child.stdout.readline().strip() == "ready"
+        assert _tree_rss_kb(os.getpid()) - alone > 70_000   # the child's 80 MB, touched page by page
+    finally:
+        child.kill()
+        child.wait()
+        child.stdout.close()
