@@ -62,6 +62,8 @@ class Result:
     oversells: int
     queries: int
     client_cpu_ms: int   # CPU of the ordering processes (not the database server)
+    server_cpu_ms: int | None = None   # CPU of the PostgreSQL backends serving them (local server only)
+    connections: int = 0               # database connections opened while placing
 
     @property
     def rate(self) -> float:
@@ -133,6 +135,29 @@ def place_slice(url: str, indices: range, threads: int, product_ids: list[int],
         with lock:
             outcome["queries"] += 1
 
+    # PostgreSQL's share of the CPU: each connection's server process, read from /proc (the server
+    # runs on this machine) when the connection closes and at the end. Not seen: the WAL writer,
+    # checkpointer and autovacuum, which serve everyone.
+    backends: set[int] = set()
+    server = {"cpu_ms": 0, "connections": 0, "seen": 0}
+
+    def opened(dbapi_connection: Any, _record: Any) -> None:
+        pid = getattr(getattr(dbapi_connection, "info", None), "backend_pid", None)
+        with lock:
+            server["connections"] += 1
+            if isinstance(pid, int):
+                backends.add(pid)
+
+    def closing(dbapi_connection: Any, _record: Any) -> None:
+        pid = getattr(getattr(dbapi_connection, "info", None), "backend_pid", None)
+        with lock:
+            if pid in backends:
+                backends.discard(pid)
+                used = process_cpu_ms(pid)
+                if used is not None:
+                    server["cpu_ms"] += used
+                    server["seen"] += 1
+
     def one(i: int) -> None:
         resident_id, items = basket(i, product_ids, resident_ids)
         started = time.perf_counter()
@@ -154,13 +179,28 @@ def place_slice(url: str, indices: range, threads: int, product_ids: list[int],
     if ready is not None:
         ready.wait()   # every process connected and imported: start together
     event.listen(engine, "before_cursor_execute", count)
+    event.listen(engine, "connect", opened)
+    event.listen(engine, "close", closing)
     cpu = time.process_time()
     with ThreadPoolExecutor(max_workers=threads) as pool:
         list(pool.map(one, indices))
     outcome["cpu_ms"] = int((time.process_time() - cpu) * 1000)
     event.remove(engine, "before_cursor_execute", count)
-    engine.dispose()
+    engine.dispose()   # closes every pooled connection: "closing" reads each backend's CPU
+    outcome["connections"] = server["connections"]
+    # -1: not measurable (SQLite, or a server on another machine)
+    outcome["server_cpu_ms"] = server["cpu_ms"] if server["seen"] else -1
     return latencies, outcome
+
+
+def process_cpu_ms(pid: int) -> int | None:
+    """User + system CPU of a local process so far, from /proc; None if it is not on this machine."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    ticks = int(fields[11]) + int(fields[12])   # utime, stime (fields 14 and 15 of proc(5))
+    return ticks * 1000 // os.sysconf("SC_CLK_TCK")
 
 
 def _child(url: str, indices: range, threads: int, product_ids: list[int], resident_ids: list[int],
@@ -202,8 +242,10 @@ def run_one(label: str, url: str, orders: int, threads: int, processes: int = 1)
     totals = {key: sum(part[1][key] for part in slices) for key in slices[0][1]}
     oversells = check_ledger(app, initial)
     db.bound(app).engine.dispose()
+    server_cpu = None if any(part[1]["server_cpu_ms"] < 0 for part in slices) else totals["server_cpu_ms"]
     return Result(label, orders, threads, processes, seconds, latencies, totals["placed"],
-                  totals["sold_out"], totals["errors"], oversells, totals["queries"], totals["cpu_ms"])
+                  totals["sold_out"], totals["errors"], oversells, totals["queries"], totals["cpu_ms"],
+                  server_cpu, totals["connections"])
 
 
 def check_ledger(app: Flask, initial: dict[int, int | None]) -> int:
@@ -229,10 +271,13 @@ def check_ledger(app: Flask, initial: dict[int, int | None]) -> int:
 
 def print_table(results: list[Result]) -> None:
     header = ("database", "orders", "processes × threads", "orders/s", "p50 ms", "p99 ms", "oversells",
-              "placed", "sold out", "errors", "statements/order", "client CPU ms/order")
+              "placed", "sold out", "errors", "statements/order", "client CPU ms/order", "server CPU ms/order",
+              "connections")
     rows = [(r.database, str(r.orders), f"{r.processes} × {r.threads}", f"{r.rate:.0f}", f"{r.percentile(50):.1f}",
              f"{r.percentile(99):.1f}", str(r.oversells), str(r.placed), str(r.sold_out), str(r.errors),
-             f"{r.queries / r.orders:.1f}", f"{r.client_cpu_ms / r.orders:.1f}") for r in results]
+             f"{r.queries / r.orders:.1f}", f"{r.client_cpu_ms / r.orders:.1f}",
+             "–" if r.server_cpu_ms is None else f"{r.server_cpu_ms / r.orders:.1f}", str(r.connections))
+            for r in results]
     print("| " + " | ".join(header) + " |")
     print("|" + "|".join("---" for _ in header) + "|")
     for row in rows:

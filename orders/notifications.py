@@ -12,12 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from orders.calendar import find_window, format_date_ja, format_datetime_ja
 from orders.models import Order
-from outbox.service import enqueue
+from outbox.service import NewMessage, enqueue_all
 from residents.models import PAYMENT_LABELS_JA, FamilyLink, Resident
 
 LINE_TEXT_LIMIT = 5000
@@ -31,17 +31,22 @@ class Recipient:
     family: bool
 
 
-def recipients(session: Session, order: Order, resident: Resident) -> list[Recipient]:
+_FAMILY_TO_NOTIFY = (
+    select(FamilyLink.line_user_id)
+    .where(FamilyLink.resident_id == bindparam("resident_id"), FamilyLink.notify.is_(True))
+    .order_by(FamilyLink.id)
+)
+
+
+def recipients(session: Session, order: Order, resident: Resident, *, family: bool = True) -> list[Recipient]:
+    """``family=False``: the caller already knows no linked family member wants to hear (place_order
+    learns it with the resident), so the family look-up is skipped."""
     found: list[Recipient] = []
     seen: set[str] = set()
     if resident.line_user_id:
         found.append(Recipient("line", resident.line_user_id, family=False))
         seen.add(resident.line_user_id)
-    family_ids = session.scalars(
-        select(FamilyLink.line_user_id)
-        .where(FamilyLink.resident_id == resident.id, FamilyLink.notify.is_(True))
-        .order_by(FamilyLink.id)
-    )
+    family_ids = session.scalars(_FAMILY_TO_NOTIFY, {"resident_id": resident.id}) if family else ()
     for user_id in family_ids:
         if user_id not in seen:
             found.append(Recipient("line", user_id, family=True))
@@ -51,9 +56,10 @@ def recipients(session: Session, order: Order, resident: Resident) -> list[Recip
     return found
 
 
-def order_confirmed(session: Session, order: Order, resident: Resident, now: datetime) -> None:
+def order_confirmed(session: Session, order: Order, resident: Resident, now: datetime, *,
+                    family: bool = True) -> None:
     _send(session, order, resident, now, event="confirmed",
-          headline="ご注文を承りました。")
+          headline="ご注文を承りました。", family=family)
 
 
 def order_changed(session: Session, order: Order, resident: Resident, now: datetime, *,
@@ -68,18 +74,20 @@ def order_cancelled(session: Session, order: Order, resident: Resident, now: dat
 
 
 def _send(session: Session, order: Order, resident: Resident, now: datetime, *, event: str,
-          headline: str) -> None:
+          headline: str, family: bool = True) -> None:
     kind = "order_" + event.split(":")[0]
-    for recipient in recipients(session, order, resident):
+    messages = []
+    for recipient in recipients(session, order, resident, family=family):
         prefix = f"{resident.name}さんの" if recipient.family else ""
         if recipient.channel == "line":
             text = _line_text(order, prefix + headline, cancelled=event == "cancelled")
             payload: dict[str, object] = {"messages": [{"type": "text", "text": text}]}
         else:
             payload = {"body": _sms_text(order, prefix + headline, cancelled=event == "cancelled")}
-        enqueue(session, channel=recipient.channel, recipient=recipient.address, kind=kind,
-                payload=payload, now=now,
-                dedupe_key=f"order:{order.id}:{event}:{recipient.channel}:{recipient.address}")
+        messages.append(NewMessage(channel=recipient.channel, recipient=recipient.address, kind=kind,
+                                   payload=payload,
+                                   dedupe_key=f"order:{order.id}:{event}:{recipient.channel}:{recipient.address}"))
+    enqueue_all(session, messages, now=now)
 
 
 def _when(order: Order) -> str:

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, exists, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from delivery.models import District
 from orders import notifications, stock
@@ -16,8 +18,10 @@ from orders.calendar import DeliverySlot, Window, find_window, next_delivery_slo
 from orders.errors import OrderError, sold_out, unavailable
 from orders.models import CHANNELS, Order, OrderLine, OrderStatus
 from otodoke import audit
-from residents.models import Resident
+from residents.models import FamilyLink, Resident
 from shops.models import Product, Shop
+
+_Row = TypeVar("_Row", Order, OrderLine)
 
 MAX_QUANTITY = 99
 MAX_LINES = 30
@@ -105,27 +109,50 @@ def _usable(resident: Resident | None) -> Resident:
     return resident
 
 
-def _resident_and_keyed_order(session: Session, resident_id: int,
-                              idempotency_key: str) -> tuple[Resident | None, int | None]:
-    """The resident (with district) and the id of an order already placed under the key, in one
-    round trip: every order starts with both look-ups, and the key nearly always misses."""
+@dataclass(frozen=True)
+class _Found:
+    resident: Resident | None
+    district: District | None
+    keyed_order_id: int | None       # an order already placed under the idempotency key
+    family_to_notify: bool           # some linked family member asked to hear about orders
+
+
+# Built once, like the stock statements: every order runs them, and a prebuilt statement skips
+# SQLAlchemy's per-call construction and cache-key work (measured, docs/benchmarks.md, Orders).
+# The key and the family are looked up with the resident: one round trip instead of three, and the
+# key nearly always misses.
+_KEYED_ORDER = select(Order.id).where(Order.idempotency_key == bindparam("key")).scalar_subquery()
+_FAMILY_TO_NOTIFY = exists().where(FamilyLink.resident_id == Resident.id, FamilyLink.notify.is_(True))
+_LOOK_UP = (
+    select(Resident, District, _KEYED_ORDER, _FAMILY_TO_NOTIFY)
+    .join(District, District.id == Resident.district_id)
+    .where(Resident.id == bindparam("resident_id"))
+)
+_PRODUCTS = (
+    select(Product, Shop.active).join(Shop, Shop.id == Product.shop_id)
+    .where(Product.id.in_(bindparam("ids", expanding=True)))
+)
+_orders = Order.__table__
+_lines = OrderLine.__table__
+# Core INSERTs: the ORM's unit of work (flush) was the largest single cost of an order.
+_INSERT_ORDER = insert(_orders).returning(_orders.c.id)
+_INSERT_LINES = insert(_lines).returning(_lines.c.id, sort_by_parameter_order=True)
+
+
+def _look_up(session: Session, resident_id: int, idempotency_key: str | None) -> _Found:
     if not _is_int(resident_id):
-        return None, None
-    keyed = select(Order.id).where(Order.idempotency_key == idempotency_key).scalar_subquery()
-    row = session.execute(
-        select(Resident, keyed).options(joinedload(Resident.district)).where(Resident.id == resident_id)
-    ).first()
-    return (None, None) if row is None else (row[0], row[1])
+        return _Found(None, None, None, False)
+    row = session.execute(_LOOK_UP, {"resident_id": resident_id, "key": idempotency_key}).first()
+    if row is None:
+        return _Found(None, None, None, False)
+    return _Found(row[0], row[1], row[2], bool(row[3]))
 
 
 def load_products(session: Session, quantities: Mapping[int, int], *,
                   need: Mapping[int, int] | None = None) -> dict[int, Product]:
     """The products of a basket, checked to exist; those in ``need`` (default: all, with their
     quantities) must also be on sale and, as read now, have that many units left."""
-    rows = session.execute(
-        select(Product, Shop.active).join(Shop, Shop.id == Product.shop_id)
-        .where(Product.id.in_(list(quantities)))
-    ).all()
+    rows = session.execute(_PRODUCTS, {"ids": list(quantities)}).all()
     found = {product.id: (product, shop_active) for product, shop_active in rows}
     need = quantities if need is None else need
     products: dict[int, Product] = {}
@@ -218,52 +245,87 @@ def place_order(session: Session, *, resident_id: int, items: Sequence[LineItem]
     """
     if channel not in CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
-    resident = None
-    if idempotency_key is not None:
-        found, keyed_order_id = _resident_and_keyed_order(session, resident_id, idempotency_key)
-        if keyed_order_id is not None:
-            return _existing(session, idempotency_key, resident_id)  # type: ignore[return-value]
-        resident = _usable(found)
-    prepared = _prepare(session, resident_id=resident_id, items=items, now=now, window_code=window_code,
-                        resident=resident)
-    quote, resident = prepared.quote, prepared.resident
-    order = Order(
-        resident_id=resident.id, district_id=prepared.district.id, placed_by=placed_by, channel=channel,
-        status=OrderStatus.CONFIRMED, delivery_date=quote.delivery_date, window_code=quote.window.code,
-        window_start=quote.window.start, window_end=quote.window.end, cutoff_at=quote.cutoff_at,
-        subtotal_yen=quote.subtotal_yen, fee_yen=quote.fee_yen, total_yen=quote.total_yen,
+    found = _look_up(session, resident_id, idempotency_key)
+    if found.keyed_order_id is not None and idempotency_key is not None:
+        return _existing(session, idempotency_key, resident_id)  # type: ignore[return-value]
+    quantities = merge_items(items)
+    resident = _usable(found.resident)
+    district = found.district
+    assert district is not None   # the join found the resident's district
+    slot = next_delivery_slot(district, now)
+    window = choose_window(district, resident, window_code)
+    products = load_products(session, quantities)
+    lines = price_lines(quantities, products)
+    subtotal = sum(line.line_total_yen for line in lines)
+    values = dict(
+        resident_id=resident.id, district_id=district.id, placed_by=placed_by, channel=channel,
+        status=OrderStatus.CONFIRMED, delivery_date=slot.date, window_code=window.code,
+        window_start=window.start, window_end=window.end, cutoff_at=slot.cutoff_at,
+        subtotal_yen=subtotal, fee_yen=district.fee_yen, total_yen=subtotal + district.fee_yen,
         payment_method=resident.payment_method, note=(note or "").strip()[:NOTE_LIMIT],
-        idempotency_key=idempotency_key, created_at=now, updated_at=now,
+        idempotency_key=idempotency_key, created_at=now, updated_at=now, cancelled_at=None,
     )
-    order.lines = [
-        OrderLine(product_id=line.product_id, shop_id=line.shop_id, name=line.name, unit=line.unit,
-                  unit_price_yen=line.unit_price_yen, quantity=line.quantity,
-                  line_total_yen=line.line_total_yen, cold=prepared.products[line.product_id].cold)
-        for line in quote.lines
+    line_values = [
+        dict(product_id=line.product_id, shop_id=line.shop_id, name=line.name, unit=line.unit,
+             unit_price_yen=line.unit_price_yen, quantity=line.quantity, line_total_yen=line.line_total_yen,
+             cold=products[line.product_id].cold)
+        for line in lines
     ]
+    order: Order | None = None
     try:
         with session.begin_nested():
-            session.add(order)
             # The order row goes first: a concurrent duplicate waits on the unique key here, before it
             # has touched any stock, and fails cleanly when the first one commits.
-            session.flush()
-            with session.no_autoflush:
-                audit.record(session, at=now, actor=placed_by, channel=channel, action="order.placed",
-                             subject_type="order", subject_id=order.id, resident_id=resident.id,
-                             total_yen=order.total_yen, lines=len(order.lines),
-                             delivery_date=order.delivery_date.isoformat())
-                notifications.order_confirmed(session, order, resident, now)
-            session.flush()
+            order = _insert_order(session, values, line_values)
+            audit.record(session, at=now, actor=placed_by, channel=channel, action="order.placed",
+                         subject_type="order", subject_id=order.id, resident_id=resident.id,
+                         total_yen=order.total_yen, lines=len(line_values),
+                         delivery_date=order.delivery_date.isoformat())
+            notifications.order_confirmed(session, order, resident, now, family=found.family_to_notify)
             # Stock comes last: on PostgreSQL a product row stays locked from its UPDATE to COMMIT, so
             # the fewer statements after it, the less other buyers of that product wait. A sold-out
             # line rolls the savepoint back, audit row and messages included.
-            stock.take(session, quantities=prepared.quantities, products=prepared.products,
-                       order_id=order.id, reason="order", actor=placed_by, now=now)
-    except IntegrityError:
-        if idempotency_key is None:
+            stock.take(session, quantities=quantities, products=products, order_id=order.id,
+                       reason="order", actor=placed_by, now=now)
+    except BaseException as error:
+        _forget(session, order)
+        if not isinstance(error, IntegrityError) or idempotency_key is None:
             raise
         winner = _existing(session, idempotency_key, resident_id)
         if winner is None:
             raise
         return winner
     return order
+
+
+def _insert_order(session: Session, values: dict[str, Any], line_values: list[dict[str, Any]]) -> Order:
+    """INSERT the order and its lines, then hand back a persistent Order with its lines loaded, as if
+    it had been flushed by the ORM (callers read ``order.id``, ``order.lines``, ``order.district``)."""
+    connection = session.connection()
+    order_id = connection.execute(_INSERT_ORDER, values).scalar_one()
+    line_ids = connection.execute(
+        _INSERT_LINES, [dict(line, order_id=order_id) for line in line_values]
+    ).scalars().all()
+    order = _attach(session, Order(id=order_id, **values))
+    set_committed_value(order, "lines", [
+        _attach(session, OrderLine(id=line_id, order_id=order_id, **line))
+        for line_id, line in zip(line_ids, line_values)
+    ])
+    return order
+
+
+def _attach(session: Session, instance: _Row) -> _Row:
+    # A row we have just inserted, made persistent without another flush or SELECT.
+    make_transient_to_detached(instance)
+    session.add(instance)
+    return instance
+
+
+def _forget(session: Session, order: Order | None) -> None:
+    """After a rolled-back savepoint: the rows are gone, so their objects must not stay in the session
+    (on SQLite the next order may get the same id, and the identity map would hand back this one)."""
+    if order is None:
+        return
+    for instance in [*order.__dict__.get("lines", ()), order]:
+        if instance in session:
+            session.expunge(instance)

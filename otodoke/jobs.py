@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from otodoke.db import db
 from outbox.models import OutboxMessage
 from outbox.registry import senders_for
+from outbox.service import WRITTEN_FLAG
 from outbox.worker import DrainReport, drain, next_due
 
 log = logging.getLogger("otodoke.jobs")
@@ -146,7 +147,7 @@ def get_huey(app: Flask | None = None) -> Huey:
 # the after-commit hook (db.transaction) consumes it and queues one drain. Commits without outbox rows
 # cost one dict lookup.
 
-_FLAG = "otodoke.outbox_written"
+_FLAG = WRITTEN_FLAG   # also set by outbox.service.enqueue_all, whose Core INSERT no flush sees
 _thread = threading.local()
 
 

@@ -3,15 +3,30 @@ message: the row commits with the change or not at all, and the worker sends it 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from outbox.models import OutboxMessage, OutboxStatus
+from outbox.models import OutboxMessage, OutboxStatus, new_outbox_id
 
 CHANNELS = ("line", "sms", "voice")
+# Set on the session when outbox rows are written; otodoke.jobs wakes the worker after the commit.
+# (ORM inserts are seen by its after_flush hook; enqueue_all's Core INSERT says so itself.)
+WRITTEN_FLAG = "otodoke.outbox_written"
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    channel: str
+    recipient: str
+    kind: str
+    payload: dict[str, Any]
+    dedupe_key: str | None = None
 
 
 def enqueue(session: Session, *, channel: str, recipient: str, kind: str, payload: dict[str, Any],
@@ -34,3 +49,33 @@ def enqueue(session: Session, *, channel: str, recipient: str, kind: str, payloa
                             next_attempt_at=now, created_at=now)
     session.add(message)
     return message
+
+
+_outbox = OutboxMessage.__table__
+# INSERT … ON CONFLICT (dedupe_key) DO NOTHING: the dedupe check and the insert in one statement (and
+# race-free). Both dialects spell it the same way, but it is not part of portable Core.
+_INSERT_NEW: dict[str, Insert] = {
+    "postgresql": postgresql.insert(_outbox).on_conflict_do_nothing(index_elements=[_outbox.c.dedupe_key]),
+    "sqlite": sqlite.insert(_outbox).on_conflict_do_nothing(index_elements=[_outbox.c.dedupe_key]),
+}
+
+
+def enqueue_all(session: Session, messages: Sequence[NewMessage], *, now: datetime) -> None:
+    """``enqueue`` for several messages in one INSERT, for callers that do not need the rows back.
+
+    Same guarantees: the rows commit with the caller's transaction or not at all, and a message whose
+    ``dedupe_key`` is already queued is not queued again (it is skipped, not returned).
+    """
+    if not messages:
+        return
+    for message in messages:
+        if message.channel not in CHANNELS:
+            raise ValueError(f"unknown outbox channel {message.channel!r}")
+    connection = session.connection()
+    connection.execute(_INSERT_NEW[connection.dialect.name], [
+        dict(id=new_outbox_id(), channel=m.channel, recipient=m.recipient, kind=m.kind, payload=m.payload,
+             dedupe_key=m.dedupe_key, status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now,
+             created_at=now)
+        for m in messages
+    ])
+    session.info[WRITTEN_FLAG] = True

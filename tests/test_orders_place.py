@@ -225,6 +225,30 @@ def test_multi_line_order_with_one_sold_out_line_decrements_nothing(session: Ses
     assert count(session, StockMovement) == 0 and count(session, AuditEntry) == 0
 
 
+def test_after_a_failed_order_the_same_session_places_the_next_one_cleanly(session: Session,
+                                                                          world: World) -> None:
+    # reorder_usual and the simulator retry in one session. The failed attempt's rows are rolled back
+    # with its savepoint; on SQLite the next order may get the same id, so no object of the failed
+    # attempt may stay in the session and be handed back for it.
+    apple = session.get(Product, world.apple)  # a stale read: the pre-check passes, the update fails
+    session.commit()
+    with db.bound().sessions() as other, other.begin():
+        other.get(Product, world.apple).stock = 0  # type: ignore[union-attr]
+    with pytest.raises(OrderError) as caught:
+        place(session, world, (world.daikon, 1), (world.apple, 1))
+    assert apple is not None
+    # ``caught`` keeps the traceback, and with it anything the failed call still referenced, alive.
+    order = place(session, world, (world.bread, 2))
+    session.commit()
+    assert caught.value.code == "sold_out"
+    assert [(line.product_id, line.quantity) for line in order.lines] == [(world.bread, 2)]
+    session.expire_all()
+    reread = session.get(Order, order.id)
+    assert reread is order and [(line.product_id, line.quantity) for line in reread.lines] == [(world.bread, 2)]
+    assert count(session, Order) == 1 and count(session, OrderLine) == 1
+    assert stocks(session, world.daikon, world.apple) == [20, 0]
+
+
 def test_same_idempotency_key_returns_the_first_order(session: Session, world: World) -> None:
     first = place(session, world, (world.daikon, 2), idempotency_key="line:evt-1")
     session.commit()

@@ -22,7 +22,7 @@ from otodoke.db import db
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.registry import register_sender, senders_for, unconfigured_channels
 from outbox.senders import Outcome, RecordingSender, SendResult
-from outbox.service import enqueue
+from outbox.service import NewMessage, enqueue, enqueue_all
 
 REDIS = ("127.0.0.1", 6379)
 
@@ -253,3 +253,14 @@ def test_every_row_of_a_burst_is_sent_by_a_running_consumer(app: Flask, clock: F
     finally:
         consumer.stop(graceful=True)
     assert sorted(s.id for s in line.sent) == sorted(ids)
+
+
+def test_enqueue_all_rows_drain_immediately_too(app: Flask, clock: FixedClock) -> None:
+    # enqueue_all writes with a Core INSERT that no ORM flush sees: it must raise the flag itself.
+    jobs.get_huey(app).immediate = True
+    line = RecordingSender("line")
+    register_sender(app, line)
+    with db.transaction(app) as session:
+        enqueue_all(session, [NewMessage("line", "Ubatch", "order_confirmed", {"messages": []}, "k:1")],
+                    now=clock.now())
+    assert [s.recipient for s in line.sent] == ["Ubatch"]

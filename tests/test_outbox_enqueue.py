@@ -1,0 +1,45 @@
+"""Queueing messages: ``enqueue`` and its batch form ``enqueue_all`` keep one row per dedupe key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from otodoke.clock import JST
+from outbox.models import OutboxMessage, OutboxStatus
+from outbox.service import NewMessage, enqueue, enqueue_all
+
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=JST)
+
+
+def rows(session: Session) -> list[tuple[str | None, str, str]]:
+    found = session.scalars(select(OutboxMessage)).all()
+    # Sorted here: the databases put NULL keys at different ends.
+    return sorted(((m.dedupe_key, m.recipient, m.payload.get("text", "")) for m in found),
+                  key=lambda row: (row[0] is None, row))
+
+
+def test_enqueue_all_skips_keys_already_queued_and_writes_the_rest(session: Session) -> None:
+    enqueue(session, channel="line", recipient="U1", kind="k", payload={"text": "first"}, now=NOW,
+            dedupe_key="a")
+    session.commit()
+    enqueue_all(session, [NewMessage("line", "U1", "k", {"text": "again"}, "a"),
+                          NewMessage("sms", "+819012345678", "k", {"text": "new"}, "b"),
+                          NewMessage("line", "U3", "k", {"text": "no key"})], now=NOW)
+    enqueue_all(session, [NewMessage("sms", "+819012345678", "k", {"text": "retried"}, "b")], now=NOW)
+    session.commit()
+    assert rows(session) == [("a", "U1", "first"), ("b", "+819012345678", "new"), (None, "U3", "no key")]
+    row = session.scalars(select(OutboxMessage).where(OutboxMessage.dedupe_key == "b")).one()
+    assert (row.status, row.attempts, row.channel, row.kind) == (OutboxStatus.PENDING, 0, "sms", "k")
+    assert row.next_attempt_at == NOW and len(row.id) == 36
+
+
+def test_enqueue_all_refuses_an_unknown_channel_and_writes_nothing(session: Session) -> None:
+    with pytest.raises(ValueError):
+        enqueue_all(session, [NewMessage("line", "U1", "k", {}, "a"), NewMessage("fax", "x", "k", {}, "b")],
+                    now=NOW)
+    session.commit()
+    assert rows(session) == []
