@@ -17,11 +17,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Callable, Sequence
 
 from flask import Flask
-from linebot.v3.messaging import Message
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import messages as m
+from bot.messages import Message
 from bot.events import Incoming
 from bot.line_client import line_api
 from otodoke import get_clock

@@ -1,4 +1,10 @@
-"""Builders for the messages the bot sends, made of the SDK's pydantic models so the SDK validates them.
+"""Builders for the messages the bot sends, as LINE's wire JSON (camelCase dicts, ready to send).
+
+Plain dicts rather than the SDK's pydantic models: building and serialising the model tree cost more
+than the rest of a webhook event (docs/benchmarks.md, LINE webhook). The models still judge every body
+in the tests: the fake LINE API validates each reply and push with ``ReplyMessageRequest`` /
+``PushMessageRequest`` and answers 400 like LINE would, and tests/test_line_messages.py validates the
+builders' output directly.
 
 LINE limits that the SDK or the OpenAPI spec do not enforce are checked here (channels.md §1.3):
 text ≤ 5,000 chars, ≤ 5 messages, quick reply ≤ 13 items, carousel ≤ 12 bubbles (≤ 50 KB, bubble
@@ -12,17 +18,10 @@ import json
 from typing import Any, Sequence
 from urllib.parse import urlencode
 
-from linebot.v3.messaging import (
-    FlexContainer,
-    FlexMessage,
-    LocationAction,
-    Message,
-    MessageAction,
-    PostbackAction,
-    QuickReply,
-    QuickReplyItem,
-    TextMessage,
-)
+# One message / action / quick-reply object exactly as LINE's API takes it.
+Message = dict[str, Any]
+Action = dict[str, Any]
+QuickReply = dict[str, Any]
 
 MAX_TEXT = 5000
 MAX_MESSAGES = 5
@@ -54,49 +53,53 @@ def label(text: str) -> str:
     return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
 
 
-def postback(text: str, action: str, **params: Any) -> PostbackAction:
+def postback(text: str, action: str, **params: Any) -> Action:
     """A button whose tap shows ``text`` as the user's own bubble, so the chat stays readable."""
-    return PostbackAction(label=label(text), data=data(action, **params), displayText=text[:300])
+    return postback_with_data(text, data(action, **params))
 
 
-def quick_reply(actions: Sequence[Any], *, back: PostbackAction | None = None,
+def postback_with_data(text: str, data_: str) -> Action:
+    """A postback button with ready-made data (e.g. a remembered 戻る target)."""
+    if len(data_) > MAX_DATA:
+        raise LimitError(f"postback data {len(data_)} chars > {MAX_DATA}")
+    return {"type": "postback", "label": label(text), "data": data_, "displayText": text[:300]}
+
+
+def quick_reply(actions: Sequence[Action], *, back: Action | None = None,
                 start_over: bool = True) -> QuickReply:
     """Quick-reply buttons, always ending in 戻る / 最初から; never more than 13."""
-    tail: list[Any] = []
+    tail: list[Action] = []
     if back is not None:
         tail.append(back)
     if start_over:
         tail.append(postback(START_OVER, "menu"))
     room = MAX_QUICK_REPLY - len(tail)
-    items = [QuickReplyItem(action=a) for a in list(actions)[:room]] + [QuickReplyItem(action=a) for a in tail]
+    items = [{"type": "action", "action": a} for a in [*list(actions)[:room], *tail]]
     if len(items) > MAX_QUICK_REPLY:
         raise LimitError("more than 13 quick replies")
-    return QuickReply(items=items)
+    return {"items": items}
 
 
-def text(body: str, *, quick: QuickReply | None = None) -> TextMessage:
+def text(body: str, *, quick: QuickReply | None = None) -> Message:
     if len(body) > MAX_TEXT:
         body = body[: MAX_TEXT - 1] + "…"
-    return TextMessage(text=body, quickReply=quick)
+    message: Message = {"type": "text", "text": body}
+    if quick is not None:
+        message["quickReply"] = quick
+    return message
 
 
-def location_action() -> LocationAction:
-    return LocationAction(label="位置を送る")
+def location_action() -> Action:
+    return {"type": "location", "label": "位置を送る"}
 
 
-def say(label_text: str) -> MessageAction:
-    return MessageAction(label=label(label_text), text=label_text)
+def say(label_text: str) -> Action:
+    return {"type": "message", "label": label(label_text), "text": label_text}
 
 
 def _button(action: dict[str, Any], *, primary: bool = False) -> dict[str, Any]:
     return {"type": "button", "style": "primary" if primary else "secondary", "height": "md",
             "margin": "sm", "action": action}
-
-
-def pb_dict(text_: str, action: str, **params: Any) -> dict[str, Any]:
-    """A postback action as Flex JSON (camelCase)."""
-    return {"type": "postback", "label": label(text_), "data": data(action, **params),
-            "displayText": text_[:300]}
 
 
 def bubble(title: str, lines: Sequence[str], buttons: Sequence[dict[str, Any]], *,
@@ -119,38 +122,39 @@ def bubble(title: str, lines: Sequence[str], buttons: Sequence[dict[str, Any]], 
     return card
 
 
-def flex(alt_text: str, bubbles: Sequence[dict[str, Any]], *, quick: QuickReply | None = None) -> FlexMessage:
+def flex(alt_text: str, bubbles: Sequence[dict[str, Any]], *, quick: QuickReply | None = None) -> Message:
     """A bubble, or a carousel of at most 12; size limits checked (the SDK does not check them)."""
     if not bubbles:
         raise LimitError("a Flex message needs at least one bubble")
     if len(bubbles) > MAX_BUBBLES:
         raise LimitError(f"{len(bubbles)} bubbles > {MAX_BUBBLES}")
-    for b in bubbles:
-        if len(json.dumps(b, ensure_ascii=False).encode()) > MAX_BUBBLE_BYTES:
-            raise LimitError("bubble over 30 KB")
+    sizes = [len(json.dumps(b, ensure_ascii=False).encode()) for b in bubbles]
+    if max(sizes) > MAX_BUBBLE_BYTES:
+        raise LimitError("bubble over 30 KB")
     container: dict[str, Any] = bubbles[0] if len(bubbles) == 1 else {"type": "carousel", "contents": list(bubbles)}
-    if len(json.dumps(container, ensure_ascii=False).encode()) > MAX_CAROUSEL_BYTES:
+    total = sizes[0] if len(bubbles) == 1 else len(json.dumps(container, ensure_ascii=False).encode())
+    if total > MAX_CAROUSEL_BYTES:
         raise LimitError("carousel over 50 KB")
-    return FlexMessage(altText=alt_text[:400], contents=FlexContainer.from_dict(container), quickReply=quick)
+    message: Message = {"type": "flex", "altText": alt_text[:400], "contents": container}
+    if quick is not None:
+        message["quickReply"] = quick
+    return message
 
 
 def as_dicts(messages: Sequence[Message]) -> list[dict[str, Any]]:
-    """Wire JSON (camelCase) for the outbox payload ``{"messages": [...]}``."""
-    return [m.to_dict() for m in messages]
+    """Wire JSON for the outbox payload ``{"messages": [...]}`` (the messages already are)."""
+    return [dict(m) for m in messages]
 
 
 def check(messages: Sequence[Message]) -> list[Message]:
-    """The last gate before a reply or push: at most five messages, each within LINE's limits.
-
-    Reads the models' attributes instead of serialising them (a Flex ``to_dict`` costs milliseconds
-    and the SDK serialises once more when it sends); the builders above already enforce the rest.
-    """
+    """The last gate before a reply or push: at most five messages, each within LINE's limits
+    (the builders above already enforce the rest)."""
     if len(messages) > MAX_MESSAGES:
         raise LimitError(f"{len(messages)} messages > {MAX_MESSAGES}")
     for message in messages:
-        if isinstance(message, TextMessage) and len(message.text) > MAX_TEXT:
+        if message.get("type") == "text" and len(message.get("text", "")) > MAX_TEXT:
             raise LimitError("text over 5000 chars")
-        quick = getattr(message, "quick_reply", None)
-        if quick is not None and len(quick.items or []) > MAX_QUICK_REPLY:
+        quick = message.get("quickReply")
+        if quick is not None and len(quick.get("items") or []) > MAX_QUICK_REPLY:
             raise LimitError("more than 13 quick replies")
     return list(messages)

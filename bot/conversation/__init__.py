@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import Any, Callable, Mapping
 
-from linebot.v3.messaging import Message
 from sqlalchemy import select
 
 from bot.conversation import common, my_orders, ordering, registration
 from bot.conversation import state as conv_state
 from bot.conversation.state import Ctx
 from bot.events import Incoming
+from bot.messages import Message
 from otodoke.errors import DomainError
 
 __all__ = ["handle"]

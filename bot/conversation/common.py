@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from linebot.v3.messaging import Message
-
 from bot import messages as m
+from bot.messages import Message
 from bot.conversation.state import Ctx
 
 WEEKDAYS = "月火水木金土日"
@@ -25,7 +24,7 @@ def error_text(exc: Exception) -> str:
     return getattr(exc, "message", None) or "うまくいきませんでした。もう一度お試しください。"
 
 
-def remember_back(ctx: Ctx, action: str, **params: Any) -> m.PostbackAction:
+def remember_back(ctx: Ctx, action: str, **params: Any) -> m.Action:
     """The 戻る button of the current screen; typing 「戻る」 goes to the same place."""
     ctx.state["back"] = m.data(action, **params)
     return m.postback(m.BACK, action, **params)
@@ -62,7 +61,7 @@ def not_understood(ctx: Ctx) -> list[Message]:
     back = ctx.state.get("back")
     actions: list[Any] = [m.postback("電話で相談", "help")]
     if back:
-        actions.insert(0, m.PostbackAction(label=m.BACK, data=back, displayText=m.BACK))
+        actions.insert(0, m.postback_with_data(m.BACK, back))
     elif ctx.role in ("resident", "family"):
         # Nothing under way: offer the main choices right here instead of a dead end.
         actions[:0] = [m.postback("注文する", "shops"), m.postback("いつもの", "usual"),

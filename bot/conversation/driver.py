@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from linebot.v3.messaging import Message
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import messages as m
+from bot.messages import Message
 from bot.conversation.common import error_text, help_, yen
 from bot.conversation.state import Ctx
 from otodoke.errors import DomainError
@@ -46,8 +46,8 @@ def stop_bubble(stop: Any, order: Any) -> dict[str, Any]:
     lines.append(f"状態：{STATUS_JA.get(stop.status, stop.status)}")
     buttons = []
     if stop.status == "pending":
-        buttons = [m.pb_dict("配達完了", "stop", i=stop.id, r="done"),
-                   m.pb_dict("不在", "stop", i=stop.id, r="not_at_home")]
+        buttons = [m.postback("配達完了", "stop", i=stop.id, r="done"),
+                   m.postback("不在", "stop", i=stop.id, r="not_at_home")]
     buttons.append({"type": "uri", "label": "地図", "uri": _map_link(stop.lat, stop.lon)})
     return m.bubble(f"{stop.seq}番目", lines, buttons)
 

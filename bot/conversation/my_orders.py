@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from linebot.v3.messaging import Message
 from sqlalchemy import select
 
 from bot import messages as m
+from bot.messages import Message
 from bot.conversation.common import date_ja, error_text, menu, remember_back, yen
 from bot.conversation.ordering import quote_bubble, show_basket
 from bot.conversation.state import Ctx
@@ -32,7 +32,7 @@ def usual(ctx: Ctx) -> list[Message]:
     ctx.state["step"] = "usual"
     back = remember_back(ctx, "menu")
     bubble = quote_bubble(basket.quote, title="いつものご注文", notes=notes,
-                          confirm=m.pb_dict("確定", "usualok"), cancel=m.pb_dict("やめる", "menu"))
+                          confirm=m.postback("確定", "usualok"), cancel=m.postback("やめる", "menu"))
     return [m.flex("いつものご注文", [bubble], quick=m.quick_reply([], back=back))]
 
 
@@ -91,7 +91,7 @@ def status(ctx: Ctx) -> list[Message]:
         lines.append(f"合計 {yen(v.total_yen)}")
         buttons = []
         if v.changeable:
-            buttons = [m.pb_dict("内容を変える", "change", o=oid), m.pb_dict("取り消す", "cancel", o=oid)]
+            buttons = [m.postback("内容を変える", "change", o=oid), m.postback("取り消す", "cancel", o=oid)]
         bubbles.append(m.bubble(f"注文番号 {oid}", lines, buttons))
     return [m.flex("ご注文の確認", bubbles, quick=m.quick_reply([], back=back))]
 

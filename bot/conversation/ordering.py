@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from linebot.v3.messaging import Message
-
 from bot import messages as m
+from bot.messages import Message
 from bot.conversation.common import date_ja, error_text, menu, remember_back, yen
 from bot.conversation.state import Ctx
 from otodoke.errors import DomainError
@@ -46,10 +45,10 @@ def shops(ctx: Ctx, page: int = 0) -> list[Message]:
     if not all_shops:
         return [m.text("ただいまご注文いただけるお店がありません。", quick=m.quick_reply([], back=back))]
     shown, more = _page(all_shops, page)
-    bubbles = [m.bubble(s.name, [KIND_JA.get(s.kind, "")], [m.pb_dict("このお店を見る", "cats", s=s.id)])
+    bubbles = [m.bubble(s.name, [KIND_JA.get(s.kind, "")], [m.postback("このお店を見る", "cats", s=s.id)])
                for s in shown]
     if more:
-        bubbles.append(m.bubble("ほかのお店", ["続きを見る"], [m.pb_dict("次へ", "shops", pg=page + 1)]))
+        bubbles.append(m.bubble("ほかのお店", ["続きを見る"], [m.postback("次へ", "shops", pg=page + 1)]))
     return [m.flex("お店を選んでください", bubbles, quick=m.quick_reply([], back=back))]
 
 
@@ -75,16 +74,16 @@ def products(ctx: Ctx, shop_id: int, category: str | None, page: int = 0) -> lis
     shown, more = _page(items, page)
     bubbles = []
     for p in shown:
-        buttons = [m.pb_dict("これを買う", "qty", p=p.id)] if _orderable(p) else []
+        buttons = [m.postback("これを買う", "qty", p=p.id)] if _orderable(p) else []
         bubbles.append(m.bubble(p.name, [f"{yen(p.price_yen)}（1{p.unit}）", _stock_line(p)], buttons,
                                 image_url=p.photo_url))
     if more:
-        bubbles.append(m.bubble("ほかの商品", ["続きを見る"], [m.pb_dict("次へ", "prods", s=shop_id, c=category, pg=page + 1)]))
+        bubbles.append(m.bubble("ほかの商品", ["続きを見る"], [m.postback("次へ", "prods", s=shop_id, c=category, pg=page + 1)]))
     actions = [m.postback("かごを見る", "basket")] if ctx.basket() else []
     return [m.flex("商品を選んでください", bubbles, quick=m.quick_reply(actions, back=back))]
 
 
-def _back_to_products(ctx: Ctx) -> m.PostbackAction:
+def _back_to_products(ctx: Ctx) -> m.Action:
     browse = ctx.state.get("browse") or {}
     if browse.get("s"):
         return remember_back(ctx, "prods", s=browse["s"], c=browse.get("c"), pg=browse.get("pg"))
@@ -211,8 +210,8 @@ def quote(ctx: Ctx, window_code: str | None = None, notes: list[str] | None = No
     back = remember_back(ctx, "basket")
     title = "この内容でよろしいですか？" if not ctx.state.get("changing") else "この内容に変更しますか？"
     bubble = quote_bubble(q, title=title, notes=notes,
-                          confirm=m.pb_dict("この内容で注文する", "confirm", w=q.window.code),
-                          cancel=m.pb_dict("かごに戻る", "basket"))
+                          confirm=m.postback("この内容で注文する", "confirm", w=q.window.code),
+                          cancel=m.postback("かごに戻る", "basket"))
     return [m.flex("ご注文の確認", [bubble], quick=m.quick_reply([], back=back))]
 
 

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from linebot.v3.messaging import Message
-
 from bot import messages as m
+from bot.messages import Message
 from bot.conversation.common import error_text, remember_back
 from bot.conversation.state import Ctx
 from otodoke.errors import DomainError

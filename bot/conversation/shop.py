@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from linebot.v3.messaging import Message
 from sqlalchemy import select
 
 from bot import messages as m
+from bot.messages import Message
 from bot.conversation.common import error_text
 from bot.conversation.state import Ctx
 from otodoke.errors import DomainError
