@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Callable, Sequence
 
 from flask import Flask
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot import messages as m
@@ -82,15 +82,20 @@ def retry_key(event_id: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"line-answer:{event_id}"))
 
 
+# INSERT … ON CONFLICT DO NOTHING RETURNING id on the unique (source, event_id): one statement, no
+# SAVEPOINT and no ORM flush. A concurrent duplicate waits for the first transaction: if that one
+# commits, this insert does nothing and returns no row; if it rolls back, this one records the event.
+# (RETURNING, not rowcount: through the Session, psycopg reports rowcount -1 for this statement.)
+_events = ProcessedEvent.__table__
+_CLAIM = {name: dialect.insert(_events).on_conflict_do_nothing(index_elements=["source", "event_id"])
+          .returning(_events.c.id) for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
+
+
 def claim(session: Session, incoming: Incoming, now: Any) -> bool:
     """Record the event id; False if it was already processed (or is being processed right now)."""
-    try:
-        with session.begin_nested():
-            session.add(ProcessedEvent(source=SOURCE, event_id=incoming.event_id, received_at=now))
-            session.flush()
-    except IntegrityError:
-        return False
-    return True
+    statement = _CLAIM[session.get_bind().dialect.name]
+    row = session.execute(statement, {"source": SOURCE, "event_id": incoming.event_id, "received_at": now}).first()
+    return row is not None
 
 
 def queue_push(session: Session, incoming: Incoming, messages: Sequence[Message], now: Any) -> None:

@@ -7,9 +7,10 @@ through services and the conversation row, inside the caller's transaction.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from bot.conversation import common, my_orders, ordering, registration
 from bot.conversation import state as conv_state
@@ -32,21 +33,27 @@ KEYWORDS: dict[str, str] = {
 }
 
 
-def _identify(ctx: Ctx) -> None:
-    """Fill in the role, the resident served and the actor string recorded on orders."""
+@functools.cache
+def _roles_query() -> Any:
+    """One round trip for the three common roles (this runs on every event); built once, because
+    building a statement costs SQLAlchemy more than running this one."""
     from delivery.models import Driver
-    from residents.service import residents_for_family
-    from shops.models import ShopOwner
-
     from residents.models import Resident
-    user = ctx.user_id
-    # One round trip for the three common roles (this runs on every event).
-    owner_id, shop_id, driver_id, resident_id = ctx.session.execute(select(
+    from shops.models import ShopOwner
+    user = bindparam("user")
+    return select(
         select(ShopOwner.id).where(ShopOwner.line_user_id == user).order_by(ShopOwner.id).limit(1).scalar_subquery(),
         select(ShopOwner.shop_id).where(ShopOwner.line_user_id == user).order_by(ShopOwner.id).limit(1).scalar_subquery(),
         select(Driver.id).where(Driver.line_user_id == user, Driver.active.is_(True)).limit(1).scalar_subquery(),
         select(Resident.id).where(Resident.line_user_id == user, Resident.active.is_(True)).limit(1).scalar_subquery(),
-    )).one()
+    )
+
+
+def _identify(ctx: Ctx) -> None:
+    """Fill in the role, the resident served and the actor string recorded on orders."""
+    from residents.service import residents_for_family
+
+    owner_id, shop_id, driver_id, resident_id = ctx.session.execute(_roles_query(), {"user": ctx.user_id}).one()
     if owner_id is not None:
         ctx.role, ctx.actor, ctx.extra["shop_id"] = "shop", f"shop_owner:{owner_id}", shop_id
         return
@@ -197,7 +204,7 @@ def handle(session: Any, incoming: Incoming, *, now: Any, config: Mapping[str, A
             answer = _route(ctx, incoming)
     except DomainError as exc:
         answer = common.menu(ctx, common.error_text(exc))
-    conv_state.save(conv, ctx.state, now)
+    conv_state.save(session, conv, ctx.state, now)
     return answer
 
 

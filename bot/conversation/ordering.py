@@ -180,26 +180,31 @@ def quote_bubble(quote: Any, *, title: str, confirm: dict[str, Any], cancel: dic
     return m.bubble(title, lines, [confirm, cancel])
 
 
-def _windows(ctx: Ctx) -> list[Any]:
-    """The district's time windows (the same on every delivery day), to offer a choice when > 1."""
-    from orders.calendar import windows_of
+def _resident(ctx: Ctx) -> Any:
+    """The resident served, with their district, in one query. The caller keeps the reference while
+    it quotes: the session's identity map holds objects weakly, and a dropped resident meant two
+    more queries (resident, then district) when the windows were asked for after the quote."""
     from residents.models import Resident
-    resident = ctx.session.get(Resident, ctx.resident_id)
-    return list(windows_of(resident.district)) if resident is not None else []
+    from sqlalchemy.orm import joinedload
+    if ctx.resident_id is None:
+        return None
+    return ctx.session.get(Resident, ctx.resident_id, options=[joinedload(Resident.district)])
 
 
 def quote(ctx: Ctx, window_code: str | None = None, notes: list[str] | None = None) -> list[Message]:
     """Show date, window and total before anything counts; ask for the window first if there is a choice."""
+    from orders.calendar import windows_of
     from orders.service import quote_order
     if not ctx.basket():
         return show_basket(ctx)
+    resident = _resident(ctx)   # held until the end: quote_order then finds it in the session
     try:
         q = quote_order(ctx.session, resident_id=ctx.resident_id, items=_items(ctx), now=ctx.now,
                         window_code=window_code)
     except DomainError as exc:
         return show_basket(ctx, error_text(exc))
-    # Asked after the quote: the resident and district are then already in the session (no queries).
-    windows = _windows(ctx) if window_code is None else []
+    # The district's windows are the same on every delivery day; offer a choice when there is one.
+    windows = list(windows_of(resident.district)) if window_code is None and resident is not None else []
     if len(windows) > 1:
         ctx.state["step"] = "window"
         back = remember_back(ctx, "basket")

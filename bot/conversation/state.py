@@ -2,6 +2,8 @@
 
 The row is locked for the event's transaction (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE
 already serialises writers), so two events from one user never interleave their basket updates.
+Read and written with prebuilt Core statements: this runs on every event, and the ORM's unit of work
+(an identity-mapped row, a flush at commit) cost more than the two statements themselves.
 """
 
 from __future__ import annotations
@@ -10,38 +12,43 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import flag_modified
 
 from bot.events import Incoming
 from otodoke.models import Conversation
 
 CHANNEL = "line"
 
+_table = Conversation.__table__
+_LOAD = (select(_table.c.id, _table.c.state)
+         .where(_table.c.channel == CHANNEL, _table.c.party == bindparam("party")).with_for_update())
+_SAVE = update(_table).where(_table.c.id == bindparam("row_id")).values(
+    state=bindparam("state", type_=_table.c.state.type), updated_at=bindparam("now", type_=_table.c.updated_at.type))
+# First contact: create the row unless another event from the same user just did.
+_CREATE = {name: dialect.insert(_table).on_conflict_do_nothing(index_elements=["channel", "party"])
+           for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
 
-def load(session: Session, user_id: str, now: datetime) -> Conversation:
+
+@dataclass
+class Row:
+    id: int
+    state: dict[str, Any]
+
+
+def load(session: Session, user_id: str, now: datetime) -> Row:
     """The user's conversation row, created on first contact and locked for this transaction."""
-    query = select(Conversation).where(Conversation.channel == CHANNEL, Conversation.party == user_id)
-    conv = session.scalars(query.with_for_update()).one_or_none()
-    if conv is not None:
-        return conv
-    try:
-        with session.begin_nested():
-            conv = Conversation(channel=CHANNEL, party=user_id, state={}, updated_at=now)
-            session.add(conv)
-            session.flush()
-        return conv
-    except IntegrityError:
-        # Another event from the same user created it a moment ago.
-        return session.scalars(query.with_for_update()).one()
+    found = session.execute(_LOAD, {"party": user_id}).first()
+    if found is None:
+        dialect = session.get_bind().dialect.name
+        session.execute(_CREATE[dialect], {"channel": CHANNEL, "party": user_id, "state": {}, "updated_at": now})
+        found = session.execute(_LOAD, {"party": user_id}).one()
+    return Row(id=found.id, state=dict(found.state or {}))
 
 
-def save(conv: Conversation, state: dict[str, Any], now: datetime) -> None:
-    conv.state = dict(state)
-    conv.updated_at = now
-    flag_modified(conv, "state")
+def save(session: Session, row: Row, state: dict[str, Any], now: datetime) -> None:
+    session.execute(_SAVE, {"row_id": row.id, "state": dict(state), "now": now})
 
 
 @dataclass
