@@ -55,7 +55,10 @@ class Result:
     recorded: int
     replies: int
     distinct_tokens: int
-    cpu_ms: float = 0.0      # web processes' CPU per event (PostgreSQL's own CPU not included)
+    cpu_ms: float = 0.0      # web processes' CPU per event (gunicorn master and workers)
+    loadgen_ms: float = 0.0  # this process's CPU per event (the 50 senders)
+    fake_ms: float = 0.0     # the fake LINE API's CPU per event
+    pg_ms: float | None = None  # CPU per event of the PostgreSQL backends serving the bench database
     load: str = ""           # the machine's 1-minute load average before and after (other work on the box)
 
     @property
@@ -71,10 +74,9 @@ class Result:
         return max(0, self.recorded - self.events) + max(0, self.replies - self.distinct_tokens)
 
 
-def _cpu_seconds(root_pid: int) -> float:
-    """user+system CPU of a process and its children (gunicorn master + workers), from /proc."""
+def _processes() -> Iterator[tuple[int, int, float, Path]]:
+    """(pid, parent pid, user+system CPU seconds, /proc entry) of every process, from /proc."""
     tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -82,10 +84,30 @@ def _cpu_seconds(root_pid: int) -> float:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        pid, ppid = int(entry.name), int(fields[1])
-        if pid == root_pid or ppid == root_pid:
-            total += (int(fields[11]) + int(fields[12])) / tick
-    return total
+        yield int(entry.name), int(fields[1]), (int(fields[11]) + int(fields[12])) / tick, entry
+
+
+def _cpu_seconds(root_pid: int) -> float:
+    """user+system CPU of a process and its children (gunicorn master + workers), from /proc."""
+    return sum(cpu for pid, ppid, cpu, _ in _processes() if root_pid in (pid, ppid))
+
+
+def _pg_backends(database: str) -> dict[int, float]:
+    """CPU seconds of each PostgreSQL backend connected to ``database`` (its title names the database;
+    shared background processes such as the WAL writer are not counted)."""
+    found = {}
+    for pid, _ppid, cpu, entry in _processes():
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if title.startswith("postgres:") and f" {database} " in title:
+            found[pid] = cpu
+    return found
+
+
+def _pg_delta(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
 
 
 def _free_port() -> int:
@@ -250,10 +272,17 @@ def run(backend: str, pg_url: str | None, events: int, senders: int, workers: in
             engine = make_engine(url)
             with engine.connect() as conn:
                 recorded_before = conn.scalar(select(func.count()).select_from(ProcessedEvent)) or 0
+            db_name = url.rsplit("/", 1)[-1]
             load_before = os.getloadavg()[0]
-            cpu_before = _cpu_seconds(web.pid)
+            cpu_before, fake_before, own_before = _cpu_seconds(web.pid), _cpu_seconds(fake.pid), time.process_time()
+            pg_before = _pg_backends(db_name) if backend == "postgresql" else {}
             latencies, failures, seconds = load(app_port, users, events, senders, rate)
+            # Replies leave just after each answer: let the last ones reach the fake before reading CPU.
+            _settled_stats(fake_port, before["replies_ok"] + len(latencies), seconds=10)
             cpu = _cpu_seconds(web.pid) - cpu_before
+            fake_cpu = _cpu_seconds(fake.pid) - fake_before
+            own_cpu = time.process_time() - own_before
+            pg_cpu = _pg_delta(pg_before, _pg_backends(db_name)) if backend == "postgresql" else None
             load_text = f"{load_before:.1f} → {os.getloadavg()[0]:.1f}"
             with engine.connect() as conn:
                 recorded = (conn.scalar(select(func.count()).select_from(ProcessedEvent)) or 0) - recorded_before
@@ -270,18 +299,23 @@ def run(backend: str, pg_url: str | None, events: int, senders: int, workers: in
                   p99_ms=quantiles[98], max_ms=max(latencies), non_200=failures, recorded=recorded,
                   replies=after["replies_ok"] - before["replies_ok"],
                   distinct_tokens=after["reply_tokens"] - before["reply_tokens"],
-                  cpu_ms=cpu * 1000 / max(1, len(latencies)), load=load_text)
+                  cpu_ms=cpu * 1000 / max(1, len(latencies)), loadgen_ms=own_cpu * 1000 / max(1, len(latencies)),
+                  fake_ms=fake_cpu * 1000 / max(1, len(latencies)),
+                  pg_ms=None if pg_cpu is None else pg_cpu * 1000 / max(1, len(latencies)), load=load_text)
 
 
 def table(results: list[Result], senders: int, workers: int, threads: int) -> str:
     lines = [f"{senders} concurrent senders, gunicorn {workers} workers × {threads} threads (gthread), "
              f"{os.cpu_count()} CPUs, Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}.", "",
-             "| database | events | seconds | events/s | p50 ms | p99 ms | max ms | web CPU ms/event | load avg | non-200 | lost | doubled |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| database | events | seconds | events/s | p50 ms | p99 ms | max ms | CPU ms/event: web | "
+             "load generator | fake LINE | PostgreSQL | load avg | non-200 | lost | doubled |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         r.backend += "" if not (r.p99_ms < 200 and r.rate >= 200 and not r.lost and not r.doubled) else " ✔ target"
+        pg = "–" if r.pg_ms is None else f"{r.pg_ms:.1f}"
         lines.append(f"| {r.backend} | {r.events} | {r.seconds:.1f} | {r.rate:.0f} | {r.p50_ms:.1f} | "
-                     f"{r.p99_ms:.1f} | {r.max_ms:.1f} | {r.cpu_ms:.1f} | {r.load} | {r.non_200} | {r.lost} | {r.doubled} |")
+                     f"{r.p99_ms:.1f} | {r.max_ms:.1f} | {r.cpu_ms:.1f} | {r.loadgen_ms:.1f} | {r.fake_ms:.1f} | {pg} | "
+                     f"{r.load} | {r.non_200} | {r.lost} | {r.doubled} |")
     return "\n".join(lines)
 
 
