@@ -149,6 +149,21 @@ def test_free_text_order_is_confirmed_back(line_app, line_client, line_fake) -> 
     assert sorted((l.product_id, l.quantity) for l in order.lines) == [(town.daikon_id, 2), (town.apple_id, 3)]
 
 
+def test_free_text_never_orders_from_cached_words(line_app, line_client, line_fake) -> None:
+    """The matcher's words are cached per process; what goes in the basket is matched against fresh rows."""
+    town = seed_town(line_app)
+    chat = Chat(line_client, line_fake.fake, RESIDENT_USER)
+    assert "大根 2本" in wire(chat.say("大根2本"))               # the words are cached now
+    with session_of(line_app) as s:
+        s.get(Product, town.daikon_id).available = False  # type: ignore[union-attr]
+        s.get(Product, town.apple_id).name = "ふじりんご"   # type: ignore[union-attr]
+        s.commit()
+    chat.tap("a=clear")
+    assert "合計" not in wire(chat.say("大根2本"))               # off sale: not quoted from the cache
+    reply = wire(chat.say("りんご1個"))                          # still its kana reading りんご
+    assert "ふじりんご 1個" in reply and "大根" not in reply      # the fresh name, nothing stale
+
+
 def test_free_text_bad_quantity_is_explained(line_app, line_client, line_fake) -> None:
     seed_town(line_app)
     chat = Chat(line_client, line_fake.fake, RESIDENT_USER)

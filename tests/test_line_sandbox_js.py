@@ -29,8 +29,8 @@ def test_sandbox_page_renders_and_posts_events(tmp_path: Path) -> None:
     script = tmp_path / "sandbox_run.js"
     script.write_text(harness + _page_script(), encoding="utf-8")
     messages = m.as_dicts([
-        m.flex("商品", [m.bubble("大根", ["150円（1本）"], [m.pb_dict("これを買う", "qty", p=7)]),
-                       m.bubble("りんご", ["120円（1個）"], [m.pb_dict("これを買う", "qty", p=8)])]),
+        m.flex("商品", [m.bubble("大根", ["150円（1本）"], [m.postback("これを買う", "qty", p=7)]),
+                       m.bubble("りんご", ["120円（1個）"], [m.postback("これを買う", "qty", p=8)])]),
         m.text("ご住所の位置を送ってください。",
                quick=m.quick_reply([m.postback("はい", "regok"), m.location_action()])),
     ])

@@ -248,11 +248,15 @@ def confirm(ctx: Ctx, window_code: str | None) -> list[Message]:
 
 def free_text(ctx: Ctx, text: str) -> list[Message] | None:
     """「大根2本とりんご3個」 → into the basket, then the confirmation screen. None if nothing matched."""
+    from bot.conversation import catalogue
     from orders.ja_text import extract_items
-    from shops.service import list_products
-    catalogue = [p for p in list_products(ctx.session) if p.available]
     try:
-        found, unmatched = extract_items(text, catalogue)
+        # Cached words find the candidates; the match that counts is made against fresh rows.
+        candidates, _ = extract_items(text, catalogue.words(ctx.session))
+        if not candidates:
+            return None
+        fresh = catalogue.fresh_products(ctx.session, [item.product.id for item in candidates])
+        found, unmatched = extract_items(text, fresh)
     except DomainError as exc:
         return [m.text(error_text(exc), quick=m.quick_reply([m.postback("注文する", "shops")]))]
     if not found:

@@ -1,0 +1,76 @@
+"""The free-text matcher's words: which products are on sale and their names and kana readings, kept
+per process for a few seconds instead of loading the whole catalogue on every typed order.
+
+Only words are cached, never what a resident is shown or charged. A typed order is matched in two
+passes: the cached words pick the candidates, then the candidates are read fresh (still on sale? their
+current name and reading?) and the text is matched again against those fresh rows only. So a cached
+word can never put a product in the basket that is no longer on sale or no longer called that, and
+the quote reads price and stock itself. What the cache can do: a product listed, renamed or put back
+on sale in the last ``TTL_S`` seconds is not understood by its new words yet (the resident gets the
+「分かりませんでした」 buttons, as for any unknown word).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from sqlalchemy import Engine, bindparam, select
+from sqlalchemy.orm import Session
+
+from shops.models import Product, Shop
+
+TTL_S = 10.0
+
+
+@dataclass(frozen=True)
+class Word:
+    """What ``orders.ja_text.extract_items`` needs of a product (its ``Named`` protocol), plus the id."""
+
+    id: int
+    name: str
+    kana: str
+
+
+_ON_SALE = (Shop.active.is_(True), Product.available.is_(True))
+# Same order as shops.service.list_products: when two products share a name, the earlier one wins.
+_WORDS = (select(Product.id, Product.name, Product.kana).join(Shop, Shop.id == Product.shop_id)
+          .where(*_ON_SALE).order_by(Product.shop_id, Product.id))
+_FRESH = (select(Product).join(Shop, Shop.id == Product.shop_id)
+          .where(Product.id.in_(bindparam("ids", expanding=True)), *_ON_SALE)
+          .order_by(Product.shop_id, Product.id))
+
+# Per engine (tests make a database per app; ids mean nothing across databases).
+_cache: weakref.WeakKeyDictionary[Engine, tuple[float, tuple[Word, ...]]] = weakref.WeakKeyDictionary()
+_lock = threading.Lock()
+
+
+def words(session: Session) -> tuple[Word, ...]:
+    """The on-sale products' words, at most ``TTL_S`` seconds old."""
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    now = time.monotonic()
+    with _lock:
+        cached = _cache.get(engine)
+    if cached is not None and now - cached[0] < TTL_S:
+        return cached[1]
+    fresh = tuple(Word(row.id, row.name, row.kana or "") for row in session.execute(_WORDS))
+    with _lock:
+        _cache[engine] = (now, fresh)
+    return fresh
+
+
+def forget(session: Session) -> None:
+    """Drop this database's cached words (tests that change the catalogue and want it seen at once)."""
+    with _lock:
+        _cache.pop(session.get_bind(), None)  # type: ignore[arg-type]
+
+
+def fresh_products(session: Session, ids: Sequence[int]) -> list[Any]:
+    """The products among ``ids`` that are on sale now, read from the database, in catalogue order."""
+    if not ids:
+        return []
+    return list(session.scalars(_FRESH, {"ids": list(dict.fromkeys(ids))}))
