@@ -182,12 +182,14 @@ def event_body(user: str) -> str:
 
 
 def load(port: int, users: list[str], events: int, senders: int,
-         rate: float = 0.0) -> tuple[list[float], int, float]:
+         rate: float = 0.0) -> tuple[list[float], int, float, float]:
     """``senders`` threads, each with its own keep-alive connection and its own residents.
 
     ``rate`` 0: closed loop, each sender posts as soon as its previous answer came back (maximum
     throughput). ``rate`` > 0: open loop, the senders together post ``rate`` events per second on a
     fixed schedule, and latency counts from the scheduled time (so queueing shows, not hidden).
+    Returns the latencies (ms), the failures, the seconds until the last answer, and the start as
+    ``time.time()`` (to compare with the fake's clock: it is on this machine).
     """
     latencies: list[float] = []
     failures = 0
@@ -232,10 +234,10 @@ def load(port: int, users: list[str], events: int, senders: int,
     for t in threads:
         t.start()
     barrier.wait()
-    started = time.perf_counter()
+    started, started_wall = time.perf_counter(), time.time()
     for t in threads:
         t.join()
-    return latencies, failures, time.perf_counter() - started
+    return latencies, failures, time.perf_counter() - started, started_wall
 
 
 @contextmanager
@@ -276,9 +278,11 @@ def run(backend: str, pg_url: str | None, events: int, senders: int, workers: in
             load_before = os.getloadavg()[0]
             cpu_before, fake_before, own_before = _cpu_seconds(web.pid), _cpu_seconds(fake.pid), time.process_time()
             pg_before = _pg_backends(db_name) if backend == "postgresql" else {}
-            latencies, failures, seconds = load(app_port, users, events, senders, rate)
-            # Replies leave just after each answer: let the last ones reach the fake before reading CPU.
-            _settled_stats(fake_port, before["replies_ok"] + len(latencies), seconds=10)
+            latencies, failures, answered, started_wall = load(app_port, users, events, senders, rate)
+            # Replies leave just after each answer: the run ends when the last one reached the fake
+            # (a backlog of replies behind fast 200s must not count as throughput).
+            in_time = _settled_stats(fake_port, before["replies_ok"] + len(latencies), seconds=10)
+            seconds = max(answered, in_time["last_reply_at"] - started_wall)
             cpu = _cpu_seconds(web.pid) - cpu_before
             fake_cpu = _cpu_seconds(fake.pid) - fake_before
             own_cpu = time.process_time() - own_before

@@ -32,6 +32,7 @@ class Recorded:
     body: Any
     status: int
     to: str | None = None          # the LINE user the messages went to (push, or reply via token owner)
+    at: float = field(default_factory=time.time)   # when it arrived (benchmarks: the last reply's time)
 
 
 def _limits(messages: list[dict[str, Any]]) -> None:
@@ -101,6 +102,7 @@ class FakeLine:
         for c in calls:
             statuses[str(c.status)] = statuses.get(str(c.status), 0) + 1
         return {"calls": len(calls), "replies_ok": sum(1 for c in replies if c.status == 200),
+                "last_reply_at": max((c.at for c in replies if c.status == 200), default=0.0),
                 "reply_tokens": len({c.body.get("replyToken") for c in replies if c.status == 200}),
                 "pushes_ok": sum(1 for c in calls if c.path.endswith("/message/push") and c.status == 200),
                 "statuses": statuses}
