@@ -68,6 +68,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         kwargs.setdefault("pool_pre_ping", True)
         kwargs.setdefault("pool_size", 10)
         kwargs.setdefault("max_overflow", 40)
+        # psycopg prepares a statement after 5 executions on a connection, and forgets all of them on
+        # any ROLLBACK, also ROLLBACK TO SAVEPOINT (a refused order) and the rollback that ends a read
+        # session. So hot statements were parsed and planned afresh most of the time (server log in
+        # docs/benchmarks.md, Orders); 0 prepares each statement at its first execution.
+        kwargs["connect_args"] = {"prepare_threshold": 0, **kwargs.get("connect_args", {})}
         return create_engine(url, **kwargs)
 
     engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **kwargs)
