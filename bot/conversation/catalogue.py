@@ -16,7 +16,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
@@ -39,7 +39,7 @@ _ON_SALE = (Shop.active.is_(True), Product.available.is_(True))
 # Same order as shops.service.list_products: when two products share a name, the earlier one wins.
 _WORDS = (select(Product.id, Product.name, Product.kana).join(Shop, Shop.id == Product.shop_id)
           .where(*_ON_SALE).order_by(Product.shop_id, Product.id))
-_FRESH = (select(Product).join(Shop, Shop.id == Product.shop_id)
+_FRESH = (select(Product.id, Product.name, Product.kana).join(Shop, Shop.id == Product.shop_id)
           .where(Product.id.in_(bindparam("ids", expanding=True)), *_ON_SALE)
           .order_by(Product.shop_id, Product.id))
 
@@ -69,8 +69,9 @@ def forget(session: Session) -> None:
         _cache.pop(session.get_bind(), None)  # type: ignore[arg-type]
 
 
-def fresh_products(session: Session, ids: Sequence[int]) -> list[Any]:
-    """The products among ``ids`` that are on sale now, read from the database, in catalogue order."""
+def fresh_words(session: Session, ids: Sequence[int]) -> list[Word]:
+    """The words of the products among ``ids`` that are on sale now, read from the database, in
+    catalogue order."""
     if not ids:
         return []
-    return list(session.scalars(_FRESH, {"ids": list(dict.fromkeys(ids))}))
+    return [Word(row.id, row.name, row.kana or "") for row in session.execute(_FRESH, {"ids": list(dict.fromkeys(ids))})]

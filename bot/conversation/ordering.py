@@ -255,7 +255,7 @@ def free_text(ctx: Ctx, text: str) -> list[Message] | None:
         candidates, _ = extract_items(text, catalogue.words(ctx.session))
         if not candidates:
             return None
-        fresh = catalogue.fresh_products(ctx.session, [item.product.id for item in candidates])
+        fresh = catalogue.fresh_words(ctx.session, [item.product.id for item in candidates])
         found, unmatched = extract_items(text, fresh)
     except DomainError as exc:
         return [m.text(error_text(exc), quick=m.quick_reply([m.postback("注文する", "shops")]))]
