@@ -401,8 +401,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--senders", type=int, default=50)
+    # The Procfile's web process: gunicorn --workers 2 --threads 4.
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--pg", default=os.environ.get("TEST_DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     parser.add_argument("--rates", default="0,210,60",

@@ -50,8 +50,7 @@ _lock = threading.Lock()
 
 def words(session: Session) -> tuple[Word, ...]:
     """The on-sale products' words, at most ``TTL_S`` seconds old."""
-    engine = session.get_bind()
-    assert isinstance(engine, Engine)
+    engine = _engine(session)
     now = time.monotonic()
     with _lock:
         cached = _cache.get(engine)
@@ -63,10 +62,9 @@ def words(session: Session) -> tuple[Word, ...]:
     return fresh
 
 
-def forget(session: Session) -> None:
-    """Drop this database's cached words (tests that change the catalogue and want it seen at once)."""
-    with _lock:
-        _cache.pop(session.get_bind(), None)  # type: ignore[arg-type]
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine   # a session joined to a Connection
 
 
 def fresh_words(session: Session, ids: Sequence[int]) -> list[Word]:
