@@ -71,6 +71,10 @@ def enqueue_all(session: Session, messages: Sequence[NewMessage], *, now: dateti
     for message in messages:
         if message.channel not in CHANNELS:
             raise ValueError(f"unknown outbox channel {message.channel!r}")
+    if any(isinstance(pending, OutboxMessage) for pending in session.new):
+        # A message ``enqueue`` added but the session has not flushed yet is invisible to ON CONFLICT;
+        # flush it first, as the SELECT in ``enqueue`` would have (autoflush).
+        session.flush()
     connection = session.connection()
     connection.execute(_INSERT_NEW[connection.dialect.name], [
         dict(id=new_outbox_id(), channel=m.channel, recipient=m.recipient, kind=m.kind, payload=m.payload,

@@ -37,6 +37,14 @@ def test_enqueue_all_skips_keys_already_queued_and_writes_the_rest(session: Sess
     assert row.next_attempt_at == NOW and len(row.id) == 36
 
 
+def test_enqueue_all_sees_a_message_enqueue_added_but_not_yet_flushed(session: Session) -> None:
+    enqueue(session, channel="line", recipient="U1", kind="k", payload={"text": "first"}, now=NOW,
+            dedupe_key="a")
+    enqueue_all(session, [NewMessage("line", "U1", "k", {"text": "again"}, "a")], now=NOW)
+    session.commit()
+    assert rows(session) == [("a", "U1", "first")]
+
+
 def test_enqueue_all_refuses_an_unknown_channel_and_writes_nothing(session: Session) -> None:
     with pytest.raises(ValueError):
         enqueue_all(session, [NewMessage("line", "U1", "k", {}, "a"), NewMessage("fax", "x", "k", {}, "b")],
