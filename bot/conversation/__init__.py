@@ -33,27 +33,40 @@ KEYWORDS: dict[str, str] = {
 }
 
 
-@functools.cache
-def _roles_query() -> Any:
-    """One round trip for the three common roles (this runs on every event); built once, because
-    building a statement costs SQLAlchemy more than running this one."""
+def _role_columns() -> list[Any]:
+    """Shop owner id and shop, driver id, resident id of the LINE user ``party`` (or NULL)."""
     from delivery.models import Driver
     from residents.models import Resident
     from shops.models import ShopOwner
-    user = bindparam("user")
-    return select(
+    user = bindparam("party")
+    return [
         select(ShopOwner.id).where(ShopOwner.line_user_id == user).order_by(ShopOwner.id).limit(1).scalar_subquery(),
         select(ShopOwner.shop_id).where(ShopOwner.line_user_id == user).order_by(ShopOwner.id).limit(1).scalar_subquery(),
         select(Driver.id).where(Driver.line_user_id == user, Driver.active.is_(True)).limit(1).scalar_subquery(),
         select(Resident.id).where(Resident.line_user_id == user, Resident.active.is_(True)).limit(1).scalar_subquery(),
-    )
+    ]
 
 
-def _identify(ctx: Ctx) -> None:
-    """Fill in the role, the resident served and the actor string recorded on orders."""
+# Built once: building a statement costs SQLAlchemy more than running this one.
+@functools.cache
+def _roles_query() -> Any:
+    return select(*_role_columns())
+
+
+@functools.cache
+def _conversation_and_roles_query() -> Any:
+    """The conversation row (locked) and the roles in one round trip (this runs on every event)."""
+    return conv_state.LOAD.add_columns(*_role_columns())
+
+
+def _identify(ctx: Ctx, roles: tuple[Any, ...] | None = None) -> None:
+    """Fill in the role, the resident served and the actor string recorded on orders (``roles``:
+    the four role columns when the caller already read them)."""
     from residents.service import residents_for_family
 
-    owner_id, shop_id, driver_id, resident_id = ctx.session.execute(_roles_query(), {"user": ctx.user_id}).one()
+    if roles is None:
+        roles = tuple(ctx.session.execute(_roles_query(), {"party": ctx.user_id}).one())
+    owner_id, shop_id, driver_id, resident_id = roles
     if owner_id is not None:
         ctx.role, ctx.actor, ctx.extra["shop_id"] = "shop", f"shop_owner:{owner_id}", shop_id
         return
@@ -193,10 +206,10 @@ def handle(session: Any, incoming: Incoming, *, now: Any, config: Mapping[str, A
     """Answer one event (the caller has already claimed its id in this transaction)."""
     if incoming.kind == "unfollow" or incoming.user_id is None:
         return []   # blocked: nothing can be sent; the conversation row is kept for a return
-    conv = conv_state.load(session, incoming.user_id, now)
+    conv, roles = conv_state.load(session, incoming.user_id, now, _conversation_and_roles_query())
     ctx = Ctx(session=session, incoming=incoming, now=now, config=config, state=dict(conv.state or {}),
               user_id=incoming.user_id)
-    _identify(ctx)
+    _identify(ctx, roles)
     try:
         # A rule broken somewhere unexpected is answered politely instead of failing the event
         # (which LINE would redeliver, failing again); the savepoint drops any partial change.

@@ -22,8 +22,10 @@ from otodoke.models import Conversation
 CHANNEL = "line"
 
 _table = Conversation.__table__
-_LOAD = (select(_table.c.id, _table.c.state)
-         .where(_table.c.channel == CHANNEL, _table.c.party == bindparam("party")).with_for_update())
+# ``party`` is the LINE user id. Callers may add columns (scalar subqueries on the same ``party``)
+# to learn more in the same round trip; FOR UPDATE OF locks the conversation row only.
+LOAD = (select(_table.c.id, _table.c.state)
+        .where(_table.c.channel == CHANNEL, _table.c.party == bindparam("party")).with_for_update(of=_table))
 _SAVE = update(_table).where(_table.c.id == bindparam("row_id")).values(
     state=bindparam("state", type_=_table.c.state.type), updated_at=bindparam("now", type_=_table.c.updated_at.type))
 # First contact: create the row unless another event from the same user just did.
@@ -37,14 +39,15 @@ class Row:
     state: dict[str, Any]
 
 
-def load(session: Session, user_id: str, now: datetime) -> Row:
-    """The user's conversation row, created on first contact and locked for this transaction."""
-    found = session.execute(_LOAD, {"party": user_id}).first()
+def load(session: Session, user_id: str, now: datetime, query: Any = LOAD) -> tuple[Row, tuple[Any, ...]]:
+    """The user's conversation row, created on first contact and locked for this transaction, and
+    the values of any columns ``query`` adds to ``LOAD``."""
+    found = session.execute(query, {"party": user_id}).first()
     if found is None:
         dialect = session.get_bind().dialect.name
         session.execute(_CREATE[dialect], {"channel": CHANNEL, "party": user_id, "state": {}, "updated_at": now})
-        found = session.execute(_LOAD, {"party": user_id}).one()
-    return Row(id=found.id, state=dict(found.state or {}))
+        found = session.execute(query, {"party": user_id}).one()
+    return Row(id=found[0], state=dict(found[1] or {})), tuple(found[2:])
 
 
 def save(session: Session, row: Row, state: dict[str, Any], now: datetime) -> None:
