@@ -261,12 +261,15 @@ def free_text(ctx: Ctx, text: str) -> list[Message] | None:
     from bot.conversation import catalogue
     from orders.ja_text import extract_items
     try:
-        # Cached words find the candidates; the match that counts is made against fresh rows.
-        candidates, _ = extract_items(text, catalogue.words(ctx.session))
-        if not candidates:
+        # Cached words find the candidates; what counts is a match against fresh rows. When every
+        # candidate is still on sale under the same words, matching again against them alone would
+        # find the same items (each was the longest match among more words), so it is skipped.
+        found, unmatched = extract_items(text, catalogue.words(ctx.session))
+        if not found:
             return None
-        fresh = catalogue.fresh_words(ctx.session, [item.product.id for item in candidates])
-        found, unmatched = extract_items(text, fresh)
+        fresh = catalogue.fresh_words(ctx.session, [item.product.id for item in found])
+        if set(fresh) != {item.product for item in found}:
+            found, unmatched = extract_items(text, fresh)
     except DomainError as exc:
         return [m.text(error_text(exc), quick=m.quick_reply([m.postback("注文する", "shops")]))]
     if not found:
