@@ -352,8 +352,8 @@ def reading(results: list[Result]) -> str:
                      f"so {cpus} CPUs ÷ that ≈ {1000 * cpus / max(totals):.0f}–{1000 * cpus / min(totals):.0f} events/s "
                      f"if these processes had the machine to themselves")
     return ("CPU per event in this run, the bench's processes added up — " + "; ".join(parts) + ". "
-            "The load average column is the whole machine: other work shared the CPUs during the run, so "
-            "wall-clock figures (events/s, latency) depend on it; CPU per event much less.")
+            "The load average column is the whole machine: other work on the CPUs during the run shows in "
+            "every figure, the wall-clock ones (events/s, latency) most.")
 
 
 def summary(results: list[Result]) -> str:
