@@ -15,6 +15,7 @@ from delivery.models import Plan, Run
 from delivery.stops import OUTCOME_LABELS_JA
 from orders.calendar import format_date_ja
 from orders.models import Order
+from orders.status import OrderView
 from orders.notifications import recipients
 from otodoke.clock import JST
 from outbox.service import enqueue
@@ -32,7 +33,7 @@ def hhmm(moment: datetime) -> str:
     return moment.astimezone(JST).strftime("%H:%M")
 
 
-def eta_window(eta: datetime, order: Order) -> tuple[str, str]:
+def eta_window(eta: datetime, order: Order | OrderView) -> tuple[str, str]:
     """A window the resident can trust: a little before to half an hour after the planned time,
     never outside the window they chose."""
     local = eta.astimezone(JST)

@@ -318,7 +318,8 @@ def test_driver_gets_the_run_and_records_not_at_home(line_app, line_client, line
         s.add(stop)
         s.flush()
         stop_id = stop.id
-    assert "今日の到着予定：13:15〜13:45ごろ" in wire(resident_chat.say("注文の確認"))   # ETA on the day
+    # ETA on the day: the same window as the ETA notice (15 min before to 30 after, inside 13:00–17:00)
+    assert "今日の到着予定：13:15〜14:00ごろ" in wire(resident_chat.say("注文の確認"))
     chat = Chat(line_client, line_fake.fake, DRIVER_USER)
     run_view = chat.say("配達")
     text = wire(run_view)

@@ -51,10 +51,10 @@ def usual_confirm(ctx: Ctx) -> list[Message]:
 
 
 def _eta(ctx: Ctx, view: Any) -> str:
-    """On the delivery day: the planned arrival (a ±15 min window) from today's active plan, if any."""
-    from datetime import timedelta
-
+    """On the delivery day: the planned arrival from today's active plan, if any — the same window as
+    the ETA notice the resident was sent (a little before to half an hour after, inside their window)."""
     from delivery.models import Plan, Run, RunStop
+    from delivery.notices import eta_window
     from otodoke.clock import JST
     if view.delivery_date != ctx.now.astimezone(JST).date():
         return ""
@@ -65,9 +65,8 @@ def _eta(ctx: Ctx, view: Any) -> str:
         return ""
     if stop.status == "done":
         return "お届けしました。"
-    eta = stop.eta.astimezone(JST)
-    early, late = eta - timedelta(minutes=15), eta + timedelta(minutes=15)
-    return f"今日の到着予定：{early:%H:%M}〜{late:%H:%M}ごろ"
+    early, late = eta_window(stop.eta, view)
+    return f"今日の到着予定：{early}〜{late}ごろ"
 
 
 def status(ctx: Ctx) -> list[Message]:
