@@ -17,7 +17,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from delivery.problem import Route, RoutePlan, RoutingProblem, SolverStats, Stop, Unassigned, Vehicle, Visit
+from delivery.problem import Route, RoutePlan, RoutingProblem, SolverStats, Stop, Vehicle, Visit
 from delivery.routing import solve, stop_penalties
 
 
