@@ -9,14 +9,17 @@ deferred BEGIN so that pages never queue behind writers.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -90,8 +93,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
     # In-process writers queue on a lock before BEGIN IMMEDIATE instead of in SQLite's busy handler,
     # whose sleeps grow to 100 ms and let newcomers overtake: with 16 threads that gave a p99 of
-    # seconds (docs/benchmarks.md, Orders). Other processes still wait in the busy handler.
+    # seconds (docs/benchmarks.md, Orders). Writers in other processes (gunicorn workers, the job
+    # worker) meet on a file lock beside the database for the same reason.
     write_lock = threading.Lock()
+    file_lock = ProcessWriteLock(_database_path(url))
 
     @event.listens_for(engine, "begin")
     def _begin_immediate(connection: Connection) -> None:
@@ -101,6 +106,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # A leaked holder (should never happen) costs a wait, not a hang: then fall back to SQLite.
         if write_lock.acquire(timeout=WRITE_LOCK_WAIT_S):
             connection.info[_HOLDS_WRITE_LOCK] = True
+            connection.info[_HOLDS_FILE_LOCK] = file_lock.acquire(WRITE_LOCK_WAIT_S)
         try:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
         except BaseException:
@@ -108,6 +114,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             raise
 
     def _release(info: dict[Any, Any]) -> None:
+        if info.pop(_HOLDS_FILE_LOCK, False):
+            file_lock.release()
         if info.pop(_HOLDS_WRITE_LOCK, False):
             write_lock.release()
 
@@ -120,6 +128,52 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
 
 WRITE_LOCK_WAIT_S = 30
 _HOLDS_WRITE_LOCK = "otodoke_holds_write_lock"
+_HOLDS_FILE_LOCK = "otodoke_holds_file_lock"
+
+
+def _database_path(url: str) -> str | None:
+    """The file of a file-backed SQLite URL; None for an in-memory database (one process only)."""
+    path = make_url(url).database
+    return None if not path or path == ":memory:" or path.startswith("file:") else path
+
+
+class ProcessWriteLock:
+    """An exclusive ``flock`` on ``<database>-writer.lock``, taken by a process's one writer at a time
+    (the in-process lock comes first), so writers of different processes take turns as soon as the
+    holder commits instead of sleeping in SQLite's busy handler. The kernel drops it if the holder dies.
+    Waiting is bounded: after ``timeout`` the writer goes on to SQLite's own locking."""
+
+    POLL_S = 0.0005
+
+    def __init__(self, database: str | None) -> None:
+        self._path = None if database is None else f"{database}-writer.lock"
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _descriptor(self) -> int | None:
+        if self._path is None:
+            return None
+        if self._fd is None or self._pid != os.getpid():   # a forked worker needs its own open file
+            self._fd, self._pid = os.open(self._path, os.O_RDWR | os.O_CREAT, 0o600), os.getpid()
+        return self._fd
+
+    def acquire(self, timeout: float) -> bool:
+        fd = self._descriptor()
+        if fd is None:
+            return False
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    return False
+                time.sleep(self.POLL_S)
+
+    def release(self) -> None:
+        if self._fd is not None and self._pid == os.getpid():
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
 
 
 AfterCommit = Callable[[], None]

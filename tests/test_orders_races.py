@@ -287,3 +287,42 @@ def test_sqlite_writer_queue_is_released_however_a_transaction_ends(app: Flask) 
     outcomes = together(1, write, timeout=10)
     # A leaked queue position shows as a 30 s wait in one of the steps above; all of it takes < 1 s.
     assert outcomes[0].value is True and time.monotonic() - started < 10
+
+
+def test_sqlite_writers_of_other_processes_meet_on_the_file_lock(app: Flask) -> None:
+    """A write transaction holds ``<database>-writer.lock`` from BEGIN to its end, so a writer in another
+    process (another open file, as a gunicorn worker has) waits for it instead of SQLite's busy handler."""
+    import fcntl
+    import os
+
+    from sqlalchemy import make_url
+
+    url = app.config["DATABASE_URL"]
+    if not is_sqlite(url):
+        pytest.skip("the file lock exists only for SQLite")
+    other = os.open(f"{make_url(url).database}-writer.lock", os.O_RDWR | os.O_CREAT)
+
+    def free() -> bool:
+        try:
+            fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(other, fcntl.LOCK_UN)
+        return True
+
+    try:
+        assert free()
+        with db.transaction(app) as session:
+            session.execute(select(Product.id)).all()
+            assert not free()                      # held for the whole write transaction
+        assert free()                              # and let go at commit
+        with pytest.raises(RuntimeError):
+            with db.transaction(app) as session:
+                session.execute(select(Product.id)).all()
+                raise RuntimeError("rolled back")
+        assert free()                              # and at rollback
+        with db.reading(app) as session:           # readers never take it
+            session.execute(select(Product.id)).all()
+            assert free()
+    finally:
+        os.close(other)
