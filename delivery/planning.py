@@ -136,20 +136,19 @@ def store_plan(session: Session, day: DayInput, result: RoutePlan | None, *, now
     session.flush()
     marker.plan_id = plan.id
 
-    assigned: dict[int, int] = {}   # order id → vehicle row id
-    if result is not None and day.built is not None:
-        # An order is delivered whole or not at all: one unserved leg drops the order from the runs.
-        dropped = partly_unassigned(day.built, result)
-        assigned = _store_runs(session, plan, day, result, still_open - set(dropped), finished_stops(previous))
-        plan.solver_seconds = result.stats.seconds
-        plan.strategy = f"{result.stats.engine}/{result.stats.strategy}"
-        plan.routes = {r.vehicle_id: [v.stop_id for v in r.visits] for r in result.routes}
+    solved = result if day.built is not None else None
+    # An order is delivered whole or not at all: one unserved leg drops the order from the runs.
+    dropped = partly_unassigned(day.built, solved) if solved is not None and day.built is not None else {}
+    # order id → vehicle row id; finished stops are kept even when there is nothing left to solve
+    assigned = _store_runs(session, plan, day, solved, still_open - set(dropped), finished_stops(previous))
+    if solved is not None:
+        plan.solver_seconds = solved.stats.seconds
+        plan.strategy = f"{solved.stats.engine}/{solved.stats.strategy}"
+        plan.routes = {r.vehicle_id: [v.stop_id for v in r.visits] for r in solved.routes}
         for order_id, reason in dropped.items():
             if order_id in still_open:
                 plan.unassigned.append(UnassignedOrder(order_id=order_id, reason_code=reason,
                                                        reason=REASONS_JA.get(reason, reason)))
-    if result is None or day.built is None:
-        assigned = _store_runs(session, plan, day, None, set(), finished_stops(previous))
     plan.order_count = len(assigned)
     plan.unassigned_count = len(plan.unassigned)
     session.flush()
