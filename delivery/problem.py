@@ -72,6 +72,8 @@ class Stop:
     pickup: str | None = None  # for a delivery fed by a shop: the id of its pickup stop
     penalty: int | None = None  # cost of leaving it unserved; None = "must serve" (a very large penalty)
     vehicles: tuple[str, ...] | None = None  # only these vehicles may serve it (None = any)
+    # Stops sharing a group ride one vehicle, all served or none: the shops' legs of one door's order.
+    group: str | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -20,13 +20,17 @@ from delivery.problem import (
 )
 from delivery.solver.nodes import Nodes, build_nodes, triage
 from delivery.solver.ortools_engine import EngineResult, solve_ortools
-from delivery.solver.schedule import ScheduleError, schedule_route
+from delivery.solver.rounds import solve_in_rounds
+from delivery.solver.whole import make_whole
 
 # The second process runs PyVRP where it models the problem exactly, otherwise OR-Tools again from a
 # different first solution (cheapest arc: best of the four strategies measured on the wide-window R2/RC2
 # instances, where the insertion heuristics are weakest).
 DEFAULT_ENGINES = ("ortools", "pyvrp", "ortools-alt")
 ALT_STRATEGY = "PATH_CHEAPEST_ARC"
+# On the product's day (groups, pickups in shop hours) cheapest arc leaves most orders out; local
+# cheapest insertion is the other start that serves the day (docs/benchmarks.md, "The pilot's day").
+ALT_GROUPED_STRATEGY = "LOCAL_CHEAPEST_INSERTION"
 FINISH_S = 0.3
 
 
@@ -56,16 +60,17 @@ def solve(
     hopeless = triage(problem)
     kept = tuple(s for s in problem.stops if s.id not in hopeless)
     if not kept or not problem.vehicles:
-        plan = _plan(problem, None, (), {}, hopeless, "none", "empty", "nothing to route")
+        plan = _plan(problem, [], hopeless, "none", "empty", "nothing to route")
         return _with_seconds(plan, began, ())
     nodes = build_nodes(problem, kept)
     initial = _initial_routes(nodes, initial_plan)
 
+    grouped = any(s.group is not None for s in kept)
     second = None
     if "pyvrp" in engines and _pyvrp_fits(problem):
         second = "pyvrp"
     elif "ortools-alt" in engines:
-        second = f"ortools:{ALT_STRATEGY}"
+        second = f"ortools:{ALT_GROUPED_STRATEGY if grouped else ALT_STRATEGY}"
     pending = None
     if second is not None:
         from delivery.solver.parallel import start_member
@@ -75,19 +80,20 @@ def solve(
     candidates: list[RoutePlan] = []
     # what is left of the budget, less a little for scheduling and checking the plans afterwards
     left = time_limit_s - (time.monotonic() - began) - FINISH_S
-    result = solve_ortools(nodes, time_limit_s=left, solution_limit=solution_limit, initial_routes=initial)
+    if grouped:
+        result = solve_in_rounds(nodes, time_limit_s=left, solution_limit=solution_limit,
+                                 initial_routes=initial, hopeless=tuple(hopeless))
+    else:
+        result = solve_ortools(nodes, time_limit_s=left, solution_limit=solution_limit, initial_routes=initial)
+    finish_by = began + time_limit_s
     if result is not None:
-        plan = _from_result(nodes, result, hopeless, "ortools")
-        if plan is not None:
-            candidates.append(plan)
+        candidates.append(_from_result(nodes, result, hopeless, "ortools", finish_by))
     if pending is not None:
         other = pending.result()
         if other is not None:
-            plan = _from_result(nodes, other, hopeless, "pyvrp" if second == "pyvrp" else "ortools")
-            if plan is not None:
-                candidates.append(plan)
+            candidates.append(_from_result(nodes, other, hopeless, "pyvrp" if second == "pyvrp" else "ortools", finish_by))
     if not candidates:  # cannot happen with every stop droppable, but never return nothing
-        candidates.append(_plan(problem, nodes, (), {}, hopeless, "none", "fail", "no engine answered"))
+        candidates.append(_plan(problem, [], hopeless, "none", "fail", "no engine answered"))
     best = min(candidates, key=lambda p: p.objective)  # ties: the first member (OR-Tools) wins
     summary = tuple((f"{p.stats.engine}/{p.stats.strategy}", p.objective) for p in candidates)
     return _with_seconds(best, began, summary)
@@ -100,7 +106,10 @@ def _with_seconds(plan: RoutePlan, began: float, candidates: tuple[tuple[str, in
 
 
 def _pyvrp_fits(problem: RoutingProblem) -> bool:
-    return not any(v.breaks for v in problem.vehicles) and all(s.vehicles is None for s in problem.stops)
+    # PyVRP has no breaks, per-stop vehicle lists or same-vehicle groups: on such a day it would plan
+    # another problem than the product's, so it is left out and OR-Tools runs in both processes.
+    return (not any(v.breaks for v in problem.vehicles)
+            and all(s.vehicles is None and s.group is None for s in problem.stops))
 
 
 def _initial_routes(nodes: Nodes, plan: RoutePlan | None) -> list[list[int]] | None:
@@ -127,32 +136,24 @@ def _pair_complete(nodes: Nodes, node: int, present: set[int]) -> bool:
     return True
 
 
-def _from_result(nodes: Nodes, result: EngineResult, hopeless: dict[str, UnassignedReason], engine: str) -> RoutePlan | None:
-    try:
-        return _plan(nodes.problem, nodes, result.routes, dict(enumerate(result.break_starts)), hopeless, engine, result.strategy, result.status)
-    except ScheduleError:
-        return None  # an engine's plan that fails our own check is discarded, never returned
+def _from_result(nodes: Nodes, result: EngineResult, hopeless: dict[str, UnassignedReason], engine: str,
+                 deadline: float | None = None) -> RoutePlan:
+    """The engine's routes, checked and with every group whole (``delivery.solver.whole``): a route
+    that fails the check is repaired, never discarded with the whole plan."""
+    stops = [[nodes.stops[n] for n in route] for route in result.routes]
+    routes, _ = make_whole(nodes.problem, stops, result.break_starts, deadline=deadline, hopeless=tuple(hopeless))
+    return _plan(nodes.problem, [r for r in routes if r is not None], hopeless, engine, result.strategy, result.status)
 
 
 def _plan(
     problem: RoutingProblem,
-    nodes: Nodes | None,
-    routes: Sequence[Sequence[int]],
-    break_starts: dict[int, tuple[int, ...]],
+    built: list[Route],
     hopeless: dict[str, UnassignedReason],
     engine: str,
     strategy: str,
     status: str,
 ) -> RoutePlan:
-    built: list[Route] = []
-    served: set[str] = set()
-    for k, route in enumerate(routes):
-        if not route or nodes is None:
-            continue
-        vehicle = problem.vehicles[k]
-        stops = [nodes.stops[n] for n in route]
-        built.append(schedule_route(problem, vehicle, stops, list(break_starts.get(k, ())) or None))
-        served.update(s.id for s in stops)
+    served = {v.stop_id for r in built for v in r.visits}
     by_vehicle = {v.id: v for v in problem.vehicles}
     dropped = [s for s in problem.stops if s.id not in served and s.id not in hopeless]
     unassigned = [Unassigned(sid, reason) for sid, reason in hopeless.items()]

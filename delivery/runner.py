@@ -19,7 +19,6 @@ from delivery.planning import prepare_day, store_plan
 from delivery.problem import Route, RoutePlan, Visit
 from delivery.late_start import leave_late
 from delivery.routing import solve
-from delivery.whole_orders import consistent_start, pin_split_orders
 from orders.calendar import cutoff_for, format_date_ja, is_delivery_day
 from otodoke import get_clock
 from otodoke.clock import JST
@@ -76,13 +75,8 @@ def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None
     limit = time_limit_s if time_limit_s is not None else float(app.config.get("PLANNING_TIME_LIMIT_S", 10))
     result = None
     if day.built is not None:
-        # Most of the time goes to the first search; a short second one keeps split orders whole.
-        result = solve(day.built.problem, time_limit_s=limit * 0.7, initial_plan=warm_start(day.previous_routes))
-        pinned = pin_split_orders(day.built, result)
-        if pinned is not None:
-            day.built.problem = pinned
-            result = solve(pinned, time_limit_s=max(limit * 0.3, 1.0),
-                           initial_plan=consistent_start(pinned, result))
+        # Every order of a door rides one van by the model's own groups (``delivery.solver.whole``).
+        result = solve(day.built.problem, time_limit_s=limit, initial_plan=warm_start(day.previous_routes))
         result = leave_late(day.built.problem, result)
     with db.transaction(app) as session:
         plan = store_plan(session, day, result, now=get_clock(app).now(), actor=actor)

@@ -1,18 +1,14 @@
-"""Keeps each order whole: one van carries every shop's goods of an order to the door.
+"""Reads a plan back per order: an order is delivered complete or not at all.
 
-The problem splits an order by shop (one pickup-delivery pair per shop, see ``problem_builder``), and
-the solver treats the pairs independently, so it may give one order's legs to different vans: the
-resident would then open the door two or three times. After a first solve, ``pin_split_orders`` pins
-every leg of such an order (pickups and deliveries) to the van that already carries most of it, and the
-problem is solved again from the first plan. Whatever the solver leaves half-served is dropped whole by
-``partly_unassigned`` (an order is delivered complete or not at all)."""
+The problem splits an order by shop (one pickup-delivery pair per shop, see ``problem_builder``) and
+puts every leg of a door in one group, which the solver keeps on one van (``delivery.solver.whole``).
+``partly_unassigned`` is the last guard when the plan is stored: an order with a leg unserved, or
+(should a plan ever come back that way) on two vans, is not put on a run in pieces."""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import replace
-
-from delivery.problem import RoutePlan, RoutingProblem
+from delivery.problem import RoutePlan
 from delivery.problem_builder import BuiltProblem
 
 
@@ -35,20 +31,6 @@ def _majority(vans: Counter[str]) -> str:
     return sorted(vans.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
 
 
-def pin_split_orders(built: BuiltProblem, plan: RoutePlan) -> RoutingProblem | None:
-    """None when no order is split; otherwise the problem with every order of several legs pinned to
-    one van (a split one to its majority van, a whole one to its own), so that the second search
-    cannot split another order while it mends these."""
-    if not split_orders(built, plan):
-        return None
-    pins = {order_id: _majority(vans) for order_id, vans in vans_per_order(built, plan).items()
-            if sum(vans.values()) > 1}
-    stops = tuple(replace(stop, vehicles=(pins[built.stop_order[stop.id]],))
-                  if built.stop_order.get(stop.id) in pins else stop
-                  for stop in built.problem.stops)
-    return replace(built.problem, stops=stops)
-
-
 def partly_unassigned(built: BuiltProblem, plan: RoutePlan) -> dict[int, str]:
     """Orders not to deliver: one leg unserved (→ that leg's reason) or, should the searches still
     have left one on two vans, split ("split")."""
@@ -58,14 +40,3 @@ def partly_unassigned(built: BuiltProblem, plan: RoutePlan) -> dict[int, str]:
     for order_id in split_orders(built, plan):
         reasons.setdefault(order_id, "split")
     return reasons
-
-
-def consistent_start(problem: RoutingProblem, plan: RoutePlan) -> RoutePlan:
-    """``plan`` without the visits the pins now forbid, as a warm start the solver accepts: the search
-    re-inserts those legs on their own van."""
-    allowed = {s.id: s.vehicles for s in problem.stops}
-    routes = tuple(replace(r, visits=tuple(v for v in r.visits
-                                           if allowed.get(v.stop_id) is None
-                                           or r.vehicle_id in allowed[v.stop_id]))
-                   for r in plan.routes)
-    return replace(plan, routes=routes)

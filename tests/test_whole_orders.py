@@ -11,7 +11,8 @@ from delivery.models import Run, RunStop, UnassignedOrder
 from delivery.problem import Route, RoutePlan, Unassigned, Visit
 from delivery.problem_builder import BuiltProblem
 from delivery.runner import plan_day
-from delivery.whole_orders import partly_unassigned, pin_split_orders
+from delivery.whole_orders import partly_unassigned
+from orders.models import Order
 from demo.seed import seed_demo
 from demo.simulate import simulate_orders
 from otodoke.clock import JST
@@ -33,36 +34,32 @@ def _built(stop_order: dict[str, int]) -> BuiltProblem:
     return BuiltProblem(problem=problem, points=[(0, 0), (0, 0)], stop_order=dict(stop_order))
 
 
-def test_a_split_order_is_pinned_to_the_van_carrying_most_of_it() -> None:
-    legs = {"p1-1": 1, "d1-1": 1, "p1-2": 1, "d1-2": 1, "p1-3": 1, "d1-3": 1, "p2-1": 2, "d2-1": 2}
-    built = _built(legs)
-    plan = _plan({"v1": ["p1-1", "d1-1", "p2-1", "d2-1"], "v2": ["p1-2", "p1-3", "d1-2", "d1-3"]})
-    pinned = pin_split_orders(built, plan)
-    assert pinned is not None
-    by_id = {s.id: s for s in pinned.stops}
-    assert {by_id[s].vehicles for s in legs if legs[s] == 1} == {("v2",)}   # two legs of three on v2
-    assert by_id["d2-1"].vehicles is None                                  # one leg: cannot split
-    assert pin_split_orders(built, _plan({"v1": list(legs)})) is None       # nothing split: no re-solve
-
-
 def test_one_unserved_leg_drops_the_whole_order() -> None:
     built = _built({"p1-1": 1, "d1-1": 1, "p1-2": 1, "d1-2": 1})
     assert partly_unassigned(built, _plan({"v1": ["p1-1", "d1-1"]}, ("p1-2", "d1-2"))) == {1: "fleet_time"}
 
 
-def test_a_demo_day_delivers_every_order_in_one_van(app, clock) -> None:
+def test_a_demo_day_delivers_every_order_in_one_van_and_one_stop(app, clock) -> None:
     with db.transaction(app) as session:
         seed_demo(session, now=clock.now())
     with db.transaction(app) as session:
         simulate_orders(session, delivery_date=date(2026, 12, 2), count=80, seed=3, now=clock.now())
-    plan_day(app, delivery_date=date(2026, 12, 2), actor="staff:test", time_limit_s=4)
+    outcome = plan_day(app, delivery_date=date(2026, 12, 2), actor="staff:test", time_limit_s=6)
     with db.reading(app) as session:
         vans: dict[int, set[int]] = defaultdict(set)
+        door_stops: dict[int, int] = defaultdict(int)
         for stop, run in session.execute(select(RunStop, Run).join(Run).where(RunStop.kind == "delivery")):
             vans[stop.order_id].add(run.vehicle_id)
+            door_stops[stop.order_id] += 1
         unassigned = {u.order_id for u in session.scalars(select(UnassignedOrder))}
+        orders = set(session.scalars(select(Order.id).where(Order.delivery_date == date(2026, 12, 2))))
     assert vans and all(len(v) == 1 for v in vans.values()), {o: v for o, v in vans.items() if len(v) > 1}
+    assert all(n == 1 for n in door_stops.values()), {o: n for o, n in door_stops.items() if n > 1}
     assert not set(vans) & unassigned
+    assert set(vans) | unassigned == orders            # every order is accounted for
+    # the demo fleet serves this day (measured 80/80 in docs/benchmarks.md); a loaded CI machine gets
+    # a little less search, so one order may be left out, never more
+    assert len(vans) >= len(orders) - 1, (len(vans), len(orders), outcome.message)
 
 
 def test_an_order_still_split_is_not_delivered_in_pieces() -> None:

@@ -33,6 +33,18 @@ class Nodes:
     def n(self) -> int:
         return len(self.locations)
 
+    def groups(self) -> list[list[int]]:
+        """Nodes per group with more than one member, in node order."""
+        out: dict[str, list[int]] = {}
+        for i, s in enumerate(self.stops):
+            if s.group is not None:
+                out.setdefault(s.group, []).append(i)
+        return [m for m in out.values() if len(m) > 1]
+
+    def split_cost(self) -> int:
+        """What one extra vehicle for a group costs: more than any detour, less than dropping a stop."""
+        return max(1, min(self.penalties, default=1) // 4)
+
     def pickup_of(self, node: int) -> int | None:
         p = self.stops[node].pickup
         return None if p is None else self.index_of[p]

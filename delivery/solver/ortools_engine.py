@@ -116,6 +116,14 @@ def solve_ortools(
         solver.Add(routing.ActiveVar(pi) == routing.ActiveVar(di))
         solver.Add(time_dim.CumulVar(pi) <= time_dim.CumulVar(di))
 
+    # 6b. groups: every stop of a group on one vehicle. A hard equality of the vehicle variables
+    # leaves the insertion heuristics no first solution (a group's first pair can never be placed
+    # alone), so the model prices every extra vehicle a group uses far above any detour instead;
+    # ``routing`` then verifies that no group came back split.
+    split_cost = nodes.split_cost()
+    for members in nodes.groups():
+        routing.AddSoftSameVehicleConstraint([manager.NodeToIndex(m) for m in members], split_cost)
+
     # 7. vehicle restrictions and drop penalties
     vehicle_index = {v.id: k for k, v in enumerate(vehicles)}
     for i, s in enumerate(nodes.stops):

@@ -11,7 +11,12 @@ from delivery.problem import BreakTaken, Route, RoutingProblem, Stop, Vehicle, V
 
 
 class ScheduleError(ValueError):
-    """The engine returned a route that breaks a rule; the plan is discarded."""
+    """A route breaks a rule; ``stop_id`` names the stop where it first did, when there is one (the
+    repair in ``delivery.solver.whole`` takes that stop's group out and tries again)."""
+
+    def __init__(self, message: str, stop_id: str | None = None) -> None:
+        super().__init__(message)
+        self.stop_id = stop_id
 
 
 def schedule_route(
@@ -47,44 +52,27 @@ def schedule_route(
     distance = travel = 0
     picked: set[str] = set()
     for s in stops:
-        now = _take_breaks(pending_breaks, taken, now, t[here][s.location])
-        arrival = now + t[here][s.location]
-        ready = arrival + (problem.setup(s.location) if s.location != here else 0)
-        lo = s.window.start if s.window else vehicle.shift.start
-        hi = s.window.end if s.window else vehicle.shift.end
-        start = max(ready, lo)
-        while pending_breaks and pending_breaks[0][0] < start:
-            # the break falls while waiting for the window to open: take it at the door
-            b_start, dur, latest = pending_breaks.pop(0)
-            at = max(ready, b_start)
-            if at > latest:
-                raise ScheduleError(f"break starts at {at}, after its window ends {latest}")
-            taken.append(BreakTaken(at, dur))
-            start = max(start, at + dur)
-        if start > hi:
-            raise ScheduleError(f"{vehicle.id}: stop {s.id} starts {start} after its window ends {hi}")
+        try:
+            return_visit = _visit(problem, vehicle, s, here, now, pending_breaks, taken, load, picked)
+        except ScheduleError as error:
+            raise ScheduleError(str(error), error.stop_id or s.id) from None
+        visit, load = return_visit
         distance += c[here][s.location]
         travel += t[here][s.location]
-        d = problem.demand(s)
-        if s.kind == "pickup":
-            load = [a + b for a, b in zip(load, d)]
-            picked.add(s.id)
-        else:
-            if s.pickup is not None and s.pickup not in picked:
-                raise ScheduleError(f"{vehicle.id}: delivery {s.id} before its pickup {s.pickup}")
-            load = [a - b for a, b in zip(load, d)]
-        if any(a > cap for a, cap in zip(load, vehicle.capacity)) or any(a < 0 for a in load):
-            raise ScheduleError(f"{vehicle.id}: load {load} out of bounds after {s.id}")
-        now = start + s.service_s
-        visits.append(Visit(s.id, s.location, arrival, start, now, tuple(load)))
+        now = visit.departure
+        visits.append(visit)
         here = s.location
     now = _take_breaks(pending_breaks, taken, now, t[here][vehicle.end_location])
     distance += c[here][vehicle.end_location]
     travel += t[here][vehicle.end_location]
     end_time = now + t[here][vehicle.end_location]
-    if pending_breaks:
-        # a break that was not needed before the last stop is taken at the end of the shift
-        end_time = _take_breaks(pending_breaks, taken, end_time, 10**12)
+    for b_start, dur, latest in pending_breaks:
+        # a break that was not needed before the last stop is taken back at the depot
+        at = max(end_time, b_start)
+        if at > latest:
+            raise ScheduleError(f"break starts at {at}, after its window ends {latest}")
+        taken.append(BreakTaken(at, dur))
+        end_time = at + dur
     if end_time > vehicle.shift.end:
         raise ScheduleError(f"{vehicle.id}: back at {end_time}, after the shift ends {vehicle.shift.end}")
     if len(picked) != sum(1 for s in stops if s.kind == "pickup"):
@@ -104,17 +92,54 @@ def schedule_route(
     )
 
 
+def _visit(problem: RoutingProblem, vehicle: Vehicle, s: Stop, here: int, now: int,
+           pending_breaks: list[tuple[int, int, int]], taken: list[BreakTaken], load: list[int],
+           picked: set[str]) -> tuple[Visit, list[int]]:
+    """Drive from ``here`` (free at ``now``) to ``s`` and serve it: the visit and the load after it."""
+    leg = int(problem.travel_s[here][s.location])
+    now = _take_breaks(pending_breaks, taken, now, leg)
+    arrival = now + leg
+    ready = arrival + (problem.setup(s.location) if s.location != here else 0)
+    lo = s.window.start if s.window else vehicle.shift.start
+    hi = s.window.end if s.window else vehicle.shift.end
+    start = max(ready, lo)
+    while pending_breaks and pending_breaks[0][0] < start:
+        # the break falls while waiting for the window to open: take it at the door
+        b_start, dur, latest = pending_breaks.pop(0)
+        at = max(ready, b_start)
+        if at > latest:
+            raise ScheduleError(f"break starts at {at}, after its window ends {latest}")
+        taken.append(BreakTaken(at, dur))
+        start = max(start, at + dur)
+    if start > hi:
+        raise ScheduleError(f"{vehicle.id}: stop {s.id} starts {start} after its window ends {hi}")
+    d = problem.demand(s)
+    if s.kind == "pickup":
+        load = [a + b for a, b in zip(load, d)]
+        picked.add(s.id)
+    else:
+        if s.pickup is not None and s.pickup not in picked:
+            raise ScheduleError(f"{vehicle.id}: delivery {s.id} before its pickup {s.pickup}")
+        load = [a - b for a, b in zip(load, d)]
+    if any(a > cap for a, cap in zip(load, vehicle.capacity)) or any(a < 0 for a in load):
+        raise ScheduleError(f"{vehicle.id}: load {load} out of bounds after {s.id}")
+    return Visit(s.id, s.location, arrival, start, start + s.service_s, tuple(load)), load
+
+
 def _take_breaks(pending: list[tuple[int, int, int]], taken: list[BreakTaken], now: int, leg: int) -> int:
-    """Take a break before this leg when its planned start falls before the next arrival."""
-    while pending and pending[0][0] < now + leg:
+    """Breaks whose planned start falls before the next arrival are taken on the way, where the driver
+    is at that moment: the leg then ends later by the breaks' durations. This is the solver's own
+    model (a break may sit anywhere in a transit, never inside a service), so a plan the solver
+    returns replays to the same times. Returns the departure time shifted by those durations."""
+    delay = 0
+    while pending and pending[0][0] < now + delay + leg:
         b_start, dur, latest = pending.pop(0)
-        start = max(now, b_start)
+        start = max(now + delay, b_start)
         if start > latest:
             raise ScheduleError(f"break starts at {start}, after its window ends {latest}")
         taken.append(BreakTaken(start, dur))
-        now = start + dur
-    return now
-
+        delay += dur  # mid-drive or at the start of the leg: the arrival moves by the break alone
+    return now + delay
 
 
 class _Ints:

@@ -1,0 +1,181 @@
+"""Makes an engine's routes keep every group whole, and checks them: the last step before a plan leaves.
+
+The model prices a group split over several vehicles (see ``ortools_engine``) but an engine may still
+return one split, half served, visiting its door twice, or (should an engine's time model ever differ
+from ``schedule_route``) a route that fails the check. None of these is thrown away with the plan:
+
+1. a route that fails the check loses the group of the stop where it failed, until it passes;
+2. a group that is split, partly served or not together at its door is taken out and inserted whole
+   (door legs one after another, pickups at a shop the vehicle already calls at where possible) into
+   the vehicle that carried most of it, else any vehicle where it fits;
+3. groups the engine left out are tried the same way, cheapest vehicle first.
+
+Whatever still does not fit comes back unserved. Pure: no solver, no database.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Sequence
+
+from delivery.problem import Route, RoutingProblem, Stop, Vehicle
+from delivery.solver.nodes import big_penalty
+from delivery.solver.schedule import ScheduleError, schedule_route
+
+Routes = list[list[Stop]]
+TRIED_DOOR_POSITIONS = 12  # cheapest door positions tried per vehicle before giving up on it
+
+
+def group_key(stop: Stop) -> str:
+    """A stop without a group is its own group with its pickup (or delivery) partner."""
+    if stop.group is not None:
+        return stop.group
+    return f"pair:{stop.pickup or stop.id}" if stop.kind == "delivery" else f"pair:{stop.id}"
+
+
+def make_whole(problem: RoutingProblem, routes: Sequence[Sequence[Stop]],
+               break_starts: Sequence[Sequence[int]] = (), *, deadline: float | None = None,
+               hopeless: Sequence[str] = ()) -> tuple[list[Route | None], set[str]]:
+    """Scheduled routes (one per vehicle, None when unused) with every group whole and checked, and
+    the ids of the stops left unserved (``hopeless`` stops are never tried)."""
+    members: dict[str, list[Stop]] = {}
+    for s in problem.stops:
+        if s.id not in hopeless:
+            members.setdefault(group_key(s), []).append(s)
+    work: Routes = [list(r) for r in routes] + [[] for _ in range(len(problem.vehicles) - len(routes))]
+    starts = [list(b) for b in break_starts] + [[] for _ in range(len(work) - len(break_starts))]
+
+    broken = _broken_groups(work, members)
+    carried = {g: _majority(work, g) for g in broken}
+    for g in broken:
+        _remove(work, g)
+    scheduled: list[Route | None] = [None] * len(work)
+    for k, vehicle in enumerate(problem.vehicles):
+        scheduled[k] = _check_or_trim(problem, vehicle, work[k], starts[k] if k < len(starts) else None)
+
+    served = {v.stop_id for r in scheduled if r is not None for v in r.visits}
+    waiting = sorted({group_key(s) for s in problem.stops if s.id not in served and s.id not in hopeless},
+                     key=lambda g: (g not in carried, _latest_end(members[g])))
+    big = big_penalty(problem)
+    for g in waiting:
+        if deadline is not None and time.monotonic() > deadline:
+            break
+        worth = sum(big if s.penalty is None else s.penalty for s in members[g])
+        _insert_whole(problem, scheduled, work, members[g], carried.get(g), worth)
+    served = {v.stop_id for r in scheduled if r is not None for v in r.visits}
+    unserved = {s.id for s in problem.stops if s.id not in served}
+    return scheduled, unserved
+
+
+def _broken_groups(work: Routes, members: dict[str, list[Stop]]) -> list[str]:
+    """Groups on more than one vehicle, partly served, or whose door legs are not one after another."""
+    where: dict[str, Counter[int]] = {}
+    for k, route in enumerate(work):
+        for s in route:
+            where.setdefault(group_key(s), Counter())[k] += 1
+    broken = []
+    for g, vans in where.items():
+        if len(vans) > 1 or sum(vans.values()) != len(members.get(g, ())):
+            broken.append(g)
+            continue
+        (k,) = vans
+        doors = [i for i, s in enumerate(work[k]) if group_key(s) == g and s.kind == "delivery"]
+        if doors and doors[-1] - doors[0] != len(doors) - 1:
+            broken.append(g)
+    return sorted(broken)
+
+
+def _majority(work: Routes, g: str) -> int | None:
+    count = Counter(k for k, route in enumerate(work) for s in route if group_key(s) == g)
+    return count.most_common(1)[0][0] if count else None
+
+
+def _remove(work: Routes, g: str) -> None:
+    for route in work:
+        route[:] = [s for s in route if group_key(s) != g]
+
+
+def _latest_end(stops: list[Stop]) -> int:
+    ends = [s.window.end for s in stops if s.window is not None and s.kind == "delivery"]
+    return min(ends) if ends else 10**9
+
+
+def _check_or_trim(problem: RoutingProblem, vehicle: Vehicle, route: list[Stop],
+                   starts: list[int] | None) -> Route | None:
+    """Schedule ``route``; while it fails, take out the group of the stop where it failed."""
+    while route:
+        try:
+            return schedule_route(problem, vehicle, route, starts or None)
+        except ScheduleError as error:
+            starts = None  # the engine's break times belonged to the route as it was
+            culprit = next((s for s in route if s.id == error.stop_id), route[-1])
+            g = group_key(culprit)
+            route[:] = [s for s in route if group_key(s) != g]
+    return None
+
+
+def _insert_whole(problem: RoutingProblem, scheduled: list[Route | None], work: Routes,
+                  group: list[Stop], preferred: int | None, worth: int) -> bool:
+    """Insert ``group`` on the first vehicle where it fits for less than ``worth`` (its penalty:
+    a stop the model may leave out at a lower cost than its detour stays out)."""
+    order = sorted(range(len(problem.vehicles)), key=lambda k: (k != preferred, len(work[k])))
+    allowed = [k for k in order if all(s.vehicles is None or problem.vehicles[k].id in s.vehicles for s in group)]
+    for k in allowed:
+        vehicle = problem.vehicles[k]
+        found = _best_insertion(problem, vehicle, work[k], group)
+        if found is None:
+            continue
+        before = scheduled[k]
+        extra = found[1].distance - (before.distance if before is not None and before.visits else -vehicle.fixed_cost)
+        if extra < worth:
+            work[k], scheduled[k] = found
+            return True
+    return False
+
+
+def _best_insertion(problem: RoutingProblem, vehicle: Vehicle, route: list[Stop],
+                    group: list[Stop]) -> tuple[list[Stop], Route] | None:
+    """The cheapest checked route with ``group`` added: its deliveries as one block at the door, each
+    pickup where the vehicle already calls at that shop before the block, else at its cheapest place."""
+    cost = problem.cost
+    doors = [s for s in group if s.kind == "delivery"]
+    pickups = [s for s in group if s.kind == "pickup"]
+    if not doors:
+        return None
+    door = doors[0].location
+    locs = [vehicle.start_location] + [s.location for s in route] + [vehicle.end_location]
+
+    def door_delta(k: int) -> int:
+        a, b = locs[k], locs[k + 1]
+        return int(cost[a][door]) + int(cost[door][b]) - int(cost[a][b])
+
+    best: tuple[int, list[Stop], Route] | None = None
+    for k in sorted(range(len(route) + 1), key=door_delta)[:TRIED_DOOR_POSITIONS]:
+        candidate = route[:k] + doors + route[k:]
+        for p in pickups:
+            block = candidate.index(doors[0])
+            candidate.insert(_pickup_position(problem, vehicle, candidate, p, block), p)
+        try:
+            checked = schedule_route(problem, vehicle, candidate)
+        except ScheduleError:
+            continue
+        if best is None or checked.distance < best[0]:
+            best = (checked.distance, candidate, checked)
+    return None if best is None else (best[1], best[2])
+
+
+def _pickup_position(problem: RoutingProblem, vehicle: Vehicle, route: list[Stop], p: Stop, before: int) -> int:
+    """Right after the last call at the same shop before ``before``; else the cheapest place."""
+    same = [i for i in range(before) if route[i].location == p.location]
+    if same:
+        return same[-1] + 1
+    cost = problem.cost
+    locs = [vehicle.start_location] + [s.location for s in route]
+    nxt = [s.location for s in route] + [vehicle.end_location]
+
+    def delta(i: int) -> int:
+        a, b = locs[i], nxt[i]
+        return int(cost[a][p.location]) + int(cost[p.location][b]) - int(cost[a][b])
+
+    return min(range(before + 1), key=delta)
