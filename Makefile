@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres venv bench-orders bench-vrp bench-voice bench-line clean
+.PHONY: run test test-sqlite test-postgres venv bench-orders bench-vrp bench-voice bench-line bench-day clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,3 +43,7 @@ bench-line: $(STAMP)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# The pilot's own day as the product plans it (benchmarks/day.py): 120, 240 and 480 orders, seeds 1-3.
+bench-day: $(STAMP)
+	$(PY) -m benchmarks.day

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from otodoke.db import Base
@@ -96,6 +96,8 @@ class Plan(Base):
     order_count: Mapped[int] = mapped_column(default=0)
     unassigned_count: Mapped[int] = mapped_column(default=0)
     diff: Mapped[dict[str, Any]] = mapped_column(default=dict)   # what changed against the previous version
+    # When orders were left out: what would have served them all, computed by re-solving (Japanese)
+    advice: Mapped[str | None] = mapped_column(Text)
     # The solver's routes as stop ids per vehicle, so a re-plan can warm-start from this plan.
     routes: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
@@ -131,6 +133,8 @@ class Run(Base):
     distance_m: Mapped[int] = mapped_column()
     duration_s: Mapped[int] = mapped_column()
     max_load: Mapped[list[Any]] = mapped_column(default=list)   # per capacity dimension
+    break_at: Mapped[datetime | None] = mapped_column()   # the driver's planned break, when there is one
+    break_minutes: Mapped[int] = mapped_column(default=0)
 
     plan: Mapped[Plan] = relationship(back_populates="runs")
     vehicle: Mapped[Vehicle] = relationship()

@@ -196,6 +196,9 @@ def _store_runs(session: Session, plan: Plan, day: DayInput, result: RoutePlan |
                   start_at=origin + timedelta(seconds=route.start_time),
                   end_at=origin + timedelta(seconds=route.end_time),
                   distance_m=route.distance, duration_s=route.duration_s, max_load=[0, 0])
+        if route.breaks:
+            run.break_at = origin + timedelta(seconds=route.breaks[0].start)
+            run.break_minutes = route.breaks[0].duration_s // 60
         last_key, current, peak = None, None, [0, 0]
         districts: list[str] = []
         _, already = finished.pop(row.id, (None, []))

@@ -55,8 +55,12 @@ class SeedSummary:
         ]
 
 
-def seed_demo(session: Session, *, now: datetime, seed: int = DEFAULT_SEED, force: bool = False) -> SeedSummary:
+def seed_demo(session: Session, *, now: datetime, seed: int = DEFAULT_SEED, force: bool = False,
+              residents_per_home: int = 1) -> SeedSummary:
     """Add the demo town in the caller's transaction; return what was added.
+
+    ``residents_per_home`` > 1 (the day benchmark's larger days only) registers that many times the
+    residents in the same hamlets, so a day of 240 or 480 orders has people to come from.
 
     Does nothing (``loaded=False``) when the demo districts exist already. Refuses, unless ``force``,
     to mix demo data into a database that has other districts: that is a real town's data.
@@ -73,7 +77,7 @@ def seed_demo(session: Session, *, now: datetime, seed: int = DEFAULT_SEED, forc
     vehicles = _vehicles(session)
     drivers = _drivers(session, vehicles)
     shops, products = _shops(session, districts, now)
-    residents, links = _residents(session, rng, districts, now)
+    residents, links = _residents(session, rng, districts, now, residents_per_home)
     summary = SeedSummary(loaded=True, districts=len(districts), shops=shops, products=products,
                           residents=residents, family_links=links, vehicles=len(vehicles), drivers=drivers)
     audit.record(session, at=now, actor=ACTOR, channel="staff", action="demo.seed", subject_type="demo",
@@ -147,13 +151,13 @@ def _shops(session: Session, districts: dict[str, District], now: datetime) -> t
 
 
 def _residents(session: Session, rng: random.Random, districts: dict[str, District],
-               now: datetime) -> tuple[int, int]:
+               now: datetime, per_home: int = 1) -> tuple[int, int]:
     people, family_links, index = 0, 0, 0
     for spec in data_places.DISTRICTS:
         district = districts[spec.code]
         # Residents live in hamlets (or town blocks): one cluster per address stem.
         hamlets = {place: _scatter(rng, spec.centre, spec.spread_km * 0.7) for place in spec.places}
-        for _ in range(spec.residents):
+        for _ in range(spec.residents * per_home):
             place = rng.choice(spec.places)
             lat, lon = _scatter(rng, hamlets[place], 0.35)
             address = (f"長井市{place}{rng.randint(1, 9)}-{rng.randint(1, 30)}" if spec.chome

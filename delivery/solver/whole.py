@@ -63,9 +63,58 @@ def make_whole(problem: RoutingProblem, routes: Sequence[Sequence[Stop]],
             break
         worth = sum(big if s.penalty is None else s.penalty for s in members[g])
         _insert_whole(problem, scheduled, work, members[g], carried.get(g), worth)
+    for k, vehicle in enumerate(problem.vehicles):
+        if scheduled[k] is not None and (deadline is None or time.monotonic() < deadline):
+            work[k], scheduled[k] = _one_call_per_shop(problem, vehicle, work[k], scheduled[k])
     served = {v.stop_id for r in scheduled if r is not None for v in r.visits}
     unserved = {s.id for s in problem.stops if s.id not in served}
     return scheduled, unserved
+
+
+def _one_call_per_shop(problem: RoutingProblem, vehicle: Vehicle, route: list[Stop],
+                       checked: Route) -> tuple[list[Stop], Route]:
+    """Within one trip, fold a second call at a shop into the first: move the later pickup up to the
+    earlier call, when the route still passes the check and gets no longer. A trip ends when the van
+    is empty or at the driver's break (the morning round, then the afternoon round, each collecting
+    its own goods: measured on the demo day, a fold across the break fails on the cold box's room or
+    on a morning door's window)."""
+    changed = True
+    while changed:
+        changed = False
+        trips = trip_numbers(checked)
+        first_call: dict[tuple[int, int], int] = {}
+        for i, (stop, trip) in enumerate(zip(route, trips)):
+            if stop.kind == "pickup":
+                key = (trip, stop.location)
+                j = first_call.get(key)
+                if j is not None and route[i - 1].location != stop.location:
+                    moved = route[:i] + route[i + 1:]
+                    at = j + 1
+                    while at < len(moved) and moved[at].location == stop.location:
+                        at += 1
+                    moved.insert(at, stop)
+                    try:
+                        candidate = schedule_route(problem, vehicle, moved)
+                    except ScheduleError:
+                        candidate = None
+                    if candidate is not None and candidate.distance <= checked.distance:
+                        route, checked, changed = moved, candidate, True
+                        break
+                first_call.setdefault(key, i)
+    return route, checked
+
+
+def trip_numbers(route: Route) -> list[int]:
+    """The trip of each visit: a new trip starts after the van is empty and after each break."""
+    out, trip, breaks = [], 0, sorted(b.start for b in route.breaks)
+    for visit in route.visits:
+        while breaks and visit.start >= breaks[0]:
+            breaks.pop(0)
+            trip += 1
+        out.append(trip)
+        if not any(visit.load):
+            trip += 1
+    return out
 
 
 def _broken_groups(work: Routes, members: dict[str, list[Stop]]) -> list[str]:

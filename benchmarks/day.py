@@ -1,0 +1,153 @@
+"""``make bench-day``: the pilot's own day, planned by the product exactly as it ships.
+
+Each row is a fresh SQLite database with the fictional demo town (``demo.seed``), a day of orders from
+``demo.simulate`` (seed 1–3) and one call of ``delivery.runner.plan_day`` with the product's time limit:
+the same problem builder, fleet (breaks included), portfolio and storing of runs as the cutoff job.
+Larger days use a town with more residents per hamlet and a fleet sized by the stated rule: the demo
+fleet repeated once per 120 orders (``FLEET_RULE``).
+
+Columns: orders on runs / orders; van-hours used (leave → back) / offered (shifts of the vans used
+and unused); a lower bound on the van-hours any plan needs (every service time, plus for each place
+visited the shortest drive into it from anywhere else: each place must be arrived at once); km; the
+most calls one van makes at one shop within one trip (a trip ends when the van is empty and at the
+driver's break); doors a van calls at twice; solve seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+import time
+from collections import Counter, defaultdict
+from datetime import date, datetime
+
+FLEET_RULE = "demo fleet × ceil(orders / 120)"
+DAY = date(2026, 12, 2)
+NOW = "2026-12-01T08:00:00+09:00"
+
+
+def run_day(orders: int, seed: int, time_limit_s: float) -> dict[str, object]:
+    from sqlalchemy import select
+    from sqlalchemy.orm import selectinload
+
+    from delivery.models import Plan, Run, Vehicle
+    from delivery.problem_builder import ServiceTimes, hhmm_to_s
+    from delivery.runner import plan_day
+    from demo.seed import seed_demo
+    from demo.simulate import simulate_orders
+    from orders.models import Order
+    from otodoke import create_app, migrate
+    from otodoke.clock import FixedClock
+    from otodoke.db import db, make_engine
+
+    folder = tempfile.mkdtemp(prefix="bench-day-")
+    url = f"sqlite:///{folder}/day.db"
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    now = datetime.fromisoformat(NOW)
+    app = create_app({"DATABASE_URL": url, "SECRET_KEY": "bench", "JOBS_URL": f"sqlite:///{folder}/jobs.db",
+                      "LINE_CHANNEL_SECRET": "", "LINE_CHANNEL_ACCESS_TOKEN": "", "TWILIO_ACCOUNT_SID": "",
+                      "TWILIO_AUTH_TOKEN": ""}, clock=FixedClock(now))
+    scale = math.ceil(orders / 120)
+    with app.app_context():
+        with db.transaction(app) as session:
+            seed_demo(session, now=now, residents_per_home=scale + 1 if scale > 1 else 1)
+            if scale > 1:
+                fleet = list(session.scalars(select(Vehicle).order_by(Vehicle.id)))
+                for copy in range(2, scale + 1):
+                    for v in fleet:
+                        session.add(Vehicle(name=f"{v.name}-{copy}", capacity_crates=v.capacity_crates,
+                                            capacity_cold=v.capacity_cold, depot_lat=v.depot_lat, depot_lon=v.depot_lon,
+                                            shift_start=v.shift_start, shift_end=v.shift_end,
+                                            break_start=v.break_start, break_minutes=v.break_minutes, active=True))
+        with db.transaction(app) as session:
+            report = simulate_orders(session, delivery_date=DAY, count=orders, seed=seed, now=now)
+        began = time.monotonic()
+        outcome = plan_day(app, delivery_date=DAY, actor="bench", time_limit_s=time_limit_s)
+        wall = time.monotonic() - began
+        with db.reading(app) as session:
+            plan = session.get(Plan, outcome.plan_id)
+            runs = list(session.scalars(select(Run).where(Run.plan_id == plan.id).options(selectinload(Run.stops))))
+            vans = list(session.scalars(select(Vehicle).where(Vehicle.active.is_(True))))
+            resident_of = dict(session.execute(select(Order.id, Order.resident_id).where(Order.delivery_date == DAY)).all())
+            total = len(resident_of)
+            offered = sum(hhmm_to_s(v.shift_end) - hhmm_to_s(v.shift_start) - v.break_minutes * 60 for v in vans)
+            used = sum(r.duration_s for r in runs)
+            shop_calls, doors_twice = _street_figures(runs, resident_of)
+            lower = _lower_bound_s(session, DAY, ServiceTimes(), app)
+            return {
+                "orders": orders, "seed": seed, "placed": total, "on_runs": plan.order_count, "vans": len(vans),
+                "used_h": used / 3600, "offered_h": offered / 3600, "bound_h": lower / 3600,
+                "km": plan.total_distance_m / 1000, "shop_calls": shop_calls, "doors_twice": doors_twice,
+                "solve_s": plan.solver_seconds or 0.0, "wall_s": wall, "sold_out": len(report.sold_out),
+                "strategy": plan.strategy,
+            }
+
+
+def _street_figures(runs, resident_of: dict[int, int]) -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """(most calls at one shop by one van in one trip, door calls that repeat a door on the same van)."""
+    worst, twice = 0, 0
+    for run in runs:
+        on_board: set[int] = set()
+        calls: Counter[int] = Counter()
+        doors: Counter[int] = Counter()
+        last_door = None
+        lunch = run.break_at
+        for stop in sorted(run.stops, key=lambda s: s.seq):
+            if lunch is not None and stop.eta >= lunch:
+                calls.clear()  # the morning round ends at the break; the afternoon round collects its own
+                lunch = None
+            if stop.kind == "pickup":
+                calls[stop.shop_id] += 1
+                worst = max(worst, calls[stop.shop_id])
+                on_board.update(stop.picks)
+            else:
+                door = resident_of.get(stop.order_id)
+                if door != last_door:
+                    doors[door] += 1
+                last_door = door
+                on_board.discard(stop.order_id)
+                if not on_board:
+                    calls.clear()  # the van is empty: the next call starts a new trip
+        twice += sum(n - 1 for n in doors.values() if n > 1)
+    return worst, twice
+
+
+def _lower_bound_s(session, day: date, times, app) -> int:  # type: ignore[no-untyped-def]
+    from delivery.planning import prepare_day
+    from delivery.runner import _distance_cache
+
+    cache = _distance_cache(app)
+    built = prepare_day(session, delivery_date=day, trigger="bench-bound", now=datetime.fromisoformat(NOW),
+                        matrix=lambda points: cache.matrix(day, points)).built
+    problem = built.problem
+    service = sum(s.service_s for s in problem.stops)
+    places = {s.location for s in problem.stops}
+    setup = sum(problem.setup(loc) for loc in places)
+    travel = 0
+    for loc in places:
+        travel += min(int(problem.travel_s[other][loc]) for other in range(len(problem.travel_s)) if other != loc)
+    return service + setup + travel
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--orders", type=int, nargs="+", default=[120, 240, 480])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--time-limit", type=float, default=10.0, help="the product's PLANNING_TIME_LIMIT_S")
+    args = parser.parse_args()
+    print(f"fleet rule: {FLEET_RULE}; time limit {args.time_limit:g} s per plan; {DAY} (a Wednesday)")
+    print("| orders | seed | vans | on runs | van-h used / offered | lower bound van-h | km | max shop calls per van trip | doors twice | solve s |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for orders in args.orders:
+        for seed in args.seeds:
+            r = run_day(orders, seed, args.time_limit)
+            print(f"| {r['orders']} | {r['seed']} | {r['vans']} | {r['on_runs']}/{r['placed']} | "
+                  f"{r['used_h']:.1f} / {r['offered_h']:.1f} | {r['bound_h']:.1f} | {r['km']:.1f} | "
+                  f"{r['shop_calls']} | {r['doors_twice']} | {r['solve_s']:.1f} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
