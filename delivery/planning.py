@@ -38,6 +38,8 @@ REASONS_JA = {
     "fleet_capacity": "車両の積載量が足りません",
     "fleet_time": "車両の台数・時間が足りません",
     "split": "1台の車両にまとめてお届けできません",
+    "shop_hours": "お店の集荷時間内に回りきれません",
+    "door_window": "ご希望の時間帯に回りきれません",
 }
 
 
@@ -105,7 +107,7 @@ def _active_plan(session: Session, delivery_date: date) -> Plan | None:
 
 
 def store_plan(session: Session, day: DayInput, result: RoutePlan | None, *, now: datetime,
-               actor: str) -> Plan | None:
+               actor: str, advice: str | None = None) -> Plan | None:
     """Write ``result`` as the new active plan for the day; None if the trigger was handled already.
 
     Orders cancelled while the solver ran are left out of the stored runs (and listed in the diff);
@@ -143,6 +145,7 @@ def store_plan(session: Session, day: DayInput, result: RoutePlan | None, *, now
     assigned = _store_runs(session, plan, day, solved, still_open - set(dropped), finished_stops(previous))
     if solved is not None:
         plan.solver_seconds = solved.stats.seconds
+        plan.advice = advice
         plan.strategy = f"{solved.stats.engine}/{solved.stats.strategy}"
         plan.routes = {r.vehicle_id: [v.stop_id for v in r.visits] for r in solved.routes}
         for order_id, reason in dropped.items():

@@ -172,7 +172,9 @@ class Route:
 # still get home; "shift_too_short": the window is reachable but no shift covers it; "capacity": its
 # demand exceeds every vehicle; "vehicle_not_allowed": its vehicles list names no usable vehicle;
 # "pair_infeasible": its pickup and delivery cannot be chained in time; "fleet_capacity" / "fleet_time":
-# each stop fits on its own but the fleet ran out of room / hours (the solver chose to drop it).
+# each stop fits on its own but the fleet ran out of room / hours (the solver chose to drop it);
+# "shop_hours" / "door_window": the stop is served once the shops' pickup hours / the residents'
+# windows are eased (found by ``delivery.advice``, which also confirms the two "fleet_" reasons).
 UnassignedReason = Literal[
     "window_unreachable",
     "shift_too_short",
@@ -181,6 +183,8 @@ UnassignedReason = Literal[
     "pair_infeasible",
     "fleet_capacity",
     "fleet_time",
+    "shop_hours",
+    "door_window",
 ]
 
 

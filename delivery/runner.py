@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from delivery.advice import left_out_advice, with_reasons
 from delivery.distances import DayCache, provider_from_config
 from delivery.driver_links import make_token
 from delivery.models import District, Plan, PlanningTrigger, Run
@@ -73,13 +74,17 @@ def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None
     if not day.order_ids and day.previous_plan_id is None:
         return PlanOutcome(None, False, 0, 0, 0, f"{format_date_ja(delivery_date)}にお届けする注文はありません。")
     limit = time_limit_s if time_limit_s is not None else float(app.config.get("PLANNING_TIME_LIMIT_S", 10))
-    result = None
+    result, advice = None, None
     if day.built is not None:
         # Every order of a door rides one van by the model's own groups (``delivery.solver.whole``).
         result = solve(day.built.problem, time_limit_s=limit, initial_plan=warm_start(day.previous_routes))
+        advice = left_out_advice(day.built, result, time_limit_s=limit)
+        if advice is not None:
+            result = with_reasons(result, advice.reasons)
         result = leave_late(day.built.problem, result)
     with db.transaction(app) as session:
-        plan = store_plan(session, day, result, now=get_clock(app).now(), actor=actor)
+        plan = store_plan(session, day, result, now=get_clock(app).now(), actor=actor,
+                          advice=advice.text if advice is not None else None)
         if plan is None:
             return PlanOutcome(day.previous_plan_id, False, 0, 0, 0, "この締め切りの計画はすでに作成済みです。")
         previous = session.get(Plan, day.previous_plan_id) if day.previous_plan_id else None

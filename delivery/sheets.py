@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -55,6 +56,7 @@ class RunSheet:
     stops: tuple[SheetStop, ...]
     cash_total_yen: int
     map_svg: str
+    break_text: str = ""  # 「休憩 12:05〜12:50」: the planned break, so the driver takes it where it fits
 
 
 
@@ -104,6 +106,8 @@ def run_sheet(session: Session, run_id: int) -> RunSheet:
         driver=run.driver.name if run.driver else "（未定）", districts=run.districts,
         start=hhmm(run.start_at), end=hhmm(run.end_at), distance_km=round(run.distance_m / 1000, 1),
         stops=tuple(stops), cash_total_yen=cash_total,
+        break_text=(f"休憩 {hhmm(run.break_at)}〜{hhmm(run.break_at + timedelta(minutes=run.break_minutes))}"
+                    if run.break_at is not None and run.break_minutes else ""),
         map_svg=render_svg([MapLine((depot, *points, depot), run.vehicle.name)]),
     )
 
