@@ -1,7 +1,7 @@
 """A realistic day of orders for a delivery date, placed through the real ``orders.service.place_order``.
 
 Who orders: residents of the districts that deliver on that date (each at most once), sampled with
-the seed. What: 1–5 lines, mostly everyday staples, usually from one or two shops, nearby farm stands
+the seed. What: 1–5 lines, mostly everyday staples, from one to three shops (usually one or two), nearby farm stands
 preferred; rice and other heavy items one at a time. When: each order gets a *simulated* time in the
 three hours before its district's cutoff for that date (not the command's clock), so that any date can
 be simulated and the same seed always gives the same orders. Orders are placed in time order, so
@@ -37,6 +37,7 @@ ACTOR = "sim"
 LINE_COUNT_WEIGHTS = {1: 20, 2: 30, 3: 25, 4: 15, 5: 10}
 ORDER_WINDOW_MINUTES = (5, 180)   # orders arrive 5 minutes to 3 hours before the cutoff
 SAME_SHOP_CHANCE = 0.55
+MAX_SHOPS = 3
 _HEAVY = ("米",)
 
 
@@ -214,8 +215,9 @@ def _plan(rng: random.Random, resident: Resident, district: District, catalogue:
         if len(items) >= wanted:
             break
         pool, pool_weights = catalogue, weights
-        if items and rng.random() < SAME_SHOP_CHANCE:
-            shop_ids = {p.shop_id for p in catalogue if p.id in items}
+        shop_ids = {p.shop_id for p in catalogue if p.id in items}
+        # a basket draws from at most three shops, as the pilot's do (a fourth shop's item is left out)
+        if items and (len(shop_ids) >= MAX_SHOPS or rng.random() < SAME_SHOP_CHANCE):
             pairs = [(p, w) for p, w in zip(catalogue, weights) if p.shop_id in shop_ids]
             pool, pool_weights = [p for p, _ in pairs], [w for _, w in pairs]
         product = rng.choices(pool, weights=pool_weights)[0]

@@ -97,6 +97,7 @@ def test_simulated_day_is_plausible(app: Flask) -> None:
         assert staples > lines / 2                                           # mostly everyday staples
         shops_per_order = [len({line.shop_id for line in o.lines}) for o in orders]
         assert sum(shops_per_order) / len(orders) < 2.5
+        assert max(shops_per_order) <= 3 and 3 in shops_per_order              # one to three shops, as in the pilot
         # Stock never negative, and the ledger still adds up.
         assert session.scalar(select(func.count()).select_from(Product).where(Product.stock < 0)) == 0
         for product in session.scalars(select(Product).where(Product.stock.is_not(None))):
