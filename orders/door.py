@@ -46,17 +46,17 @@ def open_order_for(session: Session, *, resident_id: int, now: datetime) -> Orde
     placed now would be delivered on, or None. Reads only."""
     resident = load_resident(session, resident_id)
     slot = next_delivery_slot(resident.district, now)
-    return _open_on(session, resident.id, slot.date, now)
+    return _open_on(session, resident.id, slot.date)
 
 
-def _open_on(session: Session, resident_id: int, day: date, now: datetime) -> Order | None:
-    order = session.scalars(
+def _open_on(session: Session, resident_id: int, day: date) -> Order | None:
+    # Its cutoff is that day's, still ahead (add_to_order checks it again under the lock).
+    return session.scalars(
         select(Order).where(Order.resident_id == resident_id, Order.delivery_date == day,
                             Order.status.in_(OPEN_STATUSES))
         .order_by(Order.id).limit(1).options(selectinload(Order.lines))
         .execution_options(populate_existing=True)
     ).first()
-    return order if order is not None and now < order.cutoff_at else None
 
 
 def quote_for_door(session: Session, *, resident_id: int, items: Sequence[LineItem], now: datetime,
