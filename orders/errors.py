@@ -28,6 +28,9 @@ MESSAGES: dict[str, str] = {
     "inactive_resident": "ただいまご注文をお受けできません。担当者にお問い合わせください。",
     "unknown_resident": "ご登録が見つかりませんでした。",
     "no_usual_order": "これまでのご注文が見つかりませんでした。",
+    # Normally replaced by the question naming the order (orders.door.REPEAT_QUESTION).
+    "repeat_order": "さきほど同じご注文を承りました。もう一度同じものを追加しますか？",
+    "door_changed": "ご注文の状況が変わりました。お手数ですが、もう一度内容をご確認ください。",
 }
 
 # How a web adapter should answer; the bot and the phone line only use ``message``.
@@ -38,6 +41,8 @@ _HTTP_STATUS = {
     "sold_out": 409,
     "past_cutoff": 409,
     "not_changeable": 409,
+    "repeat_order": 409,
+    "door_changed": 409,
 }
 
 

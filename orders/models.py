@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -97,3 +98,22 @@ class OrderLine(Base):
     order: Mapped[Order] = relationship(back_populates="lines")
     product: Mapped[Product] = relationship()
     shop: Mapped[Shop] = relationship()
+
+
+class OrderAddition(Base):
+    """Lines added to an open order by a second order for the same door and day (one stop, one fee).
+
+    The key makes an addition idempotent like an order (a redelivered LINE event, a retried phone
+    step); ``items`` ([[product id, quantity], ...]) is what this addition added, which is what an
+    accidental repeat a few minutes later is compared with.
+    """
+
+    __tablename__ = "order_additions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    idempotency_key: Mapped[str | None] = mapped_column(String(128), unique=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    channel: Mapped[str] = mapped_column(String(16))
+    items: Mapped[list[Any]] = mapped_column()
+    created_at: Mapped[datetime] = mapped_column(index=True)

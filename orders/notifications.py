@@ -21,7 +21,8 @@ from outbox.service import NewMessage, enqueue_all
 from residents.models import PAYMENT_LABELS_JA, FamilyLink, Resident
 
 LINE_TEXT_LIMIT = 5000
-SMS_ITEM_LIMIT = 5  # SMS is paid per segment; list a few items and count the rest
+SMS_ITEM_LIMIT = 5
+ONE_FEE_JA = "同じ日のお届けは1回にまとめるので、配達料は1回分です。"  # SMS is paid per segment; list a few items and count the rest
 
 
 @dataclass(frozen=True)
@@ -68,22 +69,29 @@ def order_changed(session: Session, order: Order, resident: Resident, now: datet
     _send(session, order, resident, now, event=f"changed:{version}", headline="ご注文の内容を変更しました。")
 
 
+def order_added(session: Session, order: Order, resident: Resident, now: datetime, *, version: int,
+                added: list[str]) -> None:
+    """Lines added to an open order (a second order for the same day). ``added``: 「大根 2本」 each."""
+    _send(session, order, resident, now, event=f"added:{version}", headline="ご注文に追加しました。",
+          added=added)
+
+
 def order_cancelled(session: Session, order: Order, resident: Resident, now: datetime) -> None:
     _send(session, order, resident, now, event="cancelled",
           headline="ご注文を取り消しました。")
 
 
 def _send(session: Session, order: Order, resident: Resident, now: datetime, *, event: str,
-          headline: str, family: bool = True) -> None:
+          headline: str, family: bool = True, added: list[str] | None = None) -> None:
     kind = "order_" + event.split(":")[0]
     messages = []
     for recipient in recipients(session, order, resident, family=family):
         prefix = f"{resident.name}さんの" if recipient.family else ""
         if recipient.channel == "line":
-            text = _line_text(order, prefix + headline, cancelled=event == "cancelled")
+            text = _line_text(order, prefix + headline, cancelled=event == "cancelled", added=added)
             payload: dict[str, object] = {"messages": [{"type": "text", "text": text}]}
         else:
-            payload = {"body": _sms_text(order, prefix + headline, cancelled=event == "cancelled")}
+            payload = {"body": _sms_text(order, prefix + headline, cancelled=event == "cancelled", added=added)}
         messages.append(NewMessage(channel=recipient.channel, recipient=recipient.address, kind=kind,
                                    payload=payload,
                                    dedupe_key=f"order:{order.id}:{event}:{recipient.channel}:{recipient.address}"))
@@ -97,8 +105,11 @@ def _when(order: Order) -> str:
     return f"{format_date_ja(order.delivery_date)} {label}（{span}）" if label else f"{format_date_ja(order.delivery_date)} {span}"
 
 
-def _line_text(order: Order, headline: str, *, cancelled: bool) -> str:
+def _line_text(order: Order, headline: str, *, cancelled: bool, added: list[str] | None = None) -> str:
     parts = [f"{headline}（注文番号 {order.id}）"]
+    if added:
+        parts.append(f"追加：{'、'.join(added)}")
+        parts.append(ONE_FEE_JA)
     if cancelled:
         parts.append(f"お届け予定日：{_when(order)}")
         parts.append("またのご利用をお待ちしています。")
@@ -113,13 +124,14 @@ def _line_text(order: Order, headline: str, *, cancelled: bool) -> str:
     return text if len(text) <= LINE_TEXT_LIMIT else text[: LINE_TEXT_LIMIT - 1] + "…"
 
 
-def _sms_text(order: Order, headline: str, *, cancelled: bool) -> str:
+def _sms_text(order: Order, headline: str, *, cancelled: bool, added: list[str] | None = None) -> str:
     if cancelled:
         return f"お届け：{headline}（注文番号 {order.id}、{format_date_ja(order.delivery_date)}分）"
     items = [f"{line.name}{line.quantity}{line.unit}" for line in order.lines[:SMS_ITEM_LIMIT]]
     rest = len(order.lines) - SMS_ITEM_LIMIT
     if rest > 0:
         items.append(f"ほか{rest}点")
-    return (f"お届け：{headline}（注文番号 {order.id}）{_when(order)}。"
+    extra = f"追加：{'、'.join(added[:SMS_ITEM_LIMIT])}。{ONE_FEE_JA}" if added else ""
+    return (f"お届け：{headline}（注文番号 {order.id}）{extra}{_when(order)}。"
             f"{'、'.join(items)}。合計{order.total_yen:,}円。"
             f"変更・取り消しは{format_datetime_ja(order.cutoff_at)}まで。")

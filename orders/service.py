@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from orders.batching import DistrictBatch, batch_orders
 from orders.changes import CancelResult, cancel_order, change_order, get_order
+from orders.door import Placed, add_to_order, open_order_for, order_or_add, quote_for_door, recent_repeat
 from orders.errors import OrderError
 from orders.placing import LineItem, Quote, QuoteLine, place_order, quote_order
 from orders.status import OrderView, OrderViewLine, order_status
-from orders.usual import SkippedItem, UsualBasket, reorder_usual, usual_basket
+from orders.usual import SkippedItem, UsualBasket, reorder_usual, reorder_usual_at_door, usual_basket
 
 __all__ = [
-    "CancelResult", "DistrictBatch", "LineItem", "OrderError", "OrderView", "OrderViewLine", "Quote",
+    "Placed", "add_to_order", "open_order_for", "order_or_add", "quote_for_door", "recent_repeat",
+    "reorder_usual_at_door", "CancelResult", "DistrictBatch", "LineItem", "OrderError", "OrderView", "OrderViewLine", "Quote",
     "QuoteLine", "SkippedItem", "UsualBasket", "batch_orders", "cancel_order", "change_order",
     "get_order", "order_status", "place_order", "quote_order", "reorder_usual", "usual_basket",
 ]

@@ -9,9 +9,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from orders.door import Placed, done_under, order_or_add, quote_for_door
 from orders.errors import OrderError
 from orders.models import Order, OrderStatus
-from orders.placing import LineItem, Quote, find_by_key, load_resident, place_order, quote_order
+from orders.placing import LineItem, Quote, load_resident
 from shops.models import Product, Shop
 
 HISTORY = 10          # look at this many recent orders
@@ -33,6 +34,7 @@ class UsualBasket:
     items: tuple[LineItem, ...]
     quote: Quote | None
     skipped: tuple[SkippedItem, ...]
+    into: int | None = None   # the open order of that day it would be added to (quote: no second fee)
 
 
 def _usual_lines(session: Session, resident_id: int) -> tuple[tuple[int, int], ...]:
@@ -74,17 +76,29 @@ def usual_basket(session: Session, *, resident_id: int, now: datetime) -> UsualB
             skipped.append(SkippedItem(product_id, product.name, reason))
         else:
             items.append(LineItem(product_id, quantity))
-    quote = quote_order(session, resident_id=resident_id, items=items, now=now) if items else None
-    return UsualBasket(items=tuple(items), quote=quote, skipped=tuple(skipped))
+    quote, into = quote_for_door(session, resident_id=resident_id, items=items, now=now) if items else (None, None)
+    return UsualBasket(items=tuple(items), quote=quote, skipped=tuple(skipped), into=into)
 
 
 def reorder_usual(session: Session, *, resident_id: int, placed_by: str, channel: str, now: datetime,
                   idempotency_key: str | None = None) -> tuple[Order, tuple[SkippedItem, ...]]:
-    """Place the usual basket. Raises OrderError("no_usual_order") without history, or sold_out /
-    empty_basket when nothing of it can be delivered."""
+    """Place the usual basket (or add it to that day's open order, see ``reorder_usual_at_door``).
+    Raises OrderError("no_usual_order") without history, or sold_out / empty_basket when nothing of
+    it can be delivered."""
+    placed, skipped = reorder_usual_at_door(session, resident_id=resident_id, placed_by=placed_by,
+                                            channel=channel, now=now, idempotency_key=idempotency_key)
+    return placed.order, skipped
+
+
+def reorder_usual_at_door(session: Session, *, resident_id: int, placed_by: str, channel: str,
+                          now: datetime, idempotency_key: str | None = None, into: int | None = None,
+                          repeat_ok: bool = False) -> tuple[Placed, tuple[SkippedItem, ...]]:
+    """The usual basket through ``orders.door.order_or_add``: added to the open order of that day if
+    there is one, and an identical repeat within minutes raises OrderError("repeat_order") (the
+    question to ask) unless ``repeat_ok``. ``into``: the order the resident was told about."""
     if idempotency_key is not None:
-        existing = find_by_key(session, idempotency_key)
-        if existing is not None and existing.resident_id == resident_id:
+        existing = done_under(session, idempotency_key, None)
+        if existing is not None and existing.order.resident_id == resident_id:
             return existing, ()
     basket = usual_basket(session, resident_id=resident_id, now=now)
     if not basket.items and not basket.skipped:
@@ -94,9 +108,10 @@ def reorder_usual(session: Session, *, resident_id: int, placed_by: str, channel
         if not items:
             break
         try:
-            order = place_order(session, resident_id=resident_id, items=items, placed_by=placed_by,
-                                channel=channel, now=now, idempotency_key=idempotency_key)
-            return order, tuple(skipped)
+            placed = order_or_add(session, resident_id=resident_id, items=items, placed_by=placed_by,
+                                  channel=channel, now=now, idempotency_key=idempotency_key, into=into,
+                                  repeat_ok=repeat_ok)
+            return placed, tuple(skipped)
         except OrderError as error:
             if error.code not in ("sold_out", "product_unavailable"):
                 raise

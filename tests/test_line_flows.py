@@ -178,12 +178,18 @@ def test_usual_in_two_taps_names_sold_out_items(line_app, line_client, line_fake
     with session_of(line_app) as s:
         s.get(Product, town.bread_id).available = False  # type: ignore[union-attr]
         s.commit()
-    usual = chat.tap("a=usual")                          # tap 1 (rich menu いつもの)
+    # The next day (today's order is closed by then: no addition, a new order).
+    from datetime import timedelta
+    from tests.line_support import NOW_MS
+    line_app.extensions["otodoke.clock"].advance(timedelta(days=1))
+    tomorrow = NOW_MS + 24 * 3600 * 1000
+    usual = chat._send("postback", data="a=usual", ts=tomorrow)   # tap 1 (rich menu いつもの)
     assert "食パン" in wire(usual) and "大根 1本" in wire(usual)
-    done = chat.tap(actions(usual)["確定"])               # tap 2
+    done = chat._send("postback", data=actions(usual)["確定"], ts=tomorrow)   # tap 2
     assert "承りました" in wire(done)
     first, second = orders(line_app)
     assert [(l.product_id, l.quantity) for l in second.lines] == [(town.daikon_id, 1)]
+    assert second.delivery_date > first.delivery_date
 
 
 def test_check_and_cancel_until_cutoff(line_app, line_client, line_fake) -> None:

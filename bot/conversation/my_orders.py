@@ -9,7 +9,7 @@ from sqlalchemy import select
 from bot import messages as m
 from bot.messages import Message
 from bot.conversation.common import date_ja, error_text, menu, remember_back, yen
-from bot.conversation.ordering import quote_bubble, show_basket
+from bot.conversation.ordering import addition_notes, quote_bubble, repeat_question, show_basket
 from bot.conversation.state import Ctx
 from otodoke.errors import DomainError
 
@@ -20,8 +20,10 @@ def _skipped_notes(skipped: Any) -> list[str]:
 
 
 def usual(ctx: Ctx) -> list[Message]:
-    """The usual basket with date and total; one more tap (確定) orders it."""
-    from orders.service import usual_basket
+    """The usual basket with date and total; one more tap (確定) orders it, or adds it to the open order
+    of that day. Just ordered the same (いつもの tapped twice): ask before anything else."""
+    from orders.door import REPEAT_QUESTION
+    from orders.service import recent_repeat, usual_basket
     try:
         basket = usual_basket(ctx.session, resident_id=ctx.resident_id, now=ctx.now)
     except DomainError as exc:
@@ -29,22 +31,34 @@ def usual(ctx: Ctx) -> list[Message]:
     notes = _skipped_notes(basket.skipped)
     if not basket.items or basket.quote is None:
         return menu(ctx, "\n".join(notes + ["いつもの商品は、いまはご用意できません。"]))
+    again = recent_repeat(ctx.session, resident_id=ctx.resident_id, items=basket.items, now=ctx.now)
+    if again is not None:
+        return repeat_question(ctx, REPEAT_QUESTION.format(order_id=again.id),
+                               m.postback("はい", "usualok", into=basket.into, rep=1))
     ctx.state["step"] = "usual"
     back = remember_back(ctx, "menu")
-    bubble = quote_bubble(basket.quote, title="いつものご注文", notes=notes,
-                          confirm=m.postback("確定", "usualok"), cancel=m.postback("やめる", "menu"))
+    title = "いつものご注文" if basket.into is None else f"いつもの：注文番号 {basket.into} に追加"
+    notes += addition_notes(basket.into) if basket.into is not None else []
+    bubble = quote_bubble(basket.quote, title=title, notes=notes,
+                          confirm=m.postback("確定", "usualok", into=basket.into), cancel=m.postback("やめる", "menu"))
     return [m.flex("いつものご注文", [bubble], quick=m.quick_reply([], back=back))]
 
 
-def usual_confirm(ctx: Ctx) -> list[Message]:
-    from orders.service import reorder_usual
+def usual_confirm(ctx: Ctx, *, into: int | None = None, repeat_ok: bool = False) -> list[Message]:
+    from orders.service import reorder_usual_at_door
     try:
         with ctx.session.begin_nested():
-            order, skipped = reorder_usual(ctx.session, resident_id=ctx.resident_id, placed_by=ctx.actor,
-                                           channel="line", now=ctx.now, idempotency_key=f"line:{ctx.event_id}")
+            placed, skipped = reorder_usual_at_door(
+                ctx.session, resident_id=ctx.resident_id, placed_by=ctx.actor, channel="line", now=ctx.now,
+                idempotency_key=f"line:{ctx.event_id}", into=into, repeat_ok=repeat_ok)
     except DomainError as exc:
+        if exc.code == "repeat_order":
+            return repeat_question(ctx, exc.message, m.postback("はい", "usualok", into=into, rep=1))
         return menu(ctx, error_text(exc))
-    lines = [f"いつものご注文を承りました。注文番号 {order.id}",
+    order = placed.order
+    head = (f"いつものご注文を注文番号 {order.id} に追加しました。配達料は1回分のままです。" if placed.added
+            else f"いつものご注文を承りました。注文番号 {order.id}")
+    lines = [head,
              f"お届け：{date_ja(order.delivery_date)} {order.window_start}〜{order.window_end}",
              f"合計 {yen(order.total_yen)}"] + _skipped_notes(skipped)
     return menu(ctx, "\n".join(lines))

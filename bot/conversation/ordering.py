@@ -202,19 +202,28 @@ def _resident(ctx: Ctx) -> Any:
 
 
 def quote(ctx: Ctx, window_code: str | None = None, notes: list[str] | None = None) -> list[Message]:
-    """Show date, window and total before anything counts; ask for the window first if there is a choice."""
+    """Show date, window and total before anything counts; ask for the window first if there is a choice.
+    With an open order for that day, the card says the items go into it, with no second fee."""
     from orders.calendar import windows_of
-    from orders.service import quote_order
+    from orders.service import quote_for_door, quote_order
     if not ctx.basket():
         return show_basket(ctx)
     resident = _resident(ctx)   # held until the end: quote_order then finds it in the session
+    changing = ctx.state.get("changing")
+    into = None
     try:
-        q = quote_order(ctx.session, resident_id=ctx.resident_id, items=_items(ctx), now=ctx.now,
-                        window_code=window_code)
+        if changing:
+            q = quote_order(ctx.session, resident_id=ctx.resident_id, items=_items(ctx), now=ctx.now,
+                            window_code=window_code)
+        else:
+            q, into = quote_for_door(ctx.session, resident_id=ctx.resident_id, items=_items(ctx), now=ctx.now,
+                                     window_code=window_code)
     except DomainError as exc:
         return show_basket(ctx, error_text(exc))
-    # The district's windows are the same on every delivery day; offer a choice when there is one.
-    windows = list(windows_of(resident.district)) if window_code is None and resident is not None else []
+    # The district's windows are the same on every delivery day; offer a choice when there is one
+    # (not for an addition: it comes with the order it joins).
+    windows = (list(windows_of(resident.district))
+               if window_code is None and resident is not None and into is None else [])
     if len(windows) > 1:
         ctx.state["step"] = "window"
         back = remember_back(ctx, "basket")
@@ -223,34 +232,66 @@ def quote(ctx: Ctx, window_code: str | None = None, notes: list[str] | None = No
                        quick=m.quick_reply(actions, back=back))]
     ctx.state["step"] = "confirm"
     back = remember_back(ctx, "basket")
-    title = "この内容でよろしいですか？" if not ctx.state.get("changing") else "この内容に変更しますか？"
+    if into is not None:
+        bubble = quote_bubble(q, title=f"注文番号 {into} に追加しますか？", notes=(notes or []) + addition_notes(into),
+                              confirm=m.postback(f"注文番号{into}に追加する", "confirm", w=q.window.code, into=into),
+                              cancel=m.postback("かごに戻る", "basket"))
+        return [m.flex("ご注文の確認", [bubble], quick=m.quick_reply([], back=back))]
+    title = "この内容でよろしいですか？" if not changing else "この内容に変更しますか？"
     bubble = quote_bubble(q, title=title, notes=notes,
                           confirm=m.postback("この内容で注文する", "confirm", w=q.window.code),
                           cancel=m.postback("かごに戻る", "basket"))
     return [m.flex("ご注文の確認", [bubble], quick=m.quick_reply([], back=back))]
 
 
-def confirm(ctx: Ctx, window_code: str | None) -> list[Message]:
-    """Place (or change) the order; the confirming event's id is the idempotency key."""
-    from orders.service import change_order, place_order
+def addition_notes(into: int) -> list[str]:
+    return [f"同じ日にお届けするご注文（注文番号 {into}）に追加します。",
+            "お届けは1回、配達料は追加でかかりません。"]
+
+
+def repeat_question(ctx: Ctx, question: str, yes: m.Action) -> list[Message]:
+    """「さきほど同じご注文…追加しますか？」 with はい／いいえ: nothing is placed until はい."""
+    ctx.state["step"] = "repeat"
+    return [m.text(question, quick=m.quick_reply([yes, m.postback("いいえ", "norep")]))]
+
+
+def no_repeat(ctx: Ctx) -> list[Message]:
+    ctx.set_basket([])
+    return menu(ctx, "追加はしませんでした。")
+
+
+def confirm(ctx: Ctx, window_code: str | None, *, into: int | None = None,
+            repeat_ok: bool = False) -> list[Message]:
+    """Place the order, add it to the open order of that day (``into``, as the card said), or change an
+    order; the confirming event's id is the idempotency key."""
+    from orders.service import change_order, order_or_add
     if not ctx.basket():
         return menu(ctx, "かごが空です。")
     changing = ctx.state.get("changing")
+    added = False
     try:
         with ctx.session.begin_nested():
             if changing:
                 order = change_order(ctx.session, order_id=int(changing), items=_items(ctx), actor=ctx.actor,
                                      channel="line", now=ctx.now, resident_id=ctx.resident_id)
             else:
-                order = place_order(ctx.session, resident_id=ctx.resident_id, items=_items(ctx),
-                                    placed_by=ctx.actor, channel="line", now=ctx.now,
-                                    idempotency_key=f"line:{ctx.event_id}", window_code=window_code)
+                placed = order_or_add(ctx.session, resident_id=ctx.resident_id, items=_items(ctx),
+                                      placed_by=ctx.actor, channel="line", now=ctx.now,
+                                      idempotency_key=f"line:{ctx.event_id}", window_code=window_code,
+                                      into=into, repeat_ok=repeat_ok)
+                order, added = placed.order, placed.added
     except DomainError as exc:
+        if exc.code == "repeat_order":
+            return repeat_question(ctx, exc.message, m.postback("はい", "confirm", w=window_code, into=into, rep=1))
         return show_basket(ctx, error_text(exc))
     ctx.set_basket([])
     ctx.state.pop("changing", None)
-    verb = "変更しました" if changing else "承りました"
-    done = (f"ご注文を{verb}。ありがとうございます。\n注文番号 {order.id}\n"
+    if added:
+        head = f"注文番号 {order.id} のご注文に追加しました。ありがとうございます。\n配達料は1回分のままです。"
+    else:
+        verb = "変更しました" if changing else "承りました"
+        head = f"ご注文を{verb}。ありがとうございます。\n注文番号 {order.id}"
+    done = (f"{head}\n"
             f"お届け：{date_ja(order.delivery_date)} {order.window_start}〜{order.window_end}\n"
             f"合計 {yen(order.total_yen)}（お届けの時にお支払いください）")
     return menu(ctx, done)

@@ -8,7 +8,7 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from orders.errors import OrderError
 from orders.ja_text import QuantityError, extract_items, parse_quantity
-from orders.service import quote_order
+from orders.service import quote_for_door, quote_order
 from shops.models import Product
 from shops.service import list_categories, list_products, list_shops
 from voice import prompts as P
@@ -213,15 +213,18 @@ def prompt_review(call: Call) -> Prompt:
         call.state["step"] = "shop"
         return prompt_shop(call)
     try:
-        quote = quote_order(call.session, resident_id=call.resident_id, items=line_items(basket), now=call.now)
+        quote, into = quote_for_door(call.session, resident_id=call.resident_id, items=line_items(basket),
+                                     now=call.now)
     except OrderError as error:
         # Sold out since it went into the basket, or no delivery day: say so and offer to change it.
         call.state["step"] = "edit"
         edit = prompt_edit(call)
         edit.before = [error.message] + edit.before
         return edit
-    return Prompt(["このとおりご注文するには1を、直すには2を押してください。"],
-                  before=["ご注文の内容です。"] + readback(call, quote))
+    call.state["into"] = into
+    verb = "ご注文" if into is None else "追加"
+    return Prompt([f"このとおり{verb}するには1を、直すには2を押してください。"],
+                  before=["ご注文の内容です。"] + readback(call, quote, into))
 
 
 def on_review(call: Call, turn: Turn) -> VoiceResponse:

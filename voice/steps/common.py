@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, select
 from twilio.twiml.voice_response import VoiceResponse
 
 from orders.errors import OrderError
-from orders.service import LineItem, Quote, place_order
+from orders.service import LineItem, Quote, order_or_add
 from shops.models import Product, Shop
 from voice import prompts as P
 from voice.flow import Call, go
@@ -58,26 +58,38 @@ def item_name(call: Call, name: str, shop_id: int, shared: set[str]) -> str:
     return f"{name}（{shop.name}）" if shop else name
 
 
-def readback(call: Call, quote: Quote) -> list[str]:
+def readback(call: Call, quote: Quote, into: int | None = None) -> list[str]:
+    """The read-back before 1 confirms; ``into``: the open order of that day it will be added to."""
     shared = shared_names(call)
     lines = [P.line_sentence(item_name(call, line.name, line.shop_id, shared), line.quantity, line.unit,
                              line.line_total_yen) for line in quote.lines]
-    return lines + [f"配達料{P.yen(quote.fee_yen)}を合わせて、合計{P.yen(quote.total_yen)}です。",
-                    P.delivery_sentence(quote.delivery_date, quote.window.label, quote.window.start,
-                                        quote.window.end)]
+    if into is not None:
+        total = [f"同じ日にお届けする、注文番号{into}番のご注文に追加します。お届けは1回で、配達料はかかりません。",
+                 f"追加する品物は、合計{P.yen(quote.total_yen)}です。"]
+    else:
+        total = [f"配達料{P.yen(quote.fee_yen)}を合わせて、合計{P.yen(quote.total_yen)}です。"]
+    return lines + total + [P.delivery_sentence(quote.delivery_date, quote.window.label, quote.window.start,
+                                                quote.window.end)]
 
 
-def place(call: Call, pairs: list[list[int]]) -> VoiceResponse:
-    """The caller pressed 1 after hearing the read-back: place exactly what was read."""
+def place(call: Call, pairs: list[list[int]], *, repeat_ok: bool = False) -> VoiceResponse:
+    """The caller pressed 1 after hearing the read-back: place exactly what was read, or add it to the
+    order of that day the read-back named (``state["into"]``). An identical repeat asks first."""
     rid = call.resident_id
     assert rid is not None
     try:
-        order = place_order(call.session, resident_id=rid, items=line_items(pairs), placed_by=f"resident:{rid}",
-                            channel="phone", now=call.now,
-                            idempotency_key=f"call:{call.call_sid}:{call.state['seq'] - 1}")
+        placed = order_or_add(call.session, resident_id=rid, items=line_items(pairs), placed_by=f"resident:{rid}",
+                              channel="phone", now=call.now, into=call.state.get("into"), repeat_ok=repeat_ok,
+                              idempotency_key=f"call:{call.call_sid}:{call.state['seq'] - 1}")
     except OrderError as error:
+        if error.code == "repeat_order":
+            return go(call, "repeat", repeat_basket=[list(p) for p in pairs],
+                      repeat_of=error.details.get("order_id"))
         return go(call, "menu", before=[error.message, "ご注文は確定していません。"])
     call.state["basket"] = []
-    call.state["last_order_id"] = order.id
-    done = [f"ご注文を承りました。注文番号は{order.id}番です。"]
+    call.state["last_order_id"] = placed.order.id
+    if placed.added:
+        done = [f"注文番号{placed.order.id}番のご注文に追加しました。配達料は1回分のままです。"]
+    else:
+        done = [f"ご注文を承りました。注文番号は{placed.order.id}番です。"]
     return go(call, "placed", before=done)

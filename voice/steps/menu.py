@@ -116,8 +116,10 @@ def prompt_usual(call: Call) -> Prompt:
             ["これまでのご注文が見つかりませんでした。新しいご注文は2を押してください。"]
         return Prompt([P.MENU], before=skipped + lead)
     call.state["usual"] = [[i.product_id, i.quantity] for i in usual.items]
-    return Prompt(["このとおりご注文するには1を、品物を変えるには2を押してください。"],
-                  before=["いつものご注文です。"] + skipped + readback(call, usual.quote))
+    call.state["into"] = usual.into
+    verb = "ご注文" if usual.into is None else "追加"
+    return Prompt([f"このとおり{verb}するには1を、品物を変えるには2を押してください。"],
+                  before=["いつものご注文です。"] + skipped + readback(call, usual.quote, usual.into))
 
 
 def on_usual(call: Call, turn: Turn) -> VoiceResponse:
@@ -128,6 +130,24 @@ def on_usual(call: Call, turn: Turn) -> VoiceResponse:
     if turn.key() == "2" or P.says_no(turn.speech):
         return go(call, "edit", basket=list(call.state.get("usual") or []))
     return failed(call, turn)
+
+
+# --- the same order again, a few minutes later ----------------------------------------------------
+
+def prompt_repeat(call: Call) -> Prompt:
+    return Prompt([f"さきほど同じご注文、注文番号{call.state.get('repeat_of')}番を承りました。"
+                   "もう一度同じものを追加しますか。追加するには1を、追加しないには2を押してください。"])
+
+
+def on_repeat(call: Call, turn: Turn) -> VoiceResponse:
+    if (shared := common(call, turn)) is not None:
+        return shared
+    if turn.key() == "1" or P.says_yes(turn.speech):
+        return place(call, call.state.get("repeat_basket") or [], repeat_ok=True)
+    if turn.key() == "2" or P.says_no(turn.speech):
+        return go(call, "menu", basket=[], before=["追加はしませんでした。"])
+    return failed(call, turn)
+
 
 def _confirmation_sentence(call: Call) -> str:
     """Promise a written confirmation only when one is really on its way (mobile SMS or LINE)."""
