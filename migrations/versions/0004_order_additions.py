@@ -1,7 +1,7 @@
 """order additions: a second order for the same door and day, added to the first
 
-Revision ID: 0003_additions
-Revises: 0002_runs
+Revision ID: 0004_additions
+Revises: 0003_breaks_advice
 Create Date: 2026-12-03 07:00:00
 """
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import otodoke.db
 
 
-revision = '0003_additions'
-down_revision = '0002_runs'
+revision = '0004_additions'
+down_revision = '0003_breaks_advice'
 branch_labels = None
 depends_on = None
 
