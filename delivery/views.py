@@ -1,14 +1,21 @@
-"""Drivers' run page (opened from the signed link they get by LINE) and the printable route sheet."""
+"""Drivers' run page (opened from the signed link they get by LINE or SMS), the printable route sheet,
+and the picking-list page a shop opens from its SMS (or staff print)."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from delivery import shop_links
 from delivery.driver_links import read_token
 from delivery.models import Run
+from delivery.picking import load_picking_lists
 from delivery.sheets import RunSheet, run_sheet
+from orders.calendar import format_date_ja
+from shops.models import Shop
 from delivery.stops import record_stop_outcome
 from otodoke import get_clock
 from otodoke.db import db
@@ -78,3 +85,34 @@ def route_sheet(run_id: int) -> str:
     with db.reading() as session:
         sheet = _sheet(session, run_id)
     return render_template("delivery/route_sheet.html", sheet=sheet, map_svg=Markup(sheet.map_svg))
+
+
+def _picking_page(shop_id: int, day: date, *, staff: bool) -> str:
+    with db.reading() as session:
+        shop = session.get(Shop, shop_id)
+        if shop is None:
+            abort(404, description="そのお店は見つかりませんでした。")
+        plan, lists = load_picking_lists(session, day, shop_id=shop_id)
+        return render_template("delivery/picking_list.html", shop_name=shop.name, day=format_date_ja(day),
+                               picking=lists.get(shop_id), plan=plan, staff=staff,
+                               expires=format_date_ja(shop_links.expires_at(day).date()))
+
+
+@bp.get("/picking/<token>")
+def shop_picking(token: str) -> str:
+    """A shop's picking list for one day, from the signed link in its SMS: items and order numbers only."""
+    link = shop_links.read_token(current_app.config["SECRET_KEY"], token, now=get_clock().now())
+    if link is None:
+        abort(404, description="このリンクは無効か、期限が切れています。担当者に連絡してください。")
+    return _picking_page(link.shop_id, link.delivery_date, staff=False)
+
+
+@bp.get("/staff/picking/<day>/<int:shop_id>")
+@staff_required
+def staff_picking(day: str, shop_id: int) -> str:
+    """The same page for staff to print, for a shop with no phone (or to read it out on the phone)."""
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        abort(404, description="日付は YYYY-MM-DD の形で指定してください。")
+    return _picking_page(shop_id, when, staff=True)
