@@ -20,6 +20,7 @@ from orders.notifications import recipients
 from otodoke.clock import JST
 from outbox.service import enqueue
 from residents.models import PAYMENT_LABELS_JA
+from residents.phones import try_normalise_phone
 from shops.models import Shop, ShopOwner
 
 ETA_BEFORE = timedelta(minutes=15)
@@ -46,8 +47,8 @@ def eta_window(eta: datetime, order: Order | OrderView) -> tuple[str, str]:
 
 def plan_messages(session: Session, plan: Plan, driver_link: Callable[[Run], str],
                   shop_link: ShopLink | None = None) -> Messages:
-    """Every message the plan implies, keyed by recipient. A shop without LINE gets a short SMS with
-    ``shop_link`` to its picking-list page."""
+    """Every message the plan implies, keyed by recipient. Shops and drivers without LINE get a short
+    SMS with a link (``shop_link`` to the shop's picking-list page, ``driver_link`` to the run page)."""
     runs = session.scalars(select(Run).where(Run.plan_id == plan.id).order_by(Run.id)
                            .options(selectinload(Run.stops), selectinload(Run.vehicle),
                                     selectinload(Run.driver))).all()
@@ -73,6 +74,8 @@ def plan_messages(session: Session, plan: Plan, driver_link: Callable[[Run], str
         if run.driver is None:
             continue
         if not run.driver.line_user_id:
+            if number := try_normalise_phone(run.driver.phone):
+                messages[("sms", number, "driver_run")] = _driver_sms(run, day, driver_link(run))
             continue
         lines = [f"【配達ルート】{day} {run.vehicle.name}", f"出発 {hhmm(run.start_at)} / 帰着 {hhmm(run.end_at)}"]
         # An order met twice on the way (goods from two shops, two door visits) is paid once, at the last.
@@ -104,6 +107,12 @@ def plan_messages(session: Session, plan: Plan, driver_link: Callable[[Run], str
                 # A family member linked to two residents gets one message with both.
                 messages[key] = messages[key] + "\n" + text if key in messages else text
     return messages
+
+
+def _driver_sms(run: Run, day: str, link: str) -> str:
+    """The run in one line and the link: the stops, items and map are on the page (SMS is short)."""
+    doors = len({stop.order_id for stop in run.stops if stop.kind == "delivery"})
+    return f"【配達ルート】{day} {run.vehicle.name}\n出発{hhmm(run.start_at)} お届け{doors}件\n{link}"
 
 
 def queue_plan_messages(session: Session, plan: Plan, previous: Plan | None, *, now: datetime,
