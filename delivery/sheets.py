@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from delivery.models import Run, RunStop
+from delivery.models import Plan, Run, RunStop
 from delivery.notices import hhmm
 from delivery.svgmap import MapLine, MapPoint, map_link, render_svg
 from orders.calendar import format_date_ja
@@ -55,6 +55,7 @@ class RunSheet:
     stops: tuple[SheetStop, ...]
     cash_total_yen: int
     map_svg: str
+    current_run_id: int | None = None   # for a run of a superseded plan: the same driver's (or van's) run now
 
 
 
@@ -105,7 +106,18 @@ def run_sheet(session: Session, run_id: int) -> RunSheet:
         start=hhmm(run.start_at), end=hhmm(run.end_at), distance_km=round(run.distance_m / 1000, 1),
         stops=tuple(stops), cash_total_yen=cash_total,
         map_svg=render_svg([MapLine((depot, *points, depot), run.vehicle.name)]),
+        current_run_id=None if run.plan.active else current_run_id(session, run),
     )
+
+
+def current_run_id(session: Session, run: Run) -> int | None:
+    """The run that replaced ``run`` in the day's active plan: the same driver's, or for a run without a
+    driver the same van's; None when the new plan has no run for them (they should call the office)."""
+    query = select(Run.id).join(Plan).where(Plan.delivery_date == run.plan.delivery_date,
+                                            Plan.active.is_(True))
+    query = query.where(Run.driver_id == run.driver_id) if run.driver_id is not None \
+        else query.where(Run.vehicle_id == run.vehicle_id)
+    return session.scalars(query.order_by(Run.id)).first()
 
 
 def _said_not_home(session: Session, order_ids: list[int]) -> set[int]:

@@ -136,10 +136,93 @@ def test_replan_sends_the_shop_sms_again_only_when_its_list_changed(app, session
     assert sent[-1].startswith("（更新）") and "豆腐7丁" in sent[-1] and len(sent[-1]) <= TWO_SMS_SEGMENTS
 
 
-@pytest.mark.parametrize("path", ["/staff/picking/2026-12-01/1"])
+def test_driver_without_line_gets_the_run_link_by_sms(app, client, session, nolink) -> None:
+    _plan(app, session)
+    (body,) = _sms(session, "driver_run", DRIVER_PHONE)
+    assert "配達ルート" in body and "お届け4件" in body and len(body) <= TWO_SMS_SEGMENTS
+    page = client.get(_path(body, "/driver/run/")).get_data(as_text=True)
+    assert "配達完了" in page and "置き換わりました" not in page
+
+
+@pytest.mark.parametrize("path", ["/staff/runs/1/link", "/staff/picking/2026-12-01/1"])
 def test_qr_and_print_pages_need_staff_sign_in(client, path) -> None:
     response = client.get(path)
     assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
+
+
+def test_staff_print_the_lists_and_show_the_run_link_as_a_qr_code(app, client, session, nolink) -> None:
+    _plan(app, session)
+    run_id = session.scalars(select(Run.id)).one()
+    session.rollback()
+    _login(client)
+    dashboard = client.get("/staff/?date=2026-12-01").get_data(as_text=True)
+    assert dashboard.count("集荷リストを印刷") == 2 and "SMS（リンク付き）" in dashboard
+    assert f"/staff/picking/2026-12-01/{nolink['grocer']}" in dashboard
+    printed = client.get(f"/staff/picking/2026-12-01/{nolink['grocer']}").get_data(as_text=True)
+    assert "印刷する" in printed and "豆腐" in printed and "大根" not in printed
+    assert f"/staff/runs/{run_id}/link" in dashboard
+    page = client.get(f"/staff/runs/{run_id}/link").get_data(as_text=True)
+    url = re.search(r'<p class="url">([^<]+)</p>', page).group(1)  # type: ignore[union-attr]
+    # The code on the page is the code of the link printed under it, and that link opens the run.
+    assert segno.make(url, error="m").svg_inline(scale=8, border=4) in page
+    assert "配達完了" in client.get(urlsplit(url).path).get_data(as_text=True)
+
+
+def test_old_run_page_leads_to_the_current_run(app, client, session, nolink) -> None:
+    _plan(app, session)
+    old = make_token(app.config["SECRET_KEY"], session.scalars(select(Run.id)).one())
+    session.rollback()
+    _plan(app, session)
+    page = client.get(f"/driver/run/{old}").get_data(as_text=True)
+    assert "置き換わりました" in page and "LINE" not in page
+    link = re.search(r'<a href="([^"]+)">新しいルートを開く</a>', page).group(1)  # type: ignore[union-attr]
+    current = client.get(urlsplit(link).path).get_data(as_text=True)
+    assert "置き換わりました" not in current and "配達完了" in current
+    # The staff QR page of the old run sends staff on to the current run's code.
+    _login(client)
+    old_id = session.scalars(select(Run.id).order_by(Run.id)).first()
+    new_id = session.scalars(select(Run.id).order_by(Run.id.desc())).first()
+    session.rollback()
+    qr_page = client.get(f"/staff/runs/{old_id}/link").get_data(as_text=True)
+    assert "<svg" not in qr_page and f"/staff/runs/{new_id}/link" in qr_page
+
+
+def test_old_run_page_without_a_current_run_gives_the_coordinator(app, client, session, nolink) -> None:
+    _plan(app, session)
+    old = make_token(app.config["SECRET_KEY"], session.scalars(select(Run.id)).one())
+    session.scalars(select(Driver)).one().active = False     # she is off: the re-plan has no run for her
+    session.commit()
+    _plan(app, session)
+    page = client.get(f"/driver/run/{old}").get_data(as_text=True)
+    assert "置き換わりました" in page and "新しいルートを開く" not in page
+    assert app.config["COORDINATOR_PHONE"] in page
+
+
+def test_demo_town_reaches_shops_and_drivers_without_line(app, session) -> None:
+    from demo.seed import seed_demo
+    from demo.simulate import simulate_orders
+    from otodoke.db import db
+
+    now = datetime(2026, 11, 26, 9, 0, tzinfo=JST)
+    with db.transaction(app) as s:
+        seed_demo(s, now=now)
+        simulate_orders(s, delivery_date=DAY, count=40, seed=5, now=now)
+    shops = session.scalars(select(Shop)).all()
+    offline = [s for s in shops if not s.owners]
+    assert len(offline) >= 15 and all(s.phone and s.phone.startswith("+8123800") for s in offline)
+    drivers = session.scalars(select(Driver)).all()
+    assert any(not d.line_user_id for d in drivers)
+    assert all(d.phone and d.phone.startswith("+8190000") for d in drivers if not d.line_user_id)
+    offline_numbers = {s.phone for s in offline}
+    driver_numbers = {d.phone for d in drivers if not d.line_user_id}
+    session.rollback()
+    plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=2)
+    sms = session.scalars(select(OutboxMessage).where(OutboxMessage.channel == "sms")).all()
+    assert {m.recipient for m in sms if m.kind == "picking_list"} & offline_numbers
+    runs = session.scalars(select(Run)).all()
+    if any(r.driver and not r.driver.line_user_id for r in runs):
+        assert {m.recipient for m in sms if m.kind == "driver_run"} & driver_numbers
+    assert all(len(m.payload["body"]) <= TWO_SMS_SEGMENTS for m in sms if m.kind == "picking_list")
 
 
 def test_same_link_every_time_so_an_unchanged_list_is_not_sent_twice(app, session, nolink) -> None:

@@ -37,6 +37,7 @@ POLICY = {
     "staff.logout": PUBLIC,
     "staff.plan_now": STAFF,
     "delivery.route_sheet": STAFF,
+    "delivery.run_link": STAFF,
     "delivery.staff_picking": STAFF,
     "delivery.shop_picking": SHOP,
     "delivery.driver_run": DRIVER,
