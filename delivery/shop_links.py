@@ -30,8 +30,13 @@ def make_token(secret_key: str, shop_id: int, delivery_date: date) -> str:
     return URLSafeSerializer(secret_key, salt=SALT).dumps([shop_id, delivery_date.strftime("%Y%m%d")])
 
 
+def valid_through(delivery_date: date) -> date:
+    """The last day (Asia/Tokyo) on which the link opens."""
+    return delivery_date + timedelta(days=VALID_DAYS_AFTER)
+
+
 def expires_at(delivery_date: date) -> datetime:
-    return datetime.combine(delivery_date + timedelta(days=VALID_DAYS_AFTER + 1), datetime.min.time(), JST)
+    return datetime.combine(valid_through(delivery_date) + timedelta(days=1), datetime.min.time(), JST)
 
 
 def read_token(secret_key: str, token: str, *, now: datetime) -> PickingLink | None:

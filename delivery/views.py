@@ -114,7 +114,8 @@ def _picking_page(shop_id: int, day: date, *, staff: bool) -> str:
         plan, lists = load_picking_lists(session, day, shop_id=shop_id)
         return render_template("delivery/picking_list.html", shop_name=shop.name, day=format_date_ja(day),
                                picking=lists.get(shop_id), plan=plan, staff=staff,
-                               expires=format_date_ja(shop_links.expires_at(day).date()))
+                               coordinator=current_app.config.get("COORDINATOR_PHONE", ""),
+                               expires=format_date_ja(shop_links.valid_through(day)))
 
 
 @bp.get("/picking/<token>")

@@ -79,6 +79,7 @@ def test_shop_without_line_gets_a_short_sms_whose_link_shows_only_its_list(app, 
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "本町商店" in html and "豆腐" in html and "4丁" in html
+    assert "12月2日（水） まで開けます" in html
     tofu_orders = [o for o in nolink["orders"][1::2]]
     assert all(str(order_id) in html for order_id in tofu_orders)
     assert "大根" not in html and "みどり直売所" not in html          # another shop's list
