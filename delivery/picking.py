@@ -21,7 +21,7 @@ from delivery.models import Plan, Run
 from orders.calendar import format_date_ja
 from orders.models import Order, OrderStatus
 from otodoke.clock import JST
-from residents.phones import try_normalise_phone
+from residents.phones import is_mobile, try_normalise_phone
 from shops.models import Shop, ShopOwner
 
 # Two UCS-2 segments (67 characters each when concatenated), less room for the 「（更新）」 of a re-plan.
@@ -137,8 +137,12 @@ def sms_number(shop: Shop, owners: list[ShopOwner]) -> str | None:
 
 
 def picking_channel(shop: Shop, owners: list[ShopOwner]) -> str:
-    """How the shop gets its list, for staff: 'line', 'sms' or 'paper' (to be printed and handed over)."""
-    return "line" if owners else "sms" if sms_number(shop, owners) else "paper"
+    """How the shop gets its list, for staff: 'line', 'sms', 'sms_landline' (sent, but a landline
+    seldom receives SMS: print it too) or 'paper' (to be printed and handed over)."""
+    if owners:
+        return "line"
+    number = sms_number(shop, owners)
+    return "paper" if number is None else "sms" if is_mobile(number) else "sms_landline"
 
 
 def picking_shops(session: Session, plan: Plan) -> list[tuple[Shop, str]]:
