@@ -4,14 +4,14 @@ changed, so a resident is not told the same time twice."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from delivery.models import Plan, Run
+from delivery.picking import picking_lists, sms_number
 from delivery.stops import OUTCOME_LABELS_JA
 from orders.calendar import format_date_ja
 from orders.models import Order
@@ -20,6 +20,7 @@ from orders.notifications import recipients
 from otodoke.clock import JST
 from outbox.service import enqueue
 from residents.models import PAYMENT_LABELS_JA
+from residents.phones import try_normalise_phone
 from shops.models import Shop, ShopOwner
 
 ETA_BEFORE = timedelta(minutes=15)
@@ -27,6 +28,8 @@ ETA_AFTER = timedelta(minutes=30)
 
 # (channel, recipient, kind) → text
 Messages = dict[tuple[str, str, str], str]
+# (shop id, delivery date) → the URL of the shop's picking-list page
+ShopLink = Callable[[int, date], str]
 
 
 def hhmm(moment: datetime) -> str:
@@ -42,8 +45,10 @@ def eta_window(eta: datetime, order: Order | OrderView) -> tuple[str, str]:
     return (start, end) if start < end else (order.window_start, order.window_end)
 
 
-def plan_messages(session: Session, plan: Plan, driver_link: Callable[[Run], str]) -> Messages:
-    """Every message the plan implies, keyed by recipient."""
+def plan_messages(session: Session, plan: Plan, driver_link: Callable[[Run], str],
+                  shop_link: ShopLink | None = None) -> Messages:
+    """Every message the plan implies, keyed by recipient. Shops and drivers without LINE get a short
+    SMS with a link (``shop_link`` to the shop's picking-list page, ``driver_link`` to the run page)."""
     runs = session.scalars(select(Run).where(Run.plan_id == plan.id).order_by(Run.id)
                            .options(selectinload(Run.stops), selectinload(Run.vehicle),
                                     selectinload(Run.driver))).all()
@@ -55,29 +60,22 @@ def plan_messages(session: Session, plan: Plan, driver_link: Callable[[Run], str
     day = format_date_ja(plan.delivery_date)
     messages: Messages = {}
 
-    picking: dict[int, list[str]] = defaultdict(list)
-    for run in runs:
-        for stop in run.stops:
-            if stop.kind != "pickup" or stop.shop_id is None:
-                continue
-            picked = [orders[i] for i in stop.picks if i in orders]
-            lines = [(o.id, l) for o in picked for l in o.lines if l.shop_id == stop.shop_id]
-            when = "集荷済み" if stop.status != "pending" else f"{hhmm(stop.eta)}ごろ集荷"
-            picking[stop.shop_id].append(f"■ {run.vehicle.name} {when}")
-            totals: dict[str, list] = {}
-            for order_id, line in lines:
-                entry = totals.setdefault(line.name, [0, line.unit, []])
-                entry[0] += line.quantity
-                entry[2].append(str(order_id))
-            for name, (qty, unit, ids) in totals.items():
-                picking[stop.shop_id].append(f"・{name} {qty}{unit}（注文番号 {', '.join(ids)}）")
-    for shop_id, body in picking.items():
-        text = f"【集荷リスト】{day}\n{shops[shop_id].name} さま\n" + "\n".join(body)
-        for owner in session.scalars(select(ShopOwner).where(ShopOwner.shop_id == shop_id)):
-            messages[("line", owner.line_user_id, "picking_list")] = text
+    for shop_id, picking in picking_lists(runs, orders, shops, plan.delivery_date).items():
+        owners = list(session.scalars(select(ShopOwner).where(ShopOwner.shop_id == shop_id)))
+        for owner in owners:
+            messages[("line", owner.line_user_id, "picking_list")] = picking.text()
+        number = sms_number(shops[shop_id], owners)
+        if number and shop_link is not None:
+            key = ("sms", number, "picking_list")
+            text = picking.sms(shop_link(shop_id, plan.delivery_date))
+            messages[key] = messages[key] + "\n" + text if key in messages else text   # two stands, one phone
 
     for run in runs:
-        if run.driver is None or not run.driver.line_user_id:
+        if run.driver is None:
+            continue
+        if not run.driver.line_user_id:
+            if number := try_normalise_phone(run.driver.phone):
+                messages[("sms", number, "driver_run")] = _driver_sms(run, day, driver_link(run))
             continue
         lines = [f"【配達ルート】{day} {run.vehicle.name}", f"出発 {hhmm(run.start_at)} / 帰着 {hhmm(run.end_at)}"]
         # An order met twice on the way (goods from two shops, two door visits) is paid once, at the last.
@@ -111,11 +109,17 @@ def plan_messages(session: Session, plan: Plan, driver_link: Callable[[Run], str
     return messages
 
 
+def _driver_sms(run: Run, day: str, link: str) -> str:
+    """The run in one line and the link: the stops, items and map are on the page (SMS is short)."""
+    doors = len({stop.order_id for stop in run.stops if stop.kind == "delivery"})
+    return f"【配達ルート】{day} {run.vehicle.name}\n出発{hhmm(run.start_at)} お届け{doors}件\n{link}"
+
+
 def queue_plan_messages(session: Session, plan: Plan, previous: Plan | None, *, now: datetime,
-                        driver_link: Callable[[Run], str]) -> int:
+                        driver_link: Callable[[Run], str], shop_link: ShopLink | None = None) -> int:
     """Queue the plan's messages that differ from the previous version's; return how many."""
-    new = plan_messages(session, plan, driver_link)
-    old = plan_messages(session, previous, driver_link) if previous is not None else {}
+    new = plan_messages(session, plan, driver_link, shop_link)
+    old = plan_messages(session, previous, driver_link, shop_link) if previous is not None else {}
     queued = 0
     for (channel, recipient, kind), text in sorted(new.items()):
         if old.get((channel, recipient, kind)) == text:

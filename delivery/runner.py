@@ -11,6 +11,7 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from delivery import shop_links
 from delivery.advice import left_out_advice, with_reasons
 from delivery.distances import DayCache, provider_from_config
 from delivery.driver_links import make_token
@@ -51,6 +52,11 @@ def driver_link(app: Flask, run: Run) -> str:
     return app.config["PUBLIC_BASE_URL"].rstrip("/") + f"/driver/run/{token}"
 
 
+def picking_link(app: Flask, shop_id: int, delivery_date: date) -> str:
+    token = shop_links.make_token(app.config["SECRET_KEY"], shop_id, delivery_date)
+    return app.config["PUBLIC_BASE_URL"].rstrip("/") + f"/picking/{token}"
+
+
 def warm_start(routes: dict[str, list[str]]) -> RoutePlan | None:
     """The previous version's routes as a starting point (``solve`` reads only vehicle and stop ids)."""
     if not routes:
@@ -89,7 +95,8 @@ def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None
             return PlanOutcome(day.previous_plan_id, False, 0, 0, 0, "この締め切りの計画はすでに作成済みです。")
         previous = session.get(Plan, day.previous_plan_id) if day.previous_plan_id else None
         queued = queue_plan_messages(session, plan, previous, now=get_clock(app).now(),
-                                     driver_link=lambda run: driver_link(app, run))
+                                     driver_link=lambda run: driver_link(app, run),
+                                     shop_link=lambda shop_id, day: picking_link(app, shop_id, day))
         outcome = PlanOutcome(plan.id, True, plan.order_count, plan.unassigned_count, queued,
                               f"{format_date_ja(delivery_date)}の計画（第{plan.version}版）を作成しました。"
                               f"注文{plan.order_count}件、未割当{plan.unassigned_count}件。")

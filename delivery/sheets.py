@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from delivery.models import Run, RunStop
+from delivery.models import Plan, Run, RunStop
 from delivery.notices import hhmm
 from delivery.svgmap import MapLine, MapPoint, map_link, render_svg
 from orders.calendar import format_date_ja
@@ -57,6 +57,7 @@ class RunSheet:
     cash_total_yen: int
     map_svg: str
     break_text: str = ""  # 「休憩 12:05〜12:50」: the planned break, so the driver takes it where it fits
+    current_run_id: int | None = None   # for a run of a superseded plan: the same driver's (or van's) run now
 
 
 
@@ -109,7 +110,18 @@ def run_sheet(session: Session, run_id: int) -> RunSheet:
         break_text=(f"休憩 {hhmm(run.break_at)}〜{hhmm(run.break_at + timedelta(minutes=run.break_minutes))}"
                     if run.break_at is not None and run.break_minutes else ""),
         map_svg=render_svg([MapLine((depot, *points, depot), run.vehicle.name)]),
+        current_run_id=None if run.plan.active else current_run_id(session, run),
     )
+
+
+def current_run_id(session: Session, run: Run) -> int | None:
+    """The run that replaced ``run`` in the day's active plan: the same driver's, or for a run without a
+    driver the same van's; None when the new plan has no run for them (they should call the office)."""
+    query = select(Run.id).join(Plan).where(Plan.delivery_date == run.plan.delivery_date,
+                                            Plan.active.is_(True))
+    query = query.where(Run.driver_id == run.driver_id) if run.driver_id is not None \
+        else query.where(Run.vehicle_id == run.vehicle_id)
+    return session.scalars(query.order_by(Run.id)).first()
 
 
 def _said_not_home(session: Session, order_ids: list[int]) -> set[int]:

@@ -1,14 +1,23 @@
-"""Drivers' run page (opened from the signed link they get by LINE) and the printable route sheet."""
+"""Drivers' run page (opened from the signed link they get by LINE or SMS), the printable route sheet,
+the run link as a QR code for staff, and the picking-list page a shop opens from its SMS (or staff print)."""
 
 from __future__ import annotations
 
+from datetime import date
+
+import segno
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
+from delivery import shop_links
 from delivery.driver_links import read_token
 from delivery.models import Run
+from delivery.picking import load_picking_lists
+from delivery.runner import driver_link
 from delivery.sheets import RunSheet, run_sheet
+from orders.calendar import format_date_ja
+from shops.models import Shop
 from delivery.stops import record_stop_outcome
 from otodoke import get_clock
 from otodoke.db import db
@@ -42,7 +51,11 @@ def driver_run(token: str) -> str:
     """The driver's phone page: stops in order with times, items, cash, notes, map links and buttons."""
     with db.reading() as session:
         sheet = _sheet(session, _run_id_from(token))
-    return render_template("delivery/driver_run.html", sheet=sheet, token=token,
+        current = session.get(Run, sheet.current_run_id) if sheet.current_run_id else None
+        # A superseded run's page leads to the run that replaced it (or to the coordinator).
+        current_url = driver_link(current_app, current) if current else None  # type: ignore[arg-type]
+    return render_template("delivery/driver_run.html", sheet=sheet, token=token, current_url=current_url,
+                           coordinator=current_app.config.get("COORDINATOR_PHONE", ""),
                            map_svg=Markup(sheet.map_svg), csrf_token=csrf_token())
 
 
@@ -78,3 +91,48 @@ def route_sheet(run_id: int) -> str:
     with db.reading() as session:
         sheet = _sheet(session, run_id)
     return render_template("delivery/route_sheet.html", sheet=sheet, map_svg=Markup(sheet.map_svg))
+
+
+@bp.get("/staff/runs/<int:run_id>/link")
+@staff_required
+def run_link(run_id: int) -> str:
+    """The driver's run link as a large QR code, to show on a screen or print for a driver without LINE."""
+    with db.reading() as session:
+        sheet = _sheet(session, run_id)
+        run = session.get(Run, run_id)
+        # A superseded run gets no code: its page only points on, so staff are sent to the current one.
+        url = driver_link(current_app, run) if sheet.plan_active else None  # type: ignore[arg-type]
+    qr = Markup(segno.make(url, error="m").svg_inline(scale=8, border=4)) if url else None
+    return render_template("delivery/run_link.html", sheet=sheet, url=url, qr=qr)
+
+
+def _picking_page(shop_id: int, day: date, *, staff: bool) -> str:
+    with db.reading() as session:
+        shop = session.get(Shop, shop_id)
+        if shop is None:
+            abort(404, description="そのお店は見つかりませんでした。")
+        plan, lists = load_picking_lists(session, day, shop_id=shop_id)
+        return render_template("delivery/picking_list.html", shop_name=shop.name, day=format_date_ja(day),
+                               picking=lists.get(shop_id), plan=plan, staff=staff,
+                               coordinator=current_app.config.get("COORDINATOR_PHONE", ""),
+                               expires=format_date_ja(shop_links.valid_through(day)))
+
+
+@bp.get("/picking/<token>")
+def shop_picking(token: str) -> str:
+    """A shop's picking list for one day, from the signed link in its SMS: items and order numbers only."""
+    link = shop_links.read_token(current_app.config["SECRET_KEY"], token, now=get_clock().now())
+    if link is None:
+        abort(404, description="このリンクは無効か、期限が切れています。担当者に連絡してください。")
+    return _picking_page(link.shop_id, link.delivery_date, staff=False)
+
+
+@bp.get("/staff/picking/<day>/<int:shop_id>")
+@staff_required
+def staff_picking(day: str, shop_id: int) -> str:
+    """The same page for staff to print, for a shop with no phone (or to read it out on the phone)."""
+    try:
+        when = date.fromisoformat(day)
+    except ValueError:
+        abort(404, description="日付は YYYY-MM-DD の形で指定してください。")
+    return _picking_page(shop_id, when, staff=True)

@@ -72,6 +72,11 @@ def national_format(e164: str) -> str:
     return "0" + e164[3:] if e164.startswith("+81") else e164
 
 
+def is_mobile(e164: str) -> bool:
+    """A mobile number (070/080/090), the only kind that reliably receives SMS in Japan."""
+    return e164.startswith(("+8170", "+8180", "+8190"))
+
+
 def mask_phone(number: str | None) -> str:
     """For logs and staff lists that need no full number: keep the last four digits only."""
     if not number:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from delivery.models import Plan, Run, RunStop
+from delivery.picking import picking_shops
 from delivery.runner import plan_day
 from orders.models import Order, OrderStatus
 from orders.service import batch_orders
@@ -74,6 +75,7 @@ def dashboard() -> str:
         batches = batch_orders(session, delivery_date=day, statuses=DAY_STATUSES)
         plan = session.scalars(select(Plan).where(Plan.delivery_date == day, Plan.active.is_(True))).first()
         runs = list(plan.runs) if plan else []
+        shops = picking_shops(session, plan) if plan else []
         unassigned = list(plan.unassigned) if plan else []
         absent = _absent_rows(session, _not_at_home(session, day))
         outbox = status_counts(session)
@@ -81,7 +83,7 @@ def dashboard() -> str:
                                     .order_by(OutboxMessage.created_at.desc()).limit(20)))
         return render_template("staff/dashboard.html", day=day, prev_day=day - timedelta(days=1),
                                next_day=day + timedelta(days=1), batches=batches, plan=plan, runs=runs,
-                               unassigned=unassigned, absent=absent, outbox=outbox, dead=dead,
+                               unassigned=unassigned, absent=absent, shops=shops, outbox=outbox, dead=dead,
                                outbox_labels=OUTBOX_LABELS,
                                csrf_token=csrf_token(), jst=JST)
 

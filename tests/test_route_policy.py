@@ -14,6 +14,7 @@ PUBLIC = "public"              # no personal data
 WEBHOOK = "webhook"            # refused without the provider's signature
 STAFF = "staff"                # sign-in required
 DRIVER = "driver-link"         # a signed, expiring link is the credential
+SHOP = "shop-link"             # a signed, expiring link (sent by SMS) is the credential
 SANDBOX = "sandbox"            # only exists while the sandbox is on (never by default in production)
 
 POLICY = {
@@ -36,6 +37,9 @@ POLICY = {
     "staff.logout": PUBLIC,
     "staff.plan_now": STAFF,
     "delivery.route_sheet": STAFF,
+    "delivery.run_link": STAFF,
+    "delivery.staff_picking": STAFF,
+    "delivery.shop_picking": SHOP,
     "delivery.driver_run": DRIVER,
     "delivery.driver_stop": DRIVER,
     "line_sandbox.page": SANDBOX,
@@ -71,7 +75,7 @@ def test_anonymous_requests_get_what_the_policy_says(app, client) -> None:
                 assert "/staff/login" in response.headers["Location"], endpoint
         elif policy == WEBHOOK:
             assert response.status_code in (400, 401, 403), (endpoint, method, response.status_code)
-        elif policy == DRIVER:
+        elif policy in (DRIVER, SHOP):
             assert response.status_code in (400, 404), (endpoint, method, response.status_code)
 
 
