@@ -5,12 +5,14 @@ changed, so a resident is not told the same time twice."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from delivery.leftovers import queue_leftover_notices
 from delivery.models import Plan, Run
 from delivery.stops import OUTCOME_LABELS_JA
 from orders.calendar import format_date_ja
@@ -112,8 +114,9 @@ def plan_messages(session: Session, plan: Plan, driver_link: Callable[[Run], str
 
 
 def queue_plan_messages(session: Session, plan: Plan, previous: Plan | None, *, now: datetime,
-                        driver_link: Callable[[Run], str]) -> int:
-    """Queue the plan's messages that differ from the previous version's; return how many."""
+                        driver_link: Callable[[Run], str], config: Mapping[str, Any] | None = None) -> int:
+    """Queue the plan's messages that differ from the previous version's; return how many. Residents
+    whose order is on no run (left out, or no longer there) are told too (delivery/leftovers.py)."""
     new = plan_messages(session, plan, driver_link)
     old = plan_messages(session, previous, driver_link) if previous is not None else {}
     queued = 0
@@ -127,4 +130,4 @@ def queue_plan_messages(session: Session, plan: Plan, previous: Plan | None, *, 
         enqueue(session, channel=channel, recipient=recipient, kind=kind, payload=payload, now=now,
                 dedupe_key=f"plan:{plan.id}:{kind}:{channel}:{recipient}")
         queued += 1
-    return queued
+    return queued + queue_leftover_notices(session, plan, previous, now=now, config=config or {})
