@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from delivery.distances import StraightLine
+from delivery.leftovers import queue_leftover_notices
 from delivery.models import Plan, Run, RunStop
 from delivery.notices import queue_plan_messages
 from delivery.planning import prepare_day, store_plan
@@ -107,6 +108,9 @@ def test_left_out_residents_are_told_once_on_their_own_channel(app, session, sma
     again = _plan(app, session)
     assert again.created and again.unassigned == 2
     assert len(_rows(session, "order_left_out")) == 3          # an identical re-plan tells nobody again
+    with db.transaction(app) as s:                              # and says so: nothing was queued
+        plan, previous = s.get(Plan, again.plan_id), s.get(Plan, first.plan_id)
+        assert queue_leftover_notices(s, plan, previous, now=NOW, config=app.config) == 0
 
 
 def _unfit(session, order_id: int, fit: bool = False) -> None:
