@@ -74,7 +74,8 @@ def assign_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, 
     origin = Point(last.lat, last.lon) if last else depot
     points = [origin, *(Point(shop.lat, shop.lon) for _, shop in shops), home, depot]
     matrix = distances.matrix(points)
-    clock = (last.eta + timedelta(seconds=last.service_s)) if last else run.start_at
+    # after the van's last stop, and never in the past when staff add it during the day
+    clock = max((last.eta + timedelta(seconds=last.service_s)) if last else run.start_at, now)
     added_m = -_leg(matrix.distance_m, 0, len(points) - 1)   # the old drive back is replaced
     day = datetime.combine(plan.delivery_date, datetime.min.time(), tzinfo=JST)
     for i, (shop_id, shop) in enumerate(shops, start=1):
