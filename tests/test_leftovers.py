@@ -215,3 +215,31 @@ def test_order_moved_another_way_is_told_at_the_replan(app, session, town) -> No
     _plan(app, session)
     (told,) = _rows(session, "order_moved")
     assert told.recipient == resident and "12月3日（木）" in told.text
+
+
+def test_replan_that_moves_a_stop_sends_the_corrected_eta(app, session, town) -> None:  # noqa: F811
+    order_id = town["orders"][0]
+    resident = session.get(Order, order_id).resident.line_user_id
+    first = _plan(app, session)
+    (before,) = [m.text for m in _rows(session, "eta", plan_id=first.plan_id) if m.recipient == resident]
+    order = session.get(Order, order_id)
+    order.window_start, order.window_end = "16:00", "17:00"     # the resident asked for later
+    session.commit()
+    second = _plan(app, session)
+    (after,) = [m.text for m in _rows(session, "eta", plan_id=second.plan_id) if m.recipient == resident]
+    assert after.startswith("（更新）") and after != "（更新）" + before and "16:" in after
+    assert _rows(session, "eta_retracted") == [] and _rows(session, "order_left_out") == []
+
+
+def test_an_eta_for_an_order_taken_off_the_day_any_other_way_is_withdrawn(app, session, town) -> None:  # noqa: F811
+    order_id = town["orders"][1]
+    _plan(app, session)
+    order = session.get(Order, order_id)
+    order.status = OrderStatus.RECEIVED                       # back to staff to be checked: not planned
+    resident = order.resident.line_user_id
+    session.commit()
+    _plan(app, session)
+    (told,) = _rows(session, "eta_retracted")
+    assert told.recipient == resident and "お届け予定は取りやめになりました" in told.text
+    _plan(app, session)
+    assert len(_rows(session, "eta_retracted")) == 1
