@@ -2,9 +2,12 @@
 
 Who hears about it: the resident on LINE (if linked), every linked family member who asked to be told
 (``FamilyLink.notify``), and, for a phone order from a resident without LINE, an SMS to their mobile.
+News that changes their day (left out of the vans, moved to another day) uses ``reach``: the same, plus
+a phone call when none of those reaches the resident themselves.
 The channel that took the order replies in the conversation itself; these are the lasting record.
 
-Payload contract (outbox): "line" → {"messages": [{"type": "text", "text": ...}]}; "sms" → {"body": ...}.
+Payload contract (outbox): "line" → {"messages": [{"type": "text", "text": ...}]}; "sms" → {"body": ...};
+"voice" → {"twiml": ...}.
 """
 
 from __future__ import annotations
