@@ -72,7 +72,8 @@ def cancel_left_out(session: Session, *, order_id: int, actor: str, now: datetim
     and tell the resident why. A repeat is a no-op, like ``cancel_order``."""
     order = get_order(session, order_id=order_id)
     day = format_date_ja(order.delivery_date)
-    headline = f"申し訳ありません。{day}のお届けの便に入りきらなかったため、ご注文を取り消しました。"
+    headline = (f"申し訳ありません。{day}のお届けの便に入りきらなかったため、ご注文を取り消しました。"
+                if _left_out_of_active_plan(session, order) else "ご注文を取り消しました。")
     result = cancel_order(session, order_id=order_id, actor=actor, channel="staff", now=now,
                           after_cutoff=True, headline=headline)
     if not result.already_cancelled:
