@@ -19,7 +19,7 @@ import argparse
 import math
 import tempfile
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import date, datetime
 
 FLEET_RULE = "demo fleet × ceil(orders / 120)"

@@ -4,12 +4,14 @@ changed, so a resident is not told the same time twice."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from delivery.leftovers import queue_leftover_notices
 from delivery.models import Plan, Run
 from delivery.picking import picking_lists, sms_number
 from delivery.stops import OUTCOME_LABELS_JA
@@ -116,8 +118,10 @@ def _driver_sms(run: Run, day: str, link: str) -> str:
 
 
 def queue_plan_messages(session: Session, plan: Plan, previous: Plan | None, *, now: datetime,
-                        driver_link: Callable[[Run], str], shop_link: ShopLink | None = None) -> int:
-    """Queue the plan's messages that differ from the previous version's; return how many."""
+                        driver_link: Callable[[Run], str], shop_link: ShopLink | None = None,
+                        config: Mapping[str, Any] | None = None) -> int:
+    """Queue the plan's messages that differ from the previous version's; return how many. Residents
+    whose order is on no run (left out, or no longer there) are told too (delivery/leftovers.py)."""
     new = plan_messages(session, plan, driver_link, shop_link)
     old = plan_messages(session, previous, driver_link, shop_link) if previous is not None else {}
     queued = 0
@@ -131,4 +135,4 @@ def queue_plan_messages(session: Session, plan: Plan, previous: Plan | None, *, 
         enqueue(session, channel=channel, recipient=recipient, kind=kind, payload=payload, now=now,
                 dedupe_key=f"plan:{plan.id}:{kind}:{channel}:{recipient}")
         queued += 1
-    return queued
+    return queued + queue_leftover_notices(session, plan, previous, now=now, config=config or {})

@@ -96,7 +96,8 @@ def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None
         previous = session.get(Plan, day.previous_plan_id) if day.previous_plan_id else None
         queued = queue_plan_messages(session, plan, previous, now=get_clock(app).now(),
                                      driver_link=lambda run: driver_link(app, run),
-                                     shop_link=lambda shop_id, day: picking_link(app, shop_id, day))
+                                     shop_link=lambda shop_id, day: picking_link(app, shop_id, day),
+                                     config=app.config)
         outcome = PlanOutcome(plan.id, True, plan.order_count, plan.unassigned_count, queued,
                               f"{format_date_ja(delivery_date)}の計画（第{plan.version}版）を作成しました。"
                               f"注文{plan.order_count}件、未割当{plan.unassigned_count}件。")

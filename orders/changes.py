@@ -45,20 +45,24 @@ def get_order(session: Session, *, order_id: int, resident_id: int | None = None
     return order
 
 
-def _check_changeable(order: Order, now: datetime) -> None:
+def _check_changeable(order: Order, now: datetime, *, cutoff: bool = True) -> None:
     if order.status not in OPEN_STATUSES:
         raise OrderError("not_changeable", status=order.status.value)
-    if now >= order.cutoff_at:
+    if cutoff and now >= order.cutoff_at:
         raise OrderError("past_cutoff", cutoff_at=order.cutoff_at.isoformat())
 
 
 def cancel_order(session: Session, *, order_id: int, actor: str, channel: str, now: datetime,
-                 resident_id: int | None = None) -> CancelResult:
-    """Cancel before the cutoff and give the stock back exactly once. A repeat is a harmless no-op."""
+                 resident_id: int | None = None, after_cutoff: bool = False,
+                 headline: str | None = None) -> CancelResult:
+    """Cancel before the cutoff and give the stock back exactly once. A repeat is a harmless no-op.
+
+    ``after_cutoff`` is for staff only (an order the day's vans could not take); ``headline`` replaces
+    the resident's 「ご注文を取り消しました。」 with the reason."""
     order = get_order(session, order_id=order_id, resident_id=resident_id, for_update=True)
     if order.status is OrderStatus.CANCELLED:
         return CancelResult(order, already_cancelled=True)
-    _check_changeable(order, now)
+    _check_changeable(order, now, cutoff=not after_cutoff)
     # The guarded transition is what makes the restock happen once: only the caller that moves the
     # order out of an open status gives stock back, whatever else runs at the same time.
     moved = session.execute(
@@ -78,7 +82,7 @@ def cancel_order(session: Session, *, order_id: int, actor: str, channel: str, n
                     reason="cancel", actor=actor, now=now)
     audit.record(session, at=now, actor=actor, channel=channel, action="order.cancelled",
                  subject_type="order", subject_id=order.id, resident_id=order.resident_id)
-    notifications.order_cancelled(session, order, order.resident, now)
+    notifications.order_cancelled(session, order, order.resident, now, headline=headline)
     return CancelResult(order, already_cancelled=False)
 
 

@@ -2,23 +2,29 @@
 
 Who hears about it: the resident on LINE (if linked), every linked family member who asked to be told
 (``FamilyLink.notify``), and, for a phone order from a resident without LINE, an SMS to their mobile.
+News that changes their day (left out of the vans, moved to another day) uses ``reach``: the same, plus
+a phone call when none of those reaches the resident themselves.
 The channel that took the order replies in the conversation itself; these are the lasting record.
 
-Payload contract (outbox): "line" → {"messages": [{"type": "text", "text": ...}]}; "sms" → {"body": ...}.
+Payload contract (outbox): "line" → {"messages": [{"type": "text", "text": ...}]}; "sms" → {"body": ...};
+"voice" → {"twiml": ...}.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from orders.calendar import find_window, format_date_ja, format_datetime_ja
 from orders.models import Order
+from outbox.models import OutboxMessage
 from outbox.service import NewMessage, enqueue_all
 from residents.models import PAYMENT_LABELS_JA, FamilyLink, Resident
+from voice import twiml
 
 LINE_TEXT_LIMIT = 5000
 SMS_ITEM_LIMIT = 5
@@ -27,7 +33,7 @@ ONE_FEE_JA = "同じ日のお届けは1回にまとめるので、配達料は1�
 
 @dataclass(frozen=True)
 class Recipient:
-    channel: str     # "line" | "sms"
+    channel: str     # "line" | "sms" | "voice"
     address: str     # LINE user id or E.164 number
     family: bool
 
@@ -76,9 +82,10 @@ def order_added(session: Session, order: Order, resident: Resident, now: datetim
           added=added)
 
 
-def order_cancelled(session: Session, order: Order, resident: Resident, now: datetime) -> None:
+def order_cancelled(session: Session, order: Order, resident: Resident, now: datetime, *,
+                    headline: str | None = None) -> None:
     _send(session, order, resident, now, event="cancelled",
-          headline="ご注文を取り消しました。")
+          headline=headline or "ご注文を取り消しました。")
 
 
 def _send(session: Session, order: Order, resident: Resident, now: datetime, *, event: str,
@@ -135,3 +142,59 @@ def _sms_text(order: Order, headline: str, *, cancelled: bool, added: list[str] 
     return (f"お届け：{headline}（注文番号 {order.id}）{extra}{_when(order)}。"
             f"{'、'.join(items)}。合計{order.total_yen:,}円。"
             f"変更・取り消しは{format_datetime_ja(order.cutoff_at)}まで。")
+
+
+def reach(session: Session, order: Order, resident: Resident, *,
+          voice: bool = True) -> list[Recipient]:
+    """``recipients``, plus a phone call when that reaches the resident themselves on no channel (a
+    landline, or a web/staff order without LINE): news that changes their day must not wait for them
+    to call us."""
+    found = recipients(session, order, resident)
+    number = resident.phone or resident.mobile_phone
+    if voice and number and not any(not r.family for r in found):
+        found.append(Recipient("voice", number, family=False))
+    return found
+
+
+def tell(session: Session, order: Order, resident: Resident, now: datetime, *, event: str, kind: str,
+         text: Callable[[Recipient], str], voice: twiml.VoiceStyle | None) -> int:
+    """Queue one message per recipient of ``reach`` (no call when ``voice`` is None), keyed
+    ``order:{id}:{event}:{channel}:{address}``: a key already queued is skipped, so the same event is
+    told once. A call says the text twice, slowly. Returns how many messages were new."""
+    messages = []
+    for who in reach(session, order, resident, voice=voice is not None):
+        body = text(who)
+        if who.channel == "line":
+            payload: dict[str, object] = {"messages": [{"type": "text", "text": body[:LINE_TEXT_LIMIT]}]}
+        elif who.channel == "sms":
+            payload = {"body": body}
+        else:
+            assert voice is not None
+            payload = {"twiml": str(twiml.goodbye(voice, ["お届けサービスです。", body, "もう一度申し上げます。",
+                                                          body, "失礼いたします。"]))}
+        messages.append(NewMessage(channel=who.channel, recipient=who.address, kind=kind, payload=payload,
+                                   dedupe_key=f"order:{order.id}:{event}:{who.channel}:{who.address}"))
+    if messages:
+        known = set(session.scalars(select(OutboxMessage.dedupe_key).where(
+            OutboxMessage.dedupe_key.in_([m.dedupe_key for m in messages]))))
+        messages = [m for m in messages if m.dedupe_key not in known]
+    enqueue_all(session, messages, now=now)
+    return len(messages)
+
+
+def order_moved(session: Session, order: Order, resident: Resident, now: datetime, *, old_date: date,
+                left_out: bool, voice: twiml.VoiceStyle | None) -> int:
+    """The order's delivery day changed from ``old_date`` to ``order.delivery_date``; told once per new day."""
+    new_day = _when(order)
+
+    def text(who: Recipient) -> str:
+        whose = f"{resident.name}さんの" if who.family else ""
+        if left_out:
+            head = (f"申し訳ありません。{whose}ご注文（注文番号 {order.id}）は、{format_date_ja(old_date)}の"
+                    f"お届けの便に入りきりませんでした。")
+        else:
+            head = f"{whose}ご注文（注文番号 {order.id}）のお届け日を変更しました。"
+        return f"{head}{new_day}にお届けします。"
+
+    return tell(session, order, resident, now, event=f"moved:{order.delivery_date.isoformat()}",
+                kind="order_moved", text=text, voice=voice)

@@ -8,20 +8,28 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from delivery.leftovers import left_out_orders
 from delivery.models import Plan, Run, RunStop
+from delivery.by_hand import assign_by_hand
+from delivery.distances import provider_from_config
 from delivery.picking import picking_shops
-from delivery.runner import plan_day
+from delivery.runner import driver_link, plan_day
+from orders.calendar import format_date_ja
+from orders.errors import OrderError
+from orders.left_out import cancel_left_out, move_to_next_delivery_day, next_day_for
 from orders.models import Order, OrderStatus
 from orders.service import batch_orders
 from otodoke import get_clock
 from otodoke.clock import JST
 from otodoke.db import db
+from otodoke.errors import DomainError
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.worker import status_counts
 from residents.phones import national_format
 from staff.auth import (check_csrf, check_password, csrf_token, record_failure, safe_next, sign_in,
                         staff_required, too_many_failures)
 from staff.auth import DEV_PASSWORD
+from voice.twiml import VoiceStyle
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
 
@@ -76,7 +84,7 @@ def dashboard() -> str:
         plan = session.scalars(select(Plan).where(Plan.delivery_date == day, Plan.active.is_(True))).first()
         runs = list(plan.runs) if plan else []
         shops = picking_shops(session, plan) if plan else []
-        unassigned = list(plan.unassigned) if plan else []
+        unassigned = _left_out_rows(session, plan) if plan else []
         absent = _absent_rows(session, _not_at_home(session, day))
         outbox = status_counts(session)
         dead = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
@@ -86,6 +94,23 @@ def dashboard() -> str:
                                unassigned=unassigned, absent=absent, shops=shops, outbox=outbox, dead=dead,
                                outbox_labels=OUTBOX_LABELS,
                                csrf_token=csrf_token(), jst=JST)
+
+
+def _left_out_rows(session: Session, plan: Plan) -> list[dict[str, object]]:
+    """Orders on none of the active plan's runs: who to phone, why, and the day 「次の配達日へ」 moves to."""
+    now = get_clock().now()
+    rows: list[dict[str, object]] = []
+    for item in left_out_orders(session, plan):
+        order, resident = item.order, item.order.resident
+        try:
+            next_day = format_date_ja(next_day_for(order, now).date)
+        except OrderError:
+            next_day = ""
+        rows.append({"order_id": order.id, "reason": item.reason, "name": f"{resident.name} 様",
+                     "phone": national_format(resident.phone or resident.mobile_phone or ""),
+                     "address": resident.address, "next_day": next_day,
+                     "movable": order.status is OrderStatus.CONFIRMED})
+    return rows
 
 
 def _not_at_home(session: Session, day: date) -> list[RunStop]:
@@ -140,3 +165,67 @@ def plan_now():  # type: ignore[no-untyped-def]
                        actor="staff:coordinator")
     flash(outcome.message)
     return redirect(url_for("staff.dashboard", date=day.isoformat()))
+
+
+# --- orders left out of the plan: 「次の配達日へ」「便に追加」「取り消してお知らせ」 ------------------------
+
+def _back_to(day: date):  # type: ignore[no-untyped-def]
+    return redirect(url_for("staff.dashboard", date=day.isoformat()) + "#left-out")
+
+
+@bp.post("/orders/<int:order_id>/move-next")
+@staff_required
+def move_next(order_id: int):  # type: ignore[no-untyped-def]
+    check_csrf()
+    day = _selected_date()
+    try:
+        with db.transaction() as session:
+            order = move_to_next_delivery_day(session, order_id=order_id, actor="staff:coordinator",
+                                              channel="staff", now=get_clock().now(),
+                                              voice=VoiceStyle.from_config(current_app.config))
+            message = f"注文番号 {order_id} を{format_date_ja(order.delivery_date)}のお届けに移し、お客様にお知らせしました。"
+        flash(message)
+    except DomainError as error:
+        flash(error.message)
+    return _back_to(day)
+
+
+@bp.post("/orders/<int:order_id>/assign")
+@staff_required
+def assign(order_id: int):  # type: ignore[no-untyped-def]
+    check_csrf()
+    day = _selected_date()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    try:
+        run_id = int(request.form.get("run_id", ""))
+    except ValueError:
+        flash("便を選んでください。")
+        return _back_to(day)
+    try:
+        with db.transaction() as session:
+            done = assign_by_hand(session, order_id=order_id, run_id=run_id, actor="staff:coordinator",
+                                  now=get_clock().now(), distances=provider_from_config(app.config),
+                                  driver_link=lambda run: driver_link(app, run))
+            eta = done.stop.eta.astimezone(JST).strftime("%H:%M")
+            notes = ("（ご希望の時間帯を過ぎます）" if done.late else "") + ("（勤務時間を過ぎます）" if done.past_shift else "")
+            message = (f"注文番号 {order_id} を{done.run.vehicle.name}の最後に追加しました（{eta}ごろ）{notes}。"
+                       "配達員とお客様にお知らせしました。")
+        flash(message)
+    except DomainError as error:
+        flash(error.message)
+    return _back_to(day)
+
+
+@bp.post("/orders/<int:order_id>/cancel")
+@staff_required
+def cancel_left(order_id: int):  # type: ignore[no-untyped-def]
+    check_csrf()
+    day = _selected_date()
+    try:
+        with db.transaction() as session:
+            cancel_left_out(session, order_id=order_id, actor="staff:coordinator", now=get_clock().now(),
+                            voice=VoiceStyle.from_config(current_app.config))
+        flash(f"注文番号 {order_id} を取り消し、在庫を戻して、お客様にお知らせしました。")
+    except DomainError as error:
+        flash(error.message)
+    return _back_to(day)

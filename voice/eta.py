@@ -57,7 +57,9 @@ def queue_eta_calls(session: Session, *, delivery_date: date, now: datetime,
         .join(Run, Run.id == RunStop.run_id).join(Plan, Plan.id == Run.plan_id)
         .join(Order, Order.id == RunStop.order_id).join(Resident, Resident.id == Order.resident_id)
         .where(Plan.delivery_date == delivery_date, Plan.active.is_(True), RunStop.kind == "delivery",
-               Resident.wants_eta_call.is_(True), Order.status != OrderStatus.CANCELLED)
+               Resident.wants_eta_call.is_(True), Order.status != OrderStatus.CANCELLED,
+               # an order staff moved to another day is still on the old plan until it is re-made
+               Order.delivery_date == delivery_date)
         .order_by(RunStop.eta)
     ).all()
     queued = 0
