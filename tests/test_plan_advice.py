@@ -68,3 +68,12 @@ def test_the_drivers_break_is_planned_and_printed_on_the_sheet(app, session) -> 
     start = run.break_at.astimezone(JST)
     assert (12, 0) <= (start.hour, start.minute) <= (13, 0)
     assert run_sheet(session, run.id).break_text.startswith(f"休憩 {start:%H:%M}〜")
+
+
+def test_the_coordinator_sees_the_advice_beside_the_left_out_orders(app, session, client) -> None:
+    _short_handed_day(session, doors=16)
+    plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=2)
+    client.post("/staff/login", data={"password": "otodoke-demo"})
+    page = client.get(f"/staff/?date={DAY.isoformat()}").get_data(as_text=True)
+    assert 'id="plan-advice"' in page and "あと1台（12:00〜17:30）があれば" in page
+

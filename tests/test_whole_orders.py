@@ -66,3 +66,10 @@ def test_an_order_still_split_is_not_delivered_in_pieces() -> None:
     built = _built({"p1-1": 1, "d1-1": 1, "p1-2": 1, "d1-2": 1})
     plan = _plan({"v1": ["p1-1", "d1-1"], "v2": ["p1-2", "d1-2"]})
     assert partly_unassigned(built, plan) == {1: "split"}
+
+
+def test_a_bigger_day_gets_proportionally_more_solver_time() -> None:
+    from delivery.runner import planning_seconds
+
+    assert planning_seconds(10, 60) == planning_seconds(10, 120) == 10
+    assert planning_seconds(10, 480) == 40
