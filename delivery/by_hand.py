@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, selectinload
 from delivery.distances import DistanceProvider, Point
 from delivery.leftovers import on_runs
 from delivery.models import Run, RunStop, UnassignedOrder
-from delivery.notices import plan_messages
+from delivery.notices import ShopLink, plan_messages
 from delivery.problem_builder import ServiceTimes
 from orders.changes import get_order
 from orders.models import OrderStatus
@@ -43,7 +43,7 @@ class Assigned:
 
 def assign_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, now: datetime,
                    distances: DistanceProvider, driver_link: Callable[[Run], str],
-                   times: ServiceTimes = ServiceTimes()) -> Assigned:
+                   shop_link: ShopLink | None = None, times: ServiceTimes = ServiceTimes()) -> Assigned:
     """Append ``order_id``'s stops to run ``run_id`` of its day's active plan and queue what changed
     (the driver's run, the shops' picking lists, the resident's ETA) in the caller's transaction.
 
@@ -63,7 +63,7 @@ def assign_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, 
         raise AssignError("other_day", "この注文は別の日のお届けです。")
     if order.id in on_runs(plan):
         raise AssignError("already_on_a_run", "この注文はすでに便に入っています。")
-    before = plan_messages(session, plan, driver_link)
+    before = plan_messages(session, plan, driver_link, shop_link)
 
     shops = sorted({line.shop_id: line.shop for line in order.lines}.items())
     resident = order.resident
@@ -108,7 +108,7 @@ def assign_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, 
     session.expire(plan, ["unassigned"])
     audit.record(session, at=now, actor=actor, channel="staff", action="plan.assigned_by_hand",
                  subject_type="order", subject_id=order.id, plan_id=plan.id, run_id=run.id, stop_id=door.id)
-    queued = _queue_changes(session, plan.id, order.id, before, plan_messages(session, plan, driver_link), now)
+    queued = _queue_changes(session, plan.id, order.id, before, plan_messages(session, plan, driver_link, shop_link), now)
     local_end = run.end_at.astimezone(JST).strftime("%H:%M")
     return Assigned(run, door, late=clock.astimezone(JST).strftime("%H:%M") > order.window_end,
                     past_shift=local_end > run.vehicle.shift_end, messages=queued)

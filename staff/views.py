@@ -13,7 +13,7 @@ from delivery.models import Plan, Run, RunStop
 from delivery.by_hand import assign_by_hand
 from delivery.distances import provider_from_config
 from delivery.picking import picking_shops
-from delivery.runner import driver_link, plan_day
+from delivery.runner import driver_link, picking_link, plan_day
 from orders.calendar import format_date_ja
 from orders.errors import OrderError
 from orders.left_out import cancel_left_out, move_to_next_delivery_day, next_day_for
@@ -205,7 +205,8 @@ def assign(order_id: int):  # type: ignore[no-untyped-def]
         with db.transaction() as session:
             done = assign_by_hand(session, order_id=order_id, run_id=run_id, actor="staff:coordinator",
                                   now=get_clock().now(), distances=provider_from_config(app.config),
-                                  driver_link=lambda run: driver_link(app, run))
+                                  driver_link=lambda run: driver_link(app, run),
+                                  shop_link=lambda shop_id, day: picking_link(app, shop_id, day))
             eta = done.stop.eta.astimezone(JST).strftime("%H:%M")
             notes = ("（ご希望の時間帯を過ぎます）" if done.late else "") + ("（勤務時間を過ぎます）" if done.past_shift else "")
             message = (f"注文番号 {order_id} を{done.run.vehicle.name}の最後に追加しました（{eta}ごろ）{notes}。"

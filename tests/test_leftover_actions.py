@@ -7,13 +7,13 @@ import re
 from datetime import date
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from delivery.models import Plan, Run, RunStop, UnassignedOrder
 from orders.models import Order, OrderStatus
 from outbox.models import OutboxMessage
 from residents.phones import national_format
-from shops.models import Product
+from shops.models import Product, Shop
 from tests.test_leftovers import DAY, _plan, _rows, small_van  # noqa: F401  (fixture)
 
 
@@ -87,7 +87,9 @@ def test_assign_by_hand_puts_it_on_the_run_and_tells_driver_and_resident(client,
     order_id = planned["big"][0]
     run_id = session.scalars(select(Run.id)).one()
     plan_id = session.scalars(select(Plan.id).where(Plan.active.is_(True))).one()
-    session.rollback()
+    # the farm has no LINE: its changed picking list goes by SMS with the link to its page
+    session.execute(update(Shop).values(phone="+819000007777"))
+    session.commit()
     response = _post(client, f"/staff/orders/{order_id}/assign", planned["csrf"], run_id=str(run_id))
     assert response.status_code == 302
     stops = list(session.scalars(select(RunStop).where(RunStop.run_id == run_id).order_by(RunStop.seq)))
@@ -99,6 +101,8 @@ def test_assign_by_hand_puts_it_on_the_run_and_tells_driver_and_resident(client,
     hand = f"plan:{plan_id}:hand:{order_id}:"
     driver = [m for m in _rows(session, "driver_run") if m.key.startswith(hand)]
     assert len(driver) == 1 and driver[0].recipient == "Udriver" and driver[0].text.startswith("（更新）")
+    picking = [m for m in _rows(session, "picking_list") if m.key.startswith(hand)]
+    assert [(m.channel, m.recipient) for m in picking] == [("sms", "+819000007777")] and "/picking/" in picking[0].text
     etas = {m.recipient: m.text for m in _rows(session, "eta") if m.key.startswith(hand)}
     assert set(etas) == {"Usmall1", "Ufamily1"} and "ごろにお届けします" in etas["Usmall1"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
