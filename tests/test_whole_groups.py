@@ -98,3 +98,27 @@ def test_plans_with_breaks_from_the_solver_always_pass_the_check() -> None:
     assert plan.unassigned == ()
     for route in plan.routes:
         assert route.breaks and all(300 <= b.start <= 500 for b in route.breaks)
+
+
+def test_a_second_call_at_a_shop_in_one_trip_is_folded_into_the_first() -> None:
+    # depot 0, shop at 10, doors at 20 and 30: p1 d1 p2 d2 drives back to the shop; one call serves both
+    m = line([0, 10, 20, 30])
+    van = Vehicle("v", 0, 0, TimeWindow(0, 10_000), (10,))
+    stops = (Stop("p1", 1, "pickup", demand=(1,)), Stop("d1", 2, demand=(1,), pickup="p1"),
+             Stop("p2", 1, "pickup", demand=(1,)), Stop("d2", 3, demand=(1,), pickup="p2"))
+    problem = RoutingProblem((van,), stops, m, m)
+    routes, unserved = make_whole(problem, [list(stops)])
+    assert unserved == set()
+    assert [v.stop_id for v in routes[0].visits] == ["p1", "p2", "d1", "d2"]
+
+
+def test_a_second_call_stays_when_the_van_has_no_room_for_both() -> None:
+    # room for one order at a time: the van must come back (a reload trip), and the check keeps it
+    m = line([0, 10, 20, 30])
+    van = Vehicle("v", 0, 0, TimeWindow(0, 10_000), (1,))
+    stops = (Stop("p1", 1, "pickup", demand=(1,)), Stop("d1", 2, demand=(1,), pickup="p1"),
+             Stop("p2", 1, "pickup", demand=(1,)), Stop("d2", 3, demand=(1,), pickup="p2"))
+    problem = RoutingProblem((van,), stops, m, m)
+    routes, unserved = make_whole(problem, [list(stops)])
+    assert unserved == set()
+    assert [v.stop_id for v in routes[0].visits] == ["p1", "d1", "p2", "d2"]

@@ -81,7 +81,9 @@ def _one_call_per_shop(problem: RoutingProblem, vehicle: Vehicle, route: list[St
     changed = True
     while changed:
         changed = False
-        trips = trip_numbers(checked)
+        # fold across the whole morning (or afternoon): a van that emptied and came back to the same
+        # shop made a second trip it may not have needed
+        trips = trip_numbers(checked, at_empty=False)
         first_call: dict[tuple[int, int], int] = {}
         for i, (stop, trip) in enumerate(zip(route, trips)):
             if stop.kind == "pickup":
@@ -104,15 +106,16 @@ def _one_call_per_shop(problem: RoutingProblem, vehicle: Vehicle, route: list[St
     return route, checked
 
 
-def trip_numbers(route: Route) -> list[int]:
-    """The trip of each visit: a new trip starts after the van is empty and after each break."""
+def trip_numbers(route: Route, *, at_empty: bool = True) -> list[int]:
+    """The trip of each visit: a new trip starts after each break and (``at_empty``) after the van
+    is empty."""
     out, trip, breaks = [], 0, sorted(b.start for b in route.breaks)
     for visit in route.visits:
         while breaks and visit.start >= breaks[0]:
             breaks.pop(0)
             trip += 1
         out.append(trip)
-        if not any(visit.load):
+        if at_empty and not any(visit.load):
             trip += 1
     return out
 
