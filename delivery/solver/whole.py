@@ -8,7 +8,8 @@ from ``schedule_route``) a route that fails the check. None of these is thrown a
 2. a group that is split, partly served or not together at its door is taken out and inserted whole
    (door legs one after another, pickups at a shop the vehicle already calls at where possible) into
    the vehicle that carried most of it, else any vehicle where it fits;
-3. groups the engine left out are tried the same way, cheapest vehicle first.
+3. groups the engine left out are tried the same way, when that costs less than their penalty;
+4. a second call at a shop in the same half of the day is folded into the first where it can be.
 
 Whatever still does not fit comes back unserved. Pure: no solver, no database.
 """
@@ -73,11 +74,11 @@ def make_whole(problem: RoutingProblem, routes: Sequence[Sequence[Stop]],
 
 def _one_call_per_shop(problem: RoutingProblem, vehicle: Vehicle, route: list[Stop],
                        checked: Route) -> tuple[list[Stop], Route]:
-    """Within one trip, fold a second call at a shop into the first: move the later pickup up to the
-    earlier call, when the route still passes the check and gets no longer. A trip ends when the van
-    is empty or at the driver's break (the morning round, then the afternoon round, each collecting
-    its own goods: measured on the demo day, a fold across the break fails on the cold box's room or
-    on a morning door's window)."""
+    """Within one half of the day, fold a second call at a shop into the first: move the later pickup
+    up to the earlier call, when the route still passes the check and gets no longer. The halves are
+    split at the driver's break (the morning round, then the afternoon round, each collecting its own
+    goods: on the demo day a fold across the break fails on the cold box's room or a morning door's
+    window). A call that stays was needed by a window or the van's room (a reload trip)."""
     changed = True
     while changed:
         changed = False
