@@ -35,4 +35,10 @@ def seed_if_empty(app: Flask) -> bool:
     with db.transaction(app) as session:
         report = simulate_orders(session, delivery_date=tomorrow, count=DEMO_ORDERS, seed=1, now=now)
     click.echo(f"デモ注文 {report.new_orders} 件（{tomorrow:%m月%d日}配達分、架空） / demo orders for {tomorrow}")
+    # ... planned at once, so the runs, route sheets and messages can be looked at without waiting for
+    # the cutoff (the cutoff job plans the day again as a new version when it comes)
+    from delivery.runner import plan_day
+    click.echo("デモの配達計画を作成しています（10秒ほど） / planning the demo day …")
+    outcome = plan_day(app, delivery_date=tomorrow, actor="demo")
+    click.echo(outcome.message)
     return summary.loaded
