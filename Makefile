@@ -24,22 +24,22 @@ test-sqlite: $(STAMP)
 	$(PY) -m pytest -q
 
 bench-orders: $(STAMP)
-	$(PY) -m orders.bench
+	$(PY) -m benchmarks.ordering
 
 # Solomon always; Li & Lim too when LILIM_DIR names a folder of its files (e.g. LILIM_DIR=/work/data/lilim);
 # BENCH_TIME sets the seconds per instance (default 30). Then the pilot-town day (600 orders) and a city
-# of 5,000 (districts first, then each town as one problem; delivery/bench_town.py).
+# of 5,000 (districts first, then each town as one problem; benchmarks/town.py).
 BENCH_TIME ?= 30
 bench-vrp: $(STAMP)
-	$(PY) -m delivery.bench ../shared/bench/solomon/*.txt $(if $(LILIM_DIR),$(wildcard $(LILIM_DIR)/l*.txt)) --time-limit $(BENCH_TIME)
-	$(PY) -m delivery.bench --town 600 --time-limit 25
-	$(PY) -m delivery.bench --town 5000 --time-limit 100 --variants towns
+	$(PY) -m benchmarks.vrp ../shared/bench/solomon/*.txt $(if $(LILIM_DIR),$(wildcard $(LILIM_DIR)/l*.txt)) --time-limit $(BENCH_TIME)
+	$(PY) -m benchmarks.vrp --town 600 --time-limit 25
+	$(PY) -m benchmarks.vrp --town 5000 --time-limit 100 --variants towns
 
 bench-voice: $(STAMP)
-	$(PY) -m voice.bench
+	$(PY) -m benchmarks.phone
 
 bench-line: $(STAMP)
-	$(PY) -m bot.bench
+	$(PY) -m benchmarks.line
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

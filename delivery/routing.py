@@ -1,7 +1,7 @@
 """The route optimiser: a pure function from a ``RoutingProblem`` to a ``RoutePlan``.
 
 No Flask, no database: planning builds the problem, calls ``solve`` and stores what comes back; the
-benchmark (``python -m delivery.bench``) calls the very same function.
+benchmark (``python -m benchmarks.vrp``) calls the very same function.
 """
 
 from __future__ import annotations

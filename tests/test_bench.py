@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from delivery.bench import main
-from delivery.bench_formats import (
+from benchmarks.vrp import main
+from benchmarks.vrp_formats import (
     check_routes,
     read_instance,
     read_lilim_bks,
@@ -117,13 +117,13 @@ def test_a_float_record_below_the_truncated_optimum_is_replaced_by_that_bound(tm
     )
     assert read_solomon_bks(solomon) == {"R109": (13, 1146.9), "R110": (12, 1072.41)}
     assert unreachable_records(solomon) == {"R109": (1101.37, 1146.9)}
-    lilim = Path(__file__).parent.parent / "delivery" / "bench_lilim_bks.csv"
+    lilim = Path(__file__).parent.parent / "benchmarks" / "lilim_bks.csv"
     table = read_lilim_bks(lilim)
     assert len(table) == 56 and table["lc101"] == (10, 828.9369)
 
 
 def test_town_generator_pairs_trips_and_one_depot_per_town() -> None:
-    from delivery.bench_town import make_town
+    from benchmarks.town import make_town
 
     town = make_town(120, districts=12, vehicles=12, seed=1)
     p = town.problem
@@ -141,7 +141,7 @@ def test_tree_memory_counts_child_processes() -> None:
     import subprocess
     import sys
 
-    from delivery.bench_town import _tree_rss_kb
+    from benchmarks.town import _tree_rss_kb
 
     alone = _tree_rss_kb(os.getpid())
     child = subprocess.Popen([sys.executable, "-c", "import sys, time; b = bytearray(80_000_000); b[::4096] = b'x' * len(b[::4096]); "

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import update
 
-from orders import bench
+from benchmarks import ordering as bench
 from otodoke.db import db
 from shops.models import Product
 

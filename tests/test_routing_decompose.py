@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from delivery.problem import RoutingProblem, Stop, TimeWindow, Vehicle
-from delivery.routing_decompose import solve_by_cluster, solve_joint_from_clusters, split
+from benchmarks.decompose import solve_by_cluster, solve_joint_from_clusters, split
 
 
 def two_valleys() -> RoutingProblem:

@@ -1,4 +1,4 @@
-"""Synthetic pilot-town day for ``python -m delivery.bench --town N``.
+"""Synthetic pilot-town day for ``python -m benchmarks.vrp --town N``.
 
 A seeded, made-up day around Nagai (depot at 38.1075 N 140.0405 E): N orders from residents in six
 districts on a ring 2.5 km around the depot (each district a ~0.8 km scatter of houses), 25 shops
@@ -15,7 +15,7 @@ time, then the whole town improved from that plan), ``joint-cold`` (the same pro
 scratch), ``per-district`` (one van per district, districts solved separately), ``towns`` (for big cities: districts
 first, then each town's six districts and their vans improved as one problem from that plan, towns side by side in
 worker processes), ``clustered`` (for big cities: groups of six neighbouring districts with their vans, solved from
-scratch in parallel worker processes; ``delivery.routing_decompose``).
+scratch in parallel worker processes; ``benchmarks.decompose``).
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from pathlib import Path
 from delivery.distances import Point, StraightLine
 from delivery.problem import RoutePlan, RoutingProblem, Stop, TimeWindow, Vehicle
 from delivery.routing import solve
-from delivery.routing_decompose import solve_by_cluster, solve_joint_from_clusters
+from benchmarks.decompose import solve_by_cluster, solve_joint_from_clusters
 
 DEPOT = Point(38.1075, 140.0405)
 H = 3600

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from bot.bench import Result
+    from benchmarks.line import Result
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -77,7 +77,7 @@ def summary(results: list[Result]) -> str:
 
 def write_section(text: str, results: list[Result], path: Path = ROOT / "docs" / "benchmarks.md") -> None:
     """Replace (or append) only the ``## LINE webhook`` section; other sections are left as they are."""
-    section = ("## LINE webhook\n\n`make bench-line` (`python -m bot.bench`): signed text-order events "
+    section = ("## LINE webhook\n\n`make bench-line` (`python -m benchmarks.line`): signed text-order events "
                "(「大根2本とりんご1個」) from 400 residents, against gunicorn with the fake LINE API in its own "
                "process. Each event: signature check; the event id claimed with one INSERT … ON CONFLICT DO "
                "NOTHING; the conversation row read FOR UPDATE and written back; the typed text matched against "

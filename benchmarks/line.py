@@ -7,7 +7,7 @@ Afterwards it checks that no event was lost or doubled: every event id is record
 received exactly one reply per event. Prints a table and writes the ``## LINE webhook`` section of
 ``docs/benchmarks.md``.
 
-    python -m bot.bench [--events 3000] [--senders 50] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
+    python -m benchmarks.line [--events 3000] [--senders 50] [--pg postgresql://postgres@127.0.0.1:5432/postgres]
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from typing import Iterator
 
 from sqlalchemy import func, select
 
-from bot.bench_report import reading, summary, table, write_section
+from benchmarks.line_report import reading, summary, table, write_section
 from bot.sandbox import sign
 
 SECRET = "bench-channel-secret"

@@ -1,6 +1,6 @@
 """Order-placement benchmark (not a test): N orders placed concurrently through the service layer.
 
-    python -m orders.bench [--orders 1000 10000] [--threads 16] [--db sqlite postgresql]
+    python -m benchmarks.ordering [--orders 1000 10000] [--threads 16] [--db sqlite postgresql]
 
 Runs on a temporary SQLite file and on a throwaway PostgreSQL database (``BENCH_DATABASE_URL`` or
 ``TEST_DATABASE_URL``, default postgresql://postgres@127.0.0.1:5432/postgres; skipped with a message

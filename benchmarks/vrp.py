@@ -1,9 +1,9 @@
-"""Route optimiser benchmark (not a test): ``python -m delivery.bench PATH... --time-limit S [--json]``.
+"""Route optimiser benchmark (not a test): ``python -m benchmarks.vrp PATH... --time-limit S [--json]``.
 
-Each Solomon or Li & Lim file is converted to a ``RoutingProblem`` (``delivery.bench_formats``), solved
+Each Solomon or Li & Lim file is converted to a ``RoutingProblem`` (``benchmarks.vrp_formats``), solved
 by the product's own ``delivery.routing.solve``, and the returned routes are re-scored and verified by an
 independent checker in float Euclidean distance. ``--town N`` runs the synthetic pilot-town day instead
-(see ``delivery.bench_town``).
+(see ``benchmarks.town``).
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import sys
 import time
 from pathlib import Path
 
-from delivery.bench_formats import check_routes, read_instance, read_lilim_bks, read_solomon_bks, to_problem, unreachable_records
+from benchmarks.vrp_formats import check_routes, read_instance, read_lilim_bks, read_solomon_bks, to_problem, unreachable_records
 from delivery.routing import DEFAULT_ENGINES, solve
 
 HERE = Path(__file__).resolve().parent
 SOLOMON_BKS = HERE.parent.parent / "shared" / "bench" / "solomon" / "bks.csv"
-LILIM_BKS = HERE / "bench_lilim_bks.csv"
+LILIM_BKS = HERE / "lilim_bks.csv"
 
 
 def run_instance(path: str, time_limit: float, seed: int, engines: tuple[str, ...], bks: dict[str, tuple[int, float]]) -> dict:
@@ -101,7 +101,7 @@ def _print_reference_notes(args: argparse.Namespace, instances: set[str]) -> Non
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m delivery.bench", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m benchmarks.vrp", description=__doc__)
     ap.add_argument("paths", nargs="*", help="Solomon or Li & Lim instance files")
     ap.add_argument("--time-limit", type=float, default=30.0, help="seconds per instance")
     ap.add_argument("--seed", type=int, default=0)
@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         _print_reference_notes(args, {r["instance"].upper() for r in rows})
         return 0
     if args.town:
-        from delivery.bench_town import run_town
+        from benchmarks.town import run_town
 
         return run_town(args.town, time_limit=args.time_limit, engines=engines, seed=args.seed, as_json=args.json,
                         districts=args.districts, vehicles=args.vehicles,
