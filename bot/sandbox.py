@@ -113,7 +113,7 @@ def event() -> Response:
     if raw.get("replyToken"):
         fake().token_owner[raw["replyToken"]] = user_id
     body = json.dumps({"destination": "U" + "0" * 32, "events": [raw]}, ensure_ascii=False)
-    return jsonify(body=body, signature=sign(channel_secret(), body))
+    return jsonify(body=body, signature=sign(channel_secret() or "", body))
 
 
 @bp.get("/sandbox/line/inbox")

@@ -29,8 +29,14 @@ bp = Blueprint("line", __name__)
 MAX_BODY_BYTES = 1_000_000
 
 
-def channel_secret() -> str:
-    return current_app.config.get("LINE_CHANNEL_SECRET") or current_app.config["LINE_SANDBOX_SECRET"]
+def channel_secret() -> str | None:
+    """The real channel's secret; the sandbox's only while the sandbox runs. With neither, no event is
+    accepted: the sandbox secret is written in this repository, so an instance without LINE credentials
+    (production included) must not take events signed with it."""
+    config = current_app.config
+    if config.get("LINE_CHANNEL_SECRET"):
+        return config["LINE_CHANNEL_SECRET"]
+    return config["LINE_SANDBOX_SECRET"] if config.get("LINE_SANDBOX") else None
 
 
 @bp.post("/line/callback")
@@ -39,10 +45,14 @@ def callback() -> Response:
     if (request.content_length or 0) > MAX_BODY_BYTES:
         abort(400)
     # Raw text exactly as sent: re-serialised JSON would not match the signature.
+    secret = channel_secret()
+    if secret is None:
+        log.warning("LINE webhook rejected: no LINE channel is configured and the sandbox is off")
+        abort(403, description="LINE channel not configured")
     body = request.get_data(as_text=True)
     signature = request.headers.get("X-Line-Signature", "")
     try:
-        valid = bool(signature) and SignatureValidator(channel_secret()).validate(body, signature)
+        valid = bool(signature) and SignatureValidator(secret).validate(body, signature)
     except (ValueError, TypeError):
         valid = False
     if not valid:

@@ -182,3 +182,17 @@ def test_loading_animation_is_sent_in_steps_of_five_seconds(line_app, line_fake)
     [call] = line_fake.fake.calls
     assert call.path == "/v2/bot/chat/loading/start"
     assert call.body == {"chatId": RESIDENT_USER, "loadingSeconds": 10}
+
+
+def test_without_line_credentials_and_the_sandbox_off_no_event_is_accepted(client) -> None:
+    """The sandbox's secret is in the repository: an instance with no LINE channel (production, or the
+    sandbox switched off) must refuse events signed with it, before touching anything."""
+    from bot import SANDBOX_SECRET
+    from otodoke.db import db
+
+    raw = body("follow")
+    response = post(client, raw, secret=SANDBOX_SECRET)
+    assert response.status_code == 403
+    assert b"not configured" in response.data
+    with db.bound(client.application).sessions() as s:
+        assert s.scalars(select(ProcessedEvent)).all() == []
