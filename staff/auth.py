@@ -9,6 +9,7 @@ import functools
 import hashlib
 import hmac
 import secrets
+from urllib.parse import urlsplit
 from datetime import datetime, timedelta
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -54,10 +55,16 @@ def staff_required(view: F) -> F:
 
 
 def safe_next(target: str) -> str | None:
-    """A local path to go back to after sign-in (any staff-only page); None for other sites."""
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    """A local path to go back to after sign-in (any staff-only page); None for other sites.
+
+    Control characters and spaces are refused outright: browsers drop a tab or newline from a URL, so
+    "/<tab>/evil.example" would be followed as "//evil.example" (and a newline is a header injection)."""
+    if any(ord(c) <= 0x20 or ord(c) == 0x7F for c in target) or "\\" in target:
         return None
-    return target
+    if not target.startswith("/") or target.startswith("//"):
+        return None
+    parts = urlsplit(target)
+    return None if parts.scheme or parts.netloc else target
 
 
 def csrf_token() -> str:

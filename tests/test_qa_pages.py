@@ -42,7 +42,9 @@ def test_sign_in_returns_to_other_staff_pages(client) -> None:
 
 
 def test_sign_in_never_sends_staff_to_another_site(client) -> None:
-    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example"):
+    # %09 and %0A arrive as a tab and a newline, which browsers drop: "/\t/evil" is "//evil" to them
+    for target in ("https://evil.example/", "//evil.example/", "/\\evil.example", "/%09/evil.example",
+                   "/%0A/evil.example", "/%0D%0A/evil.example", "/ /evil.example"):
         response = _login(client, target)
         assert response.headers["Location"] == "/staff/", target
 
