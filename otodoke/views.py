@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from flask import Blueprint, Flask, current_app, jsonify, render_template
 from sqlalchemy import text
 
@@ -20,6 +22,17 @@ def add_surface(app: Flask, url: str, label: str, audience: str) -> None:
         surfaces.append((url, label, audience))
 
 
+def without_password(url: str) -> str:
+    """A URL fit for a public page: any password (a Redis URL carries one) replaced by ***."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 @bp.get("/")
 def index() -> str:
     """Say in Japanese what is running and link to every surface."""
@@ -28,7 +41,7 @@ def index() -> str:
         channels=channel_statuses(current_app.config),
         database=db.engine.url.render_as_string(hide_password=True),
         backend=db.engine.dialect.name,
-        jobs_url=current_app.config["JOBS_URL"],
+        jobs_url=without_password(current_app.config["JOBS_URL"]),
         surfaces=current_app.extensions.get(SURFACES_KEY, []),
     )
 

@@ -86,3 +86,10 @@ def test_home_page_links_only_this_apps_pages(tmp_path, database_url, clock) -> 
     assert "/sandbox/line" in with_sandbox.test_client().get("/").get_data(as_text=True)
     page = without.test_client().get("/").get_data(as_text=True)
     assert "/sandbox/line" not in page and "/sandbox/phone" not in page and "/staff/" in page
+
+
+def test_the_home_page_never_shows_the_job_queues_password(database_url, clock) -> None:
+    app = create_app({"DATABASE_URL": database_url, "JOBS_URL": "redis://:s3cret-pass@127.0.0.1:6379/0"}, clock=clock)
+    page = app.test_client().get("/").get_data(as_text=True)
+    assert "s3cret-pass" not in page
+    assert "redis://:***@127.0.0.1:6379/0" in page
