@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -460,3 +461,20 @@ def test_no_written_confirmation_promised_when_none_can_go(voice_app: Any) -> No
     order_id = _orders(voice_app)[0].id
     assert "ショートメール" not in done and "ライン" not in done
     assert done.count(f"注文番号は{order_id}番") == 2 and "お控えください" in done
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(document.cookie)", "data:text/html,<script>x</script>",
+                                 " javascript:alert(1)", "//evil.example/rec"])
+def test_a_recording_address_that_is_not_a_web_url_never_becomes_a_link(voice_app: Any, url: str) -> None:
+    seed_town(voice_app)
+    call = CallSim(voice_app.test_client(), UNKNOWN_PHONE)
+    call.dial_in()
+    call.press("1")
+    call.recorded(url, 5)
+    with db.reading(voice_app) as session:
+        message = session.scalars(select(VoiceMessage)).one()
+    assert message.recording_url is None
+    staff = voice_app.test_client()
+    staff.post("/staff/login", data={"password": "otodoke-demo"})
+    page = staff.get("/voice/messages").get_data(as_text=True)
+    assert "javascript:" not in page and "data:text" not in page and "evil.example" not in page

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -36,8 +38,17 @@ def start_recording(call: Call, *, purpose: str) -> VoiceResponse:
     return twiml.record(call.style, call.url("/voice/recording"), [text])
 
 
+def web_url(value: str | None) -> str | None:
+    """A recording's address only when it is an http(s) URL: staff open it with a click, so a
+    ``javascript:`` or ``data:`` value (a forged request) must never become a link."""
+    if not value or len(value) > 500:
+        return None
+    parts = urlsplit(value.strip())
+    return value.strip() if parts.scheme in ("https", "http") and parts.netloc else None
+
+
 def on_recording(call: Call, turn: Turn) -> VoiceResponse:
-    url = turn.form.get("RecordingUrl") or None
+    url = web_url(turn.form.get("RecordingUrl"))
     seconds = turn.form.get("RecordingDuration")
     existing = call.session.scalars(select(VoiceMessage).where(VoiceMessage.call_sid == call.call_sid)).one_or_none()
     if existing is None:
