@@ -73,3 +73,43 @@ def test_a_bigger_day_gets_proportionally_more_solver_time() -> None:
 
     assert planning_seconds(10, 60) == planning_seconds(10, 120) == 10
     assert planning_seconds(10, 480) == 40
+
+
+def test_two_orders_for_one_door_ride_one_van_and_are_handed_over_together(app, session) -> None:
+    """Placed outside the channels (which now add to the first order), two orders for one resident's
+    door still come on one van, one after the other at the door: one walk to the door, not two."""
+    from datetime import datetime as dt
+
+    from orders.service import LineItem, place_order
+    from tests.factories import make_district, make_product, make_resident, make_shop, make_vehicle
+
+    district = make_district(session)
+    east, west = make_shop(session, lat=38.115, lon=140.060), make_shop(session, lat=38.100, lon=140.020)
+    radish, tofu = make_product(session, east, stock=50), make_product(session, west, name="豆腐", stock=50)
+    for _ in range(2):
+        make_vehicle(session, shift_start="09:00", shift_end="17:00")
+    door = make_resident(session, district, lat=38.108, lon=140.041)
+    others = [make_resident(session, district, lat=38.104 + 0.003 * i, lon=140.030 + 0.006 * i) for i in range(4)]
+    session.commit()
+    when = dt(2026, 12, 1, 8, 0, tzinfo=JST)
+    first = place_order(session, resident_id=door.id, items=[LineItem(radish.id, 1)], placed_by="test", channel="web", now=when)
+    second = place_order(session, resident_id=door.id, items=[LineItem(tofu.id, 1)], placed_by="test", channel="web", now=when)
+    for i, r in enumerate(others):
+        place_order(session, resident_id=r.id, items=[LineItem((radish if i % 2 else tofu).id, 1)], placed_by="test",
+                    channel="web", now=when)
+    session.commit()
+    # the model holds both orders' legs in one group (kept on one van, door legs together: see
+    # tests/test_whole_groups.py), so this does not rest on the search happening to pair them
+    from delivery.planning import prepare_day
+    from delivery.runner import _distance_cache
+    cache = _distance_cache(app)
+    with db.reading(app) as reading:
+        built = prepare_day(reading, delivery_date=date(2026, 12, 1), trigger="t", now=when,
+                            matrix=lambda points: cache.matrix(date(2026, 12, 1), points)).built
+    groups = {s.group for s in built.problem.stops if built.stop_order[s.id] in (first.id, second.id)}
+    assert len(groups) == 1 and None not in groups
+    plan_day(app, delivery_date=date(2026, 12, 1), actor="staff:test", time_limit_s=2)
+    runs = {run.id: sorted(run.stops, key=lambda s: s.seq) for run in session.scalars(select(Run))}
+    (run_id,) = {stop.run_id for stops in runs.values() for stop in stops if stop.order_id in (first.id, second.id)}
+    doors = [i for i, stop in enumerate(runs[run_id]) if stop.kind == "delivery" and stop.order_id in (first.id, second.id)]
+    assert len(doors) == 2 and doors[1] - doors[0] == 1
