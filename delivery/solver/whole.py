@@ -67,8 +67,10 @@ def make_whole(problem: RoutingProblem, routes: Sequence[Sequence[Stop]],
             break
         worth = sum(big if s.penalty is None else s.penalty for s in members[g])
         _insert_whole(problem, scheduled, work, members[g], carried.get(g), worth)
+    # folds are not bound by the deadline: each is one check of one route (a few ms on a 480-order day)
+    # and a second call at a shop costs the driver a stop
     for k, vehicle in enumerate(problem.vehicles):
-        if scheduled[k] is not None and (deadline is None or time.monotonic() < deadline):
+        if scheduled[k] is not None:
             work[k], scheduled[k] = _one_call_per_shop(problem, vehicle, work[k], scheduled[k])
     served = {v.stop_id for r in scheduled if r is not None for v in r.visits}
     unserved = {s.id for s in problem.stops if s.id not in served}
