@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-
 from typing import TYPE_CHECKING
 
 from delivery.problem import RoutePlan, RoutingProblem, Stop, TimeWindow, Unassigned, UnassignedReason
@@ -55,19 +54,20 @@ def _more_room(problem: RoutingProblem, left: list[Stop]) -> tuple[RoutingProble
     return replace(problem, vehicles=vans), "各車両の積載量（箱・保冷庫）が今の2倍"
 
 
-def _widen(kind: str, by_s: int) -> Callable[[RoutingProblem, list[Stop]], RoutingProblem]:
-    def eased(problem: RoutingProblem) -> RoutingProblem:
+def _widen(kind: str, by_s: int, label: str) -> Callable[[RoutingProblem, list[Stop]], tuple[RoutingProblem, str]]:
+    """An easing that opens every ``kind`` stop's window by ``by_s`` on each side."""
+    def eased(problem: RoutingProblem, left: list[Stop]) -> tuple[RoutingProblem, str]:
         stops = tuple(replace(s, window=TimeWindow(max(0, s.window.start - by_s), s.window.end + by_s))
                       if s.kind == kind and s.window is not None else s for s in problem.stops)
-        return replace(problem, stops=stops)
-    return lambda problem, left: eased(problem)
+        return replace(problem, stops=stops), label
+    return eased
 
 
 EASINGS: tuple[tuple[UnassignedReason, Callable[[RoutingProblem, list[Stop]], tuple[RoutingProblem, str]]], ...] = (
     ("fleet_time", _extra_van),
     ("fleet_capacity", _more_room),
-    ("shop_hours", lambda p, left: (_widen("pickup", 7200)(p, left), "お店の集荷時間が前後2時間ずつ長い")),
-    ("door_window", lambda p, left: (_widen("delivery", 3600)(p, left), "お届けの時間帯が前後1時間ずつ広い")),
+    ("shop_hours", _widen("pickup", 7200, "お店の集荷時間が前後2時間ずつ長い")),
+    ("door_window", _widen("delivery", 3600, "お届けの時間帯が前後1時間ずつ広い")),
 )
 
 
@@ -91,11 +91,10 @@ def what_would_fix(problem: RoutingProblem, plan: RoutePlan, *, time_limit_s: fl
             fix = label
         if len(reasons) == len(left_ids):
             break
-    orders = orders_left
     if fix is not None:
-        text = f"{fix}があれば、入りきらなかった{orders}件も含めて全件お届けできます（計算による見込み）。"
+        text = f"{fix}があれば、入りきらなかった{orders_left}件も含めて全件お届けできます（計算による見込み）。"
     else:
-        text = (f"{orders}件が入りきりませんでした。車両を1台増やしても、積載量・集荷時間・時間帯を広げても"
+        text = (f"{orders_left}件が入りきりませんでした。車両を1台増やしても、積載量・集荷時間・時間帯を広げても"
                 "全件は入りません。担当者が個別に調整してください。")
     return Advice(text, reasons)
 

@@ -19,8 +19,8 @@ from delivery.problem import (
     UnassignedReason,
 )
 from delivery.solver.nodes import Nodes, build_nodes, triage
-from delivery.solver.ortools_engine import EngineResult, solve_ortools
-from delivery.solver.rounds import solve_in_rounds
+from delivery.solver.ortools_engine import EngineResult
+from delivery.solver.rounds import search
 from delivery.solver.whole import make_whole
 
 # The second process runs PyVRP where it models the problem exactly, otherwise OR-Tools again from a
@@ -81,11 +81,8 @@ def solve(
     candidates: list[RoutePlan] = []
     # what is left of the budget, less a little for scheduling and checking the plans afterwards
     left = time_limit_s - (time.monotonic() - began) - FINISH_S - (min(GROUPED_FINISH_S, 0.1 * time_limit_s) if grouped else 0.0)
-    if grouped:
-        result = solve_in_rounds(nodes, time_limit_s=left, solution_limit=solution_limit,
-                                 initial_routes=initial, hopeless=tuple(hopeless))
-    else:
-        result = solve_ortools(nodes, time_limit_s=left, solution_limit=solution_limit, initial_routes=initial)
+    result = search(nodes, time_limit_s=left, solution_limit=solution_limit, initial_routes=initial,
+                    hopeless=tuple(hopeless))
     finish_by = began + time_limit_s
     if result is not None:
         candidates.append(_from_result(nodes, result, hopeless, "ortools", finish_by))

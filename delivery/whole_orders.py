@@ -21,14 +21,9 @@ def vans_per_order(built: BuiltProblem, plan: RoutePlan) -> dict[int, Counter[st
     return legs
 
 
-def split_orders(built: BuiltProblem, plan: RoutePlan) -> dict[int, str]:
-    """Orders delivered by more than one van → the van carrying most of their legs (ties: first id)."""
-    return {order_id: _majority(vans) for order_id, vans in vans_per_order(built, plan).items()
-            if len(vans) > 1}
-
-
-def _majority(vans: Counter[str]) -> str:
-    return sorted(vans.items(), key=lambda kv: (-kv[1], kv[0]))[0][0]
+def split_orders(built: BuiltProblem, plan: RoutePlan) -> set[int]:
+    """Orders delivered by more than one van."""
+    return {order_id for order_id, vans in vans_per_order(built, plan).items() if len(vans) > 1}
 
 
 def partly_unassigned(built: BuiltProblem, plan: RoutePlan) -> dict[int, str]:
@@ -37,6 +32,6 @@ def partly_unassigned(built: BuiltProblem, plan: RoutePlan) -> dict[int, str]:
     reasons: dict[int, str] = {}
     for item in plan.unassigned:
         reasons.setdefault(built.stop_order[item.stop_id], item.reason)
-    for order_id in split_orders(built, plan):
+    for order_id in sorted(split_orders(built, plan)):
         reasons.setdefault(order_id, "split")
     return reasons

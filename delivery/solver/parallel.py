@@ -12,8 +12,8 @@ from multiprocessing.connection import Connection
 
 from delivery.problem import RoutingProblem, Stop
 from delivery.solver.nodes import build_nodes
-from delivery.solver.ortools_engine import EngineResult, solve_ortools
-from delivery.solver.rounds import solve_in_rounds
+from delivery.solver.ortools_engine import EngineResult
+from delivery.solver.rounds import search
 
 # The member stops itself by the clock; leave room for the process start and the hand-back.
 MARGIN_S = 0.8
@@ -83,11 +83,8 @@ def _child(
         else:  # "ortools:STRATEGY"
             nodes = build_nodes(problem, kept)
             strategy = member.split(":", 1)[1]
-            left = deadline - time.time()
-            if any(s.group is not None for s in kept):
-                outcome = solve_in_rounds(nodes, time_limit_s=left, solution_limit=solution_limit, strategy=strategy)
-            else:
-                outcome = solve_ortools(nodes, time_limit_s=left, solution_limit=solution_limit, strategy=strategy)
+            outcome = search(nodes, time_limit_s=deadline - time.time(), solution_limit=solution_limit,
+                             strategy=strategy)
     except Exception as exc:  # reported as "no plan" to the parent, which carries on with OR-Tools
         outcome = repr(exc)
     try:

@@ -46,3 +46,13 @@ def solve_in_rounds(nodes: Nodes, *, time_limit_s: float, solution_limit: int | 
                             result.status, best.strategy if best else result.strategy,
                             time.monotonic() - began)
     return best
+
+
+def search(nodes: Nodes, *, time_limit_s: float, solution_limit: int | None, strategy: str | None = None,
+           initial_routes: list[list[int]] | None = None, hopeless: tuple[str, ...] = ()) -> EngineResult | None:
+    """One OR-Tools member, in either process: in rounds on a day with groups, else one search."""
+    if any(s.group is not None for s in nodes.stops):
+        return solve_in_rounds(nodes, time_limit_s=time_limit_s, solution_limit=solution_limit, strategy=strategy,
+                               initial_routes=initial_routes, hopeless=hopeless)
+    return solve_ortools(nodes, time_limit_s=time_limit_s, solution_limit=solution_limit, strategy=strategy,
+                         initial_routes=initial_routes)
