@@ -24,15 +24,17 @@ from collections import Counter
 from datetime import date, datetime
 
 FLEET_RULE = "demo fleet × ceil(orders / 120)"
-DAY = date(2026, 12, 2)
+# One day of each delivery pattern the demo calendar has (中央 runs daily; the other districts in pairs):
+# Wednesday/Saturday 中央+平野, Thursday/Monday 中央+致芳+豊田, Friday/Tuesday 中央+西根+伊佐沢.
+DAYS = {"wed": date(2026, 12, 2), "thu": date(2026, 12, 3), "fri": date(2026, 12, 4)}
 NOW = "2026-12-01T08:00:00+09:00"
 
 
-def run_day(orders: int, seed: int, time_limit_s: float | None) -> dict[str, object]:
+def run_day(day: date, orders: int, seed: int, time_limit_s: float | None) -> dict[str, object]:
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
-    from delivery.models import Plan, Run, Vehicle
+    from delivery.models import District, Plan, Run, Vehicle
     from delivery.problem_builder import ServiceTimes, hhmm_to_s
     from delivery.runner import plan_day
     from demo.seed import seed_demo
@@ -64,25 +66,28 @@ def run_day(orders: int, seed: int, time_limit_s: float | None) -> dict[str, obj
                                             shift_start=v.shift_start, shift_end=v.shift_end,
                                             break_start=v.break_start, break_minutes=v.break_minutes, active=True))
         with db.transaction(app) as session:
-            report = simulate_orders(session, delivery_date=DAY, count=orders, seed=seed, now=now)
+            report = simulate_orders(session, delivery_date=day, count=orders, seed=seed, now=now)
         began = time.monotonic()
-        outcome = plan_day(app, delivery_date=DAY, actor="bench", time_limit_s=time_limit_s)
+        outcome = plan_day(app, delivery_date=day, actor="bench", time_limit_s=time_limit_s)
         wall = time.monotonic() - began
         # 「今すぐ計画」 pressed again: a new version, warm-started from this one
-        again = plan_day(app, delivery_date=DAY, actor="bench:again", time_limit_s=time_limit_s)
+        again = plan_day(app, delivery_date=day, actor="bench:again", time_limit_s=time_limit_s)
         with db.reading(app) as session:
             plan = session.get(Plan, outcome.plan_id)
             runs = list(session.scalars(select(Run).where(Run.plan_id == plan.id).options(selectinload(Run.stops))))
             vans = list(session.scalars(select(Vehicle).where(Vehicle.active.is_(True))))
-            resident_of = dict(session.execute(select(Order.id, Order.resident_id).where(Order.delivery_date == DAY)).all())
+            resident_of = dict(session.execute(select(Order.id, Order.resident_id).where(Order.delivery_date == day)).all())
             total = len(resident_of)
+            districts = "+".join(session.scalars(
+                select(District.name).join(Order, Order.district_id == District.id)
+                .where(Order.delivery_date == day).group_by(District.id, District.name).order_by(District.id)))
             offered = sum(hhmm_to_s(v.shift_end) - hhmm_to_s(v.shift_start) - v.break_minutes * 60 for v in vans)
             used = sum(r.duration_s for r in runs)
             shop_calls, doors_twice = _street_figures(runs, resident_of)
-            lower = _lower_bound_s(session, DAY, ServiceTimes(), app)
+            lower = _lower_bound_s(session, day, ServiceTimes(), app)
             replanned = session.get(Plan, again.plan_id)
             return {
-                "orders": orders, "seed": seed, "placed": total, "on_runs": plan.order_count, "vans": len(vans),
+                "districts": districts, "orders": orders, "seed": seed, "placed": total, "on_runs": plan.order_count, "vans": len(vans),
                 "used_h": used / 3600, "offered_h": offered / 3600, "bound_h": lower / 3600,
                 "km": plan.total_distance_m / 1000, "shop_calls": shop_calls, "doors_twice": doors_twice,
                 "solve_s": plan.solver_seconds or 0.0, "wall_s": wall, "sold_out": len(report.sold_out),
@@ -139,22 +144,25 @@ def _lower_bound_s(session, day: date, times, app) -> int:  # type: ignore[no-un
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", nargs="+", choices=sorted(DAYS), default=["wed", "thu", "fri"])
     parser.add_argument("--orders", type=int, nargs="+", default=[120, 240, 480])
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--time-limit", type=float, default=None,
                         help="seconds per plan; default: the product's (PLANNING_TIME_LIMIT_S=10 per 120 orders)")
     args = parser.parse_args()
     limit = f"{args.time_limit:g} s" if args.time_limit else "the product's (10 s per 120 orders)"
-    print(f"fleet rule: {FLEET_RULE}; time limit {limit} per plan; {DAY} (a Wednesday)")
-    print("| orders | seed | vans | on runs | van-h used / offered | lower bound van-h | km | max shop calls per van trip | doors twice | solve s | re-planned: on runs, km |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for orders in args.orders:
-        for seed in args.seeds:
-            r = run_day(orders, seed, args.time_limit)
-            print(f"| {r['orders']} | {r['seed']} | {r['vans']} | {r['on_runs']}/{r['placed']} | "
-                  f"{r['used_h']:.1f} / {r['offered_h']:.1f} | {r['bound_h']:.1f} | {r['km']:.1f} | "
-                  f"{r['shop_calls']} | {r['doors_twice']} | {r['solve_s']:.1f} | "
-                  f"{r['again_on_runs']}/{r['placed']}, {r['again_km']:.1f} |", flush=True)
+    print(f"fleet rule: {FLEET_RULE}; time limit {limit} per plan")
+    print("| day | districts | orders | seed | vans | on runs | van-h used / offered | lower bound van-h | km | max shop calls per van trip | doors twice | solve s | re-planned: on runs, km |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for name in args.days:
+        day = DAYS[name]
+        for orders in args.orders:
+            for seed in args.seeds:
+                r = run_day(day, orders, seed, args.time_limit)
+                print(f"| {day:%a %m-%d} | {r['districts']} | {r['orders']} | {r['seed']} | {r['vans']} | {r['on_runs']}/{r['placed']} | "
+                      f"{r['used_h']:.1f} / {r['offered_h']:.1f} | {r['bound_h']:.1f} | {r['km']:.1f} | "
+                      f"{r['shop_calls']} | {r['doors_twice']} | {r['solve_s']:.1f} | "
+                      f"{r['again_on_runs']}/{r['placed']}, {r['again_km']:.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -50,8 +50,26 @@ def is_public_holiday(d: date) -> bool:
     return d in _public_holidays(d.year)
 
 
+ANY_TIME = "any"
+
+
 def windows_of(district: District) -> tuple[Window, ...]:
+    """The district's own delivery windows (e.g. 午前 and 午後), as its data lists them."""
     return tuple(_window(w) for w in (district.windows or []))
+
+
+def delivery_choices(district: District) -> tuple[Window, ...]:
+    """What a resident may choose: the district's windows, plus 「時間指定なし」 when there are several.
+
+    「時間指定なし」 spans the first window's start to the last one's end. It is the default for a
+    resident with no stated preference: pinning them to the first window (as a default once did) put
+    every such order in the morning, and a morning of far-off doors then did not fit the vans.
+    """
+    own = windows_of(district)
+    if len(own) < 2:
+        return own
+    return own + (Window(code=ANY_TIME, label="時間指定なし", start=min(w.start for w in own),
+                         end=max(w.end for w in own)),)
 
 
 def _window(raw: dict[str, Any]) -> Window:
@@ -60,7 +78,7 @@ def _window(raw: dict[str, Any]) -> Window:
 
 
 def find_window(district: District, code: str | None) -> Window | None:
-    for window in windows_of(district):
+    for window in delivery_choices(district):
         if window.code == code:
             return window
     return None

@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from delivery.models import District
 from orders import notifications, stock
-from orders.calendar import DeliverySlot, Window, find_window, next_delivery_slot, windows_of
+from orders.calendar import DeliverySlot, Window, delivery_choices, find_window, next_delivery_slot
 from orders.errors import OrderError, sold_out, unavailable
 from orders.models import CHANNELS, Order, OrderLine, OrderStatus
 from otodoke import audit
@@ -179,10 +179,10 @@ def choose_window(district: District, resident: Resident, window_code: str | Non
     preferred = find_window(district, resident.preferred_window)
     if preferred is not None:
         return preferred
-    windows = windows_of(district)
-    if not windows:
+    choices = delivery_choices(district)
+    if not choices:
         raise OrderError("unknown_window")
-    return windows[0]
+    return choices[-1]  # 「時間指定なし」 where the district has several windows, else its only one
 
 
 def price_lines(quantities: Mapping[int, int], products: Mapping[int, Product],

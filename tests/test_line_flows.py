@@ -364,12 +364,28 @@ def test_outer_district_resident_chooses_the_time_window(line_app, line_client, 
         factories.make_resident(s, outer, line_user_id=user)
     chat = Chat(line_client, line_fake.fake, user)
     choice = actions(chat.say("りんご2個"))
-    assert {"午前 09:00〜12:00", "午後 13:00〜17:00"} <= set(choice)
+    assert {"午前 09:00〜12:00", "午後 13:00〜17:00", "時間指定なし 09:00〜17:00"} <= set(choice)
     quote = chat.tap(choice["午前 09:00〜12:00"])
     assert "12月4日（金）" in wire(quote) and "09:00〜12:00" in wire(quote)
     chat.tap(actions(quote)["この内容で注文する"])
     [order] = orders(line_app)
     assert order.window_code == "am" and order.lines[0].product_id == town.apple_id
+
+
+def test_outer_district_resident_can_leave_the_time_open(line_app, line_client, line_fake) -> None:
+    from otodoke.db import db
+    from tests import factories
+    seed_town(line_app)
+    user = "U4444444444444444444444444anyt1"
+    with db.transaction(line_app) as s:
+        outer = factories.make_outer_district(s)
+        factories.make_resident(s, outer, line_user_id=user)
+    chat = Chat(line_client, line_fake.fake, user)
+    quote = chat.tap(actions(chat.say("りんご2個"))["時間指定なし 09:00〜17:00"])
+    assert "時間指定なし" in wire(quote) and "09:00〜17:00" in wire(quote)
+    chat.tap(actions(quote)["この内容で注文する"])
+    [order] = orders(line_app)
+    assert (order.window_code, order.window_start, order.window_end) == ("any", "09:00", "17:00")
 
 
 def test_resident_registered_by_staff_links_with_code_and_phone(line_app, line_client, line_fake) -> None:

@@ -137,10 +137,15 @@ def test_window_choice(session: Session) -> None:
     now = datetime(2026, 12, 3, 9, 0, tzinfo=JST)
     assert quote_order(session, resident_id=resident.id, items=items, now=now).window.code == "pm"
     assert quote_order(session, resident_id=resident.id, items=items, now=now, window_code="am").window.code == "am"
-    resident.preferred_window = "evening"   # no longer offered → the district's first window
+    resident.preferred_window = "evening"   # no longer offered → 「時間指定なし」, the whole delivery day
     session.commit()
     quote = quote_order(session, resident_id=resident.id, items=items, now=now)
-    assert quote.window.code == "am" and quote.fee_yen == 200 and quote.delivery_date == date(2026, 12, 4)
+    assert (quote.window.code, quote.window.start, quote.window.end) == ("any", "09:00", "17:00")
+    assert quote.window.label == "時間指定なし" and quote.fee_yen == 200 and quote.delivery_date == date(2026, 12, 4)
+    resident.preferred_window = None        # never said: the same, not the morning
+    session.commit()
+    assert quote_order(session, resident_id=resident.id, items=items, now=now).window.code == "any"
+    assert quote_order(session, resident_id=resident.id, items=items, now=now, window_code="any").window.end == "17:00"
     with pytest.raises(OrderError) as caught:
         quote_order(session, resident_id=resident.id, items=items, now=now, window_code="night")
     assert caught.value.code == "unknown_window"

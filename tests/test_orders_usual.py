@@ -142,7 +142,7 @@ def test_batch_orders_groups_confirmed_orders_by_district_and_window(session: Se
     central = make_district(session, name="中央")
     outer = make_outer_district(session, name="伊佐沢")
     c1, c2 = make_resident(session, central), make_resident(session, central)
-    o_am, o_pm = make_resident(session, outer), make_resident(session, outer, preferred_window="pm")
+    o_am, o_pm = make_resident(session, outer, preferred_window="am"), make_resident(session, outer, preferred_window="pm")
     session.commit()
     tuesday = datetime(2026, 12, 7, 12, 0, tzinfo=JST)   # Monday noon: both deliver Tuesday 12-08
     placed = {

@@ -58,8 +58,9 @@ def day_ja(d: date) -> str:
 
 
 def delivery_sentence(d: date, label: str, start: str, end: str) -> str:
-    # 「午後、午後1時から」 says it twice: a plain 午前/午後 label is already in the times.
-    part = "" if label in ("午前", "午後") else f"{label}、"
+    # 「午後、午後1時から」 says it twice: a plain 午前/午後 label is already in the times, and
+    # 「時間指定なし」 is just the whole span.
+    part = "" if label in ("午前", "午後", "時間指定なし") else f"{label}、"
     return f"お届けは{day_ja(d)}の、{part}{clock_ja(start)}から{clock_ja(end)}のあいだです。"
 
 

@@ -204,7 +204,7 @@ def _resident(ctx: Ctx) -> Any:
 def quote(ctx: Ctx, window_code: str | None = None, notes: list[str] | None = None) -> list[Message]:
     """Show date, window and total before anything counts; ask for the window first if there is a choice.
     With an open order for that day, the card says the items go into it, with no second fee."""
-    from orders.calendar import windows_of
+    from orders.calendar import delivery_choices
     from orders.service import quote_for_door, quote_order
     if not ctx.basket():
         return show_basket(ctx)
@@ -222,7 +222,7 @@ def quote(ctx: Ctx, window_code: str | None = None, notes: list[str] | None = No
         return show_basket(ctx, error_text(exc))
     # The district's windows are the same on every delivery day; offer a choice when there is one
     # (not for an addition: it comes with the order it joins).
-    windows = (list(windows_of(resident.district))
+    windows = (list(delivery_choices(resident.district))
                if window_code is None and resident is not None and into is None else [])
     if len(windows) > 1:
         ctx.state["step"] = "window"
