@@ -122,3 +122,17 @@ def test_a_second_call_stays_when_the_van_has_no_room_for_both() -> None:
     routes, unserved = make_whole(problem, [list(stops)])
     assert unserved == set()
     assert [v.stop_id for v in routes[0].visits] == ["p1", "d1", "p2", "d2"]
+
+
+def test_a_first_call_is_pushed_down_into_the_second_when_the_van_is_full_in_between() -> None:
+    # room for two: p1 at shop A (10), pX at shop B (20) for door X (25), back to A for p2, then d1, d2.
+    # Pulling p2 up to the first call would carry three; pushing p1 down to the second call carries two.
+    m = line([0, 10, 20, 25, 12, 14])
+    van = Vehicle("v", 0, 0, TimeWindow(0, 10_000), (2,))
+    stops = (Stop("p1", 1, "pickup", demand=(1,)), Stop("pX", 2, "pickup", demand=(1,)),
+             Stop("dX", 3, demand=(1,), pickup="pX"), Stop("p2", 1, "pickup", demand=(1,)),
+             Stop("d1", 4, demand=(1,), pickup="p1"), Stop("d2", 5, demand=(1,), pickup="p2"))
+    problem = RoutingProblem((van,), stops, m, m)
+    routes, unserved = make_whole(problem, [list(stops)])
+    assert unserved == set()
+    assert [v.stop_id for v in routes[0].visits] == ["pX", "dX", "p1", "p2", "d1", "d2"]

@@ -80,10 +80,12 @@ def make_whole(problem: RoutingProblem, routes: Sequence[Sequence[Stop]],
 def _one_call_per_shop(problem: RoutingProblem, vehicle: Vehicle, route: list[Stop],
                        checked: Route) -> tuple[list[Stop], Route]:
     """Within one half of the day, fold a second call at a shop into the first: move the later pickup
-    up to the earlier call, when the route still passes the check and gets at most ``FOLD_SLACK``
-    longer. The halves are split at the driver's break (the morning round, then the afternoon round,
-    each collecting its own goods: on the demo day a fold across the break fails on the cold box's
-    room or a morning door's window). A call that stays was needed by a window or the van's room."""
+    up to the earlier call or, when a door between them needs the later one's goods no sooner, the
+    earlier call's pickups down to the later call; kept when the route still passes the check and gets
+    at most ``FOLD_SLACK`` longer. The halves are split at the driver's break (the morning round, then
+    the afternoon round, each collecting its own goods: on the demo day a fold across the break fails
+    on the cold box's room or a morning door's window). A call that stays was needed by a window or
+    the van's room."""
     changed = True
     while changed:
         changed = False
@@ -96,20 +98,40 @@ def _one_call_per_shop(problem: RoutingProblem, vehicle: Vehicle, route: list[St
                 key = (trip, stop.location)
                 j = first_call.get(key)
                 if j is not None and route[i - 1].location != stop.location:
-                    moved = route[:i] + route[i + 1:]
-                    at = j + 1
-                    while at < len(moved) and moved[at].location == stop.location:
-                        at += 1
-                    moved.insert(at, stop)
-                    try:
-                        candidate = schedule_route(problem, vehicle, moved)
-                    except ScheduleError:
-                        candidate = None
-                    if candidate is not None and candidate.distance <= checked.distance * (1 + FOLD_SLACK):
-                        route, checked, changed = moved, candidate, True
+                    for moved in (_pull_up(route, i, j), _push_down(route, j, i)):
+                        try:
+                            candidate = schedule_route(problem, vehicle, moved)
+                        except ScheduleError:
+                            continue
+                        if candidate.distance <= checked.distance * (1 + FOLD_SLACK):
+                            route, checked, changed = moved, candidate, True
+                            break
+                    if changed:
                         break
                 first_call.setdefault(key, i)
     return route, checked
+
+
+def _pull_up(route: list[Stop], i: int, j: int) -> list[Stop]:
+    """``route`` with the pickup at ``i`` moved into the earlier call at the same shop starting at ``j``."""
+    moved = route[:i] + route[i + 1:]
+    at = j + 1
+    while at < len(moved) and moved[at].location == route[i].location:
+        at += 1
+    moved.insert(at, route[i])
+    return moved
+
+
+def _push_down(route: list[Stop], j: int, i: int) -> list[Stop]:
+    """``route`` with the whole earlier call (the run of stops at the shop from ``j``) moved into the
+    later call at ``i``: the van then collects everything on its second pass (a door served in between
+    whose goods come from that call makes the check fail, and the route is kept as it was)."""
+    end = j
+    while end < i and route[end].location == route[j].location:
+        end += 1
+    block = route[j:end]
+    rest = route[:j] + route[end:i] + block + route[i:]
+    return rest
 
 
 def trip_numbers(route: Route, *, at_empty: bool = True) -> list[int]:
