@@ -114,11 +114,11 @@ def _street_figures(runs, resident_of: dict[int, int]) -> tuple[int, int]:  # ty
                 worst = max(worst, calls[stop.shop_id])
                 on_board.update(stop.picks)
             else:
-                door = resident_of.get(stop.order_id)
+                door = resident_of.get(stop.order_ids[0])   # every order of a door stop is one resident's
                 if door != last_door:
                     doors[door] += 1
                 last_door = door
-                on_board.discard(stop.order_id)
+                on_board.difference_update(stop.order_ids)
                 if not on_board:
                     calls.clear()  # the van is empty: the next call starts a new trip
         twice += sum(n - 1 for n in doors.values() if n > 1)

@@ -89,7 +89,7 @@ def assign_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, 
     clock = max(clock + timedelta(seconds=_leg(matrix.travel_s, door_at - 1, door_at)),
                 day + _hhmm(order.window_start))
     service = times.door_setup_s + times.handover_s * len(shops) + (times.cash_s if order.payment_method == "cash" else 0)
-    door = RunStop(seq=len(run.stops) + 1, kind="delivery", order_id=order.id, lat=home.lat, lon=home.lon,
+    door = RunStop(seq=len(run.stops) + 1, kind="delivery", order_ids=[order.id], lat=home.lat, lon=home.lon,
                    eta=clock, window_start=order.window_start, window_end=order.window_end, service_s=service)
     run.stops.append(door)
     added_m += _leg(matrix.distance_m, door_at - 1, door_at) + _leg(matrix.distance_m, door_at, door_at + 1)

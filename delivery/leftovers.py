@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from delivery.models import Plan, Run, RunStop
+from delivery.models import Plan, Run, RunStop, RunStopOrder
 from orders import notifications
 from orders.calendar import format_date_ja
 from orders.models import Order, OrderStatus
@@ -42,8 +42,8 @@ class LeftOut:
 
 
 def on_runs(plan: Plan) -> set[int]:
-    """Orders with a door stop on one of the plan's runs."""
-    return {s.order_id for run in plan.runs for s in run.stops if s.kind == "delivery" and s.order_id is not None}
+    """Orders with a door stop on one of the plan's runs (a door stop may bring several)."""
+    return {order_id for run in plan.runs for s in run.stops for order_id in s.order_ids}
 
 
 def left_out_orders(session: Session, plan: Plan) -> list[LeftOut]:
@@ -85,8 +85,9 @@ def queue_leftover_notices(session: Session, plan: Plan, previous: Plan | None, 
                                      text=text, voice=voice)
     if previous is None:
         return queued
-    gone = {s.order_id for run in previous.runs for s in run.stops
-            if s.kind == "delivery" and s.status == "pending" and s.order_id is not None}
+    # per order: when one of a door's two orders leaves, only that one is retracted
+    gone = {order_id for run in previous.runs for s in run.stops if s.status == "pending"
+            for order_id in s.order_ids}
     gone -= on_runs(plan) | {item.order.id for item in left}
     for order in session.scalars(select(Order).where(Order.id.in_(gone)).order_by(Order.id)
                                  .options(selectinload(Order.resident), selectinload(Order.district))):
@@ -123,15 +124,19 @@ def _last_version_on_a_run(session: Session, plan: Plan, order_ids: list[int]) -
     if not order_ids:
         return {}
     rows = session.execute(
-        select(RunStop.order_id, func.max(Plan.version)).join(Run, Run.id == RunStop.run_id)
+        select(RunStopOrder.order_id, func.max(Plan.version))
+        .join(RunStop, RunStop.id == RunStopOrder.run_stop_id).join(Run, Run.id == RunStop.run_id)
         .join(Plan, Plan.id == Run.plan_id)
-        .where(Plan.delivery_date == plan.delivery_date, RunStop.kind == "delivery",
-               RunStop.order_id.in_(order_ids))
-        .group_by(RunStop.order_id)).all()
+        .where(Plan.delivery_date == plan.delivery_date, RunStopOrder.order_id.in_(order_ids))
+        .group_by(RunStopOrder.order_id)).all()
     return {int(order_id): int(version) for order_id, version in rows}
 
 
 def _was_called(session: Session, order: Order, plan: Plan) -> bool:
-    """The resident heard the ETA on the phone (voice/eta.py), so the retraction is a call too."""
-    key = f"eta-call:{order.id}:{plan.delivery_date.isoformat()}"
-    return session.scalars(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first() is not None
+    """The resident heard the ETA on the phone (voice/eta.py), so the retraction is a call too. The call
+    is one per door, keyed by the door's first order: any of the resident's orders that day counts."""
+    day = plan.delivery_date.isoformat()
+    theirs = session.scalars(select(Order.id).where(Order.resident_id == order.resident_id,
+                                                    Order.delivery_date == plan.delivery_date)).all()
+    keys = [f"eta-call:{order_id}:{day}" for order_id in {order.id, *theirs}]
+    return session.scalars(select(OutboxMessage.id).where(OutboxMessage.dedupe_key.in_(keys))).first() is not None

@@ -6,6 +6,8 @@ from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
+from sqlalchemy.ext.orderinglist import ordering_list
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from otodoke.db import Base
@@ -143,8 +145,24 @@ class Run(Base):
                                                   cascade="all, delete-orphan")
 
 
+class RunStopOrder(Base):
+    """An order handed over at a delivery stop. A door is one stop however many orders its resident has
+    that day (issue #9: orders placed separately, by staff, or by the simulator), so a stop holds a list."""
+
+    __tablename__ = "run_stop_orders"
+
+    run_stop_id: Mapped[int] = mapped_column(ForeignKey("run_stops.id", ondelete="CASCADE"), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), primary_key=True, index=True)
+    position: Mapped[int] = mapped_column(default=0)   # the order in which the legs were planned
+
+
 class RunStop(Base):
-    """A visit: a pickup at a shop or a delivery to a resident, with its ETA and what happened there."""
+    """A visit: a pickup at a shop or a delivery at a resident's door, with its ETA and what happened there.
+
+    A delivery carries every order handed over at that door in one go (``order_ids``, one row each in
+    ``run_stop_orders``: "which stop delivers order X" is a plain join); a pickup lists the orders whose
+    goods it collects in ``picks``. The outcome (status, time, cash) is the stop's, for all its orders.
+    """
 
     __tablename__ = "run_stops"
 
@@ -152,7 +170,6 @@ class RunStop(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("runs.id"), index=True)
     seq: Mapped[int] = mapped_column()
     kind: Mapped[str] = mapped_column(String(16))        # pickup | delivery
-    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id"), index=True)
     shop_id: Mapped[int | None] = mapped_column(ForeignKey("shops.id"))
     # For a pickup: the orders whose goods are collected at this visit (a shop may be visited twice).
     picks: Mapped[list[Any]] = mapped_column(default=list)
@@ -168,6 +185,13 @@ class RunStop(Base):
     note: Mapped[str] = mapped_column(String(256), default="")
 
     run: Mapped[Run] = relationship(back_populates="stops")
+    # Loaded with the stop: nearly every reader of a delivery stop needs its orders.
+    door_orders: Mapped[list[RunStopOrder]] = relationship(
+        order_by=RunStopOrder.position, collection_class=ordering_list("position"),
+        cascade="all, delete-orphan", passive_deletes=True, lazy="selectin")
+    # For a delivery: the ids of the orders handed over here, first planned first (empty for a pickup).
+    order_ids: AssociationProxy[list[int]] = association_proxy(
+        "door_orders", "order_id", creator=lambda order_id: RunStopOrder(order_id=order_id))
 
 
 class UnassignedOrder(Base):

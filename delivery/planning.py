@@ -21,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from delivery.door_stops import route_stops
 from delivery.models import Driver, Plan, PlanningTrigger, Run, RunStop, UnassignedOrder, Vehicle
 from delivery.problem import RoutePlan
 from delivery.problem_builder import BuiltProblem, MatrixFn, ServiceTimes, build_problem
@@ -97,8 +98,8 @@ def prepare_day(session: Session, *, delivery_date: date, trigger: str, matrix: 
 def _carrying_vehicles(previous: Plan | None, picked: set[int]) -> dict[int, int]:
     if previous is None or not picked:
         return {}
-    return {stop.order_id: run.vehicle_id for run in previous.runs for stop in run.stops
-            if stop.order_id in picked}
+    return {order_id: run.vehicle_id for run in previous.runs for stop in run.stops
+            for order_id in stop.order_ids if order_id in picked}
 
 
 def _active_plan(session: Session, delivery_date: date) -> Plan | None:
@@ -176,8 +177,8 @@ def finished_stops(previous: Plan | None) -> dict[int, tuple[Run, list[RunStop]]
 
 
 def _carried(stop: RunStop, seq: int) -> RunStop:
-    return RunStop(seq=seq, kind=stop.kind, order_id=stop.order_id, shop_id=stop.shop_id, picks=list(stop.picks),
-                   lat=stop.lat, lon=stop.lon, eta=stop.eta, window_start=stop.window_start,
+    return RunStop(seq=seq, kind=stop.kind, order_ids=list(stop.order_ids), shop_id=stop.shop_id,
+                   picks=list(stop.picks), lat=stop.lat, lon=stop.lon, eta=stop.eta, window_start=stop.window_start,
                    window_end=stop.window_end, service_s=stop.service_s, status=stop.status,
                    done_at=stop.done_at, cash_collected_yen=stop.cash_collected_yen, note=stop.note)
 
@@ -202,46 +203,22 @@ def _store_runs(session: Session, plan: Plan, day: DayInput, result: RoutePlan |
         if route.breaks:
             run.break_at = origin + timedelta(seconds=route.breaks[0].start)
             run.break_minutes = route.breaks[0].duration_s // 60
-        last_key, current, peak = None, None, [0, 0]
         districts: list[str] = []
         _, already = finished.pop(row.id, (None, []))
         for stop in already:
             run.stops.append(_carried(stop, len(run.stops) + 1))
-            if stop.kind == "delivery" and stop.order_id is not None:
-                assigned[stop.order_id] = row.id
+            assigned.update({order_id: row.id for order_id in stop.order_ids})
         if already:
             run.start_at = min(run.start_at, already[0].eta)
-        for visit in route.visits:
-            order_id = built.stop_order[visit.stop_id]
-            if order_id not in still_open:
-                continue
-            peak = [max(a, b) for a, b in zip(peak, visit.load)]
-            pickup = visit.stop_id.startswith("p")
-            shop_id = built.stop_shop[visit.stop_id]
-            # Consecutive legs at one place are one stop for the driver: one shop visit, one door.
-            key = ("pickup", shop_id) if pickup else ("delivery", order_id)
-            if key == last_key and current is not None:
-                current.service_s += visit.departure - visit.start
-                if pickup and order_id not in current.picks:
-                    current.picks = [*current.picks, order_id]
-                continue
-            last_key = key
-            lat, lon = built.points[visit.location]
-            order = orders[order_id]
-            if not pickup:
+        # one call per shop visit, one stop per door (however many of the resident's orders it hands over)
+        planned, peak = route_stops(route, built, orders, still_open, origin)
+        for stop in planned:
+            stop.seq = len(run.stops) + 1
+            run.stops.append(stop)
+            for order_id in stop.order_ids:
                 assigned[order_id] = row.id
-                if order.district.name not in districts:
-                    districts.append(order.district.name)
-            current = RunStop(
-                seq=len(run.stops) + 1, kind="pickup" if pickup else "delivery",
-                order_id=None if pickup else order_id, shop_id=shop_id if pickup else None,
-                picks=[order_id] if pickup else [],
-                lat=lat, lon=lon, eta=origin + timedelta(seconds=visit.start),
-                window_start=None if pickup else order.window_start,
-                window_end=None if pickup else order.window_end,
-                service_s=visit.departure - visit.start,
-            )
-            run.stops.append(current)
+                if orders[order_id].district.name not in districts:
+                    districts.append(orders[order_id].district.name)
         run.max_load = peak
         run.districts = "・".join(districts)
         if run.stops:
@@ -252,8 +229,7 @@ def _store_runs(session: Session, plan: Plan, day: DayInput, result: RoutePlan |
                   distance_m=old.distance_m, duration_s=old.duration_s, max_load=list(old.max_load),
                   districts=old.districts)
         run.stops = [_carried(stop, seq) for seq, stop in enumerate(already, start=1)]
-        assigned.update({stop.order_id: vehicle_id for stop in already
-                         if stop.kind == "delivery" and stop.order_id is not None})
+        assigned.update({order_id: vehicle_id for stop in already for order_id in stop.order_ids})
         plan.runs.append(run)
     plan.total_distance_m = sum(r.distance_m for r in plan.runs)
     plan.total_duration_s = sum(r.duration_s for r in plan.runs)
@@ -266,8 +242,8 @@ def _diff(previous: Plan | None, assigned: dict[int, int], *, cancelled: list[in
     if previous is not None:
         for run in previous.runs:
             for stop in run.stops:
-                if stop.order_id is not None and stop.kind == "delivery":
-                    before[stop.order_id] = run.vehicle_id
+                for order_id in stop.order_ids:
+                    before[order_id] = run.vehicle_id
     return {
         "previous_plan_id": previous.id if previous else None,
         "added": sorted(set(assigned) - set(before)),

@@ -5,7 +5,8 @@ Model of the day (all times are seconds from midnight, Asia/Tokyo, of the delive
 * every order is split by shop: for each shop it buys from, a pickup at the shop (inside the shop's
   pickup hours) feeds one delivery leg at the resident's door, on the same vehicle. The legs of one
   order share the resident's location, so the door time (``door_setup_s``) is paid once per arrival;
-  each leg adds the hand-over time, and the leg that carries the bill adds the cash time;
+  each leg adds the hand-over time, and the door's first cash leg adds the cash time: a resident with
+  two orders that day (one stop, see ``delivery.door_stops``) pays both bills in one go;
 * co-located pickups at one shop share the shop's location: parking and walking in (``shop_setup_s``)
   is paid once per visit, each order adds ``pickup_per_order_s``;
 * load is counted in items, ordinary and chilled apart: a van holds ``capacity_crates`` crates of
@@ -97,6 +98,7 @@ def build_problem(orders: Sequence[Order], vehicles: Sequence[VehicleRow], matri
 
     stops: list[Stop] = []
     setup: dict[int, int] = {}
+    counted_cash: set[int] = set()   # residents whose door already has the time to count change
     for order in orders:
         resident = order.resident
         home = location(resident.lat if resident.lat is not None else order.district.centre_lat,
@@ -108,13 +110,16 @@ def build_problem(orders: Sequence[Order], vehicles: Sequence[VehicleRow], matri
         by_shop: dict[int, list] = {}
         for line in order.lines:
             by_shop.setdefault(line.shop_id, []).append(line)
-        for leg, (shop_id, lines) in enumerate(sorted(by_shop.items())):
+        for shop_id, lines in sorted(by_shop.items()):
             shop = lines[0].shop
             plain = sum(l.quantity for l in lines if not l.cold)
             cold = sum(l.quantity for l in lines if l.cold)
             demand = (plain, cold)
             pickup_id, delivery_id = f"p{order.id}-{shop_id}", f"d{order.id}-{shop_id}"
-            service = times.handover_s + (times.cash_s if leg == 0 and order.payment_method == "cash" else 0)
+            cash = order.payment_method == "cash" and order.resident_id not in counted_cash
+            if cash:
+                counted_cash.add(order.resident_id)
+            service = times.handover_s + (times.cash_s if cash else 0)
             if order.id in on_board:
                 stops.append(Stop(id=delivery_id, location=home, kind="delivery", window=window,
                                   service_s=service, demand=demand, vehicles=(f"v{on_board[order.id]}",),

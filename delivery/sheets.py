@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from delivery.models import Plan, Run, RunStop
+from delivery.models import Plan, Run, RunStop, RunStopOrder
 from delivery.notices import hhmm
 from delivery.svgmap import MapLine, MapPoint, map_link, render_svg
 from orders.calendar import format_date_ja
@@ -38,7 +38,7 @@ class SheetStop:
     notes: str
     map_url: str
     status: str
-    order_id: int | None
+    order_ids: tuple[int, ...]              # the orders handed over at a door (a resident may have two)
     cash_collected_yen: int | None = None   # what the driver recorded at the door
     cancelled: bool = False                 # cancelled after the plan was made: nothing to do here
 
@@ -67,7 +67,7 @@ def run_sheet(session: Session, run_id: int) -> RunSheet:
         selectinload(Run.plan))).one_or_none()
     if run is None:
         raise NotFound("unknown_run", "そのルートは見つかりませんでした。")
-    order_ids = [s.order_id for s in run.stops if s.order_id is not None]
+    order_ids = [order_id for s in run.stops for order_id in s.order_ids]
     orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(order_ids)).options(
         selectinload(Order.lines), selectinload(Order.resident)))} if order_ids else {}
     shops = {s.id: s for s in session.scalars(select(Shop))}
@@ -84,21 +84,9 @@ def run_sheet(session: Session, run_id: int) -> RunSheet:
         if stop.kind == "pickup":
             stops.append(_pickup(stop, shops[stop.shop_id], orders))
             continue
-        order = orders[stop.order_id]
-        collector = legs[order.id][-1]
-        sheet_stop = _delivery(stop, order)
-        if order.status == OrderStatus.CANCELLED:
-            # Cancelled after planning (before the cutoff): the van must neither collect nor deliver it.
-            stops.append(replace(sheet_stop, collect="なし", cancelled=True,
-                                 notes=f"{CANCELLED_NOTE}　{sheet_stop.notes}".rstrip("　")))
-            continue
-        if order.id in away:
-            sheet_stop = replace(sheet_stop, notes=f"{AWAY_NOTE}　{sheet_stop.notes}".rstrip("　"))
-        if len(legs[order.id]) > 1:
-            sheet_stop = _split_leg(sheet_stop, order, carried.get(order.id, set()), collector, stop)
+        sheet_stop, cash = _door(stop, [orders[i] for i in stop.order_ids], legs, carried, away)
         stops.append(sheet_stop)
-        if order.payment_method == "cash" and collector.id == stop.id:
-            cash_total += order.total_yen
+        cash_total += cash
     depot = MapPoint(run.vehicle.depot_lat, run.vehicle.depot_lon, "", "出発・帰着", kind="depot")
     points = [MapPoint(s.lat, s.lon, str(s.seq), f"{s.seq}. {hhmm(s.eta)}", kind=s.kind) for s in run.stops]
     return RunSheet(
@@ -143,26 +131,70 @@ def _order_legs(session: Session, run: Run, order_ids: list[int]) -> dict[int, l
     legs: dict[int, list[RunStop]] = {}
     if not order_ids:
         return legs
-    for stop in session.scalars(select(RunStop).join(Run).where(
-            Run.plan_id == run.plan_id, RunStop.kind == "delivery", RunStop.order_id.in_(order_ids))
+    for order_id, stop in session.execute(
+            select(RunStopOrder.order_id, RunStop).join(RunStop, RunStop.id == RunStopOrder.run_stop_id)
+            .join(Run, Run.id == RunStop.run_id)
+            .where(Run.plan_id == run.plan_id, RunStopOrder.order_id.in_(order_ids))
             .options(selectinload(RunStop.run).selectinload(Run.vehicle))
             .order_by(RunStop.eta, RunStop.id)):
-        legs.setdefault(stop.order_id, []).append(stop)   # type: ignore[arg-type]
+        legs.setdefault(order_id, []).append(stop)
     return legs
 
 
-def _split_leg(sheet_stop: SheetStop, order: Order, shops_here: set[int], collector: RunStop,
-               stop: RunStop) -> SheetStop:
-    """One leg of an order split over several deliveries: only the goods on this van, money once."""
-    lines = [line for line in order.lines if line.shop_id in shops_here] or list(order.lines)
-    items = [f"{line.name} {line.quantity}{line.unit}" for line in lines]
-    if len(lines) < len(order.lines):
-        items.append("※ほかの品は別の便でお届けします")
-    collect = sheet_stop.collect
-    if collector.id != stop.id:
-        where = f"{collector.seq}番" if collector.run_id == stop.run_id else collector.run.vehicle.name
-        collect = f"集金なし（{where}で{collect}）"
-    return replace(sheet_stop, items=tuple(items), collect=collect)
+def _door(stop: RunStop, here: list[Order], legs: dict[int, list[RunStop]], carried: dict[int, set[int]],
+          away: set[int]) -> tuple[SheetStop, int]:
+    """A door stop, with every order handed over there (a resident may have two that day), and the cash
+    the driver collects at it: each order's money once, at its last leg, the door's cash as one sum."""
+    live = [order for order in here if order.status != OrderStatus.CANCELLED]
+    cancelled = [order.id for order in here if order.status == OrderStatus.CANCELLED]
+    resident = here[0].resident
+    items: list[str] = []
+    cash_here: list[int] = []
+    elsewhere: list[str] = []   # what is paid otherwise: by another payment, or at another leg
+    for order in live:
+        order_legs = legs.get(order.id, [stop])
+        lines = list(order.lines)
+        if len(order_legs) > 1:
+            # one leg of an order split over several deliveries: only the goods on this van
+            lines = [line for line in lines if line.shop_id in carried.get(order.id, set())] or lines
+        items.extend(f"{line.name} {line.quantity}{line.unit}" for line in lines)
+        if len(lines) < len(order.lines):
+            items.append("※ほかの品は別の便でお届けします")
+        collector = order_legs[-1]
+        if order.payment_method == "cash" and collector.id == stop.id:
+            cash_here.append(order.total_yen)
+            continue
+        paid = _payment(order)
+        if collector.id != stop.id:
+            where = f"{collector.seq}番" if collector.run_id == stop.run_id else collector.run.vehicle.name
+            paid = f"集金なし（{where}で{paid}）"
+        elsewhere.append(paid)
+    collect = []
+    if cash_here:
+        parts = f"（{'＋'.join(f'{yen:,}円' for yen in cash_here)}）" if len(cash_here) > 1 else ""
+        collect.append(f"現金 {sum(cash_here):,}円{parts}")
+    collect.extend(elsewhere)
+    notes = [resident.delivery_notes] if resident.delivery_notes else []
+    if any(order.id in away for order in live):
+        notes.insert(0, AWAY_NOTE)
+    if cancelled and live:
+        notes.insert(0, f"【注文番号 {'・'.join(map(str, cancelled))} は取り消し済み。お届けしません】")
+    elif cancelled:
+        # Cancelled after planning (before the cutoff): the van must neither collect nor deliver it.
+        notes.insert(0, CANCELLED_NOTE)
+        items = [f"{line.name} {line.quantity}{line.unit}" for order in here for line in order.lines]
+    sheet_stop = SheetStop(
+        stop.id, stop.seq, "delivery", hhmm(stop.eta), f"{stop.window_start}〜{stop.window_end}",
+        f"{resident.name} 様", resident.address, national_format(resident.phone or resident.mobile_phone or ""),
+        tuple(items), "　".join(collect) if live else "なし", "　".join(notes), map_link(stop.lat, stop.lon),
+        stop.status, tuple(order.id for order in here), stop.cash_collected_yen, cancelled=not live)
+    return sheet_stop, sum(cash_here)
+
+
+def _payment(order: Order) -> str:
+    if order.payment_method == "cash":
+        return f"現金 {order.total_yen:,}円"
+    return f"{PAYMENT_LABELS_JA.get(order.payment_method, order.payment_method)}（{order.total_yen:,}円）"
 
 
 def _pickup(stop: RunStop, shop: Shop, orders: dict[int, Order]) -> SheetStop:
@@ -179,18 +211,4 @@ def _pickup(stop: RunStop, shop: Shop, orders: dict[int, Order]) -> SheetStop:
     return SheetStop(stop.id, stop.seq, "pickup", hhmm(stop.eta), f"{shop.pickup_open}〜{shop.pickup_close}",
                      shop.name, shop.address, national_format(shop.phone or ""), items, "",
                      "【取り消しのため集荷はありません】" if nothing else "", map_link(stop.lat, stop.lon),
-                     stop.status, None, cancelled=nothing)
-
-
-def _delivery(stop: RunStop, order: Order) -> SheetStop:
-    resident = order.resident
-    items = tuple(f"{line.name} {line.quantity}{line.unit}" for line in order.lines)
-    if order.payment_method == "cash":
-        collect = f"現金 {order.total_yen:,}円"
-    else:
-        collect = f"{PAYMENT_LABELS_JA.get(order.payment_method, order.payment_method)}（{order.total_yen:,}円）"
-    return SheetStop(stop.id, stop.seq, "delivery", hhmm(stop.eta),
-                     f"{stop.window_start}〜{stop.window_end}", f"{resident.name} 様", resident.address,
-                     national_format(resident.phone or resident.mobile_phone or ""), items, collect,
-                     resident.delivery_notes, map_link(stop.lat, stop.lon), stop.status, order.id,
-                     stop.cash_collected_yen)
+                     stop.status, (), cancelled=nothing)

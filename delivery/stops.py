@@ -63,14 +63,18 @@ def record_stop_outcome(session: Session, *, stop_id: int, outcome: str, actor: 
     if stop.kind == "pickup":
         _mark_picked(session, stop, now)
     else:
-        order = session.get(Order, stop.order_id)
-        assert order is not None
-        order.status = OUTCOMES[outcome][1]
-        order.updated_at = now
-        if outcome == "not_at_home":
-            _welfare_notice(session, order, stop, now)
+        # One door, one outcome: every order handed over here (a resident's two orders) gets it, except
+        # one cancelled since the plan was made, which stays cancelled (the sheet says not to deliver it).
+        orders = [order for order in session.scalars(select(Order).where(Order.id.in_(stop.order_ids))
+                                                     .order_by(Order.id))
+                  if order.status != OrderStatus.CANCELLED]
+        for order in orders:
+            order.status = OUTCOMES[outcome][1]
+            order.updated_at = now
+        if outcome == "not_at_home" and orders:
+            _welfare_notice(session, orders[0], stop, now)   # one notice per door, not per order
     audit.record(session, at=now, actor=actor, channel=channel, action=f"stop.{outcome}",
-                 subject_type="run_stop", subject_id=stop.id, order_id=stop.order_id, cash_yen=cash_yen)
+                 subject_type="run_stop", subject_id=stop.id, order_ids=list(stop.order_ids), cash_yen=cash_yen)
     return stop
 
 
@@ -78,7 +82,7 @@ def _mark_picked(session: Session, stop: RunStop, now: datetime) -> None:
     """Orders on this run whose goods from every shop are now collected become "picked"."""
     run_stops = session.scalars(select(RunStop).where(RunStop.run_id == stop.run_id)).all()
     collected = {s.shop_id for s in run_stops if s.kind == "pickup" and s.status == "done"}
-    order_ids = [s.order_id for s in run_stops if s.kind == "delivery" and s.order_id is not None]
+    order_ids = [order_id for s in run_stops for order_id in s.order_ids]
     for order in session.scalars(select(Order).where(Order.id.in_(order_ids),
                                                      Order.status == OrderStatus.CONFIRMED)
                                  .options(selectinload(Order.lines))):

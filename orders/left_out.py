@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from delivery.models import Plan, Run, RunStop
+from delivery.models import Plan, Run, RunStop, RunStopOrder
 from orders import notifications
 from orders.calendar import DeliverySlot, cutoff_for, format_date_ja, next_delivery_slot
 from orders.changes import cancel_order, get_order
@@ -61,8 +61,9 @@ def _left_out_of_active_plan(session: Session, order: Order) -> bool:
                                                     Plan.active.is_(True))).first()
     if plan_id is None:
         return False
-    on_run = session.scalars(select(RunStop.id).join(Run, Run.id == RunStop.run_id).where(
-        Run.plan_id == plan_id, RunStop.order_id == order.id)).first()
+    on_run = session.scalars(select(RunStop.id).join(Run, Run.id == RunStop.run_id)
+                             .join(RunStopOrder, RunStopOrder.run_stop_id == RunStop.id)
+                             .where(Run.plan_id == plan_id, RunStopOrder.order_id == order.id)).first()
     return on_run is None
 
 

@@ -114,14 +114,15 @@ def _left_out_rows(session: Session, plan: Plan) -> list[dict[str, object]]:
 
 
 def _not_at_home(session: Session, day: date) -> list[RunStop]:
-    """The day's 不在 stops on every plan version, once per order: a re-plan (which leaves recorded
-    stops out of the new runs) must not drop a resident from the welfare list."""
-    seen: set[int | None] = set()
+    """The day's 不在 stops on every plan version, once per door visit (a stop may bring several of the
+    resident's orders): a re-plan (which carries recorded stops into the new runs) must neither drop a
+    resident from the welfare list nor list them twice."""
+    seen: set[int] = set()
     stops = []
     for stop in session.scalars(select(RunStop).join(Run).join(Plan).where(
             Plan.delivery_date == day, RunStop.status == "not_at_home").order_by(RunStop.done_at, RunStop.id)):
-        if stop.order_id not in seen:
-            seen.add(stop.order_id)
+        if not seen.issuperset(stop.order_ids):
+            seen.update(stop.order_ids)
             stops.append(stop)
     return stops
 
@@ -129,7 +130,7 @@ def _not_at_home(session: Session, day: date) -> list[RunStop]:
 def _absent_rows(session: Session, stops: list[RunStop]) -> list[dict[str, str]]:
     """見守り: who was not at home, where, and how to reach them; an order number alone means nothing
     to the coordinator who has to phone the resident or the family."""
-    order_ids = [s.order_id for s in stops if s.order_id is not None]
+    order_ids = [order_id for s in stops for order_id in s.order_ids]
     orders = {o.id: o for o in session.scalars(
         select(Order).where(Order.id.in_(order_ids)).options(selectinload(Order.resident)))} if order_ids else {}
     runs = {r.id: r for r in session.scalars(
@@ -137,11 +138,11 @@ def _absent_rows(session: Session, stops: list[RunStop]) -> list[dict[str, str]]
             selectinload(Run.vehicle), selectinload(Run.driver)))} if stops else {}
     rows = []
     for stop in stops:
-        order = orders.get(stop.order_id) if stop.order_id is not None else None
+        order = orders.get(stop.order_ids[0]) if stop.order_ids else None
         resident = order.resident if order else None
         run = runs.get(stop.run_id)
         rows.append({
-            "order_id": str(stop.order_id or ""),
+            "order_id": "・".join(map(str, stop.order_ids)),
             "time": stop.done_at.astimezone(JST).strftime("%H:%M") if stop.done_at else "",
             "name": f"{resident.name} 様" if resident else "",
             "phone": national_format(resident.phone or resident.mobile_phone or "") if resident else "",

@@ -9,7 +9,7 @@ from datetime import date
 import pytest
 from sqlalchemy import select, update
 
-from delivery.models import Plan, Run, RunStop, UnassignedOrder
+from delivery.models import Plan, Run, RunStop, RunStopOrder, UnassignedOrder
 from orders.models import Order, OrderStatus
 from outbox.models import OutboxMessage
 from residents.phones import national_format
@@ -94,7 +94,7 @@ def test_assign_by_hand_puts_it_on_the_run_and_tells_driver_and_resident(client,
     assert response.status_code == 302
     stops = list(session.scalars(select(RunStop).where(RunStop.run_id == run_id).order_by(RunStop.seq)))
     assert [s.seq for s in stops] == list(range(1, len(stops) + 1))
-    assert (stops[-1].kind, stops[-1].order_id) == ("delivery", order_id)
+    assert (stops[-1].kind, stops[-1].order_ids) == ("delivery", [order_id])
     assert stops[-2].kind == "pickup" and order_id in stops[-2].picks and stops[-2].eta < stops[-1].eta
     assert session.scalars(select(UnassignedOrder).where(UnassignedOrder.order_id == order_id)).all() == []
     session.rollback()
@@ -109,7 +109,7 @@ def test_assign_by_hand_puts_it_on_the_run_and_tells_driver_and_resident(client,
     assert "最後に追加しました" in page and f"<td>{order_id}</td>" not in _left_out_block(page)
     # Twice is refused, not doubled.
     _post(client, f"/staff/orders/{order_id}/assign", planned["csrf"], run_id=str(run_id))
-    assert len(list(session.scalars(select(RunStop).where(RunStop.order_id == order_id)))) == 1
+    assert len(list(session.scalars(select(RunStop).join(RunStopOrder).where(RunStopOrder.order_id == order_id)))) == 1
 
 
 def test_cancel_with_a_message_gives_the_stock_back(client, session, planned) -> None:
@@ -140,6 +140,6 @@ def test_actions_need_sign_in_and_the_forms_token(app, client, session, planned,
     refused = other.post(path, data={"date": DAY.isoformat(), "csrf_token": planned["csrf"], "run_id": run_id})
     assert refused.status_code == 302 and "/staff/login" in refused.headers["Location"]
     assert _order(session, order_id) == (OrderStatus.CONFIRMED, DAY)
-    assert len(list(session.scalars(select(RunStop).where(RunStop.order_id == order_id)))) == 0
+    assert len(list(session.scalars(select(RunStop).join(RunStopOrder).where(RunStopOrder.order_id == order_id)))) == 0
     assert session.scalars(select(OutboxMessage).where(OutboxMessage.kind.in_(
         ["order_moved", "order_cancelled"]))).all() == []

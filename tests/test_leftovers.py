@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from delivery.distances import StraightLine
 from delivery.leftovers import queue_leftover_notices
-from delivery.models import Plan, Run, RunStop
+from delivery.models import Plan, Run, RunStop, RunStopOrder
 from delivery.notices import queue_plan_messages
 from delivery.planning import prepare_day, store_plan
 from delivery.routing import solve
@@ -82,8 +82,8 @@ def _eta_recipients(session, plan_id: int) -> set[str]:
 
 
 def _on_runs(session, plan_id: int) -> set[int]:
-    found = set(session.scalars(select(RunStop.order_id).join(Run).where(Run.plan_id == plan_id,
-                                                                        RunStop.kind == "delivery")))
+    found = set(session.scalars(select(RunStopOrder.order_id).join(RunStop).join(Run).where(
+        Run.plan_id == plan_id, RunStop.kind == "delivery")))
     session.rollback()
     return found
 

@@ -318,7 +318,7 @@ def test_driver_gets_the_run_and_records_not_at_home(line_app, line_client, line
                   distance_m=5000, duration_s=7200)
         s.add(run)
         s.flush()
-        stop = RunStop(run_id=run.id, seq=1, kind="delivery", order_id=order.id, lat=38.1085, lon=140.0415,
+        stop = RunStop(run_id=run.id, seq=1, kind="delivery", order_ids=[order.id], lat=38.1085, lon=140.0415,
                        eta=datetime(2026, 12, 1, 13, 30, tzinfo=JST), window_start="13:00", window_end="17:00",
                        service_s=300)
         s.add(stop)

@@ -55,13 +55,13 @@ def test_plan_serves_every_order_once_with_pickups_first(app, session, town) -> 
     assert outcome.created and outcome.orders == 4 and outcome.unassigned == 0
     (run,) = _runs(session)
     stops = list(run.stops)
-    delivered = [s.order_id for s in stops if s.kind == "delivery"]
+    delivered = [order_id for s in stops if s.kind == "delivery" for order_id in s.order_ids]
     assert sorted(delivered) == sorted(town["orders"])
     # Each order's goods are collected at each of its shops before its door, at a visit that lists it.
     picked_at = {(o, s.shop_id): s.seq for s in stops if s.kind == "pickup" for o in s.picks}
     for stop in stops:
-        if stop.kind == "delivery":
-            order = session.get(Order, stop.order_id)
+        for order_id in stop.order_ids:
+            order = session.get(Order, order_id)
             assert all(picked_at[(order.id, line.shop_id)] < stop.seq for line in order.lines)
             assert order.window_start <= stop.eta.astimezone(JST).strftime("%H:%M") <= order.window_end
     assert len(picked_at) == 6  # 4 orders at the farm + 2 at the grocer, each collected once
@@ -101,8 +101,8 @@ def test_replan_keeps_done_stops_and_resends_only_changes(app, session, town) ->
         record_stop_outcome(session, stop_id=stop.id, outcome="done", actor="driver:1", channel="web", now=now,
                             cash_yen=1200 if stop.kind == "delivery" else None)
     session.commit()
-    finished = [(s.kind, s.order_id, s.shop_id) for s in run.stops if s.status != "pending"]
-    delivered_id = target.order_id
+    finished = [(s.kind, list(s.order_ids), s.shop_id) for s in run.stops if s.status != "pending"]
+    (delivered_id,) = target.order_ids
     outcome = plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
     session.expire_all()
     plan = session.get(Plan, outcome.plan_id)
@@ -111,13 +111,13 @@ def test_replan_keeps_done_stops_and_resends_only_changes(app, session, town) ->
     (new_run,) = plan.runs
     # the finished stops head the van's new run, as they were driven and recorded
     head = new_run.stops[:len(finished)]
-    assert [(s.kind, s.order_id, s.shop_id) for s in head] == finished
+    assert [(s.kind, list(s.order_ids), s.shop_id) for s in head] == finished
     assert all(s.status == "done" for s in head)
-    kept = next(s for s in head if s.order_id == delivered_id)
+    kept = next(s for s in head if delivered_id in s.order_ids)
     assert kept.cash_collected_yen == 1200 and kept.done_at is not None
     assert all(s.status == "pending" for s in new_run.stops[len(finished):])
     assert [s.seq for s in new_run.stops] == list(range(1, len(new_run.stops) + 1))
-    planned = [s.order_id for s in new_run.stops if s.kind == "delivery"]
+    planned = [order_id for s in new_run.stops for order_id in s.order_ids]
     assert sorted(set(planned)) == sorted(town["orders"]) and planned.count(delivered_id) == 1
     assert plan.diff["removed"] == [] and plan.diff["added"] == []
     # Only messages whose text changed go out again; the driver's list did change (stops marked done);
@@ -155,7 +155,7 @@ def test_unreachable_window_is_reported_with_reason(app, session, town) -> None:
     (missing,) = session.scalars(select(UnassignedOrder)).all()
     assert missing.order_id == order.id and missing.reason_code in ("window_unreachable", "shift_too_short")
     assert missing.reason  # a Japanese sentence for staff
-    planned = {s.order_id for s in session.scalars(select(RunStop))}
+    planned = {order_id for s in session.scalars(select(RunStop)) for order_id in s.order_ids}
     assert order.id not in planned
 
 

@@ -9,7 +9,7 @@ from datetime import date
 from sqlalchemy import select
 
 from delivery.driver_links import make_token
-from delivery.models import Run, RunStop
+from delivery.models import Run, RunStop, RunStopOrder
 from delivery.runner import plan_day
 from orders.models import Order
 from tests.test_planning import town  # noqa: F401  (fixture)
@@ -52,7 +52,7 @@ def test_sign_in_never_sends_staff_to_another_site(client) -> None:
 def _plan_and_stop(app, session, order_id: int) -> tuple[str, int]:  # type: ignore[no-untyped-def]
     plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
     run_id = session.scalars(select(Run.id)).one()
-    stop_id = session.scalars(select(RunStop.id).where(RunStop.order_id == order_id)).one()
+    stop_id = session.scalars(select(RunStop.id).join(RunStopOrder).where(RunStopOrder.order_id == order_id)).one()
     session.rollback()
     return make_token(app.config["SECRET_KEY"], run_id), stop_id
 

@@ -47,12 +47,12 @@ def test_messages_page_names_a_known_caller(voice_app: Any) -> None:  # noqa: F8
 
 def test_driver_page_says_the_resident_called_in_not_at_home(voice_app: Any) -> None:  # noqa: F811
     from delivery.driver_links import make_token
-    from delivery.models import RunStop
+    from delivery.models import RunStop, RunStopOrder
     from tests.test_voice_eta import _answer, _plan_with_stop
 
     order_id = _plan_with_stop(voice_app)
     with db.reading(voice_app) as session:
-        run_id = session.scalars(select(RunStop.run_id).where(RunStop.order_id == order_id)).one()
+        run_id = session.scalars(select(RunStop.run_id).join(RunStopOrder).where(RunStopOrder.order_id == order_id)).one()
     driver = voice_app.test_client()
     url = f"/driver/run/{make_token(voice_app.config['SECRET_KEY'], run_id)}"
     assert "本日不在とのお電話" not in driver.get(url).get_data(as_text=True)

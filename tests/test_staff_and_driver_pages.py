@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from delivery.driver_links import make_token
-from delivery.models import Run, RunStop
+from delivery.models import Run, RunStop, RunStopOrder
 from orders.models import Order, OrderStatus
 from outbox.models import OutboxMessage
 from residents.models import FamilyLink
@@ -63,7 +63,7 @@ def test_driver_records_not_at_home_and_family_is_told(app, client, session, tow
     session.commit()
     plan_day(app, delivery_date=date(2026, 12, 1), actor="staff:test", time_limit_s=1)
     run_id = session.scalars(select(Run.id)).one()
-    stop_id = session.scalars(select(RunStop.id).where(RunStop.order_id == order.id)).one()
+    stop_id = session.scalars(select(RunStop.id).join(RunStopOrder).where(RunStopOrder.order_id == order.id)).one()
     order_id = order.id
     # End the test's own transaction (on SQLite it holds the write lock) and touch no ORM object
     # until the app has answered: reading an expired attribute would begin a new one.

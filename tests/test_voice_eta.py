@@ -39,7 +39,7 @@ def _plan_with_stop(app: Any, *, wants_call: bool = True) -> int:
                   end_at=ETA + timedelta(hours=2), distance_m=1000, duration_s=3600)
         session.add(run)
         session.flush()
-        session.add(RunStop(run_id=run.id, seq=1, kind="delivery", order_id=order.id, lat=38.1, lon=140.0,
+        session.add(RunStop(run_id=run.id, seq=1, kind="delivery", order_ids=[order.id], lat=38.1, lon=140.0,
                             eta=ETA))
         return order.id
 

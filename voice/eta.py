@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from delivery.models import Plan, Run, RunStop
+from delivery.models import Plan, Run, RunStop, RunStopOrder
 from orders.models import Order, OrderStatus
 from otodoke import audit
 from otodoke.clock import JST
@@ -49,24 +49,28 @@ def eta_twiml(style: VoiceStyle, *, base_url: str, order_id: int, name: str, eta
 
 def queue_eta_calls(session: Session, *, delivery_date: date, now: datetime,
                     config: Mapping[str, Any]) -> int:
-    """Queue today's ETA calls; returns how many were newly queued."""
+    """Queue today's ETA calls, one per door stop however many orders it brings (keyed by its first
+    order still to deliver); returns how many were newly queued."""
     style = VoiceStyle.from_config(config)
     base_url = str(config.get("PUBLIC_BASE_URL") or "")
     rows = session.execute(
         select(RunStop, Order, Resident)
         .join(Run, Run.id == RunStop.run_id).join(Plan, Plan.id == Run.plan_id)
-        .join(Order, Order.id == RunStop.order_id).join(Resident, Resident.id == Order.resident_id)
+        .join(RunStopOrder, RunStopOrder.run_stop_id == RunStop.id)
+        .join(Order, Order.id == RunStopOrder.order_id).join(Resident, Resident.id == Order.resident_id)
         .where(Plan.delivery_date == delivery_date, Plan.active.is_(True), RunStop.kind == "delivery",
                Resident.wants_eta_call.is_(True), Order.status != OrderStatus.CANCELLED,
                # an order staff moved to another day is still on the old plan until it is re-made
                Order.delivery_date == delivery_date)
-        .order_by(RunStop.eta)
+        .order_by(RunStop.eta, RunStop.id, RunStopOrder.position)
     ).all()
     queued = 0
+    called: set[int] = set()
     for stop, order, resident in rows:
         number = resident.phone or resident.mobile_phone
-        if not number:
+        if not number or stop.id in called:
             continue
+        called.add(stop.id)
         key = f"eta-call:{order.id}:{delivery_date.isoformat()}"
         response = eta_twiml(style, base_url=base_url, order_id=order.id, name=resident.name, eta=stop.eta)
         message = enqueue(session, channel="voice", recipient=number, kind="eta_call",
@@ -100,7 +104,7 @@ def answer(session: Session, *, order_id: int, attempt: int, form: Mapping[str, 
     if attempt >= 2:
         return str(twiml.goodbye(style, ["お返事がありませんでしたので、予定どおりお伺いします。失礼いたします。"]))
     name = resident.name if resident else ""
-    stop_eta = session.scalars(select(RunStop.eta).where(RunStop.order_id == order.id)
-                               .order_by(RunStop.id.desc())).first()
+    stop_eta = session.scalars(select(RunStop.eta).join(RunStopOrder, RunStopOrder.run_stop_id == RunStop.id)
+                               .where(RunStopOrder.order_id == order.id).order_by(RunStop.id.desc())).first()
     return str(eta_twiml(style, base_url=base_url, order_id=order.id, name=name, eta=stop_eta or now,
                          attempt=attempt + 1))

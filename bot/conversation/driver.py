@@ -32,17 +32,17 @@ def _map_link(lat: float, lon: float) -> str:
     return f"https://www.google.com/maps/search/?api=1&query={lat:.6f},{lon:.6f}"
 
 
-def stop_bubble(stop: Any, order: Any) -> dict[str, Any]:
-    """One delivery stop as a card."""
-    resident = order.resident if order is not None else None
+def stop_bubble(stop: Any, orders: list[Any]) -> dict[str, Any]:
+    """One delivery stop as a card: the door once, with every order handed over there."""
+    resident = orders[0].resident if orders else None
     lines = [f"{stop.eta.astimezone(_jst()):%H:%M}ごろ（{stop.window_start or ''}〜{stop.window_end or ''}）"]
     if resident is not None:
         lines += [f"{resident.name} 様", resident.address]
         if resident.delivery_notes:
             lines.append(f"メモ：{resident.delivery_notes}")
-    if order is not None:
-        lines += [f"・{line.name} {line.quantity}{line.unit}" for line in order.lines[:8]]
-        lines.append(f"集金：{yen(order.total_yen)}")
+    if orders:
+        lines += [f"・{line.name} {line.quantity}{line.unit}" for order in orders for line in order.lines][:8]
+        lines.append(f"集金：{yen(sum(order.total_yen for order in orders))}")
     lines.append(f"状態：{STATUS_JA.get(stop.status, stop.status)}")
     buttons = []
     if stop.status == "pending":
@@ -66,7 +66,8 @@ def run_messages(session: Session, run: Any, *, only_pending: bool = True) -> li
     shown = (pending if only_pending else stops)[: m.MAX_BUBBLES]
     if not shown:
         return [m.text(head + "\nおつかれさまでした。", quick=m.quick_reply([m.say("配達")], start_over=False))]
-    bubbles = [stop_bubble(s, session.get(Order, s.order_id) if s.order_id else None) for s in shown]
+    bubbles = [stop_bubble(s, [o for o in (session.get(Order, i) for i in s.order_ids) if o is not None])
+               for s in shown]
     return [m.text(head), m.flex(head, bubbles, quick=m.quick_reply([m.say("配達")], start_over=False))]
 
 

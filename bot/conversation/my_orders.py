@@ -67,14 +67,15 @@ def usual_confirm(ctx: Ctx, *, into: int | None = None, repeat_ok: bool = False)
 def _eta(ctx: Ctx, view: Any) -> str:
     """On the delivery day: the planned arrival from today's active plan, if any — the same window as
     the ETA notice the resident was sent (a little before to half an hour after, inside their window)."""
-    from delivery.models import Plan, Run, RunStop
+    from delivery.models import Plan, Run, RunStop, RunStopOrder
     from delivery.notices import eta_window
     from otodoke.clock import JST
     if view.delivery_date != ctx.now.astimezone(JST).date():
         return ""
     stop = ctx.session.scalars(
         select(RunStop).join(Run, Run.id == RunStop.run_id).join(Plan, Plan.id == Run.plan_id)
-        .where(RunStop.order_id == view.order_id, RunStop.kind == "delivery", Plan.active.is_(True))).first()
+        .join(RunStopOrder, RunStopOrder.run_stop_id == RunStop.id)
+        .where(RunStopOrder.order_id == view.order_id, Plan.active.is_(True))).first()
     if stop is None:
         return ""
     if stop.status == "done":
