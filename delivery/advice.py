@@ -107,6 +107,20 @@ def left_out_advice(built: "BuiltProblem", plan: RoutePlan, *, time_limit_s: flo
     return what_would_fix(built.problem, plan, time_limit_s=time_limit_s, orders_left=len(left))
 
 
+def search_again(problem: RoutingProblem, plan: RoutePlan, *, time_limit_s: float) -> RoutePlan:
+    """Before any limit is blamed, the unchanged day is searched again from ``plan``.
+
+    A stop that the same fleet, hours and windows can serve was left out by the search (an unlucky
+    first solution, a loaded machine), not by a limit: that plan is the day's plan. The returned
+    plan's seconds count both searches, so the time a day took is never understated."""
+    if not any(u.reason not in SOLVED_ALONE for u in plan.unassigned):
+        return plan
+    again = solve(problem, time_limit_s=time_limit_s, initial_plan=plan)
+    better = again if (len(again.unassigned), again.objective) < (len(plan.unassigned), plan.objective) else plan
+    stats = replace(better.stats, seconds=round(plan.stats.seconds + again.stats.seconds, 3))
+    return replace(better, stats=stats)
+
+
 def with_reasons(plan: RoutePlan, reasons: dict[str, UnassignedReason]) -> RoutePlan:
     """The plan with each left-out stop's reason replaced by the binding one found."""
     unassigned = tuple(Unassigned(u.stop_id, reasons.get(u.stop_id, u.reason)) for u in plan.unassigned)

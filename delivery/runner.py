@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from delivery import shop_links
-from delivery.advice import left_out_advice, with_reasons
+from delivery.advice import left_out_advice, search_again, with_reasons
 from delivery.distances import DayCache, provider_from_config
 from delivery.driver_links import make_token
 from delivery.models import District, Plan, PlanningTrigger, Run
@@ -93,6 +93,7 @@ def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None
     if day.built is not None:
         # Every order of a door rides one van by the model's own groups (``delivery.solver.whole``).
         result = solve(day.built.problem, time_limit_s=limit, initial_plan=warm_start(day.previous_routes))
+        result = search_again(day.built.problem, result, time_limit_s=limit / 2)
         advice = left_out_advice(day.built, result, time_limit_s=limit)
         if advice is not None:
             result = with_reasons(result, advice.reasons)

@@ -77,3 +77,20 @@ def test_the_coordinator_sees_the_advice_beside_the_left_out_orders(app, session
     page = client.get(f"/staff/?date={DAY.isoformat()}").get_data(as_text=True)
     assert 'id="plan-advice"' in page and "あと1台（12:00〜17:30）があれば" in page
 
+
+
+def test_a_stop_the_unchanged_day_can_serve_is_searched_for_again_before_any_limit_is_blamed() -> None:
+    from delivery.advice import search_again
+    from delivery.problem import RoutePlan, SolverStats, Unassigned
+    from tests.test_routing import problem, van
+    from delivery.problem import Stop
+
+    day = problem([0, 100, 200], [van()], [Stop("A", 1), Stop("B", 2)])
+    # what an unlucky first search might hand back: everything left out, blamed on van hours
+    unlucky = RoutePlan((), (Unassigned("A", "fleet_time"), Unassigned("B", "fleet_time")), 10**9,
+                        SolverStats("ortools", "x", 4.0, "time_limit"))
+    again = search_again(day, unlucky, time_limit_s=0.5)
+    assert again.unassigned == ()
+    assert again.stats.seconds > 4.0          # both searches are counted
+    served = RoutePlan(again.routes, (), again.objective, again.stats)
+    assert search_again(day, served, time_limit_s=0.5) is served   # nothing left out: no second search
