@@ -67,6 +67,8 @@ def solve(
     initial = _initial_routes(nodes, initial_plan)
 
     grouped = any(s.group is not None for s in kept)
+    # kept back from the search for checking the plans and making their groups whole afterwards
+    reserve = FINISH_S + (min(GROUPED_FINISH_S, 0.1 * time_limit_s) if grouped else 0.0)
     second = None
     if "pyvrp" in engines and _pyvrp_fits(problem):
         second = "pyvrp"
@@ -76,11 +78,12 @@ def solve(
     if second is not None:
         from delivery.solver.parallel import start_member
 
-        pending = start_member(second, problem, kept, time_limit_s=time_limit_s, solution_limit=solution_limit, seed=seed, initial=initial)
+        # the second process keeps back the same time for its own groups (parallel.MARGIN_S covers the rest)
+        pending = start_member(second, problem, kept, time_limit_s=time_limit_s - reserve + FINISH_S,
+                               solution_limit=solution_limit, seed=seed, initial=initial)
 
     candidates: list[RoutePlan] = []
-    # what is left of the budget, less a little for scheduling and checking the plans afterwards
-    left = time_limit_s - (time.monotonic() - began) - FINISH_S - (min(GROUPED_FINISH_S, 0.1 * time_limit_s) if grouped else 0.0)
+    left = time_limit_s - (time.monotonic() - began) - reserve
     result = search(nodes, time_limit_s=left, solution_limit=solution_limit, initial_routes=initial,
                     hopeless=tuple(hopeless))
     finish_by = began + time_limit_s

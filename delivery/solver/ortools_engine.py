@@ -153,16 +153,17 @@ def solve_ortools(
         for gci in (params.global_cheapest_insertion_first_solution_parameters, params.global_cheapest_insertion_ls_operator_parameters):
             gci.neighbors_ratio = ratio
             gci.min_neighbors = NEIGHBOURS
-    remaining = max(0.05, time_limit_s - (time.monotonic() - began))
-    params.time_limit.FromMilliseconds(int(remaining * 1000))
     if solution_limit is not None:
         params.solution_limit = solution_limit
 
-    # 9. solve, from the caller's routes when re-planning
+    # 9. solve, from the caller's routes when re-planning. The model is closed first and the clock read
+    # after it: closing a demo day's model takes ~0.5-1 s, which a limit set before it would overrun.
+    routing.CloseModelWithParameters(params)
+    remaining = max(0.05, time_limit_s - (time.monotonic() - began))
+    params.time_limit.FromMilliseconds(int(remaining * 1000))
     assignment = None
     used = strategy
     if initial_routes is not None:
-        routing.CloseModelWithParameters(params)
         start = routing.ReadAssignmentFromRoutes(initial_routes, True)
         if start is not None:
             used = "warm_start"
