@@ -93,7 +93,7 @@ def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None
     if day.built is not None:
         # Every order of a door rides one van by the model's own groups (``delivery.solver.whole``).
         result = solve(day.built.problem, time_limit_s=limit, initial_plan=warm_start(day.previous_routes))
-        result = search_again(day.built.problem, result, time_limit_s=limit / 2)
+        result = search_again(day.built.problem, result, time_limit_s=limit)
         advice = left_out_advice(day.built, result, time_limit_s=limit)
         if advice is not None:
             result = with_reasons(result, advice.reasons)
