@@ -158,6 +158,7 @@ def solve_ortools(
 
     # 9. solve, from the caller's routes when re-planning. The model is closed first and the clock read
     # after it: closing a demo day's model takes ~0.5-1 s, which a limit set before it would overrun.
+    params.time_limit.FromMilliseconds(int(max(0.05, time_limit_s) * 1000))  # provisional, for the close
     routing.CloseModelWithParameters(params)
     remaining = max(0.05, time_limit_s - (time.monotonic() - began))
     params.time_limit.FromMilliseconds(int(remaining * 1000))
