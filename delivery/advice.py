@@ -46,12 +46,12 @@ def _extra_van(problem: RoutingProblem, left: list[Stop]) -> tuple[RoutingProble
     end = min(LATEST_S, max((w.end for w in doors), default=base.shift.end) + 1800)
     start, end = (start // 1800) * 1800, -(-end // 1800) * 1800  # on the half hour, as shifts are
     van = replace(base, id="advice-extra-van", shift=TimeWindow(start, max(end, start + 3600)), breaks=())
-    return replace(problem, vehicles=problem.vehicles + (van,)), f"あと1台（{_hhmm(start)}〜{_hhmm(end)}）"
+    return replace(problem, vehicles=problem.vehicles + (van,)), f"あと1台（{_hhmm(start)}〜{_hhmm(end)}）あれば"
 
 
 def _more_room(problem: RoutingProblem, left: list[Stop]) -> tuple[RoutingProblem, str]:
     vans = tuple(replace(v, capacity=tuple(2 * c for c in v.capacity)) for v in problem.vehicles)
-    return replace(problem, vehicles=vans), "各車両の積載量（箱・保冷庫）が今の2倍"
+    return replace(problem, vehicles=vans), "各車両の積載量（箱・保冷庫）が今の2倍あれば"
 
 
 def _widen(kind: str, by_s: int, label: str) -> Callable[[RoutingProblem, list[Stop]], tuple[RoutingProblem, str]]:
@@ -66,8 +66,8 @@ def _widen(kind: str, by_s: int, label: str) -> Callable[[RoutingProblem, list[S
 EASINGS: tuple[tuple[UnassignedReason, Callable[[RoutingProblem, list[Stop]], tuple[RoutingProblem, str]]], ...] = (
     ("fleet_time", _extra_van),
     ("fleet_capacity", _more_room),
-    ("shop_hours", _widen("pickup", 7200, "お店の集荷時間が前後2時間ずつ長い")),
-    ("door_window", _widen("delivery", 3600, "お届けの時間帯が前後1時間ずつ広い")),
+    ("shop_hours", _widen("pickup", 7200, "お店の集荷時間が前後2時間ずつ長ければ")),
+    ("door_window", _widen("delivery", 3600, "お届けの時間帯が前後1時間ずつ広ければ")),
 )
 
 
@@ -92,7 +92,7 @@ def what_would_fix(problem: RoutingProblem, plan: RoutePlan, *, time_limit_s: fl
         if len(reasons) == len(left_ids):
             break
     if fix is not None:
-        text = f"{fix}があれば、入りきらなかった{orders_left}件も含めて全件お届けできます（計算による見込み）。"
+        text = f"{fix}、入りきらなかった{orders_left}件も含めて全件お届けできます（計算による見込み）。"
     else:
         text = (f"{orders_left}件が入りきりませんでした。車両を1台増やしても、積載量・集荷時間・時間帯を広げても"
                 "全件は入りません。担当者が個別に調整してください。")

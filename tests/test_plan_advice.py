@@ -37,7 +37,7 @@ def test_orders_left_out_for_van_hours_come_with_the_van_that_would_serve_them(a
     outcome = plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=2)
     assert outcome.unassigned > 0 and outcome.orders > 0
     plan = session.scalars(select(Plan)).one()
-    assert plan.advice is not None and plan.advice.startswith("あと1台（12:00〜17:30）があれば")
+    assert plan.advice is not None and plan.advice.startswith("あと1台（12:00〜17:30）あれば")
     reasons = {u.reason_code for u in session.scalars(select(UnassignedOrder))}
     assert reasons == {"fleet_time"}
 
@@ -75,7 +75,7 @@ def test_the_coordinator_sees_the_advice_beside_the_left_out_orders(app, session
     plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=2)
     client.post("/staff/login", data={"password": "otodoke-demo"})
     page = client.get(f"/staff/?date={DAY.isoformat()}").get_data(as_text=True)
-    assert 'id="plan-advice"' in page and "あと1台（12:00〜17:30）があれば" in page
+    assert 'id="plan-advice"' in page and "あと1台（12:00〜17:30）あれば" in page
 
 
 
