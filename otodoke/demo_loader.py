@@ -38,7 +38,7 @@ def seed_if_empty(app: Flask) -> bool:
     # ... planned at once, so the runs, route sheets and messages can be looked at without waiting for
     # the cutoff (the cutoff job plans the day again as a new version when it comes)
     from delivery.runner import plan_day
-    click.echo("デモの配達計画を作成しています（10秒ほど） / planning the demo day …")
+    click.echo("デモの配達計画を作成しています（10〜30秒ほど） / planning the demo day (10-30 s) …")
     outcome = plan_day(app, delivery_date=tomorrow, actor="demo")
     click.echo(outcome.message)
     return summary.loaded
