@@ -23,6 +23,7 @@ from sqlalchemy import select
 from bot.fake_api import FakeLine
 from otodoke import get_clock
 from otodoke.db import db
+from otodoke.inputs import db_int
 
 bp = Blueprint("line_sandbox", __name__, template_folder="templates")
 
@@ -120,7 +121,7 @@ def event() -> Response:
 def inbox() -> Response:
     """Messages delivered to one user since ``after`` (replies and pushes), for the page to render."""
     user_id = request.args.get("user", "")
-    after = int(request.args.get("after", "0") or 0)
+    after = db_int(request.args.get("after", "0")) or 0
     out = []
     for call in list(fake().calls):
         if call.seq > after and call.status == 200 and call.to == user_id and \

@@ -22,6 +22,7 @@ from delivery.stops import record_stop_outcome
 from otodoke import get_clock
 from otodoke.db import db
 from otodoke.errors import DomainError, NotFound
+from otodoke.inputs import parse_day
 from staff.auth import check_csrf, csrf_token, staff_required
 
 bp = Blueprint("delivery", __name__, template_folder="templates")
@@ -131,8 +132,7 @@ def shop_picking(token: str) -> str:
 @staff_required
 def staff_picking(day: str, shop_id: int) -> str:
     """The same page for staff to print, for a shop with no phone (or to read it out on the phone)."""
-    try:
-        when = date.fromisoformat(day)
-    except ValueError:
+    when = parse_day(day)
+    if when is None:
         abort(404, description="日付は YYYY-MM-DD の形で指定してください。")
     return _picking_page(shop_id, when, staff=True)

@@ -18,6 +18,9 @@ log = logging.getLogger("otodoke")
 def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None = None) -> Flask:
     """Build the app: defaults from the environment, then the test/caller override."""
     app = Flask(__name__, instance_relative_config=True)
+    # Before any blueprint adds a route: every ``<int:…>`` id is bounded to the database's integer range.
+    from otodoke.inputs import BoundedIntConverter
+    app.url_map.converters["int"] = BoundedIntConverter
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(from_env(os.environ, app.instance_path))
     if config:

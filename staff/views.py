@@ -23,6 +23,7 @@ from otodoke import get_clock
 from otodoke.clock import JST
 from otodoke.db import db
 from otodoke.errors import DomainError
+from otodoke.inputs import db_int, parse_day
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.worker import status_counts
 from residents.phones import national_format
@@ -67,10 +68,10 @@ def logout():  # type: ignore[no-untyped-def]
 def _selected_date() -> date:
     text = request.args.get("date") or request.form.get("date")
     if text:
-        try:
-            return date.fromisoformat(text)
-        except ValueError:
-            flash("日付は YYYY-MM-DD の形で指定してください。")
+        day = parse_day(text)
+        if day is not None:
+            return day
+        flash("日付は YYYY-MM-DD の形（2000〜2099年）で指定してください。")
     return get_clock().now().astimezone(JST).date()
 
 
@@ -197,9 +198,8 @@ def assign(order_id: int):  # type: ignore[no-untyped-def]
     check_csrf()
     day = _selected_date()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    try:
-        run_id = int(request.form.get("run_id", ""))
-    except ValueError:
+    run_id = db_int(request.form.get("run_id", ""))
+    if run_id is None:
         flash("便を選んでください。")
         return _back_to(day)
     try:

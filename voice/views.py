@@ -20,6 +20,7 @@ from sqlalchemy import or_, select
 from otodoke import audit, get_clock
 from otodoke.clock import JST
 from otodoke.db import db
+from otodoke.inputs import db_int
 from residents.models import Resident, VoiceMessage
 from residents.phones import national_format, try_normalise_phone
 from staff.auth import check_csrf, csrf_token, staff_required
@@ -57,7 +58,7 @@ def _checked() -> tuple[str, dict[str, Any]]:
 
 def _run(kind: str) -> Response:
     call_sid, form = _checked()
-    seq = request.args.get("s", type=int)
+    seq = db_int(request.args.get("s"))
     now = get_clock().now()
     style, number = _style(), operator_number()
     try:
@@ -128,11 +129,11 @@ def fallback_done() -> Response:
 def eta_answer() -> Response:
     """The resident's answer on the delivery-day ETA call (1 = at home, 2 = not at home today)."""
     _, form = _checked()
-    order_id = request.args.get("order", type=int)
-    attempt = request.args.get("try", default=1, type=int)
+    order_id = db_int(request.args.get("order"))
+    attempt = db_int(request.args.get("try", "1")) or 1
     style = _style()
     if order_id is None:
-        abort(400)
+        abort(400, description="order must be an order number")
     with db.transaction() as session:
         body = eta.answer(session, order_id=order_id, attempt=attempt, form=form, now=get_clock().now(),
                           style=style, base_url=current_app.config["PUBLIC_BASE_URL"])

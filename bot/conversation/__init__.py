@@ -7,6 +7,7 @@ through services and the conversation row, inside the caller's transaction.
 
 from __future__ import annotations
 
+
 import functools
 from typing import Any, Callable, Mapping
 
@@ -17,6 +18,7 @@ from bot.conversation import state as conv_state
 from bot.conversation.state import Ctx
 from bot.events import Incoming
 from bot.messages import Message
+from otodoke.inputs import db_int
 from otodoke.errors import DomainError
 
 __all__ = ["handle"]
@@ -90,10 +92,8 @@ def _identify(ctx: Ctx, roles: tuple[Any, ...] | None = None) -> None:
 
 
 def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
+    # Postback data is text anyone with a LINE client can craft: an id past the database's range is 0.
+    return db_int(value) or 0
 
 
 def _customer_action(ctx: Ctx, action: str, d: Mapping[str, str]) -> list[Message] | None:

@@ -5,6 +5,7 @@ as a push queued by ``delivery.notices`` with the link to the run page; 「配�
 
 from __future__ import annotations
 
+
 from typing import Any, Mapping
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from bot import messages as m
 from bot.messages import Message
 from bot.conversation.common import error_text, help_, yen
 from bot.conversation.state import Ctx
+from otodoke.inputs import db_int
 from otodoke.errors import DomainError
 
 RESULTS = {"done": "配達完了", "not_at_home": "不在"}
@@ -93,7 +95,7 @@ def record(ctx: Ctx, stop_id: int, result: str) -> list[Message]:
 
 def action(ctx: Ctx, name: str, d: Mapping[str, str]) -> list[Message]:
     if name == "stop" and d.get("r") in RESULTS:
-        return record(ctx, int(d.get("i") or 0), d["r"])
+        return record(ctx, db_int(d.get("i")) or 0, d["r"])
     if name == "help":
         return help_(ctx)
     return show_run(ctx)

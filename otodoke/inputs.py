@@ -1,0 +1,64 @@
+"""Checking what arrives from outside before it reaches the database: ids, dates, free text.
+
+Unchecked input used to surface as a 500 (issue 12, hole 11): an id past PostgreSQL's ``integer``
+overflows the query, a date in year 9999 overflows ``date + 1 day``, a NUL character is refused by
+PostgreSQL's text columns. These helpers turn such values into "absent" so each channel answers with
+its usual 4xx or message, and the ``int`` URL converter below does it once for every ``<int:…>`` route.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from werkzeug.routing import IntegerConverter
+
+# Every id column is a 32-bit signed integer on PostgreSQL (SQLite would take more, but one rule for both).
+DB_INT_MAX = 2**31 - 1
+# Dates the service can mean: the pilot's calendars, with room on both sides; outside this a date is a typo
+# or a probe, and ``date.max + 1 day`` would overflow.
+FIRST_DAY = date(2000, 1, 1)
+LAST_DAY = date(2099, 12, 31)
+
+
+class BoundedIntConverter(IntegerConverter):
+    """``<int:…>`` limited to the database's id range: a bigger number matches no route (404)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:  # noqa: A002 - Werkzeug's name
+        kwargs.setdefault("max", DB_INT_MAX)
+        super().__init__(map, *args, **kwargs)
+
+
+def db_int(value: Any) -> int | None:
+    """``value`` as an id the database can hold (0 … 2³¹−1), else None. Accepts ints and digit strings."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, str) and 0 < len(value) <= 12 and value.strip().isascii() and value.strip().isdigit():
+        number = int(value.strip())
+    else:
+        return None
+    return number if 0 <= number <= DB_INT_MAX else None
+
+
+def parse_day(text: str | None) -> date | None:
+    """A ``YYYY-MM-DD`` date between 2000 and 2099, else None."""
+    if not text or len(text) > 10:
+        return None
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        return None
+    return day if FIRST_DAY <= day <= LAST_DAY else None
+
+
+def has_nul(value: Any) -> bool:
+    """True when a string anywhere in ``value`` holds a NUL (PostgreSQL text and JSON columns refuse it)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(v) for v in value)
+    return False
