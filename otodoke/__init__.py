@@ -19,8 +19,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     """Build the app: defaults from the environment, then the test/caller override."""
     app = Flask(__name__, instance_relative_config=True)
     # Before any blueprint adds a route: every ``<int:…>`` id is bounded to the database's integer range.
-    from otodoke.inputs import BoundedIntConverter
+    from otodoke.inputs import BoundedIntConverter, refuse_oversize_stream
     app.url_map.converters["int"] = BoundedIntConverter
+    app.before_request(refuse_oversize_stream)
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.from_mapping(from_env(os.environ, app.instance_path))
     if config:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 TIMEZONE = "Asia/Tokyo"
+MAX_BODY_BYTES = 1_000_000
 
 
 def normalise_database_url(url: str) -> str:
@@ -68,6 +69,9 @@ def from_env(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
         # The coordinator's sign-in for the staff pages; required in production.
         "STAFF_PASSWORD": environ.get("STAFF_PASSWORD", ""),
         "PLANNING_TIME_LIMIT_S": float(environ.get("PLANNING_TIME_LIMIT_S", "10")),
+        # Werkzeug's cap on every request body, chunked ones too (it stops reading past it: 413). LINE
+        # batches are a few KB, Twilio forms and staff forms smaller; nothing here uploads files.
+        "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
     }
 
 

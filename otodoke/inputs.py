@@ -62,3 +62,19 @@ def has_nul(value: Any) -> bool:
     if isinstance(value, list):
         return any(has_nul(v) for v in value)
     return False
+
+
+def refuse_oversize_stream() -> None:
+    """``before_request``: a chunked body (no Content-Length) at or past ``MAX_CONTENT_LENGTH`` is 413.
+
+    Werkzeug's cap alone stops reading a chunked body at the limit but hands the view the first
+    megabyte as if it were whole (a LINE body then fails its signature with 400, a Twilio form is cut).
+    Reading it here, through the same capped stream, keeps memory at the cap and says what happened;
+    the body is cached, so the view and the form parser read it from there."""
+    from flask import abort, request
+
+    limit = request.max_content_length
+    if limit is None or request.content_length is not None or "wsgi.input_terminated" not in request.environ:
+        return
+    if request.method in ("POST", "PUT", "PATCH") and len(request.get_data(cache=True)) >= limit:
+        abort(413)
