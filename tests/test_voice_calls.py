@@ -478,3 +478,23 @@ def test_a_recording_address_that_is_not_a_web_url_never_becomes_a_link(voice_ap
     staff.post("/staff/login", data={"password": "otodoke-demo"})
     page = staff.get("/voice/messages").get_data(as_text=True)
     assert "javascript:" not in page and "data:text" not in page and "evil.example" not in page
+
+
+@pytest.mark.parametrize("url", ["javascript:alert(document.cookie)", "JaVaScRiPt:alert(1)",
+                                 "data:text/html,<script>x</script>", "vbscript:msgbox"])
+def test_a_stored_non_web_recording_address_is_not_drawn_as_a_link(voice_app: Any, url: str) -> None:
+    """The page checks the address again when it draws the link (a row from before the input check,
+    or written by other code, must not become a javascript: link)."""
+    from datetime import datetime
+
+    from otodoke.clock import JST
+    from tests.test_staff_and_driver_pages import _login
+
+    with db.transaction(voice_app) as session:
+        session.add(VoiceMessage(call_sid="CAold", from_number=UNKNOWN_PHONE, purpose="registration",
+                                 recording_url=url, created_at=datetime(2026, 11, 30, 9, 0, tzinfo=JST)))
+    staff = voice_app.test_client()
+    _login(staff)
+    page = staff.get("/voice/messages").get_data(as_text=True)
+    assert UNKNOWN_PHONE[-4:] in page and "録音を聞く" not in page
+    assert url.split(":")[0].lower() + ":" not in page.lower()

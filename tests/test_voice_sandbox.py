@@ -17,6 +17,7 @@ from otodoke import create_app
 from otodoke.db import db
 from voice import SANDBOX_ACCOUNT_SID, SANDBOX_API_PATH, twiml
 from voice.security import sandbox_token
+from tests.test_staff_and_driver_pages import _login
 from tests.voice_sim import (PUBLIC_BASE, RESIDENT_PHONE, CallSim, TwiMLViolation, check_twiml, seed_town,
                              voice_config)
 
@@ -51,9 +52,15 @@ def test_page_signs_like_twilio(tmp_path: Path) -> None:
     assert base64.b64decode(out.stdout)   # and it is base64
 
 
+def _staff(app: Any) -> Any:
+    client = app.test_client()
+    _login(client)
+    return client
+
+
 def test_sandbox_page_lists_demo_numbers(sandbox_app: Any) -> None:
     seed_town(sandbox_app)
-    page = sandbox_app.test_client().get("/sandbox/phone").get_data(as_text=True)
+    page = _staff(sandbox_app).get("/sandbox/phone").get_data(as_text=True)
     assert "長井 花子" in page and "0238841234" in page and "登録のない番号" in page
     assert sandbox_token(sandbox_app.config) in page
 
@@ -188,10 +195,23 @@ def test_sandbox_call_sends_its_sms_to_the_in_app_fake(database_url: str, clock:
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_sandbox_page_script_is_valid_javascript(sandbox_app: Any, tmp_path: Path) -> None:
-    page = sandbox_app.test_client().get("/sandbox/phone").get_data(as_text=True)
+    page = _staff(sandbox_app).get("/sandbox/phone").get_data(as_text=True)
     script = re.search(r"<script>(.*?)</script>", page, re.S)
     assert script
     (tmp_path / "page.js").write_text(script.group(1), "utf-8")
     out = subprocess.run(["node", "--check", str(tmp_path / "page.js")], capture_output=True, text=True,
                          timeout=30)
     assert out.returncode == 0, out.stderr
+
+
+def test_the_sandbox_token_is_never_on_a_public_page(sandbox_app: Any) -> None:
+    """The token signs requests as Twilio would (any caller number, any order): only signed-in staff
+    get the page that holds it (issue 12, hole 5)."""
+    seed_town(sandbox_app)
+    token = sandbox_token(sandbox_app.config)
+    anonymous = sandbox_app.test_client()
+    response = anonymous.get("/sandbox/phone")
+    assert response.status_code == 302 and "/staff/login" in response.headers["Location"]
+    for path in ("/", "/sandbox/phone", "/sandbox/phone/sent", "/staff/login"):
+        assert token not in anonymous.get(path, follow_redirects=True).get_data(as_text=True), path
+    assert token in _staff(sandbox_app).get("/sandbox/phone").get_data(as_text=True)

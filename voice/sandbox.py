@@ -19,6 +19,7 @@ from sqlalchemy import select
 from otodoke.db import db
 from residents.models import Resident
 from residents.phones import national_format
+from staff.auth import staff_required
 from voice import SANDBOX_API_PATH
 from voice.fake_twilio import FakeTwilio
 from voice.security import sandbox_token
@@ -42,7 +43,9 @@ def init_app(app: Flask) -> None:
 
 
 @bp.get("/sandbox/phone")
+@staff_required
 def phone_page() -> str:
+    """The page holds the sandbox token (it signs as Twilio does) and lists residents: staff only."""
     with db.reading() as session:
         residents = list(session.scalars(
             select(Resident).where(Resident.active.is_(True), Resident.phone.is_not(None))

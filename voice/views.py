@@ -26,6 +26,7 @@ from residents.phones import national_format, try_normalise_phone
 from staff.auth import check_csrf, csrf_token, staff_required
 from voice import calls, eta, flow, security
 from voice import steps  # noqa: F401  (imported here, not on a first call: gunicorn --preload shares it)
+from voice.steps.menu import web_url
 from voice.twiml import VoiceStyle, goodbye
 
 log = logging.getLogger("otodoke.voice")
@@ -158,8 +159,10 @@ def messages() -> str:
     with db.reading() as session:
         rows = list(session.scalars(select(VoiceMessage).order_by(VoiceMessage.created_at.desc()).limit(200)))
         callers = _callers(session, {m.from_number for m in rows})
+    # web_url again when the link is drawn: a row stored before the check (or written by other code)
+    # must not become a javascript: link either.
     return render_template("voice/messages.html", messages=rows, jst=JST, csrf=csrf_token(),
-                           callers=callers, national_format=national_format)
+                           callers=callers, national_format=national_format, web_url=web_url)
 
 
 def _callers(session: Any, numbers: set[str]) -> dict[str, str]:

@@ -10,6 +10,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from orders import notifications
 from orders.errors import OrderError
 from orders.models import Order
+from otodoke.inputs import db_int
 from orders.service import usual_basket
 from residents.models import Resident, VoiceMessage
 from voice import prompts as P
@@ -56,7 +57,7 @@ def on_recording(call: Call, turn: Turn) -> VoiceResponse:
                                 purpose=str(call.state.get("purpose") or "registration"), created_at=call.now)
         call.session.add(existing)
     existing.recording_url = url
-    existing.recording_seconds = int(seconds) if seconds and seconds.isdigit() else None
+    existing.recording_seconds = db_int(seconds)
     call.state["step"] = "ended"
     return twiml.goodbye(call.style, [P.RECORDED if url else P.NO_RECORDING])
 
