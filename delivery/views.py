@@ -11,7 +11,7 @@ from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from delivery import shop_links
-from delivery.driver_links import read_token
+from delivery.driver_links import driver_run
 from delivery.models import Run
 from delivery.picking import load_picking_lists
 from delivery.runner import driver_link
@@ -28,13 +28,6 @@ from staff.auth import check_csrf, csrf_token, staff_required
 bp = Blueprint("delivery", __name__, template_folder="templates")
 
 
-def _run_id_from(token: str) -> int:
-    run_id = read_token(current_app.config["SECRET_KEY"], token)
-    if run_id is None:
-        abort(404, description="このリンクは無効か、期限が切れています。担当者に連絡してください。")
-    return run_id
-
-
 def _at(stop_id: int) -> str:
     # The page jumps to the stop after a tap, so its answer is shown there, not at the top of a long page.
     return f"stop-{stop_id}"
@@ -47,24 +40,29 @@ def _sheet(session: Session, run_id: int) -> RunSheet:
         abort(404, description=error.message)
 
 
-@bp.get("/driver/run/<token>")
-def driver_run(token: str) -> str:
+@bp.get("/driver/run/<token>", endpoint="driver_run")
+@driver_run
+def driver_run_page(token: str, run_id: int) -> str:
     """The driver's phone page: stops in order with times, items, cash, notes, map links and buttons."""
     with db.reading() as session:
-        sheet = _sheet(session, _run_id_from(token))
+        sheet = _sheet(session, run_id)
         current = session.get(Run, sheet.current_run_id) if sheet.current_run_id else None
-        # A superseded run's page leads to the run that replaced it (or to the coordinator).
+        # A superseded run's link is revoked: its page shows no stop (no names, addresses, phones), only
+        # the way to the run that replaced it, or the coordinator's number.
         current_url = driver_link(current_app, current) if current else None  # type: ignore[arg-type]
+    if not sheet.plan_active:
+        return render_template("delivery/driver_run_replaced.html", title=sheet.title, current_url=current_url,
+                               coordinator=current_app.config.get("COORDINATOR_PHONE", ""))
     return render_template("delivery/driver_run.html", sheet=sheet, token=token, current_url=current_url,
                            coordinator=current_app.config.get("COORDINATOR_PHONE", ""),
                            map_svg=Markup(sheet.map_svg), csrf_token=csrf_token())
 
 
 @bp.post("/driver/run/<token>/stops/<int:stop_id>")
-def driver_stop(token: str, stop_id: int):  # type: ignore[no-untyped-def]
+@driver_run
+def driver_stop(token: str, run_id: int, stop_id: int):  # type: ignore[no-untyped-def]
     """Record 完了 / 不在 / 受け取り拒否 for one stop of the driver's own run."""
     check_csrf()
-    run_id = _run_id_from(token)
     cash_text = request.form.get("cash", "").strip()
     try:
         cash = int(cash_text.replace(",", "")) if cash_text else None

@@ -1,0 +1,120 @@
+"""The driver's run link, tested so that each guard's removal fails a test (issue 12, hole 12): the
+signature (a forged or altered link to a run that EXISTS is refused), the expiry (judged by the app's
+clock: 36 h after issue the link is dead), the run ownership of a stop (a stop that exists but belongs to
+another run is refused and stays unrecorded), and revocation by a re-plan (the old link shows no
+addresses any more, issue 12, hole 10)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from delivery.driver_links import MAX_AGE_S, make_token, read_token
+from delivery.models import Run, RunStop
+from delivery.runner import plan_day
+from otodoke.db import db
+from tests.factories import make_driver, make_vehicle
+from tests.test_planning import town  # noqa: F401  (fixture)
+
+DAY = date(2026, 12, 1)
+
+
+def _csrf(page: str) -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def planned(app, session, town):  # type: ignore[no-untyped-def]  # noqa: F811
+    plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
+    run = session.scalars(select(Run)).one()
+    result = {"run": run.id}
+    session.rollback()
+    return result
+
+
+def _resident_address(session, run_id: int) -> str:  # type: ignore[no-untyped-def]
+    from orders.models import Order
+    stop = session.scalars(select(RunStop).where(RunStop.run_id == run_id, RunStop.kind == "delivery")).first()
+    address = session.get(Order, stop.order_ids[0]).resident.address
+    session.rollback()
+    return address
+
+
+def test_a_valid_link_opens_the_run(app, client, session, planned) -> None:
+    page = client.get(f"/driver/run/{make_token(app.config['SECRET_KEY'], planned['run'])}")
+    assert page.status_code == 200 and _resident_address(session, planned["run"]) in page.get_data(as_text=True)
+
+
+def test_a_link_signed_with_another_key_or_altered_is_refused_for_an_existing_run(app, client, session,
+                                                                                  planned) -> None:
+    address = _resident_address(session, planned["run"])
+    forged = make_token("another-secret", planned["run"])
+    # The payload of a real link for another run, swapped for this run's, keeping the real signature.
+    real = make_token(app.config["SECRET_KEY"], planned["run"] + 1000)
+    payload, stamp, signature = real.split(".")
+    swapped = base64.urlsafe_b64encode(json.dumps({"run": planned["run"]}, separators=(",", ":")).encode())
+    altered = ".".join([swapped.decode().rstrip("="), stamp, signature])
+    for token in (forged, altered, "not-a-token"):
+        response = client.get(f"/driver/run/{token}")
+        assert response.status_code == 404 and address not in response.get_data(as_text=True), token
+    assert read_token(app.config["SECRET_KEY"], altered) is None
+
+
+def test_the_link_expires_36_hours_after_it_was_made_by_the_app_clock(app, client, clock, session,
+                                                                      planned) -> None:
+    token = make_token(app.config["SECRET_KEY"], planned["run"])     # stamped with the app's clock
+    clock.advance(timedelta(seconds=MAX_AGE_S - 60))
+    assert client.get(f"/driver/run/{token}").status_code == 200
+    clock.advance(timedelta(seconds=120))
+    response = client.get(f"/driver/run/{token}")
+    assert response.status_code == 404 and "期限" in response.get_data(as_text=True)
+    # A link stamped later than "now" (made with another clock) is not accepted either.
+    clock.advance(timedelta(days=-3))
+    assert client.get(f"/driver/run/{token}").status_code == 404
+
+
+def test_a_stop_of_another_run_is_refused_and_stays_unrecorded(app, client, session, planned) -> None:
+    """The stop exists (on another van's run of the same plan): only the run-ownership check stops it."""
+    run = session.get(Run, planned["run"])
+    van = make_vehicle(session, name="2号車")
+    driver = make_driver(session, van, name="別の配達員", line_user_id="Udriver2")
+    other = Run(plan_id=run.plan_id, vehicle_id=van.id, driver_id=driver.id, start_at=run.start_at,
+                end_at=run.end_at, distance_m=0, duration_s=0)
+    session.add(other)
+    session.flush()
+    source = run.stops[0]
+    foreign = RunStop(run_id=other.id, seq=1, kind="pickup", shop_id=source.shop_id, picks=[], lat=source.lat,
+                      lon=source.lon, eta=source.eta)
+    session.add(foreign)
+    session.commit()
+    foreign_id, other_id = foreign.id, other.id
+    session.rollback()
+    token = make_token(app.config["SECRET_KEY"], planned["run"])
+    page = client.get(f"/driver/run/{token}").get_data(as_text=True)
+    response = client.post(f"/driver/run/{token}/stops/{foreign_id}",
+                           data={"outcome": "done", "csrf_token": _csrf(page)}, follow_redirects=True)
+    assert "その配達先は見つかりませんでした" in response.get_data(as_text=True)
+    with db.reading(app) as s:
+        assert s.get(RunStop, foreign_id).status == "pending"
+    # The same tap with the other run's own link is recorded: the stop itself was fine.
+    own = make_token(app.config["SECRET_KEY"], other_id)
+    page = client.get(f"/driver/run/{own}").get_data(as_text=True)
+    client.post(f"/driver/run/{own}/stops/{foreign_id}", data={"outcome": "done", "csrf_token": _csrf(page)})
+    with db.reading(app) as s:
+        assert s.get(RunStop, foreign_id).status == "done"
+
+
+def test_a_replan_revokes_the_old_link_it_shows_no_addresses(app, client, session, planned) -> None:
+    address = _resident_address(session, planned["run"])
+    old = make_token(app.config["SECRET_KEY"], planned["run"])
+    assert address in client.get(f"/driver/run/{old}").get_data(as_text=True)
+    plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
+    page = client.get(f"/driver/run/{old}").get_data(as_text=True)
+    assert "置き換わりました" in page and "新しいルートを開く" in page
+    assert address not in page and "tel:" not in page.replace(f"tel:{app.config['COORDINATOR_PHONE']}", "")
+    assert "<svg" not in page
