@@ -11,9 +11,9 @@ If LINE's console ever shows Verify failing for that reason, the log line says "
 
 from __future__ import annotations
 
+import functools
 import logging
-
-from typing import Callable
+from typing import Any, Callable
 
 from flask import Blueprint, Response, abort, current_app, make_response, request
 from linebot.v3 import SignatureValidator
@@ -35,26 +35,36 @@ def channel_secret() -> str | None:
     return config["LINE_SANDBOX_SECRET"] if config.get("LINE_SANDBOX") else None
 
 
+def line_signed(view: Callable[..., Response]) -> Callable[..., Response]:
+    """Decorator for the webhook: the raw body must carry a valid ``X-Line-Signature`` for the channel's
+    secret (403 when no channel is configured, 400 when missing or wrong; nothing is stored either
+    way). The view gets the verified ``body`` text."""
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Response:
+        secret = channel_secret()
+        if secret is None:
+            log.warning("LINE webhook rejected: no LINE channel is configured and the sandbox is off")
+            abort(403, description="LINE channel not configured")
+        # Raw text exactly as sent: re-serialised JSON would not match the signature. Its size is capped
+        # by MAX_CONTENT_LENGTH (config.py): 413 before reading past it, Content-Length or chunks.
+        body = request.get_data(as_text=True)
+        signature = request.headers.get("X-Line-Signature", "")
+        try:
+            valid = bool(signature) and SignatureValidator(secret).validate(body, signature)
+        except (ValueError, TypeError):
+            valid = False
+        if not valid:
+            # The reason only, never the body (it holds personal data).
+            log.warning("LINE webhook rejected: %s signature", "missing" if not signature else "bad")
+            abort(400)
+        return view(*args, body=body, **kwargs)
+    return wrapped
+
+
 @bp.post("/line/callback")
-def callback() -> Response:
+@line_signed
+def callback(body: str) -> Response:
     """Receive a batch of LINE events."""
-    # The body's size is capped by MAX_CONTENT_LENGTH (config.py): Werkzeug answers 413 before reading
-    # past it, whether the client sent a Content-Length or chunks.
-    # Raw text exactly as sent: re-serialised JSON would not match the signature.
-    secret = channel_secret()
-    if secret is None:
-        log.warning("LINE webhook rejected: no LINE channel is configured and the sandbox is off")
-        abort(403, description="LINE channel not configured")
-    body = request.get_data(as_text=True)
-    signature = request.headers.get("X-Line-Signature", "")
-    try:
-        valid = bool(signature) and SignatureValidator(secret).validate(body, signature)
-    except (ValueError, TypeError):
-        valid = False
-    if not valid:
-        # The reason only, never the body (it holds personal data).
-        log.warning("LINE webhook rejected: %s signature", "missing" if not signature else "bad")
-        abort(400)
     try:
         _destination, events = parse_body(body)
     except BadBody:

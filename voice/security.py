@@ -11,12 +11,16 @@ production.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
-from typing import Any, Mapping
+import logging
+from typing import Any, Callable, Mapping
 
-from flask import Request
+from flask import Request, abort, current_app, request
 from twilio.request_validator import RequestValidator
+
+log = logging.getLogger("otodoke.voice")
 
 
 def sandbox_token(config: Mapping[str, Any]) -> str:
@@ -54,3 +58,18 @@ def is_from_twilio(config: Mapping[str, Any], request: Request) -> bool:
 def sign(token: str, url: str, params: Mapping[str, str]) -> str:
     """The signature Twilio would send (for the test call simulator and the benchmark)."""
     return RequestValidator(token).compute_signature(url, dict(params))
+
+
+def twilio_signed(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator for every Twilio webhook: a valid ``X-Twilio-Signature`` for the public URL (else 403,
+    nothing changes) and a plausible ``CallSid`` (else 400)."""
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if not is_from_twilio(current_app.config, request):
+            log.warning("voice webhook with a missing or wrong X-Twilio-Signature: %s", request.path)
+            abort(403)
+        call_sid = request.form.get("CallSid", "")
+        if not call_sid or len(call_sid) > 64:
+            abort(400, description="CallSid missing or too long")
+        return view(*args, **kwargs)
+    return wrapped

@@ -24,7 +24,8 @@ from otodoke.inputs import db_int
 from residents.models import Resident, VoiceMessage
 from residents.phones import national_format, try_normalise_phone
 from staff.auth import check_csrf, csrf_token, staff_required
-from voice import calls, eta, flow, security
+from voice import calls, eta, flow
+from voice.security import twilio_signed
 from voice import steps  # noqa: F401  (imported here, not on a first call: gunicorn --preload shares it)
 from voice.steps.menu import web_url
 from voice.twiml import VoiceStyle, goodbye
@@ -47,18 +48,13 @@ def _xml(body: str) -> Response:
     return Response(body, mimetype="text/xml")
 
 
-def _checked() -> tuple[str, dict[str, Any]]:
-    if not security.is_from_twilio(current_app.config, request):
-        log.warning("voice webhook with a missing or wrong X-Twilio-Signature: %s", request.path)
-        abort(403)
-    call_sid = request.form.get("CallSid", "")
-    if not call_sid or len(call_sid) > 64:
-        abort(400)
-    return call_sid, request.form.to_dict()
+def _call() -> tuple[str, dict[str, Any]]:
+    """The CallSid and the form of a request ``@twilio_signed`` has let through."""
+    return request.form["CallSid"], request.form.to_dict()
 
 
 def _run(kind: str) -> Response:
-    call_sid, form = _checked()
+    call_sid, form = _call()
     seq = db_int(request.args.get("s"))
     now = get_clock().now()
     style, number = _style(), operator_number()
@@ -77,30 +73,35 @@ def _run(kind: str) -> Response:
 
 
 @bp.post("/incoming")
+@twilio_signed
 def incoming() -> Response:
     return _run("incoming")
 
 
 @bp.post("/step/<name>")
+@twilio_signed
 def gather_action(name: str) -> Response:
     # ``name`` only makes logs readable; the stored state decides which step runs.
     return _run("step")
 
 
 @bp.post("/recording")
+@twilio_signed
 def recording() -> Response:
     return _run("step")
 
 
 @bp.post("/dial-status")
+@twilio_signed
 def dial_status() -> Response:
     return _run("step")
 
 
 @bp.post("/status")
+@twilio_signed
 def status() -> Response:
     """Twilio's status callback: note how and when the call ended (no TwiML is expected)."""
-    call_sid, form = _checked()
+    call_sid, form = _call()
     now = get_clock().now()
     with db.transaction() as session:
         row = calls.load(session, call_sid)
@@ -114,22 +115,23 @@ def status() -> Response:
 
 
 @bp.post("/fallback")
+@twilio_signed
 def fallback() -> Response:
     """Twilio calls this when our main URL failed or timed out: no database, apologise, hand over."""
-    _checked()
     return _xml(flow.apology(_style(), operator_number()))
 
 
 @bp.post("/fallback-done")
+@twilio_signed
 def fallback_done() -> Response:
-    _checked()
     return _xml(str(goodbye(_style(), ["お電話ありがとうございました。失礼いたします。"])))
 
 
 @bp.post("/eta")
+@twilio_signed
 def eta_answer() -> Response:
     """The resident's answer on the delivery-day ETA call (1 = at home, 2 = not at home today)."""
-    _, form = _checked()
+    _, form = _call()
     order_id = db_int(request.args.get("order"))
     attempt = db_int(request.args.get("try", "1")) or 1
     style = _style()
