@@ -27,6 +27,7 @@ from bot.line_client import line_api
 from otodoke import get_clock
 from otodoke.db import db
 from otodoke.models import ProcessedEvent
+from otodoke.retention import EVENT_RETENTION
 from outbox.service import enqueue
 
 log = logging.getLogger(__name__)
@@ -127,6 +128,10 @@ def process(app: Flask, incoming: Incoming, deferred: list[Callable[[], str]] | 
     from bot.conversation import handle
 
     now = get_clock(app).now()
+    if now.timestamp() * 1000 - incoming.timestamp_ms > EVENT_RETENTION.total_seconds() * 1000:
+        # Its id may already be pruned (otodoke/retention.py): handling it could do it a second time.
+        log.warning("LINE event %s older than the event-id retention ignored", incoming.event_id)
+        return "ignored"
     fresh = _fresh(incoming, now)
     with db.transaction(app) as session:
         if not claim(session, incoming, now):

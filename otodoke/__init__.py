@@ -35,6 +35,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
 
     _db.init_app(app)
 
+    from otodoke import security_headers
+    security_headers.init_app(app)
+    from otodoke.logs import install_werkzeug_filter
+    install_werkzeug_filter()
+
     # The outbox senders registry (channel -> Sender; channel packages add theirs) and the job queue,
     # whose after-commit hook wakes the outbox drain.
     from outbox import registry as outbox_registry

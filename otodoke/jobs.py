@@ -46,6 +46,7 @@ class Jobs:
     drain_outbox: TaskWrapper
     sweep_outbox: TaskWrapper
     plan_at_cutoff: TaskWrapper
+    prune_events: TaskWrapper | None = None
     # Wake-up coalescing (per process): see ``wake``.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _last_wake: float = float("-inf")
@@ -124,7 +125,12 @@ def init_app(app: Flask) -> Jobs:
                 log.info("cutoff planning: %s", outcome.message)
             _queue_eta_calls(app)
 
-    jobs = Jobs(huey, drain_outbox, sweep_outbox, plan_at_cutoff)
+    @huey.periodic_task(crontab(minute="23"), name="prune_events")
+    def prune_events() -> None:
+        # Retention (otodoke/retention.py): webhook event ids older than a week, once an hour.
+        run_retention(app)
+
+    jobs = Jobs(huey, drain_outbox, sweep_outbox, plan_at_cutoff, prune_events)
     app.extensions[JOBS_KEY] = jobs
     sessions = db.bound(app).sessions
     event.listen(sessions, "after_flush", _note_outbox_insert)
@@ -230,6 +236,16 @@ def _queue_eta_calls(app: Flask) -> int:
         return 0
     with db.transaction(app) as session:
         return queue_eta_calls(session, delivery_date=local.date(), now=now, config=app.config)
+
+
+def run_retention(app: Flask) -> int:
+    from otodoke import get_clock
+    from otodoke.retention import prune_processed_events
+    with db.transaction(app) as session:
+        pruned = prune_processed_events(session, now=get_clock(app).now())
+    if pruned:
+        log.info("retention: %d processed event ids older than a week deleted", pruned)
+    return pruned
 
 
 # --- the consumer --------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ NODE = shutil.which("node")
 
 def _page_script() -> str:
     html = (ROOT / "bot" / "templates" / "bot" / "sandbox.html").read_text(encoding="utf-8")
-    return re.search(r"<script>(.*)</script>", html, re.S).group(1)  # type: ignore[union-attr]
+    return re.search(r"<script[^>]*>(.*)</script>", html, re.S).group(1)  # type: ignore[union-attr]
 
 
 @pytest.mark.skipif(NODE is None, reason="node is not installed")
