@@ -5,6 +5,10 @@ SAVEPOINT: a redelivered or concurrent duplicate hits the unique key, the savepo
 event is skipped (no 500, nothing done twice). The answer goes by reply token when the token is fresh;
 otherwise (redelivery, old event, reply refused) by push through the outbox, with the outbox id —
 LINE's retry key — derived from the event id, so the same event can never push twice.
+
+A replied answer is never lost: the same transaction queues it as a standby push, due ``STANDBY_S``
+later; the reply, once LINE confirms it, marks that row sent. A process killed between the commit and
+the reply (the redelivery is then skipped as a duplicate) leaves the standby to the outbox.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ import logging
 import os
 import threading
 import uuid
+from datetime import timedelta
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Callable, Sequence
 
 from flask import Flask
+from sqlalchemy import update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,13 +34,18 @@ from otodoke import get_clock
 from otodoke.db import db
 from otodoke.models import ProcessedEvent
 from otodoke.retention import EVENT_RETENTION
-from outbox.service import enqueue
+from outbox.models import OutboxMessage, OutboxStatus
+from outbox.service import WRITTEN_FLAG, enqueue
 
 log = logging.getLogger(__name__)
 
 SOURCE = "line"
 # LINE: use the reply token within one minute; older measurements saw ~30 s. Stay well inside.
 REPLY_TOKEN_FRESH_MS = 30_000
+# How long the standby push of a replied answer waits before the outbox sends it: past the reply call's
+# own time limit (2 s connect + 5 s read, bot/line_client.py) with a wide margin, so a reply that went
+# out is settled before the push is due, and an answer whose reply never happened still arrives.
+STANDBY_S = 90
 # Fixed namespace so that uuid5(NAMESPACE, webhookEventId) is the same on every machine and retry.
 NAMESPACE = uuid.UUID("6f1c1b8e-3c2a-5d7e-9a41-0d0a7e6b1c55")
 
@@ -99,14 +110,43 @@ def claim(session: Session, incoming: Incoming, now: Any) -> bool:
     return row is not None
 
 
-def queue_push(session: Session, incoming: Incoming, messages: Sequence[Message], now: Any) -> None:
-    """Queue the answer as a push; the dedupe key and id come from the event, so never twice."""
+def queue_push(session: Session, incoming: Incoming, messages: Sequence[Message], now: Any, *,
+               standby: bool = False) -> None:
+    """Queue the answer as a push; the dedupe key and id come from the event, so never twice.
+
+    ``standby``: the answer is about to go by reply, so the push waits ``STANDBY_S`` and is settled as
+    sent once LINE has confirmed the reply (``reply``). If the process dies between the commit and the
+    reply, or the reply's outcome is never known, the outbox pushes it after the wait (issue 12, hole 7).
+    """
     assert incoming.user_id is not None
+    if standby:
+        session.flush()                       # whatever the event queued before wakes the drain as usual
+        woke = session.info.get(WRITTEN_FLAG, False)
     message = enqueue(session, channel="line", recipient=incoming.user_id, kind="line_answer",
                       payload={"messages": m.as_dicts(messages)}, now=now,
                       dedupe_key=f"line:answer:{incoming.event_id}")
     if message.id is None:
         message.id = retry_key(incoming.event_id)
+    if standby:
+        message.next_attempt_at = now + timedelta(seconds=STANDBY_S)
+        session.flush()
+        if not woke:                          # nothing is due now: no drain needed for the standby
+            session.info.pop(WRITTEN_FLAG, None)
+
+
+_outbox = OutboxMessage.__table__
+
+
+def _settle(app: Flask, incoming: Incoming, now: Any, *, replied: bool) -> None:
+    """After the reply: mark the standby push sent (LINE confirmed the reply), or make it due now.
+    Guarded on "still pending", so a standby the worker already took is left to the worker."""
+    values: dict[str, Any] = ({"status": OutboxStatus.SENT, "sent_at": now, "provider_ref": "reply"}
+                              if replied else {"next_attempt_at": now})
+    with db.transaction(app) as session:
+        session.execute(update(_outbox).where(_outbox.c.id == retry_key(incoming.event_id),
+                                              _outbox.c.status == OutboxStatus.PENDING).values(**values))
+        if not replied:
+            session.info[WRITTEN_FLAG] = True   # wake the drain after this commit
 
 
 def _fresh(incoming: Incoming, now: Any) -> bool:
@@ -138,8 +178,8 @@ def process(app: Flask, incoming: Incoming, deferred: list[Callable[[], str]] | 
             log.info("duplicate LINE event %s skipped", incoming.event_id)
             return "duplicate"
         answer = m.check(handle(session, incoming, now=now, config=app.config))
-        if answer and not fresh:
-            queue_push(session, incoming, answer, now)
+        if answer:
+            queue_push(session, incoming, answer, now, standby=fresh)
     if not answer:
         return "silent"
     if not fresh:
@@ -155,10 +195,10 @@ def reply(app: Flask, incoming: Incoming, answer: Sequence[Message], now: Any) -
     api = line_api(app)
     result = api.reply(incoming.reply_token or "", answer) if api else None
     if result is not None and result.ok:
+        _settle(app, incoming, now, replied=True)
         return "replied"
     # Token expired or already used, or LINE unreachable: the outbox delivers it by push instead.
     log.warning("reply failed for event %s (%s); falling back to push", incoming.event_id,
                 result.status if result else "no client")
-    with db.transaction(app) as session:
-        queue_push(session, incoming, answer, now)
+    _settle(app, incoming, now, replied=False)
     return "pushed"
