@@ -37,14 +37,21 @@ class FakeTwilio:
     prefix: str = ""
     requests: list[FakeRequest] = field(default_factory=list)
     script: list[tuple[int, int]] = field(default_factory=list)
+    # What was created, per resource ("Messages.json", "Calls.json"), for the list (GET) endpoints.
+    created: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Answer a create (POST) after recording it, then fail the connection: Twilio got it, we never knew.
+    lose_next_answer: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _seq: Any = field(default_factory=lambda: itertools.count(1), repr=False)
 
     def messages(self) -> list[FakeRequest]:
-        return [r for r in self.requests if r.path.endswith("/Messages.json")]
+        return [r for r in self.requests if r.path.endswith("/Messages.json") and r.method == "POST"]
 
     def calls(self) -> list[FakeRequest]:
-        return [r for r in self.requests if r.path.endswith("/Calls.json")]
+        return [r for r in self.requests if r.path.endswith("/Calls.json") and r.method == "POST"]
+
+    def lookups(self) -> list[FakeRequest]:
+        return [r for r in self.requests if r.method == "GET"]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         return self.handle(Request(environ))(environ, start_response)
@@ -52,12 +59,15 @@ class FakeTwilio:
     def handle(self, request: Request) -> Response:
         path = request.path[len(self.prefix):] if request.path.startswith(self.prefix) else request.path
         parts = path.strip("/").split("/")
-        if request.method != "POST" or len(parts) != 4 or parts[0] != "2010-04-01" or parts[1] != "Accounts":
+        if request.method not in ("GET", "POST") or len(parts) != 4 or parts[0] != "2010-04-01" \
+                or parts[1] != "Accounts":
             return _error(404, 20404, "The requested resource was not found")
         account, resource = parts[2], parts[3]
         user = _basic_user(request.headers.get("Authorization", ""))
         if user != account:
             return _error(401, 20003, "Authenticate")
+        if request.method == "GET":
+            return self._list(request, path, account, resource)
         form = {k: v for k, v in request.form.items()}
         with self._lock:
             self.requests.append(FakeRequest(request.method, path, form, account))
@@ -68,16 +78,38 @@ class FakeTwilio:
         if resource == "Messages.json":
             if not form.get("To") or not form.get("From") or not form.get("Body"):
                 return _error(400, 21604, "A 'To', 'From' and 'Body' are required")
-            return _created({"sid": f"SM{uuid.uuid4().hex}", "account_sid": account, "to": form["To"],
-                             "from": form["From"], "body": form["Body"], "status": "queued",
-                             "num_segments": "1", "direction": "outbound-api", "seq": n})
+            return self._create(resource, {"sid": f"SM{uuid.uuid4().hex}", "account_sid": account,
+                                           "to": form["To"], "from": form["From"], "body": form["Body"],
+                                           "status": "queued", "num_segments": "1",
+                                           "direction": "outbound-api", "seq": n})
         if resource == "Calls.json":
             if not form.get("To") or not form.get("From") or not (form.get("Twiml") or form.get("Url")):
                 return _error(400, 21205, "A 'To', 'From' and 'Twiml' or 'Url' are required")
-            return _created({"sid": f"CA{uuid.uuid4().hex}", "account_sid": account, "to": form["To"],
-                             "from": form["From"], "status": "queued", "direction": "outbound-api",
-                             "seq": n})
+            return self._create(resource, {"sid": f"CA{uuid.uuid4().hex}", "account_sid": account,
+                                           "to": form["To"], "from": form["From"], "status": "queued",
+                                           "direction": "outbound-api", "seq": n})
         return _error(404, 20404, "The requested resource was not found")
+
+    def _create(self, resource: str, record: dict[str, Any]) -> Response:
+        with self._lock:
+            self.created.setdefault(resource, []).append(record)
+            lose, self.lose_next_answer = self.lose_next_answer, False
+        if lose:
+            return Response("", status=599)   # the "answer never arrived" stand-in: a failure to retry
+        return _created(record)
+
+    def _list(self, request: Request, path: str, account: str, resource: str) -> Response:
+        """Messages / Calls list filtered by To and From (the date filters are recorded, not applied)."""
+        args = {k: v for k, v in request.args.items()}
+        with self._lock:
+            self.requests.append(FakeRequest("GET", path, args, account))
+            rows = [r for r in self.created.get(resource, [])
+                    if r["account_sid"] == account and (not args.get("To") or r["to"] == args["To"])
+                    and (not args.get("From") or r["from"] == args["From"])]
+        key = "messages" if resource == "Messages.json" else "calls"
+        body = {key: rows, "page": 0, "page_size": 50, "next_page_uri": None, "previous_page_uri": None,
+                "first_page_uri": path, "uri": path, "start": 0, "end": max(0, len(rows) - 1)}
+        return Response(json.dumps(body), status=200, content_type="application/json")
 
 
 def _basic_user(header: str) -> str | None:

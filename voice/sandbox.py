@@ -64,7 +64,7 @@ def sent() -> Response:
     """What the phone line sent through the fake Twilio (SMS and outbound calls), newest last."""
     rows = [{"kind": "sms" if r.path.endswith("Messages.json") else "call", "to": r.form.get("To", ""),
              "from": r.form.get("From", ""), "body": r.form.get("Body") or r.form.get("Twiml", "")}
-            for r in fake().requests]
+            for r in fake().requests if r.method == "POST"]
     return jsonify(rows[-50:])
 
 

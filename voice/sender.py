@@ -2,6 +2,10 @@
 
 Payload contract: "sms" → ``{"body": str}``; "voice" → ``{"twiml": str}`` (an outbound call that
 plays that TwiML, e.g. the delivery-day ETA call). The recipient is an E.164 number.
+
+A second attempt first asks Twilio whether the first one got through (``twilio_client.find_sms`` /
+``find_call``): Twilio takes no idempotency key, and a worker killed after its request, or a timeout,
+would otherwise send the SMS or place the call twice.
 """
 
 from __future__ import annotations
@@ -15,6 +19,12 @@ from outbox.models import OutboxMessage
 from outbox.senders import Outcome, SendResult
 from voice import twilio_client
 from voice.twilio_client import TwilioSettings
+
+
+def _tried_before(message: OutboxMessage) -> bool:
+    """An earlier attempt may have reached Twilio (its answer lost to a timeout or a crash): the row was
+    leased before this attempt (``attempts`` counts leases, this one included)."""
+    return (message.attempts or 0) > 1 and message.first_attempt_at is not None
 
 
 @dataclass
@@ -38,6 +48,12 @@ class TwilioSmsSender(_TwilioSender):
         body = (message.payload or {}).get("body")
         if not isinstance(body, str) or not body:
             return SendResult(Outcome.DEAD, "sms payload has no body")
+        if _tried_before(message):
+            found = twilio_client.already_sent(lambda: twilio_client.find_sms(
+                self.client(), self.settings, to=message.recipient, body=body,
+                since=message.first_attempt_at))   # type: ignore[arg-type]
+            if found is not None:
+                return found
         return twilio_client.send_sms(self.client(), self.settings, to=message.recipient, body=body)
 
 
@@ -49,4 +65,10 @@ class TwilioVoiceSender(_TwilioSender):
         twiml = (message.payload or {}).get("twiml")
         if not isinstance(twiml, str) or not twiml:
             return SendResult(Outcome.DEAD, "voice payload has no twiml")
+        if _tried_before(message):
+            found = twilio_client.already_sent(lambda: twilio_client.find_call(
+                self.client(), self.settings, to=message.recipient,
+                since=message.first_attempt_at))   # type: ignore[arg-type]
+            if found is not None:
+                return found
         return twilio_client.create_call(self.client(), self.settings, to=message.recipient, twiml=twiml)

@@ -8,6 +8,7 @@ classified here into the outbox's SENT / RETRY / DEAD so callers never interpret
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from requests.exceptions import RequestException
@@ -76,3 +77,38 @@ def create_call(client: Client, settings: TwilioSettings, *, to: str, twiml: str
     except Exception as error:  # noqa: BLE001
         return classify(error)
     return SendResult(Outcome.SENT, provider_ref=call.sid)
+
+
+# Twilio keeps no idempotency key, so a send whose answer was lost (a timeout, a worker killed after the
+# request) is reconciled before it is repeated: look for what our number already sent that recipient
+# since the first attempt (issue 12, hole 9). A minute earlier than the first attempt allows for clock
+# differences between us and Twilio.
+LOOKBACK_MARGIN = timedelta(minutes=1)
+
+
+def find_sms(client: Client, settings: TwilioSettings, *, to: str, body: str, since: datetime) -> str | None:
+    """The SID of an SMS with this body already sent to ``to`` since ``since``, or None."""
+    for message in client.messages.list(to=to, from_=settings.from_number,
+                                        date_sent_after=since - LOOKBACK_MARGIN, limit=50):
+        if message.body == body:
+            return message.sid
+    return None
+
+
+def find_call(client: Client, settings: TwilioSettings, *, to: str, since: datetime) -> str | None:
+    """The SID of a call already placed to ``to`` since ``since``, or None (one call per outbox row: an
+    ETA call to this number in that window is this row's)."""
+    for call in client.calls.list(to=to, from_=settings.from_number,
+                                  start_time_after=since - LOOKBACK_MARGIN, limit=50):
+        return call.sid
+    return None
+
+
+def already_sent(lookup: Any) -> SendResult | None:
+    """Run a ``find_…`` lookup: SENT with the SID when found, None when not, RETRY/DEAD when Twilio
+    cannot be asked (never send blind after a lost answer)."""
+    try:
+        sid = lookup()
+    except Exception as error:  # noqa: BLE001 - classified, re-raised when unknown
+        return classify(error)
+    return SendResult(Outcome.SENT, provider_ref=sid) if sid else None
