@@ -47,6 +47,7 @@ def _check_headers(response, path: str) -> None:  # type: ignore[no-untyped-def]
     for tag in re.findall(r"<script\b[^>]*>", page):
         assert f'nonce="{nonce}"' in tag, (path, tag)
     assert not re.search(r"<[^>]+\son[a-z]+\s*=", page), path
+    assert "javascript:" not in page, path
 
 
 def test_every_page_sends_the_headers(app, client) -> None:
@@ -88,6 +89,7 @@ def test_no_template_has_an_inline_handler_or_a_script_without_the_nonce() -> No
     for template in TEMPLATES:
         text = template.read_text("utf-8")
         assert not re.search(r"<[^>]+\son[a-z]+\s*=", text), template
+        assert "javascript:" not in text, template       # blocked by the policy like an inline handler
         for tag in re.findall(r"<script\b[^>]*>", text):
             assert 'nonce="{{ csp_nonce() }}"' in tag, (template, tag)
 
