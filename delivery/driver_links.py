@@ -35,30 +35,62 @@ def _serializer(secret_key: str, now: datetime) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=SALT, signer=AppClockSigner)
 
 
-def make_token(secret_key: str, run_id: int, *, now: datetime | None = None) -> str:
-    return _serializer(secret_key, _now(now)).dumps({"run": run_id})
+def make_token(secret_key: str, run_id: int, *, version: int = 0, now: datetime | None = None) -> str:
+    """``version``: the run's ``link_version`` (staff bump it to revoke the links made before)."""
+    data: dict[str, int] = {"run": run_id}
+    if version:
+        data["v"] = version
+    return _serializer(secret_key, _now(now)).dumps(data)
 
 
-def read_token(secret_key: str, token: str, *, now: datetime | None = None,
-               max_age_s: int = MAX_AGE_S) -> int | None:
-    """The run id, or None for a forged, altered or expired link (or one stamped after ``now``)."""
+def _int(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def read_link(secret_key: str, token: str, *, now: datetime | None = None,
+              max_age_s: int = MAX_AGE_S) -> tuple[int, int] | None:
+    """(run id, link version), or None for a forged, altered or expired link (or one stamped after ``now``)."""
     try:
         data = _serializer(secret_key, _now(now)).loads(token, max_age=max_age_s)
     except (BadSignature, SignatureExpired):
         return None
-    run = data.get("run") if isinstance(data, dict) else None
-    return run if isinstance(run, int) and not isinstance(run, bool) else None
+    if not isinstance(data, dict):
+        return None
+    run, version = _int(data.get("run")), _int(data.get("v", 0))
+    return (run, version) if run is not None and version is not None else None
+
+
+def read_token(secret_key: str, token: str, *, now: datetime | None = None,
+               max_age_s: int = MAX_AGE_S) -> int | None:
+    """The run id, or None for a forged, altered or expired link."""
+    link = read_link(secret_key, token, now=now, max_age_s=max_age_s)
+    return link[0] if link else None
 
 
 def driver_run(view: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator for the run page's routes: the ``token`` in the URL must be a valid, unexpired link, and
-    the view gets the ``run_id`` it names (404 with a Japanese reason otherwise)."""
+    """Decorator for the run page's routes: the ``token`` in the URL must be a valid, unexpired link of
+    the run's current link version (not revoked by staff), and the view gets the ``run_id`` it names
+    (404 with a Japanese reason otherwise)."""
     @functools.wraps(view)
     def wrapped(*args: Any, token: str, **kwargs: Any) -> Any:
         from flask import abort, current_app
 
-        run_id = read_token(current_app.config["SECRET_KEY"], token)
-        if run_id is None:
+        link = read_link(current_app.config["SECRET_KEY"], token)
+        if link is None:
             abort(404, description="このリンクは無効か、期限が切れています。担当者に連絡してください。")
+        run_id, version = link
+        if version != _current_version(run_id):
+            abort(404, description="このリンクは取り消されました。担当者に連絡して、新しいリンクを受け取ってください。")
         return view(*args, token=token, run_id=run_id, **kwargs)
     return wrapped
+
+
+def _current_version(run_id: int) -> int:
+    """The run's link version; 0 for a run that is not there (the view then says so with its 404)."""
+    from sqlalchemy import select
+
+    from delivery.models import Run
+    from otodoke.db import db
+
+    with db.reading() as session:
+        return session.scalar(select(Run.link_version).where(Run.id == run_id)) or 0

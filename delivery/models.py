@@ -137,6 +137,9 @@ class Run(Base):
     max_load: Mapped[list[Any]] = mapped_column(default=list)   # per capacity dimension
     break_at: Mapped[datetime | None] = mapped_column()   # the driver's planned break, when there is one
     break_minutes: Mapped[int] = mapped_column(default=0)
+    # Bumped by staff to revoke the run's driver link (a lost phone): a link carries the version it was
+    # made for and opens only while it is current (delivery/driver_links.py).
+    link_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     plan: Mapped[Plan] = relationship(back_populates="runs")
     vehicle: Mapped[Vehicle] = relationship()

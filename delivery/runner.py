@@ -49,7 +49,8 @@ def _distance_cache(app: Flask) -> DayCache:
 
 
 def driver_link(app: Flask, run: Run) -> str:
-    token = make_token(app.config["SECRET_KEY"], run.id, now=get_clock(app).now())
+    token = make_token(app.config["SECRET_KEY"], run.id, version=run.link_version or 0,
+                       now=get_clock(app).now())
     return app.config["PUBLIC_BASE_URL"].rstrip("/") + f"/driver/run/{token}"
 
 

@@ -19,7 +19,7 @@ from delivery.sheets import RunSheet, run_sheet
 from orders.calendar import format_date_ja
 from shops.models import Shop
 from delivery.stops import record_stop_outcome
-from otodoke import get_clock
+from otodoke import audit, get_clock
 from otodoke.db import db
 from otodoke.errors import DomainError, NotFound
 from otodoke.inputs import parse_day
@@ -102,7 +102,25 @@ def run_link(run_id: int) -> str:
         # A superseded run gets no code: its page only points on, so staff are sent to the current one.
         url = driver_link(current_app, run) if sheet.plan_active else None  # type: ignore[arg-type]
     qr = Markup(segno.make(url, error="m").svg_inline(scale=8, border=4)) if url else None
-    return render_template("delivery/run_link.html", sheet=sheet, url=url, qr=qr)
+    return render_template("delivery/run_link.html", sheet=sheet, url=url, qr=qr, csrf_token=csrf_token())
+
+
+@bp.post("/staff/runs/<int:run_id>/revoke-link")
+@staff_required
+def revoke_link(run_id: int):  # type: ignore[no-untyped-def]
+    """Staff revoke the run's driver link (a lost or shared phone): every link made before stops
+    opening; the page then shows the new link's QR code to give the driver."""
+    check_csrf()
+    now = get_clock().now()
+    with db.transaction() as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            abort(404, description="その便は見つかりませんでした。")
+        run.link_version = (run.link_version or 0) + 1
+        audit.record(session, at=now, actor="staff:coordinator", channel="web", action="run.link_revoked",
+                     subject_type="run", subject_id=run.id, link_version=run.link_version)
+    flash("これまでのリンクを取り消しました。下の新しいリンク（QRコード）を配達員に渡してください。")
+    return redirect(url_for("delivery.run_link", run_id=run_id))
 
 
 def _picking_page(shop_id: int, day: date, *, staff: bool) -> str:

@@ -118,3 +118,75 @@ def test_a_replan_revokes_the_old_link_it_shows_no_addresses(app, client, sessio
     assert "置き換わりました" in page and "新しいルートを開く" in page
     assert address not in page and "tel:" not in page.replace(f"tel:{app.config['COORDINATOR_PHONE']}", "")
     assert "<svg" not in page
+
+
+def test_staff_revoke_a_link_the_old_one_stops_opening_the_new_one_works(app, client, session,
+                                                                          planned) -> None:
+    """A lost phone: 「リンクを取り消して新しくする」 on the QR page. Links made before no longer open
+    (no addresses shown), the page shows a new link that does."""
+    from urllib.parse import urlsplit
+
+    from otodoke.models import AuditEntry
+    from tests.test_staff_and_driver_pages import _login
+
+    address = _resident_address(session, planned["run"])
+    old = make_token(app.config["SECRET_KEY"], planned["run"])
+    assert client.get(f"/driver/run/{old}").status_code == 200
+    _login(client)
+    page = client.get(f"/staff/runs/{planned['run']}/link").get_data(as_text=True)
+    assert client.post(f"/staff/runs/{planned['run']}/revoke-link").status_code == 400     # CSRF
+    response = client.post(f"/staff/runs/{planned['run']}/revoke-link", data={"csrf_token": _csrf(page)},
+                           follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "取り消しました" in page
+    new_url = re.search(r'<p class="url">([^<]+)</p>', page).group(1)  # type: ignore[union-attr]
+    driver = app.test_client()
+    refused = driver.get(f"/driver/run/{old}")
+    assert refused.status_code == 404 and "取り消されました" in refused.get_data(as_text=True)
+    assert address not in refused.get_data(as_text=True)
+    assert address in driver.get(urlsplit(new_url).path).get_data(as_text=True)
+    with db.reading(app) as s:
+        assert s.scalar(select(AuditEntry.action).where(AuditEntry.action == "run.link_revoked")) is not None
+
+
+def test_the_link_version_migration_both_ways(tmp_path) -> None:
+    """0006 adds runs.link_version; the downgrade drops it (the runs stay), the upgrade adds it again
+    with 0 for every existing run, so links made before the revision keep working."""
+    import os
+    from contextlib import nullcontext
+    from datetime import datetime
+
+    from alembic import command
+    from sqlalchemy import inspect, text
+    from sqlalchemy.orm import Session
+
+    from delivery.models import Plan
+    from otodoke import migrate
+    from otodoke.clock import JST
+    from otodoke.db import make_engine
+    from otodoke.testdb import throwaway_database
+
+    at = datetime(2026, 12, 1, 8, 0, tzinfo=JST)
+    server = os.environ.get("TEST_DATABASE_URL")
+    with (throwaway_database(server) if server else nullcontext(f"sqlite:///{tmp_path / 'm.db'}")) as url:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        with Session(engine) as session:
+            vehicle = make_vehicle(session)
+            session.commit()
+            plan = Plan(delivery_date=DAY, version=1, active=True, trigger="t", created_by="t", created_at=at)
+            plan.runs.append(Run(vehicle_id=vehicle.id, start_at=at, end_at=at, distance_m=0, duration_s=0,
+                                 link_version=2))
+            session.add(plan)
+            session.commit()
+        cfg = migrate.alembic_config(url)
+        with engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0005_run_stop_orders")
+        assert "link_version" not in {c["name"] for c in inspect(engine).get_columns("runs")}
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM runs")).scalar() == 1
+        migrate.upgrade(engine)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT link_version FROM runs")).scalar() == 0
+        engine.dispose()

@@ -41,6 +41,7 @@ POLICY = {
     "staff.cancel_left": STAFF,
     "delivery.route_sheet": STAFF,
     "delivery.run_link": STAFF,
+    "delivery.revoke_link": STAFF,
     "delivery.staff_picking": STAFF,
     "delivery.shop_picking": SHOP,
     "delivery.driver_run": DRIVER,
