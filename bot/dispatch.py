@@ -1,8 +1,8 @@
 """One webhook event, start to finish: claim its id, run the conversation, answer by reply or push.
 
-The ``processed_events`` row is written in the SAME transaction as the event's effects, inside a
-SAVEPOINT: a redelivered or concurrent duplicate hits the unique key, the savepoint rolls back and the
-event is skipped (no 500, nothing done twice). The answer goes by reply token when the token is fresh;
+The ``processed_events`` row is written in the SAME transaction as the event's effects, by one
+``INSERT … ON CONFLICT DO NOTHING`` (no savepoint): a redelivered or concurrent duplicate finds the
+unique key taken, the insert returns no row and the event is skipped (no 500, nothing done twice). The answer goes by reply token when the token is fresh;
 otherwise (redelivery, old event, reply refused) by push through the outbox, with the outbox id —
 LINE's retry key — derived from the event id, so the same event can never push twice.
 

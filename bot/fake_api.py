@@ -36,7 +36,7 @@ class Recorded:
 
 
 def _limits(messages: list[dict[str, Any]]) -> None:
-    """LINE's limits that neither the SDK nor the OpenAPI spec enforce (channels.md §1.4)."""
+    """LINE's limits that neither the SDK nor the OpenAPI spec enforce (docs/design-notes.md, "LINE webhook")."""
     def walk(node: Any) -> Iterator[dict[str, Any]]:
         if isinstance(node, dict):
             yield node

@@ -6,7 +6,7 @@ and serialising it in the reply call 0.7 ms more, about a fifth of a webhook eve
 each reply and push with ``ReplyMessageRequest`` / ``PushMessageRequest`` and answers 400 like LINE
 would, and tests/test_line_messages.py checks the builders' output against them directly.
 
-LINE limits that the SDK or the OpenAPI spec do not enforce are checked here (channels.md §1.3):
+LINE limits that the SDK or the OpenAPI spec do not enforce are checked here (docs/design-notes.md, "LINE webhook"):
 text ≤ 5,000 chars, ≤ 5 messages, quick reply ≤ 13 items, carousel ≤ 12 bubbles (≤ 50 KB, bubble
 ≤ 30 KB), postback data ≤ 300 chars, action labels ≤ 20 chars. Builders trim or split instead of
 producing a body LINE would reject.

@@ -1,6 +1,6 @@
 """Stock reservation for orders: guarded single-statement updates, taken in product-id order.
 
-Why this shape (docs/reliability.md §A3, §A6): a read-then-write oversells under concurrency on both
+Why this shape (docs/design-notes.md, "Stock"): a read-then-write oversells under concurrency on both
 databases, while ``UPDATE ... WHERE stock >= :q`` is atomic on SQLite (writers serialised by
 BEGIN IMMEDIATE) and on PostgreSQL (the row lock re-checks the WHERE clause after a concurrent commit).
 Taking rows in product-id order means two multi-line orders can never wait on each other in a cycle.

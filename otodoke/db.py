@@ -3,7 +3,7 @@ transaction helpers that requests, CLI commands and jobs use. Services never ope
 
 SQLite (the embedded default) runs in WAL mode with a busy timeout, and every write transaction starts
 with ``BEGIN IMMEDIATE``: with pysqlite's default deferred BEGIN, a read-then-write transaction fails
-with "database is locked" instead of waiting (measured, docs/reliability.md §A6). Read-only work uses a
+with "database is locked" instead of waiting (docs/design-notes.md, "SQLite"). Read-only work uses a
 deferred BEGIN so that pages never queue behind writers.
 """
 

@@ -2,7 +2,7 @@
 
 Huey deletes a task when it dequeues it (at most once), so a killed consumer can lose the task it was
 running. That is harmless here because every task is an idempotent tick (drain the outbox), and the next
-tick (the minute sweep, the next commit) finds the rows that are still pending. See reliability.md §c.
+tick (the minute sweep, the next commit) finds the rows that are still pending. See docs/design-notes.md, "Outbox".
 
 The backend comes from ``JOBS_URL``: ``sqlite:///path`` (the default, a file of its own: Huey's dequeue
 takes ``begin exclusive``, which must never contend with web writes on the app database; one consumer)

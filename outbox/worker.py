@@ -1,6 +1,6 @@
 """Draining the outbox: claim due rows under a lease, send each outside any transaction, record the outcome.
 
-The outbox table is the queue of record (docs reliability.md §c); whatever triggers a drain (a commit, the
+The outbox table is the queue of record (docs/design-notes.md, "Outbox"); whatever triggers a drain (a commit, the
 minute sweep, ``otodoke outbox drain``) may fire twice or not at all without losing or doubling a message:
 
 * a claim is a short transaction: ``SELECT … FOR UPDATE SKIP LOCKED`` on PostgreSQL (several workers are

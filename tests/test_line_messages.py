@@ -1,4 +1,4 @@
-"""The message builders and the fake's checks enforce LINE's documented limits (channels.md §1.3)."""
+"""The message builders and the fake's checks enforce LINE's documented limits (docs/design-notes.md, "LINE webhook")."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Each buyer is a thread with its own ``db.transaction(app)``, released together by a barrier, against the
 real database (SQLite file with our engine set-up, or PostgreSQL). Every race has a negative control
-that is shown to fail, so the positive test can fail too (docs/reliability.md §A6, I1–I5).
+that is shown to fail, so the positive test can fail too (docs/design-notes.md, "Stock").
 """
 
 from __future__ import annotations

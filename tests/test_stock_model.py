@@ -1,4 +1,4 @@
-"""Model-based test of stock (reliability.md I4): random sequences of orders, cancels, changes and shop
+"""Model-based test of stock (docs/design-notes.md, "Stock"): random sequences of orders, cancels, changes and shop
 edits, each in its own transaction, checked against a plain Python model after every step."""
 
 from __future__ import annotations
