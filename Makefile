@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres venv bench-orders bench-vrp bench-voice bench-line bench-day clean
+.PHONY: run test test-sqlite test-postgres venv bench-orders bench-vrp bench-voice bench-line bench-taps bench-day clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ bench-voice: $(STAMP)
 
 bench-line: $(STAMP)
 	$(PY) -m benchmarks.line
+
+# Taps a resident needs on LINE (いつもの, two items from one shop, from two shops), walked through /sandbox/line.
+bench-taps: $(STAMP)
+	$(PY) -m benchmarks.taps
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

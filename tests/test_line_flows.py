@@ -112,20 +112,21 @@ def test_full_order_by_buttons(line_app, line_client, line_fake) -> None:
     assert {"注文する", "いつもの", "注文の確認", "電話で相談"} <= set(actions(menu))
     shops = chat.tap(actions(menu)["注文する"])
     assert shops[0]["type"] == "flex" and "本町青果" in wire(shops)
-    cats = chat.tap(actions(shops)["このお店を見る"])
-    assert {"野菜", "果物", "パン", "戻る", "最初から"} <= set(actions(cats))
+    cats = chat.tap(actions(shops)["このお店を見る"])        # the shop's products, categories as filters
+    assert {"野菜", "果物", "パン", "ほかのお店を見る", "戻る", "最初から"} <= set(actions(cats))
     products = chat.tap(actions(cats)["野菜"])
     assert "150円（1本）" in wire(products) and "残り20本" in wire(products)
-    qty = chat.tap(actions(products)["これを買う"])
+    assert {"1本", "2本", "3本"} <= set(actions(products))   # quantities on the card add at once
+    qty = chat.tap(actions(products)["ほかの数"])
     assert "いくつ" in wire(qty) and "戻る" in actions(qty)
-    basket = chat.say("３")                               # full-width digit typed
-    assert "大根 3本" in wire(basket)
-    chat.tap(actions(basket)["ほかの商品も買う"])
+    card = chat.say("３")                                 # full-width digit typed
+    assert "大根 3本" in wire(card) and orders(line_app) == []   # the order card; nothing placed yet
+    same_shop = chat.tap(actions(card)["ほかの商品も買う"])
+    assert "りんご" in wire(same_shop) and "このお店を見る" not in actions(same_shop)
     chat.tap(f"a=prods&s={town.shop_id}&c=果物")
     chat.tap(f"a=qty&p={town.apple_id}")
-    basket = chat.say("二")                                # a kanji numeral
-    assert "りんご 2個" in wire(basket)
-    quote = chat.tap(actions(basket)["注文に進む"])
+    quote = chat.say("二")                                # a kanji numeral
+    assert "りんご 2個" in wire(quote)
     text = wire(quote)
     assert "合計 790円" in text and "12月1日（火）" in text and "13:00〜17:00" in text
     done = chat.tap(actions(quote)["この内容で注文する"])
@@ -363,11 +364,12 @@ def test_outer_district_resident_chooses_the_time_window(line_app, line_client, 
         outer = factories.make_outer_district(s)
         factories.make_resident(s, outer, line_user_id=user)
     chat = Chat(line_client, line_fake.fake, user)
-    choice = actions(chat.say("りんご2個"))
-    assert {"午前 09:00〜12:00", "午後 13:00〜17:00", "時間指定なし 09:00〜17:00"} <= set(choice)
-    quote = chat.tap(choice["午前 09:00〜12:00"])
-    assert "12月4日（金）" in wire(quote) and "09:00〜12:00" in wire(quote)
-    chat.tap(actions(quote)["この内容で注文する"])
+    card = chat.say("りんご2個")
+    choice = actions(card)
+    # One card: the day and total, and one confirm button per window (choosing is confirming).
+    assert {"午前 09:00〜12:00で注文", "午後 13:00〜17:00で注文", "時間指定なしで注文"} <= set(choice)
+    assert "12月4日（金）" in wire(card) and "合計" in wire(card) and orders(line_app) == []
+    chat.tap(choice["午前 09:00〜12:00で注文"])
     [order] = orders(line_app)
     assert order.window_code == "am" and order.lines[0].product_id == town.apple_id
 
@@ -381,9 +383,8 @@ def test_outer_district_resident_can_leave_the_time_open(line_app, line_client, 
         outer = factories.make_outer_district(s)
         factories.make_resident(s, outer, line_user_id=user)
     chat = Chat(line_client, line_fake.fake, user)
-    quote = chat.tap(actions(chat.say("りんご2個"))["時間指定なし 09:00〜17:00"])
-    assert "時間指定なし" in wire(quote) and "09:00〜17:00" in wire(quote)
-    chat.tap(actions(quote)["この内容で注文する"])
+    done = chat.tap(actions(chat.say("りんご2個"))["時間指定なしで注文"])
+    assert "09:00〜17:00" in wire(done) and "承りました" in wire(done)
     [order] = orders(line_app)
     assert (order.window_code, order.window_start, order.window_end) == ("any", "09:00", "17:00")
 

@@ -18,6 +18,7 @@ from shops.models import Product
 
 PAGE = 11          # bubbles per carousel page, leaving the 12th for 「次へ」
 QUICK_QTYS = (1, 2, 3, 4, 5, 10)
+CARD_QTYS = (1, 2, 3)   # quantity buttons on each product card
 KIND_JA = {"farm_stand": "直売所", "shop": "商店"}
 
 
@@ -34,8 +35,11 @@ def _orderable(p: Product) -> bool:
 
 
 def _page(items: list[Any], page: int) -> tuple[list[Any], bool]:
+    """One carousel page: 11 and a 「次へ」 bubble, or all 12 when the rest fits (no 次へ needed)."""
     start = page * PAGE
-    return items[start:start + PAGE], len(items) > start + PAGE
+    if len(items) - start <= m.MAX_BUBBLES:
+        return items[start:], False
+    return items[start:start + PAGE], True
 
 
 def shops(ctx: Ctx, page: int = 0) -> list[Message]:
@@ -46,41 +50,56 @@ def shops(ctx: Ctx, page: int = 0) -> list[Message]:
     if not all_shops:
         return [m.text("ただいまご注文いただけるお店がありません。", quick=m.quick_reply([], back=back))]
     shown, more = _page(all_shops, page)
-    bubbles = [m.bubble(s.name, [KIND_JA.get(s.kind, "")], [m.postback("このお店を見る", "cats", s=s.id)])
+    # Straight to the shop's products (categories are a filter there): one tap fewer than a
+    # category question first.
+    bubbles = [m.bubble(s.name, [KIND_JA.get(s.kind, "")], [m.postback("このお店を見る", "prods", s=s.id)])
                for s in shown]
     if more:
         bubbles.append(m.bubble("ほかのお店", ["続きを見る"], [m.postback("次へ", "shops", pg=page + 1)]))
-    return [m.flex("お店を選んでください", bubbles, quick=m.quick_reply([], back=back))]
+    actions = [m.postback("かごを見る", "basket")] if ctx.basket() else []
+    return [m.flex("お店を選んでください", bubbles, quick=m.quick_reply(actions, back=back))]
 
 
 def categories(ctx: Ctx, shop_id: int) -> list[Message]:
-    from shops.service import list_categories
-    cats = [str(c) for c in list_categories(ctx.session, shop_id=shop_id)]
-    if len(cats) <= 1:
-        return products(ctx, shop_id, cats[0] if cats else None)
-    ctx.state["step"] = "cats"
-    back = remember_back(ctx, "shops")
-    actions = [m.postback(c, "prods", s=shop_id, c=c) for c in cats]
-    return [m.text("どの種類にしますか？", quick=m.quick_reply(actions, back=back))]
+    """Kept for postbacks already in chats (「このお店を見る」 used to ask for a category first)."""
+    return products(ctx, shop_id, None)
+
+
+def _quantity_buttons(p: Product) -> list[m.Action]:
+    """1, 2, 3 on the card itself (no stock shown beyond what is left), then 「ほかの数」 for the
+    quantity question: the common amounts go into the basket in one tap."""
+    room = 99 if p.stock is None else min(99, p.stock)
+    quick = [m.postback(f"{n}{p.unit}", "add", p=p.id, q=n) for n in CARD_QTYS if n <= room]
+    return quick + [m.postback("ほかの数", "qty", p=p.id)]
 
 
 def products(ctx: Ctx, shop_id: int, category: str | None, page: int = 0) -> list[Message]:
-    from shops.service import list_products
+    from shops.service import list_categories, list_products
     ctx.state["step"] = "prods"
     ctx.state["browse"] = {"s": shop_id, "c": category, "pg": page}
-    back = remember_back(ctx, "cats", s=shop_id) if category else remember_back(ctx, "shops")
+    back = remember_back(ctx, "prods", s=shop_id) if category else remember_back(ctx, "shops")
     items = list(list_products(ctx.session, shop_id=shop_id, category=category))
     if not items:
-        return [m.text("いまは商品がありません。", quick=m.quick_reply([], back=back))]
+        return [m.text("いまは商品がありません。", quick=m.quick_reply([m.postback("ほかのお店を見る", "shops")],
+                                                                    back=back))]
     shown, more = _page(items, page)
     bubbles = []
     for p in shown:
-        buttons = [m.postback("これを買う", "qty", p=p.id)] if _orderable(p) else []
+        buttons = _quantity_buttons(p) if _orderable(p) else []
         bubbles.append(m.bubble(p.name, [f"{yen(p.price_yen)}（1{p.unit}）", _stock_line(p)], buttons,
                                 image_url=p.photo_url))
     if more:
         bubbles.append(m.bubble("ほかの商品", ["続きを見る"], [m.postback("次へ", "prods", s=shop_id, c=category, pg=page + 1)]))
-    actions = [m.postback("かごを見る", "basket")] if ctx.basket() else []
+    actions: list[Any] = [m.postback("かごを見る", "basket")] if ctx.basket() else []
+    if category is None:
+        cats = [str(c) for c in list_categories(ctx.session, shop_id=shop_id)]
+        actions += [m.postback(c, "prods", s=shop_id, c=c) for c in cats] if len(cats) > 1 else []
+    else:
+        actions.append(m.postback("このお店の全部", "prods", s=shop_id))
+    actions.append(m.postback("ほかのお店を見る", "shops"))
+    # The way back to all shops must survive the 13-button limit: categories give way first.
+    if len(actions) > m.MAX_QUICK_REPLY - 2:
+        actions = actions[: m.MAX_QUICK_REPLY - 3] + actions[-1:]
     return [m.flex("商品を選んでください", bubbles, quick=m.quick_reply(actions, back=back))]
 
 
@@ -89,6 +108,26 @@ def _back_to_products(ctx: Ctx) -> m.Action:
     if browse.get("s"):
         return remember_back(ctx, "prods", s=browse["s"], c=browse.get("c"), pg=browse.get("pg"))
     return remember_back(ctx, "shops")
+
+
+def _shop_in_use(ctx: Ctx) -> int | None:
+    """The shop being browsed, else the shop of the basket's last item (a typed order)."""
+    browse = ctx.state.get("browse") or {}
+    if browse.get("s"):
+        return int(browse["s"])
+    for pid, _qty in reversed(ctx.basket()):
+        p = ctx.session.get(Product, pid)
+        if p is not None:
+            return p.shop_id
+    return None
+
+
+def more_actions(ctx: Ctx) -> list[m.Action]:
+    """「ほかの商品も買う」 stays in the shop in use; 「ほかのお店を見る」 goes back to all shops."""
+    shop_id = _shop_in_use(ctx)
+    same = (m.postback("ほかの商品も買う", "prods", s=shop_id) if shop_id
+            else m.postback("ほかの商品も買う", "shops"))
+    return [same, m.postback("ほかのお店を見る", "shops")]
 
 
 def ask_quantity(ctx: Ctx, product_id: int, problem: str = "") -> list[Message]:
@@ -116,6 +155,11 @@ def typed_quantity(ctx: Ctx, text: str) -> list[Message]:
 
 
 def add(ctx: Ctx, product_id: int, quantity: int) -> list[Message]:
+    """Into the basket, and straight to the order card: confirming is one tap from here, and
+    「ほかの商品も買う」 (same shop) / 「ほかのお店を見る」 sit under it. Nothing counts before 注文する."""
+    product = ctx.session.get(Product, product_id)
+    if product is None:
+        return menu(ctx, "その商品は見つかりませんでした。")
     basket = ctx.basket()
     for line in basket:
         if line[0] == product_id:
@@ -124,7 +168,7 @@ def add(ctx: Ctx, product_id: int, quantity: int) -> list[Message]:
     else:
         basket.append([product_id, quantity])
     ctx.set_basket(basket)
-    return show_basket(ctx, "かごに入れました。")
+    return quote(ctx, notes=[f"{product.name}を{quantity}{product.unit}、かごに入れました。"])
 
 
 def _basket_lines(ctx: Ctx) -> tuple[list[str], int]:
@@ -148,8 +192,7 @@ def show_basket(ctx: Ctx, intro: str = "") -> list[Message]:
     if ctx.state.get("changing"):
         head.append(f"注文番号{ctx.state['changing']}の変更です。")
     body = "\n".join(head + ["いまのかご："] + lines + [f"小計 {yen(subtotal)}（配達料は次に表示します）"])
-    actions = [m.postback("注文に進む", "quote"), m.postback("ほかの商品も買う", "shops"),
-               m.postback("かごを空にする", "clear")]
+    actions = [m.postback("注文に進む", "quote"), *more_actions(ctx), m.postback("かごを空にする", "clear")]
     return [m.text(body, quick=m.quick_reply(actions, back=back))]
 
 
@@ -167,18 +210,23 @@ def _items(ctx: Ctx) -> list[Any]:
     return [LineItem(product_id=pid, quantity=qty) for pid, qty in ctx.basket()]
 
 
-def quote_bubble(quote: Any, *, title: str, confirm: dict[str, Any], cancel: dict[str, Any],
-                 notes: list[str] | None = None) -> dict[str, Any]:
-    """The show-before-confirm card: items, total, delivery day and time window, cutoff."""
+def quote_bubble(quote: Any, *, title: str, confirm: dict[str, Any] | list[dict[str, Any]],
+                 cancel: dict[str, Any], notes: list[str] | None = None,
+                 choose_window: bool = False) -> dict[str, Any]:
+    """The show-before-confirm card: items, total, delivery day and time window, cutoff.
+    ``choose_window``: the district has several windows and none was chosen; the card names the day
+    and each confirm button names its window (one tap chooses and confirms)."""
     lines = [f"{getattr(l, 'name', '')} {getattr(l, 'quantity', '')}{getattr(l, 'unit', '')}　"
              f"{yen(int(getattr(l, 'line_total_yen', 0)))}" for l in quote.lines]
     window = quote.window
+    delivery = (f"お届け：{date_ja(quote.delivery_date)}（時間帯は下のボタンで選んで注文します）" if choose_window
+                else f"お届け：{date_ja(quote.delivery_date)} {window.label}（{window.start}〜{window.end}）")
     lines += [f"商品 {yen(quote.subtotal_yen)}／配達料 {yen(quote.fee_yen)}",
-              f"合計 {yen(quote.total_yen)}",
-              f"お届け：{date_ja(quote.delivery_date)} {window.label}（{window.start}〜{window.end}）",
+              f"合計 {yen(quote.total_yen)}", delivery,
               f"締め切り：{quote.cutoff_at.month}月{quote.cutoff_at.day}日 {quote.cutoff_at:%H:%M}"]
     lines += notes or []
-    return m.bubble(title, lines, [confirm, cancel])
+    confirms = confirm if isinstance(confirm, list) else [confirm]
+    return m.bubble(title, lines, [*confirms, cancel])
 
 
 @functools.cache
@@ -204,7 +252,7 @@ def _resident(ctx: Ctx) -> Any:
 def quote(ctx: Ctx, window_code: str | None = None, notes: list[str] | None = None) -> list[Message]:
     """Show date, window and total before anything counts; ask for the window first if there is a choice.
     With an open order for that day, the card says the items go into it, with no second fee."""
-    from orders.calendar import delivery_choices
+    from orders.calendar import ANY_TIME, delivery_choices
     from orders.service import quote_for_door, quote_order
     if not ctx.basket():
         return show_basket(ctx)
@@ -220,28 +268,28 @@ def quote(ctx: Ctx, window_code: str | None = None, notes: list[str] | None = No
                                      window_code=window_code)
     except DomainError as exc:
         return show_basket(ctx, error_text(exc))
-    # The district's windows are the same on every delivery day; offer a choice when there is one
-    # (not for an addition: it comes with the order it joins).
+    # The district's windows are the same on every delivery day. With a choice (and no window chosen
+    # yet, not an addition: that comes with the order it joins), each confirm button names its window.
     windows = (list(delivery_choices(resident.district))
                if window_code is None and resident is not None and into is None else [])
-    if len(windows) > 1:
-        ctx.state["step"] = "window"
-        back = remember_back(ctx, "basket")
-        actions = [m.postback(f"{w.label} {w.start}〜{w.end}", "quote", w=w.code) for w in windows]
-        return [m.text("\n".join((notes or []) + ["お届けの時間帯を選んでください。"]),
-                       quick=m.quick_reply(actions, back=back))]
     ctx.state["step"] = "confirm"
     back = remember_back(ctx, "basket")
+    quick = m.quick_reply([*more_actions(ctx), m.postback("かごを見る", "basket")], back=back)
+    cancel = m.postback("かごに戻る", "basket")
     if into is not None:
         bubble = quote_bubble(q, title=f"注文番号 {into} に追加しますか？", notes=(notes or []) + addition_notes(into),
                               confirm=m.postback(f"注文番号{into}に追加する", "confirm", w=q.window.code, into=into),
-                              cancel=m.postback("かごに戻る", "basket"))
-        return [m.flex("ご注文の確認", [bubble], quick=m.quick_reply([], back=back))]
+                              cancel=cancel)
+        return [m.flex("ご注文の確認", [bubble], quick=quick)]
     title = "この内容でよろしいですか？" if not changing else "この内容に変更しますか？"
-    bubble = quote_bubble(q, title=title, notes=notes,
-                          confirm=m.postback("この内容で注文する", "confirm", w=q.window.code),
-                          cancel=m.postback("かごに戻る", "basket"))
-    return [m.flex("ご注文の確認", [bubble], quick=m.quick_reply([], back=back))]
+    if len(windows) > 1:
+        confirms = [m.postback(f"{w.label} {w.start}〜{w.end}で注文" if w.code != ANY_TIME else f"{w.label}で注文",
+                               "confirm", w=w.code) for w in windows]
+        bubble = quote_bubble(q, title=title, notes=notes, confirm=confirms, cancel=cancel, choose_window=True)
+    else:
+        bubble = quote_bubble(q, title=title, notes=notes,
+                              confirm=m.postback("この内容で注文する", "confirm", w=q.window.code), cancel=cancel)
+    return [m.flex("ご注文の確認", [bubble], quick=quick)]
 
 
 def addition_notes(into: int) -> list[str]:
