@@ -24,7 +24,8 @@ UNKNOWN_CALLER = ("このお電話番号は、まだ登録されていないよ�
                   "オペレーターと話すには0を、お名前とご住所を録音して登録をお申し込みになるには1を押してください。")
 RECORD_REGISTRATION = ("ピーという音のあとに、お名前、ご住所、お電話番号をお話しください。"
                        "終わりましたらシャープを押すか、そのままお待ちください。")
-RECORD_CALLBACK = ("ただいま担当者が電話に出られません。ピーという音のあとに、ご用件とお名前をお話しください。"
+NOBODY_ANSWERED = "ただいま担当者が電話に出られません。"
+RECORD_CALLBACK = (NOBODY_ANSWERED + "ピーという音のあとに、ご用件とお名前をお話しください。"
                    "担当者から折り返しお電話します。")
 RECORDED = "ありがとうございました。担当者から折り返しご連絡します。失礼いたします。"
 GOODBYE = "ご利用ありがとうございました。失礼いたします。"
@@ -62,6 +63,31 @@ def delivery_sentence(d: date, label: str, start: str, end: str) -> str:
     # 「時間指定なし」 is just the whole span.
     part = "" if label in ("午前", "午後", "時間指定なし") else f"{label}、"
     return f"お届けは{day_ja(d)}の、{part}{clock_ja(start)}から{clock_ja(end)}のあいだです。"
+
+
+# 「卵（6個）」: a pack size in brackets. Read 「卵 6個入り」; any other bracket 「塩鮭（切り身）」 is read
+# 「塩鮭 切り身」. Text-to-speech reads brackets as written (or not at all), never naturally.
+_COUNTERS = "個|本|枚|袋|パック|玉|束|切れ|切|尾|匹|粒|杯|缶|g|ｇ|kg|ｋｇ|ml|ｍｌ|l|L|cc|合|升|キロ|グラム"
+_PACK = re.compile(rf"^[0-9０-９]+(?:{_COUNTERS})$")
+_BRACKETED = re.compile(r"[（(]([^（）()]*)[）)]")
+
+
+def _unbracket(match: re.Match[str]) -> str:
+    inner = match.group(1).strip()
+    if not inner:
+        return ""
+    return f" {inner}入り" if _PACK.match(inner) else f" {inner}"
+
+
+def speakable(sentence: str) -> str:
+    """A sentence as it should be heard: nothing in round brackets read out as written."""
+    return _BRACKETED.sub(_unbracket, sentence).replace("  ", " ")
+
+
+def spoken_name(name: str, shop: str | None = None) -> str:
+    """「卵（6個）」 → 「卵 6個入り」; with ``shop`` (another shop sells the same name) 「あやめ青果店の大根」."""
+    said = speakable(name).strip()
+    return f"{shop}の{said}" if shop else said
 
 
 def line_sentence(name: str, quantity: int, unit: str, total_yen: int | None = None) -> str:

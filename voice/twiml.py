@@ -39,10 +39,12 @@ class VoiceStyle:
 
 def say(parent: VoiceResponse | Gather, style: VoiceStyle, sentences: Sequence[str]) -> Say:
     """One ``<Say>``: each sentence slowed down, with a pause after it."""
+    from voice.prompts import speakable
     element = parent.say(language=LANGUAGE, voice=style.voice)
     for sentence in sentences:
         if sentence:
-            element.prosody(sentence, rate=style.rate)
+            # The last guard: a name from the catalogue or a service's message may carry 「（6個）」.
+            element.prosody(speakable(sentence), rate=style.rate)
             element.break_(time=style.pause)
     return element
 

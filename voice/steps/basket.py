@@ -13,7 +13,7 @@ from shops.models import Product
 from shops.service import list_categories, list_products, list_shops
 from voice import prompts as P
 from voice.flow import Call, Turn, common, failed, go
-from voice.steps.common import (MENU_HINTS, PAGE, Prompt, catalogue_names, item_name, line_items, place,
+from voice.steps.common import (MENU_HINTS, NEXT_KEYS, PAGE, Prompt, catalogue_names, item_name, line_items, place,
                                 readback, shared_names)
 
 # --- choosing items ------------------------------------------------------------------------------
@@ -23,7 +23,7 @@ def all_products(call: Call) -> list[Product]:
 
 
 def _page(call: Call, key: str, total: int) -> list[int] | None:
-    """The slice of a spoken list on the current page (7 per page; 8 = next page)."""
+    """The slice of a spoken list on the current page (4 per page; 9 = the next ones)."""
     page = int(call.state.get(key) or 0)
     if page * PAGE >= total:
         page = call.state[key] = 0
@@ -39,7 +39,7 @@ def prompt_shop(call: Call) -> Prompt:
     categories = list_categories(call.session)
     shown = [categories[i] for i in _page(call, "cat_page", len(categories)) or []]
     call.state["choices"] = shown
-    more = ["ほかの種類を聞くには8。"] if _has_next(call, "cat_page", len(categories)) else []
+    more = ["ほかの種類は9。"] if _has_next(call, "cat_page", len(categories)) else []
     hints = (tuple(categories) + tuple(s.name for s in list_shops(call.session))
              + tuple(catalogue_names(call)) + MENU_HINTS)
     return Prompt(["品物の種類を選んでください。"] + P.numbered(shown) + more
@@ -83,12 +83,13 @@ def _add(call: Call, added: list[tuple[Product, int]], pending: list[int]) -> Vo
 
 
 def on_shop(call: Call, turn: Turn) -> VoiceResponse:
+    key = turn.key()
+    # Before the shared keys: with more to hear, 9 is 「ほかの種類」, not 「もう一度」.
+    if key in NEXT_KEYS and _has_next(call, "cat_page", len(list_categories(call.session))):
+        return go(call, "shop", cat_page=int(call.state.get("cat_page") or 0) + 1)
     if (shared := common(call, turn)) is not None:
         return shared
     choices = call.state.get("choices") or []
-    key = turn.key()
-    if key == "8" and _has_next(call, "cat_page", len(list_categories(call.session))):
-        return go(call, "shop", cat_page=int(call.state.get("cat_page") or 0) + 1)
     if key.isdigit() and 1 <= int(key) <= len(choices):
         return go(call, "item", category=choices[int(key) - 1], shop_id=None, page=0)
     if turn.speech:
@@ -117,9 +118,10 @@ def _listed_products(call: Call) -> list[Product]:
 
 
 def _label(product: Product, same_name: bool) -> str:
-    # Two shops selling 大根 in one list: say whose, or the caller cannot tell the keys apart.
-    shop = f"（{product.shop.name}）" if same_name else ""
-    return f"{product.name}{shop}、1{product.unit}{P.yen(product.price_yen)}"
+    # Two shops selling 大根 in one list: say whose (「ながい朝市の大根」), or the caller cannot tell
+    # the keys apart.
+    name = P.spoken_name(product.name, product.shop.name if same_name else None)
+    return f"{name}、1{product.unit}{P.yen(product.price_yen)}"
 
 
 def _names_in(products: list[Product]) -> Counter[str]:
@@ -132,18 +134,19 @@ def prompt_item(call: Call) -> Prompt:
     call.state["choices"] = [p.id for p in shown]
     names = _names_in(products)    # the whole list, not the page: 大根 may be on page 1 and page 2
     options = P.numbered([_label(p, names[p.name] > 1) for p in shown])
-    more = ["ほかの品物を聞くには8。"] if _has_next(call, "page", len(products)) else []
+    more = ["ほかの商品は9。"] if _has_next(call, "page", len(products)) else []
     return Prompt(["品物の番号を押すか、品物の名前と数をお話しください。"] + options + more,
                   hints=tuple(p.name for p in products) + tuple(p.kana for p in products) + MENU_HINTS)
 
 
 def on_item(call: Call, turn: Turn) -> VoiceResponse:
+    key = turn.key()
+    # Before the shared keys: with more to hear, 9 is 「ほかの商品」, not 「もう一度」.
+    if key in NEXT_KEYS and _has_next(call, "page", len(_listed_products(call))):
+        return go(call, "item", page=int(call.state.get("page") or 0) + 1)
     if (shared := common(call, turn)) is not None:
         return shared
     choices = call.state.get("choices") or []
-    key = turn.key()
-    if key == "8" and _has_next(call, "page", len(_listed_products(call))):
-        return go(call, "item", page=int(call.state.get("page") or 0) + 1)
     if key.isdigit() and 1 <= int(key) <= len(choices):
         return go(call, "qty", pending=[choices[int(key) - 1]])
     if turn.speech:
@@ -161,7 +164,7 @@ def _pending_product(call: Call) -> Product | None:
 def prompt_qty(call: Call) -> Prompt:
     product = _pending_product(call)
     assert product is not None
-    return Prompt([f"{product.name}ですね。いくつにしますか。数を押して、最後にシャープを押してください。"
+    return Prompt([f"{P.spoken_name(product.name)}ですね。いくつにしますか。数を押して、最後にシャープを押してください。"
                    f"「2{product.unit}」のようにお話しいただいてもかまいません。"],
                   num_digits=2, finish_on_key="#", hints=("1つ", "2つ", "3つ", f"2{product.unit}") + MENU_HINTS)
 
@@ -247,7 +250,7 @@ def on_edit(call: Call, turn: Turn) -> VoiceResponse:
         return shared
     key = turn.key()
     if key == "1":
-        return go(call, "remove")
+        return go(call, "remove", rm_page=0)
     if key == "2":
         return go(call, "shop", page=0, cat_page=0)
     if key == "3":
@@ -259,23 +262,29 @@ def on_edit(call: Call, turn: Turn) -> VoiceResponse:
 
 def prompt_remove(call: Call) -> Prompt:
     basket = call.state.get("basket") or []
+    shown = _page(call, "rm_page", len(basket)) or []
     names = []
-    for pid, qty in basket[:8]:
+    for index in shown:
+        pid, qty = basket[index]
         product = call.session.get(Product, pid)
-        names.append(f"{product.name if product else '品物'}、{qty}{product.unit if product else ''}")
-    return Prompt(["取り消す品物の番号を押してください。"] + P.numbered(names))
+        names.append(f"{P.spoken_name(product.name) if product else '品物'}、{qty}{product.unit if product else ''}")
+    more = ["ほかの品物は9。"] if _has_next(call, "rm_page", len(basket)) else []
+    return Prompt(["取り消す品物の番号を押してください。"] + P.numbered(names) + more)
 
 
 def on_remove(call: Call, turn: Turn) -> VoiceResponse:
-    if (shared := common(call, turn)) is not None:
-        return shared
     basket = list(call.state.get("basket") or [])
     key = turn.key()
-    if key.isdigit() and 1 <= int(key) <= min(len(basket), 8):
-        pid, _ = basket.pop(int(key) - 1)
+    if key in NEXT_KEYS and _has_next(call, "rm_page", len(basket)):
+        return go(call, "remove", rm_page=int(call.state.get("rm_page") or 0) + 1)
+    if (shared := common(call, turn)) is not None:
+        return shared
+    shown = _page(call, "rm_page", len(basket)) or []
+    if key.isdigit() and 1 <= int(key) <= len(shown):
+        pid, _ = basket.pop(shown[int(key) - 1])
         product = call.session.get(Product, pid)
-        said = [f"{product.name if product else '品物'}を取り消しました。"]
+        said = [f"{P.spoken_name(product.name) if product else '品物'}を取り消しました。"]
         if not basket:
-            return go(call, "shop", basket=[], page=0, before=said + ["かごが空になりました。"])
-        return go(call, "review", basket=basket, before=said)
+            return go(call, "shop", basket=[], page=0, rm_page=0, before=said + ["かごが空になりました。"])
+        return go(call, "review", basket=basket, rm_page=0, before=said)
     return failed(call, turn)

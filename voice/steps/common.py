@@ -15,7 +15,8 @@ from shops.models import Product, Shop
 from voice import prompts as P
 from voice.flow import Call, go
 
-PAGE = 7          # items per spoken list: keys 1–7, 8 = next page, 9 = repeat, 0 = operator
+PAGE = 4          # choices per spoken list (more is too much to hold in mind): keys 1–4, 9 = the next ones
+NEXT_KEYS = ("9", "8")   # 9 is said (「ほかの商品は9」); 8, the old key, still works
 MENU_HINTS = ("いつもの", "注文", "確認", "取り消し", "オペレーター", "もう一度", "はい", "いいえ")
 
 
@@ -51,11 +52,12 @@ def catalogue_names(call: Call) -> list[str]:
 
 
 def item_name(call: Call, name: str, shop_id: int, shared: set[str]) -> str:
-    """「大根（あやめ青果店）」 when another shop sells a 大根 too, else just 「大根」."""
+    """「あやめ青果店の大根」 when another shop sells a 大根 too, else just 「大根」 (brackets in a name are
+    read naturally: 「卵 6個入り」)."""
     if name not in shared:
-        return name
+        return P.spoken_name(name)
     shop = call.session.get(Shop, shop_id)
-    return f"{name}（{shop.name}）" if shop else name
+    return P.spoken_name(name, shop.name if shop else None)
 
 
 def readback(call: Call, quote: Quote, into: int | None = None) -> list[str]:

@@ -33,10 +33,13 @@ def on_unknown(call: Call, turn: Turn) -> VoiceResponse:
     return failed(call, turn)
 
 
-def start_recording(call: Call, *, purpose: str) -> VoiceResponse:
+def start_recording(call: Call, *, purpose: str, nobody_answered: bool = False) -> VoiceResponse:
     call.state.update(step="recording", purpose=purpose, tries=0)
     text = P.RECORD_REGISTRATION if purpose == "registration" else P.RECORD_CALLBACK
-    return twiml.record(call.style, call.url("/voice/recording"), [text])
+    # A caller who asked for a person and got none must hear so before the beep (the callback prompt
+    # already says it).
+    lead = [P.NOBODY_ANSWERED] if nobody_answered and purpose == "registration" else []
+    return twiml.record(call.style, call.url("/voice/recording"), lead + [text])
 
 
 def web_url(value: str | None) -> str | None:
@@ -67,7 +70,8 @@ def on_after_dial(call: Call, turn: Turn) -> VoiceResponse:
     if status in ("completed", "answered"):
         call.state["step"] = "ended"
         return twiml.goodbye(call.style, [P.GOODBYE])
-    return start_recording(call, purpose="callback" if call.resident_id else "registration")
+    return start_recording(call, purpose="callback" if call.resident_id else "registration",
+                           nobody_answered=True)
 
 
 def prompt_who(call: Call) -> Prompt:
@@ -121,7 +125,7 @@ def prompt_usual(call: Call) -> Prompt:
     except OrderError as error:
         call.state["step"] = "menu"
         return Prompt([P.MENU], before=[error.message])
-    skipped = [f"{s.name}は{s.reason}。" for s in usual.skipped]
+    skipped = [f"{P.spoken_name(s.name)}は{s.reason}。" for s in usual.skipped]
     if usual.quote is None:
         call.state["step"] = "menu"
         lead = ["いつものご注文として読み上げられる品物がありません。"] if usual.skipped else \

@@ -30,10 +30,11 @@ def prompt_orders(call: Call) -> Prompt:
                                         else "ご注文は以上です。"])
     view = views[index]
     call.state["order_id"] = view.order_id
-    items = "、".join(f"{line.name}{line.quantity}{line.unit}" for line in view.lines[:5])
+    items = "、".join(f"{P.spoken_name(line.name)}{line.quantity}{line.unit}" for line in view.lines[:5])
     if len(view.lines) > 5:
         items += f"、ほか{len(view.lines) - 5}点"
-    about = [f"{P.day_ja(view.delivery_date)}の{view.window_label}にお届けのご注文です。",
+    # The number first: two similar orders can only be told apart by it (and cancelling names it).
+    about = [f"注文番号{view.order_id}番。{P.day_ja(view.delivery_date)}の{view.window_label}にお届けのご注文です。",
              f"{items}。合計{P.yen(view.total_yen)}。{view.status_label}です。"]
     options = (["このご注文を取り消すには1を、"] if view.changeable else
                ["このご注文は、もう取り消しや変更ができません。"])
@@ -71,7 +72,7 @@ def on_cancel_confirm(call: Call, turn: Turn) -> VoiceResponse:
                          channel="phone", now=call.now, resident_id=rid)
         except OrderError as error:
             return go(call, "menu", before=[error.message])
-        return go(call, "menu", before=["ご注文を取り消しました。"])
+        return go(call, "menu", before=[f"注文番号{call.state['order_id']}番のご注文を取り消しました。"])
     if turn.key() == "2" or P.says_no(turn.speech):
         return go(call, "orders", before=["取り消しはしませんでした。"])
     return failed(call, turn)
