@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from delivery.models import District
 from otodoke import audit
 from otodoke.errors import DomainError, NotFound
-from residents.models import PAYMENT_METHODS, FamilyLink, Resident
+from residents.models import PAYMENT_METHODS, FamilyLink, Resident, VoiceMessage
 from residents.phones import PhoneError, normalise_phone, try_normalise_phone
 
 __all__ = [
@@ -269,3 +269,28 @@ def residents_for_family(session: Session, line_user_id: str | None) -> list[Res
 def list_districts(session: Session) -> list[District]:
     """All districts in a stable order (registration menus, staff pages)."""
     return list(session.scalars(select(District).order_by(District.id)))
+
+
+CALLBACK_PURPOSE = "line_callback"
+
+
+def request_callback(session: Session, *, phone: str, line_user_id: str, key: str, now: datetime) -> VoiceMessage:
+    """Someone not registered yet asks on LINE to be phoned by the office: a row on the staff's
+    messages page (``/voice/messages``), next to the registration voicemails, with no recording.
+
+    ``key`` (the LINE event id) makes a redelivered event a no-op; a second request from the same
+    number while the first is still open returns that one rather than listing the caller twice."""
+    number = normalise_phone(phone)
+    sid = f"line-{key}"[:64]
+    existing = session.scalars(select(VoiceMessage).where(
+        or_(VoiceMessage.call_sid == sid,
+            (VoiceMessage.from_number == number) & (VoiceMessage.purpose == CALLBACK_PURPOSE)
+            & VoiceMessage.handled_at.is_(None)))).first()
+    if existing is not None:
+        return existing
+    message = VoiceMessage(call_sid=sid, from_number=number, purpose=CALLBACK_PURPOSE, created_at=now)
+    session.add(message)
+    session.flush()
+    audit.record(session, at=now, actor="guest:line", channel="line", action="resident.callback_request",
+                 subject_type="voice_message", subject_id=message.id)
+    return message

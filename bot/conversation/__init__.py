@@ -152,9 +152,12 @@ def _guest_action(ctx: Ctx, action: str, d: Mapping[str, str]) -> list[Message] 
         "regok": lambda: registration.finish(ctx), "help": lambda: common.help_(ctx),
         "regback": lambda: registration.back_to(ctx, d.get("to", "")),
         "menu": lambda: registration.greeting(ctx),
+        "first": lambda: registration.register_first(ctx),
+        "callme": lambda: registration.ask_callback_phone(ctx),
     }
     fn = table.get(action)
-    return fn() if fn else registration.greeting(ctx)
+    # Anything else (注文する, いつもの, a rich-menu tile, an old button): register first.
+    return fn() if fn else registration.register_first(ctx)
 
 
 def _action(ctx: Ctx, d: Mapping[str, str]) -> list[Message]:
@@ -196,7 +199,7 @@ def _text(ctx: Ctx, text: str) -> list[Message]:
         answer = registration.typed(ctx, text)
         if answer is not None:
             return answer
-        return _action(ctx, {"a": keyword or "menu"})
+        return registration.register_first(ctx)
     if ctx.state.get("step") == "qty":
         return ordering.typed_quantity(ctx, text)
     if keyword:

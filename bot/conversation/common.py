@@ -54,6 +54,10 @@ def help_(ctx: Ctx) -> list[Message]:
     phone = ctx.config.get("COORDINATOR_PHONE") or ""
     body = (f"担当者がお電話でお手伝いします。\n📞 {phone}\n（平日 9時〜17時）\n"
             "続けるときは「最初から」を押してください。")
+    if ctx.role == "guest":
+        # Not registered yet: the next step is registering (or being phoned), not ordering.
+        return [m.text(body, quick=m.quick_reply([m.postback("登録する", "reg"),
+                                                  m.postback("役場から電話してもらう", "callme")]))]
     return [m.text(body, quick=m.quick_reply([m.postback("注文する", "shops")]))]
 
 

@@ -30,7 +30,10 @@ def usual(ctx: Ctx) -> list[Message]:
         return menu(ctx, error_text(exc))
     notes = _skipped_notes(basket.skipped)
     if not basket.items or basket.quote is None:
-        return menu(ctx, "\n".join(notes + ["いつもの商品は、いまはご用意できません。"]))
+        # No history at all is not "unavailable" (the phone line says the same).
+        lead = ["いつもの商品は、いまはご用意できません。"] if basket.skipped else \
+            ["これまでのご注文が見つかりませんでした。「注文する」からお選びください。"]
+        return menu(ctx, "\n".join(notes + lead))
     again = recent_repeat(ctx.session, resident_id=ctx.resident_id, items=basket.items, now=ctx.now)
     if again is not None:
         return repeat_question(ctx, REPEAT_QUESTION.format(order_id=again.id),

@@ -25,10 +25,49 @@ def greeting(ctx: Ctx) -> list[Message]:
     return [m.text(body, quick=m.quick_reply(actions, start_over=False))]
 
 
+REGISTER_FIRST = "ご注文の前に、お名前と住所の登録をお願いします。"
+
+
+def register_first(ctx: Ctx, intro: str = "") -> list[Message]:
+    """What every message of someone not registered gets (「注文」, 「いつもの」, a rich-menu tile):
+    the way in, instead of the friend-added greeting again. Kept: a registration under way and the
+    wrong-code counter; dropped: a half-typed step."""
+    ctx.state.pop("step", None)
+    ctx.state.pop("back", None)
+    body = "\n".join(([intro] if intro else []) + [
+        REGISTER_FIRST,
+        "このLINEで、お名前・ふりがな・地区・ご住所・お電話をお聞きします（数分で終わります）。",
+        "入力がむずかしい方には、役場の担当者からお電話します。"])
+    actions = [m.postback("登録する", "reg"), m.postback("役場から電話してもらう", "callme"),
+               m.postback("コードを入力", "link")]
+    return [m.text(body, quick=m.quick_reply(actions))]
+
+
+def ask_callback_phone(ctx: Ctx, problem: str = "") -> list[Message]:
+    return _ask(ctx, "callme_phone", (problem + "\n" if problem else "") +
+                "担当者からおかけするお電話番号を送ってください。\n（例：0238-88-1234）", "first")
+
+
+def callback_phone(ctx: Ctx, value: str) -> list[Message]:
+    """Queue the call-back request for staff (``/voice/messages``), like a registration voicemail."""
+    from residents.service import request_callback
+    try:
+        with ctx.session.begin_nested():
+            request_callback(ctx.session, phone=value, line_user_id=ctx.user_id, key=ctx.event_id, now=ctx.now)
+    except DomainError as exc:
+        return ask_callback_phone(ctx, error_text(exc))
+    ctx.state.pop("step", None)
+    ctx.state.pop("back", None)
+    body = (f"承りました。役場の担当者から {value.strip()[:32]} にお電話します（平日 9時〜17時）。\n"
+            "お電話をお待ちのあいだに、このLINEで登録することもできます。")
+    return [m.text(body, quick=m.quick_reply([m.postback("登録する", "reg")]))]
+
+
 def start(ctx: Ctx) -> list[Message]:
     ctx.state["step"] = "reg_name"
     ctx.state["reg"] = {}
-    back = remember_back(ctx, "menu")
+    # 戻る: one step back, to the choice 登録する / 役場から電話してもらう; 最初から: the greeting.
+    back = remember_back(ctx, "first")
     return [m.text("お名前を送ってください。\n（例：長井 花子）", quick=m.quick_reply([], back=back))]
 
 
@@ -106,6 +145,8 @@ def typed(ctx: Ctx, text: str) -> list[Message] | None:
             return ask_phone(ctx, error_text(exc))
         reg["phone_display"] = value[:32]
         return ask_consent(ctx)
+    if step == "callme_phone":
+        return callback_phone(ctx, value)
     if step == "code":
         return check_code(ctx, value)
     if step == "code_phone":
@@ -149,6 +190,17 @@ _WELCOME = {
     "family": "ご家族として登録しました。代わりにご注文いただけます。",
     "shop": "お店の担当として登録しました。\n「大根 20」のように送ると在庫を変えられます。「在庫」で一覧を見られます。",
     "driver": "配達員として登録しました。配達の日に、回る順番をお送りします。",
+}
+
+
+# What to do next once linked (the next event is answered in the new role; the buttons carry the same
+# data as the rich menu and the role's own screens).
+_NEXT: dict[str, list[Any]] = {
+    "resident": [m.postback("注文する", "shops"), m.postback("いつもの", "usual"), m.postback("注文の確認", "status"),
+                 m.postback("電話で相談", "help")],
+    "family": [m.postback("注文する", "shops"), m.postback("いつもの", "usual"), m.postback("注文の確認", "status"),
+               m.postback("電話で相談", "help")],
+    "shop": [m.say("在庫"), m.say("今日の注文")],
 }
 
 
@@ -236,4 +288,4 @@ def redeem(ctx: Ctx, code: str) -> list[Message]:
         return _failed(ctx, "code", error_text(exc) + "\nもう一度コードを送ってください。")
     ctx.state.clear()
     welcome = _WELCOME.get(result.purpose, "登録しました。")
-    return [m.text(welcome, quick=m.quick_reply([], start_over=True))]
+    return [m.text(welcome, quick=m.quick_reply(_NEXT.get(result.purpose, []), start_over=True))]
