@@ -174,3 +174,31 @@ def load_picking_lists(session: Session, delivery_date: date, *, shop_id: int | 
         select(Order).where(Order.id.in_(order_ids)).options(selectinload(Order.lines)))} if order_ids else {}
     shops = {s.id: s for s in session.scalars(select(Shop).where(Shop.id.in_({s.shop_id for s in wanted})))}
     return plan, picking_lists(runs, orders, shops, delivery_date, shop_id=shop_id, skip_cancelled=True)
+
+
+def shop_day_text(session: Session, shop_id: int, delivery_date: date) -> str:
+    """「今日の注文」 for a shop owner on LINE: the picking list of the day's active plan (the same text
+    as the message sent at cutoff, cancelled orders left out), or, before the day is planned, the
+    items ordered so far, with no pickup time yet. Never a resident's name or address."""
+    shop = session.get(Shop, shop_id)
+    name = shop.name if shop else ""
+    plan, lists = load_picking_lists(session, delivery_date, shop_id=shop_id)
+    if plan is not None and shop_id in lists:
+        return lists[shop_id].text()
+    orders = session.scalars(
+        select(Order).where(Order.delivery_date == delivery_date, Order.status != OrderStatus.CANCELLED)
+        .options(selectinload(Order.lines)).order_by(Order.id)).all()
+    totals: dict[str, list] = {}
+    for order in orders:
+        for line in order.lines:
+            if line.shop_id == shop_id:
+                entry = totals.setdefault(line.name, [0, line.unit, []])
+                entry[0] += line.quantity
+                entry[2].append(order.id)
+    head = f"【今日の注文】{format_date_ja(delivery_date)}\n{name} さま"
+    if not totals:
+        return head + "\n今日お届けのご注文はありません。"
+    lines = [PickLine(n, qty, unit, tuple(ids)) for n, (qty, unit, ids) in totals.items()]
+    when = ("集荷の時間は、配達の計画ができしだいお送りします。" if plan is None
+            else "今日の集荷の予定には入っていません。担当者にご確認ください。")
+    return "\n".join([head, when] + [f"・{l.label}（注文番号 {', '.join(map(str, l.order_ids))}）" for l in lines])

@@ -33,7 +33,9 @@ _STOCK_MESSAGES = {
     "stale_stock": "在庫の数がほかで変わりました。画面を開き直して、もう一度入力してください。",
     "negative_stock": "在庫がマイナスになるため、変更できません。",
     "unlimited_stock": "この商品は在庫の数を数えていません。先に在庫の数を入れてください。",
+    "bad_price": "値段は0円から100000円までの数でお願いします。",
 }
+MAX_PRICE_YEN = 100_000
 
 
 def _error(code: str, **details: Any) -> StockError:
@@ -199,4 +201,73 @@ def set_available(session: Session, *, product_id: int, available: bool, actor: 
         product.available = bool(available)
         audit.record(session, at=now, actor=actor, channel=channel, action="stock.available",
                      subject_type="product", subject_id=product_id, available=bool(available))
+    return product
+
+
+def find_shop_product(session: Session, *, shop_id: int, name: str) -> Product | None:
+    """A shop's own product by what its owner types: the name or reading (width, kana and spaces
+    folded), the name without its bracketed part (「りんご」 for 「りんご（ふじ）」), or the one product
+    whose name starts with it. None when nothing, or more than one, fits."""
+    wanted = normalise_text(name)
+    if not wanted:
+        return None
+    products = list(session.scalars(select(Product).where(Product.shop_id == shop_id).order_by(Product.id)))
+    for product in products:
+        if wanted in (normalise_text(product.name), normalise_text(product.kana)):
+            return product
+    bare = [p for p in products if normalise_text(_without_brackets(p.name)) == wanted]
+    if len(bare) == 1:
+        return bare[0]
+    starting = [p for p in products if normalise_text(p.name).startswith(wanted)
+                or normalise_text(p.kana).startswith(wanted)]
+    return starting[0] if len(starting) == 1 else None
+
+
+def _without_brackets(name: str) -> str:
+    text = unicodedata.normalize("NFKC", name)
+    return text.split("(", 1)[0]
+
+
+def set_price(session: Session, *, product_id: int, price_yen: int, actor: str, channel: str,
+              now: datetime) -> Product:
+    """A new price for new orders. Orders already placed keep the price they were quoted (their lines
+    hold a snapshot). One absolute UPDATE: two owners setting prices at once leave one of the two values,
+    never a mix."""
+    if not isinstance(price_yen, int) or isinstance(price_yen, bool) or not 0 <= price_yen <= MAX_PRICE_YEN:
+        raise _error("bad_price", product_id=product_id)
+    row = session.execute(
+        update(Product).where(Product.id == product_id).values(price_yen=price_yen)
+        .returning(Product.price_yen).execution_options(synchronize_session=False)
+    ).first()
+    if row is None:
+        raise _error("unknown_product", product_id=product_id)
+    product = session.get(Product, product_id)
+    assert product is not None
+    set_committed_value(product, "price_yen", price_yen)
+    audit.record(session, at=now, actor=actor, channel=channel, action="product.price",
+                 subject_type="product", subject_id=product_id, new=price_yen)
+    return product
+
+
+def mark_sold_out(session: Session, *, product_id: int, actor: str, channel: str, now: datetime) -> Product:
+    """「売り切れ」: a counted product's stock goes to 0 (through the ledger, like any set); an uncounted
+    one (stock NULL, made to order) is taken off sale."""
+    product = session.get(Product, product_id)
+    if product is None:
+        raise _error("unknown_product", product_id=product_id)
+    if product.stock is None:
+        return set_available(session, product_id=product_id, available=False, actor=actor, channel=channel,
+                             now=now)
+    return set_stock(session, product_id=product_id, new_stock=0, actor=actor, channel=channel, now=now)
+
+
+def mark_back(session: Session, *, product_id: int, actor: str, channel: str, now: datetime,
+              received: int = 0) -> Product:
+    """「入荷」: back on sale, with ``received`` more units when a number was given (a guarded
+    adjustment, so a concurrent order or change is never lost)."""
+    product = set_available(session, product_id=product_id, available=True, actor=actor, channel=channel,
+                            now=now)
+    if received and product.stock is not None:   # an uncounted product has no number to add to
+        product = adjust_stock(session, product_id=product_id, delta=received, actor=actor, channel=channel,
+                               now=now)
     return product
