@@ -118,3 +118,14 @@ def test_an_answered_transfer_just_says_goodbye(voice_app: Any) -> None:
     call.press("0")
     bye = call.dial_result("completed")
     assert bye.waiting_for == "hangup" and "出られません" not in "".join(bye.said)
+
+
+@pytest.mark.parametrize("name,shop,said", [
+    ("卵（6個）", None, "卵 6個入り"), ("大根", "あやめ青果店", "あやめ青果店の大根"),
+    ("りんご（ふじ）", None, "りんご ふじ"), ("食パン（1斤）", None, "食パン 1斤"),
+    ("米こうじ味噌（1kg）", None, "米こうじ味噌 1キロ"), ("しょうゆ（1リットル）", None, "しょうゆ 1リットル"),
+    ("トイレットペーパー（12ロール）", None, "トイレットペーパー 12ロール入り"), ("大根", None, "大根"),
+])
+def test_spoken_names(name: str, shop: str | None, said: str) -> None:
+    from voice.prompts import spoken_name
+    assert spoken_name(name, shop) == said

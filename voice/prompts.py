@@ -65,11 +65,14 @@ def delivery_sentence(d: date, label: str, start: str, end: str) -> str:
     return f"お届けは{day_ja(d)}の、{part}{clock_ja(start)}から{clock_ja(end)}のあいだです。"
 
 
-# 「卵（6個）」: a pack size in brackets. Read 「卵 6個入り」; any other bracket 「塩鮭（切り身）」 is read
+# 「卵（6個）」: how many come in the pack, read 「卵 6個入り」; a size or weight 「牛乳（1リットル）」
+# 「砂糖（1kg）」 is read 「牛乳 1リットル」「砂糖 1キロ」; anything else in brackets 「塩鮭（切り身）」 as
 # 「塩鮭 切り身」. Text-to-speech reads brackets as written (or not at all), never naturally.
-_COUNTERS = "個|本|枚|袋|パック|玉|束|切れ|切|尾|匹|粒|杯|缶|g|ｇ|kg|ｋｇ|ml|ｍｌ|l|L|cc|合|升|キロ|グラム"
-_PACK = re.compile(rf"^[0-9０-９]+(?:{_COUNTERS})$")
+_COUNT = "個|本|枚|袋|パック|玉|束|切れ|切|尾|匹|粒|杯|缶|ロール|箱|食|人前|組|足"
+_PACK = re.compile(rf"^[0-9０-９]+(?:{_COUNT})$")
 _BRACKETED = re.compile(r"[（(]([^（）()]*)[）)]")
+_WEIGHTS = ((re.compile(r"([0-9])\s*(?:kg|ｋｇ|KG)"), r"\1キロ"), (re.compile(r"([0-9])\s*(?:g|ｇ)(?![a-zA-Z])"), r"\1グラム"),
+            (re.compile(r"([0-9])\s*(?:ml|ｍｌ|mL)"), r"\1ミリリットル"), (re.compile(r"([0-9])\s*[lLℓ](?![a-zA-Z])"), r"\1リットル"))
 
 
 def _unbracket(match: re.Match[str]) -> str:
@@ -80,8 +83,12 @@ def _unbracket(match: re.Match[str]) -> str:
 
 
 def speakable(sentence: str) -> str:
-    """A sentence as it should be heard: nothing in round brackets read out as written."""
-    return _BRACKETED.sub(_unbracket, sentence).replace("  ", " ")
+    """A sentence as it should be heard: nothing in round brackets read out as written, weights and
+    volumes in words (「1kg」 → 「1キロ」)."""
+    said = _BRACKETED.sub(_unbracket, sentence).replace("  ", " ")
+    for pattern, words in _WEIGHTS:
+        said = pattern.sub(words, said)
+    return said
 
 
 def spoken_name(name: str, shop: str | None = None) -> str:
