@@ -425,3 +425,23 @@ def test_wrong_codes_lock_the_chat_for_a_while(line_app, line_client, line_fake)
     later = NOW_MS + 2 * 3600 * 1000
     chat._send("postback", data="a=link", ts=later)
     assert "見つかりませんでした" in wire(chat._send("text", text="100006", ts=later))
+
+
+def test_a_change_keeps_its_window_and_asks_for_none(line_app, line_client, line_fake) -> None:
+    from otodoke.db import db
+    from tests import factories
+    town = seed_town(line_app)
+    user = "U4444444444444444444444444chang"
+    with db.transaction(line_app) as s:
+        outer = factories.make_outer_district(s)
+        factories.make_resident(s, outer, line_user_id=user)
+    chat = Chat(line_client, line_fake.fake, user)
+    chat.tap(actions(chat.say("りんご2個"))["午前 09:00〜12:00で注文"])
+    basket = chat.tap(actions(chat.say("確認"))["内容を変える"])
+    card = chat.tap(f"a=add&p={town.apple_id}&q=1")
+    offered = actions(card)
+    assert "変更しますか" in wire(card) and "午前（09:00〜12:00）" in wire(card) and basket
+    assert "この内容で注文する" in offered and not any(k.endswith("で注文") for k in offered)
+    chat.tap(offered["この内容で注文する"])
+    [order] = orders(line_app)
+    assert order.window_code == "am" and [(l.product_id, l.quantity) for l in order.lines] == [(town.apple_id, 3)]

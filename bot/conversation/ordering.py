@@ -261,8 +261,11 @@ def quote(ctx: Ctx, window_code: str | None = None, notes: list[str] | None = No
     into = None
     try:
         if changing:
+            # The card shows the window the order keeps (a change does not move it).
+            from orders.models import Order
+            kept = ctx.session.get(Order, int(changing))
             q = quote_order(ctx.session, resident_id=ctx.resident_id, items=_items(ctx), now=ctx.now,
-                            window_code=window_code)
+                            window_code=window_code or (kept.window_code if kept is not None else None))
         else:
             q, into = quote_for_door(ctx.session, resident_id=ctx.resident_id, items=_items(ctx), now=ctx.now,
                                      window_code=window_code)
@@ -270,8 +273,9 @@ def quote(ctx: Ctx, window_code: str | None = None, notes: list[str] | None = No
         return show_basket(ctx, error_text(exc))
     # The district's windows are the same on every delivery day. With a choice (and no window chosen
     # yet, not an addition: that comes with the order it joins), each confirm button names its window.
+    # A change keeps its order's window (change_order takes none): no window buttons then either.
     windows = (list(delivery_choices(resident.district))
-               if window_code is None and resident is not None and into is None else [])
+               if window_code is None and resident is not None and into is None and not changing else [])
     ctx.state["step"] = "confirm"
     back = remember_back(ctx, "basket")
     quick = m.quick_reply([*more_actions(ctx), m.postback("かごを見る", "basket")], back=back)
