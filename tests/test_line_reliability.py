@@ -74,7 +74,8 @@ def _basket(app: Any) -> list[list[int]]:
 def test_concurrent_duplicates_are_processed_once(line_app, line_fake, served) -> None:
     town = seed_town(line_app)
     for round_ in range(3):
-        raw = body("text", event_id=f"01JECONCURRENT{round_:012d}", text="大根2本")
+        # 「もう2本」 adds each time (a plain 「大根2本」 with 大根 in the basket asks: add or set?).
+        raw = body("text", event_id=f"01JECONCURRENT{round_:012d}", text="大根もう2本")
         statuses = _post_together(served, raw)
         assert statuses == [200] * SENDERS, statuses           # no 500 for the losers
     assert _basket(line_app) == [[town.daikon_id, 6]]            # 3 events × 2, never more

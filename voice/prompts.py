@@ -10,7 +10,7 @@ import re
 from datetime import date
 from typing import Sequence
 
-from orders.ja_text import normalise
+from understanding import fold as normalise
 
 WEEKDAYS = "月火水木金土日"
 

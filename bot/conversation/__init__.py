@@ -23,18 +23,6 @@ from otodoke.errors import DomainError
 
 __all__ = ["handle"]
 
-# Typed words that work anywhere (NFKC-normalised, hiragana; see orders.ja_text.normalise).
-KEYWORDS: dict[str, str] = {
-    "最初から": "menu", "さいしょから": "menu", "メニュー": "menu", "めにゅー": "menu", "はじめ": "menu",
-    "戻る": "back", "もどる": "back",
-    "注文する": "shops", "注文": "shops", "ちゅうもん": "shops", "買い物": "shops",
-    "いつもの": "usual", "いつもどおり": "usual",
-    "注文の確認": "status", "確認": "status", "かくにん": "status", "取り消し": "status", "きゃんせる": "status",
-    "かご": "basket",
-    "電話で相談": "help", "相談": "help", "電話": "help", "へるぷ": "help", "help": "help", "助けて": "help",
-}
-
-
 def _role_columns() -> list[Any]:
     """Shop owner id and shop, driver id, resident id of the LINE user ``party`` (or NULL)."""
     from delivery.models import Driver
@@ -106,6 +94,7 @@ def _customer_action(ctx: Ctx, action: str, d: Mapping[str, str]) -> list[Messag
         "prods": lambda: ordering.products(ctx, _int(d.get("s")), d.get("c") or None, _int(d.get("pg"))),
         "qty": lambda: ordering.ask_quantity(ctx, _int(d.get("p"))),
         "add": lambda: ordering.add(ctx, _int(d.get("p")), max(1, min(99, _int(d.get("q"))))),
+        "set": lambda: ordering.set_quantity(ctx, _int(d.get("p")), max(1, min(99, _int(d.get("q"))))),
         "basket": lambda: ordering.show_basket(ctx),
         "clear": lambda: ordering.clear(ctx),
         "quote": lambda: ordering.quote(ctx, d.get("w") or None),
@@ -184,28 +173,33 @@ def _action(ctx: Ctx, d: Mapping[str, str]) -> list[Message]:
 
 
 def _text(ctx: Ctx, text: str) -> list[Message]:
-    from orders.ja_text import normalise
-    word = normalise(text)
-    keyword = KEYWORDS.get(text.strip()) or KEYWORDS.get(word)
+    """Typed text: read by the understanding layer (shared with the phone line), then shown."""
+    from bot.conversation import understood
     if ctx.role == "shop":
         from bot.conversation import shop
         return shop.typed(ctx, text)
     if ctx.role == "driver":
         from bot.conversation import driver
         return driver.typed(ctx, text)
-    if keyword in ("menu", "back", "help"):
-        return _action(ctx, {"a": keyword})
     if ctx.role == "guest":
+        # Short words only (「戻る」「最初から」「相談」): a name or an address is registration's to read.
+        said = understood.read(ctx, text)
+        if said.intent in ("menu", "back", "help", "talk_to_person") and len(text.strip()) <= 10:
+            return _action(ctx, {"a": "help" if said.intent == "talk_to_person" else said.intent})
         answer = registration.typed(ctx, text)
         if answer is not None:
             return answer
         return registration.register_first(ctx)
     if ctx.state.get("step") == "qty":
-        return ordering.typed_quantity(ctx, text)
-    if keyword:
-        return _action(ctx, {"a": keyword})
-    answer = ordering.free_text(ctx, text)
-    return answer if answer is not None else common.not_understood(ctx)
+        answer = ordering.typed_quantity(ctx, text)
+        if answer is not None:
+            return answer
+    said = understood.read(ctx, text)
+    if said.intent == "back":
+        return _action(ctx, {"a": "back"})
+    if said.intent == "menu":
+        return _action(ctx, {"a": "menu"})
+    return understood.render(ctx, said)
 
 
 def handle(session: Any, incoming: Incoming, *, now: Any, config: Mapping[str, Any]) -> list[Message]:

@@ -28,18 +28,20 @@ TTL_S = 10.0
 
 @dataclass(frozen=True)
 class Word:
-    """What ``orders.ja_text.extract_items`` needs of a product (its ``Named`` protocol), plus the id."""
+    """What ``understanding.understand`` needs of a product (its ``Entry`` protocol)."""
 
     id: int
     name: str
     kana: str
+    unit: str
+    category: str
 
 
 _ON_SALE = (Shop.active.is_(True), Product.available.is_(True))
 # Same order as shops.service.list_products: when two products share a name, the earlier one wins.
-_WORDS = (select(Product.id, Product.name, Product.kana).join(Shop, Shop.id == Product.shop_id)
+_WORDS = (select(Product.id, Product.name, Product.kana, Product.unit, Product.category).join(Shop, Shop.id == Product.shop_id)
           .where(*_ON_SALE).order_by(Product.shop_id, Product.id))
-_FRESH = (select(Product.id, Product.name, Product.kana).join(Shop, Shop.id == Product.shop_id)
+_FRESH = (select(Product.id, Product.name, Product.kana, Product.unit, Product.category).join(Shop, Shop.id == Product.shop_id)
           .where(Product.id.in_(bindparam("ids", expanding=True)), *_ON_SALE)
           .order_by(Product.shop_id, Product.id))
 
@@ -56,7 +58,7 @@ def words(session: Session) -> tuple[Word, ...]:
         cached = _cache.get(engine)
     if cached is not None and now - cached[0] < TTL_S:
         return cached[1]
-    fresh = tuple(Word(row.id, row.name, row.kana or "") for row in session.execute(_WORDS))
+    fresh = tuple(Word(row.id, row.name, row.kana or "", row.unit or "", row.category or "") for row in session.execute(_WORDS))
     with _lock:
         _cache[engine] = (now, fresh)
     return fresh
@@ -72,4 +74,4 @@ def fresh_words(session: Session, ids: Sequence[int]) -> list[Word]:
     catalogue order."""
     if not ids:
         return []
-    return [Word(row.id, row.name, row.kana or "") for row in session.execute(_FRESH, {"ids": list(dict.fromkeys(ids))})]
+    return [Word(row.id, row.name, row.kana or "", row.unit or "", row.category or "") for row in session.execute(_FRESH, {"ids": list(dict.fromkeys(ids))})]

@@ -29,6 +29,9 @@ def usual(ctx: Ctx) -> list[Message]:
     except DomainError as exc:
         return menu(ctx, error_text(exc))
     notes = _skipped_notes(basket.skipped)
+    if not basket.items and not basket.skipped:
+        # No order yet to repeat (the phone line says the same).
+        return menu(ctx, "これまでのご注文が見つかりませんでした。\n「注文する」から選んでください。")
     if not basket.items or basket.quote is None:
         # No history at all is not "unavailable" (the phone line says the same).
         lead = ["いつもの商品は、いまはご用意できません。"] if basket.skipped else \
@@ -87,13 +90,14 @@ def _eta(ctx: Ctx, view: Any) -> str:
     return f"今日の到着予定：{early}〜{late}ごろ"
 
 
-def status(ctx: Ctx) -> list[Message]:
-    """Open and recent orders, newest first; change / cancel buttons while still possible."""
+def status(ctx: Ctx, intro: str = "") -> list[Message]:
+    """Open and recent orders, newest first; change / cancel buttons while still possible. ``intro``
+    says what was understood (「ご注文の取り消しですね。」) when the resident typed it."""
     from orders.service import order_status
     views = list(order_status(ctx.session, resident_id=ctx.resident_id, now=ctx.now))
     back = remember_back(ctx, "menu")
     if not views:
-        return [m.text("いまお届け予定のご注文はありません。",
+        return [m.text((intro.split("。")[0] + "。\n" if intro else "") + "いまお届け予定のご注文はありません。",
                        quick=m.quick_reply([m.postback("注文する", "shops")], back=back))]
     ctx.state["step"] = "status"
     bubbles = []
@@ -110,7 +114,8 @@ def status(ctx: Ctx) -> list[Message]:
         if v.changeable:
             buttons = [m.postback("内容を変える", "change", o=oid), m.postback("取り消す", "cancel", o=oid)]
         bubbles.append(m.bubble(f"注文番号 {oid}", lines, buttons))
-    return [m.flex("ご注文の確認", bubbles, quick=m.quick_reply([], back=back))]
+    flex = m.flex("ご注文の確認", bubbles, quick=m.quick_reply([], back=back))
+    return [m.text(intro), flex] if intro else [flex]
 
 
 def ask_cancel(ctx: Ctx, order_id: int) -> list[Message]:
@@ -143,4 +148,4 @@ def change(ctx: Ctx, order_id: int) -> list[Message]:
         return menu(ctx, error_text(exc))
     ctx.set_basket([[line.product_id, line.quantity] for line in order.lines])
     ctx.state["changing"] = order.id
-    return show_basket(ctx, "数を変えるときは、かごを空にして選び直すか、商品を追加してください。")
+    return show_basket(ctx, "数を変えるときは「大根は1本に」「大根いらない」「牛乳もう1本」のように送ってください。")

@@ -144,14 +144,27 @@ def ask_quantity(ctx: Ctx, product_id: int, problem: str = "") -> list[Message]:
     return [m.text(body, quick=m.quick_reply(actions, back=back))]
 
 
-def typed_quantity(ctx: Ctx, text: str) -> list[Message]:
-    from orders.ja_text import parse_quantity
+def typed_quantity(ctx: Ctx, text: str) -> list[Message] | None:
+    """A number typed at 「いくつにしますか？」; None when the text is not a number at all (the
+    caller then reads it as a new request: 「やっぱりいつもの」)."""
+    from understanding import parse_quantity
     pid = int(ctx.state.get("pid") or 0)
     try:
         quantity = parse_quantity(text)
     except DomainError as exc:
+        if exc.code == "quantity_unclear":
+            return None
         return ask_quantity(ctx, pid, error_text(exc))
     return add(ctx, pid, quantity)
+
+
+def set_quantity(ctx: Ctx, product_id: int, quantity: int) -> list[Message]:
+    """「2本にする」 after 「大根は、かごに2本入っています」: the line becomes that number."""
+    basket = [line for line in ctx.basket() if line[0] != product_id]
+    position = next((i for i, line in enumerate(ctx.basket()) if line[0] == product_id), len(basket))
+    basket.insert(position, [product_id, quantity])
+    ctx.set_basket(basket)
+    return show_basket(ctx, "数を直しました。")
 
 
 def add(ctx: Ctx, product_id: int, quantity: int) -> list[Message]:
@@ -347,34 +360,3 @@ def confirm(ctx: Ctx, window_code: str | None, *, into: int | None = None,
             f"お届け：{date_ja(order.delivery_date)} {order.window_start}〜{order.window_end}\n"
             f"合計 {yen(order.total_yen)}（お届けの時にお支払いください）")
     return menu(ctx, done)
-
-
-def free_text(ctx: Ctx, text: str) -> list[Message] | None:
-    """「大根2本とりんご3個」 → into the basket, then the confirmation screen. None if nothing matched."""
-    from bot.conversation import catalogue
-    from orders.ja_text import extract_items
-    try:
-        # Cached words find the candidates; what counts is a match against fresh rows. When every
-        # candidate is still on sale under the same words, matching again against them alone would
-        # find the same items (each was the longest match among more words), so it is skipped.
-        found, unmatched = extract_items(text, catalogue.words(ctx.session))
-        if not found:
-            return None
-        fresh = catalogue.fresh_words(ctx.session, [item.product.id for item in found])
-        if set(fresh) != {item.product for item in found}:
-            found, unmatched = extract_items(text, fresh)
-    except DomainError as exc:
-        return [m.text(error_text(exc), quick=m.quick_reply([m.postback("注文する", "shops")]))]
-    if not found:
-        return None
-    basket = ctx.basket()
-    for item in found:
-        for line in basket:
-            if line[0] == item.product.id:
-                line[1] = min(99, line[1] + item.quantity)
-                break
-        else:
-            basket.append([item.product.id, item.quantity])
-    ctx.set_basket(basket)
-    notes = [f"「{u}」は見つかりませんでした。" for u in unmatched if u][:3]
-    return quote(ctx, notes=notes)

@@ -56,7 +56,7 @@ def _clean(text: str) -> str:
 def _number(value: str) -> int:
     if value.isdigit():
         return int(value)
-    from orders.ja_text import parse_quantity
+    from understanding import parse_quantity
     return parse_quantity(value)
 
 

@@ -12,7 +12,7 @@ from typing import Callable
 from twilio.twiml.voice_response import VoiceResponse
 
 from voice.flow import Call, Turn
-from voice.steps import basket, menu, orders
+from voice.steps import basket, menu, orders, speech
 from voice.steps.common import Prompt
 
 PROMPTS: dict[str, Callable[[Call], Prompt]] = {
@@ -22,6 +22,7 @@ PROMPTS: dict[str, Callable[[Call], Prompt]] = {
     "more": basket.prompt_more, "review": basket.prompt_review, "edit": basket.prompt_edit,
     "remove": basket.prompt_remove,
     "orders": orders.prompt_orders, "cancel_confirm": orders.prompt_cancel_confirm,
+    "clarify": speech.prompt_clarify,
 }
 HANDLERS: dict[str, Callable[[Call, Turn], VoiceResponse]] = {
     "unknown": menu.on_unknown, "who": menu.on_who, "menu": menu.on_menu, "usual": menu.on_usual, "placed": menu.on_placed,
@@ -29,4 +30,5 @@ HANDLERS: dict[str, Callable[[Call, Turn], VoiceResponse]] = {
     "shop": basket.on_shop, "item": basket.on_item, "qty": basket.on_qty, "more": basket.on_more,
     "review": basket.on_review, "edit": basket.on_edit, "remove": basket.on_remove,
     "orders": orders.on_orders, "cancel_confirm": orders.on_cancel_confirm,
+    "clarify": speech.on_clarify,
 }

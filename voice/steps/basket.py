@@ -7,12 +7,13 @@ from collections import Counter
 from twilio.twiml.voice_response import VoiceResponse
 
 from orders.errors import OrderError
-from orders.ja_text import QuantityError, extract_items, parse_quantity
 from orders.service import quote_for_door, quote_order
 from shops.models import Product
 from shops.service import list_categories, list_products, list_shops
+from understanding import QuantityError, parse_quantity
 from voice import prompts as P
 from voice.flow import Call, Turn, common, failed, go
+from voice.steps import speech
 from voice.steps.common import (MENU_HINTS, NEXT_KEYS, PAGE, Prompt, catalogue_names, item_name, line_items, place,
                                 readback, shared_names)
 
@@ -46,17 +47,9 @@ def prompt_shop(call: Call) -> Prompt:
                   + ["品物の名前と数や、お店の名前を、そのままお話しいただいてもかまいません。"], hints=hints)
 
 
-def add_spoken_items(call: Call, turn: Turn, products: list[Product]) -> VoiceResponse | None:
-    """「大根を2本」: add what was understood; ask the number for anything said without one."""
-    try:
-        items, _ = extract_items(turn.speech, products)
-    except QuantityError as error:
-        return failed(call, turn, reason=[error.message])
-    if not items:
-        return None
-    pending = [item.product.id for item in items if not item.quantity_stated]
-    added = [(item.product, item.quantity) for item in items if item.quantity_stated]
-    return _add(call, added, pending)
+def add_spoken_items(call: Call, turn: Turn, products: list[Product] | None = None) -> VoiceResponse | None:
+    """「大根を2本」「お米」「大根いらない」: what the understanding layer made of it (``speech``)."""
+    return speech.respond(call, turn)
 
 
 def _add(call: Call, added: list[tuple[Product, int]], pending: list[int]) -> VoiceResponse:
@@ -178,6 +171,10 @@ def on_qty(call: Call, turn: Turn) -> VoiceResponse:
     try:
         quantity = parse_quantity(turn.digits or turn.speech)
     except QuantityError as error:
+        # Not a number: perhaps something else altogether (「やっぱりいつもの」).
+        spoken = speech.respond(call, turn) if error.code == "quantity_unclear" and turn.speech else None
+        if spoken is not None:
+            return spoken
         return failed(call, turn, reason=None if turn.empty else [error.message])
     rest = list(call.state.get("pending") or [])[1:]
     call.state["pending"] = rest
@@ -197,14 +194,14 @@ def on_more(call: Call, turn: Turn) -> VoiceResponse:
         return shared
     if turn.key() == "1":
         return go(call, _browsing(call), page=0)
-    if turn.key() == "2" or P.says_yes(turn.speech):
-        return go(call, "review")
     if turn.key() == "3" and _browsing(call) == "item":
         return go(call, "shop", category=None, shop_id=None, cat_page=0)
-    if turn.speech:
-        spoken = add_spoken_items(call, turn, all_products(call))
-        if spoken is not None:
-            return spoken
+    # 「大根を2本お願いします」 has お願い in it: what was said is read before a bare yes.
+    spoken = speech.respond(call, turn) if not turn.digits else None
+    if spoken is not None:
+        return spoken
+    if turn.key() == "2" or P.says_yes(turn.speech):
+        return go(call, "review")
     return failed(call, turn)
 
 
@@ -233,9 +230,15 @@ def prompt_review(call: Call) -> Prompt:
 def on_review(call: Call, turn: Turn) -> VoiceResponse:
     if (shared := common(call, turn)) is not None:
         return shared
-    if turn.key() == "1" or P.says_yes(turn.speech):
+    if turn.key() in ("1", "2"):
+        return place(call, call.state.get("basket") or []) if turn.key() == "1" else go(call, "edit")
+    # 「大根は1本にして」 while hearing the read-back: change it and read it again.
+    spoken = speech.respond(call, turn, items_only=True)
+    if spoken is not None:
+        return spoken
+    if P.says_yes(turn.speech):
         return place(call, call.state.get("basket") or [])
-    if turn.key() == "2" or P.says_no(turn.speech):
+    if P.says_no(turn.speech):
         return go(call, "edit")
     return failed(call, turn)
 
@@ -257,7 +260,8 @@ def on_edit(call: Call, turn: Turn) -> VoiceResponse:
         return go(call, "shop", basket=[], page=0, cat_page=0, shop_id=None, category=None)
     if key == "4":
         return go(call, "review")
-    return failed(call, turn)
+    spoken = speech.respond(call, turn)
+    return spoken if spoken is not None else failed(call, turn)
 
 
 def prompt_remove(call: Call) -> Prompt:

@@ -16,7 +16,7 @@ from residents.models import Resident, VoiceMessage
 from voice import prompts as P
 from voice import twiml
 from voice.flow import Call, Turn, common, failed, go, to_operator
-from voice.steps import basket
+from voice.steps import speech
 from voice.steps.common import Prompt, place, readback
 
 # --- unknown caller ------------------------------------------------------------------------------
@@ -100,17 +100,17 @@ def prompt_menu(call: Call) -> Prompt:
 def on_menu(call: Call, turn: Turn) -> VoiceResponse:
     if (shared := common(call, turn)) is not None:
         return shared
-    key, speech = turn.key(), P.normalise(turn.speech)
-    if key == "1" or "いつも" in speech:
+    key = turn.key()
+    if key == "1":
         return go(call, "usual")
-    if key == "3" or any(w in speech for w in ("確認", "かくにん", "取り消", "とりけし", "きゃんせる")):
+    if key == "3":
         return go(call, "orders", order_index=0)
-    if key == "2" or any(w in speech for w in ("注文", "ちゅうもん", "買い物", "かいもの")):
+    if key == "2":
         return go(call, "shop", basket=[], page=0, cat_page=0, shop_id=None, category=None)
-    if speech:
-        # 「大根を2本」 straight away at the menu: start a new order with it.
-        call.state.update(basket=[], page=0, cat_page=0, shop_id=None, category=None)
-        spoken = basket.add_spoken_items(call, turn, basket.all_products(call))
+    if turn.speech:
+        # 「いつもの」「注文の確認」「大根を2本」 straight away at the menu (the understanding layer).
+        call.state.update(page=0, cat_page=0, shop_id=None, category=None)
+        spoken = speech.respond(call, turn)
         if spoken is not None:
             return spoken
     return failed(call, turn)

@@ -1,18 +1,15 @@
-"""Japanese quantities and free-text orders, shared by the LINE bot and the phone line.
+"""Japanese quantities: 「２個」「二本」「みっつ」「ひとふくろ」「じゅっこ」 → a whole number 1–99.
 
-Residents type or say things like 「大根2本とりんご3個」, 「だいこんをにほん」, 「卵ひとパック」. Speech
-recognition gives kanji, hiragana or digits unpredictably, so everything is compared after
-``normalise`` (NFKC, katakana → hiragana, no spaces). Quantities are whole numbers 1–99: anything
-else (半分, 0, 100, 「少し」) is refused with a short polite sentence the channel can say as is, never
-guessed.
+Moved here from the old hand-written ``orders/ja_text.py`` parser: the analyser (SudachiPy) splits the
+words and gives readings, but saying a number in Japanese (kanji, kana, native ひとつ, sokuon いっぽん)
+is grammar, not vocabulary, so it stays code. Anything else (半分, 0, 100, 「少し」) is refused with a
+short polite sentence the channel can say as is, never guessed.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol, Sequence
 
 from otodoke.errors import DomainError
 
@@ -40,13 +37,12 @@ def _unclear() -> QuantityError:
     return QuantityError("quantity_unclear", "数がわかりませんでした。「2個」「3本」のように数でお願いします。")
 
 
-# --- normalisation -----------------------------------------------------------------------------
-
 _KATAKANA_TO_HIRAGANA = {cp: cp - 0x60 for cp in range(0x30A1, 0x30F7)}
 
 
-def normalise(text: str) -> str:
-    """NFKC (全角数字 → 0-9, ｶﾀｶﾅ → カタカナ), katakana → hiragana, every space removed."""
+def fold(text: str) -> str:
+    """NFKC (全角数字 → 0-9, ｶﾀｶﾅ → カタカナ), katakana → hiragana, every space removed: the cheap
+    comparison form, without the analyser."""
     text = unicodedata.normalize("NFKC", text or "").translate(_KATAKANA_TO_HIRAGANA)
     return re.sub(r"\s+", "", text)
 
@@ -78,6 +74,7 @@ _COUNTERS = sorted([
     "瓶", "びん", "丁", "ちょう", "匹", "ひき", "びき", "ぴき", "切れ", "切", "きれ", "杯", "はい", "ばい",
     "ぱい", "点", "てん", "せっと", "組", "くみ", "足", "そく", "ぞく", "尾", "斤", "きん", "人前",
     "にんまえ", "食", "しょく", "皿", "さら", "箱", "ケース", "けーす", "kg", "きろ", "かい", "個入り",
+    "ろーる", "りっとる",
 ], key=len, reverse=True)
 
 _FRACTION_WORDS = ("半分", "はんぶん", "半", "はん", "0.5", ".5", "1/2", "½", "少し", "すこし", "ちょっと",
@@ -146,19 +143,25 @@ def _number(text: str) -> int | None:
     return kanji if kanji is not None else _parse_kana(text)
 
 
-def _value(text: str) -> int | None:
-    """Number plus optional counter; None when it is not a quantity at all."""
+def _value_counter(text: str) -> tuple[int | None, str | None]:
+    """Number plus optional counter (as written); (None, None) when it is not a quantity at all."""
     if not text:
-        return None
+        return None, None
     value = _number(text)
     if value is not None:
-        return value
+        return value, ("つ" if text in _NATIVE or text.endswith("つ") else None)
     for counter in _COUNTERS:
         if text.endswith(counter) and len(text) > len(counter):
-            value = _number(text[: -len(counter)])
+            head = text[: -len(counter)]
+            value = _NATIVE_PREFIX.get(head) if head in _NATIVE_PREFIX else _number(head)
             if value is not None:
-                return value
-    return None
+                return value, counter
+    return None, None
+
+
+def _value(text: str) -> int | None:
+    """Number plus optional counter; None when it is not a quantity at all."""
+    return _value_counter(text)[0]
 
 
 def _is_fraction(text: str) -> bool:
@@ -167,7 +170,7 @@ def _is_fraction(text: str) -> bool:
 
 def parse_quantity(text: str) -> int:
     """「２個」「二本」「3つ」「十二」「みっつ」「三袋」 → a whole number 1–99, else ``QuantityError``."""
-    core = _TRAILING.sub("", _LEADING.sub("", normalise(text)))
+    core = _TRAILING.sub("", _LEADING.sub("", fold(text)))
     if _is_fraction(core):
         raise _half()
     value = _value(core)
@@ -180,127 +183,33 @@ def parse_quantity(text: str) -> int:
     return value
 
 
-def _leading_quantity(text: str, more_follows: bool = False) -> tuple[int, int] | None:
-    """The longest prefix of normalised ``text`` that is a quantity: (value, length), or None.
-
-    A bare kana number (「に」「ご」) is also a particle or the start of a word, so it only counts
-    when nothing but politeness follows it (「大根をにほん」 and 「大根に」 end differently).
-    """
+def leading_quantity(text: str, *, bare_kana_ok: bool) -> tuple[int, str | None, int] | None:
+    """The longest prefix of ``text`` (folded or a reading) that is a quantity: (value, counter or
+    None, length), or None. ``bare_kana_ok``: whether a counter-less kana number (「に」「ご」, also a
+    particle or the start of a word) may count; the caller knows what follows it."""
     for end in range(min(len(text), 12), 0, -1):
         head = text[:end]
-        value = _value(head)
+        value, counter = _value_counter(head)
         if value is None:
             continue
-        bare_kana = all("ぁ" <= ch <= "ん" for ch in head) and _number(head) is not None \
-            and head not in _NATIVE
-        # 「大根に人参」: a one-syllable に/ご right before another product is a particle.
-        if bare_kana and (_clean(text[end:]) or (more_follows and len(head) == 1)):
+        bare_kana = counter is None and all("ぁ" <= ch <= "ん" for ch in head) and head not in _NATIVE
+        if bare_kana and not bare_kana_ok:
             continue
-        return value, end
+        return value, counter, end
     return None
 
 
-# --- free text against the catalogue -------------------------------------------------------------
-
-class Named(Protocol):
-    name: str
-    kana: str
+def is_fraction(text: str) -> bool:
+    return _is_fraction(text)
 
 
-@dataclass(frozen=True)
-class ParsedItem:
-    product: Any
-    quantity: int
-    matched_text: str
-    quantity_stated: bool = True    # False: no number was given and 1 was assumed (read it back)
+def check_range(value: int) -> None:
+    """0 and over ``MAX_QUANTITY`` are refused with a sentence (``QuantityError``)."""
+    if value == 0:
+        raise _zero()
+    if value > MAX_QUANTITY:
+        raise _too_many(value)
 
 
-class Extraction(NamedTuple):
-    """``items, unmatched = extract_items(...)``; ``unmatched`` holds leftover text (normalised)."""
-
-    items: list[ParsedItem]
-    unmatched: list[str]
-
-
-def _names(product: Named) -> set[str]:
-    names = set()
-    for raw in (product.name, getattr(product, "kana", "") or ""):
-        for variant in (raw, re.sub(r"[(（\[].*?[)）\]]", "", raw)):
-            n = normalise(variant)
-            # One hiragana syllable would match inside ordinary words; one kanji (米, 卵) is fine.
-            if len(n) >= 2 or (n and not ("ぁ" <= n[0] <= "ん")):
-                names.add(n)
-    return names
-
-
-_FILLER = re.compile(r"^(?:と|や|に|を|は|が|も|の|それから|あと|あとは|それと|、|,|。|・|/|\+|&|および|及び)+|"
-                     r"(?:と|や|を|は|が|も|の|、|,|。|・)+$")
-
-
-def _clean(fragment: str) -> str:
-    previous = None
-    while previous != fragment:
-        previous = fragment
-        fragment = _TRAILING.sub("", _FILLER.sub("", fragment))
-    return fragment
-
-
-def extract_items(text: str, products: Sequence[Named]) -> Extraction:
-    """Find products and their quantities in 「大根2本とりんご3個」 (names or kana readings).
-
-    The longest name wins at each position; when two products share a name, the one earlier in
-    ``products`` wins (callers pass the shop's or category's list first). A quantity follows the
-    name (「大根を2本」) or precedes it with の (「2本の大根」); without one, 1 is assumed and
-    ``quantity_stated`` is False. A fraction (「大根半分」), 0 or over 99 raises ``QuantityError``.
-    """
-    source = normalise(text)
-    table: list[tuple[str, Any]] = []
-    for product in products:
-        for name in _names(product):
-            table.append((name, product))
-    table.sort(key=lambda entry: len(entry[0]), reverse=True)
-
-    hits: list[tuple[int, int, Any]] = []   # (start, end, product)
-    pos = 0
-    while pos < len(source):
-        for name, product in table:
-            if source.startswith(name, pos):
-                hits.append((pos, pos + len(name), product))
-                pos += len(name)
-                break
-        else:
-            pos += 1
-
-    items: list[ParsedItem] = []
-    unmatched: list[str] = []
-    cursor = 0
-    for index, (start, end, product) in enumerate(hits):
-        before = source[cursor:start]
-        after_end = hits[index + 1][0] if index + 1 < len(hits) else len(source)
-        after = _LEADING.sub("", source[end:after_end])
-        quantity, stated, consumed = 1, False, end
-        if _is_fraction(after[:3]):
-            raise _half()
-        lead = _leading_quantity(after, more_follows=index + 1 < len(hits))
-        if lead is not None:
-            quantity, stated = lead[0], True
-            consumed = end + (len(source[end:after_end]) - len(after)) + lead[1]
-        else:
-            pre = re.sub(r"の$", "", before)
-            if before.endswith("の") and _leading_quantity(pre) == (_value(pre), len(pre)) and pre:
-                quantity, stated, before = _value(pre) or 1, True, ""
-        leftover = _clean(before)
-        if leftover:
-            unmatched.append(leftover)
-        if quantity == 0:
-            raise _zero()
-        if quantity > MAX_QUANTITY:
-            raise _too_many(quantity)
-        items.append(ParsedItem(product, quantity, source[start:consumed], stated))
-        cursor = consumed
-    tail = _clean(source[cursor:])
-    if tail:
-        if hits and _is_fraction(tail):
-            raise _half()
-        unmatched.append(tail)
-    return Extraction(items, unmatched)
+def refuse_fraction() -> QuantityError:
+    return _half()

@@ -1,0 +1,131 @@
+"""Typed LINE text, rendered from ``understanding.understand``: the bot does not parse, it shows.
+
+Items understood go into the basket (ordered, set to a number, added to, removed) and the quote card
+follows; a question (which rice? 卵は10個入り1パック…) is asked with its likely answers as buttons,
+and nothing that needs the question is placed before it is answered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot import messages as m
+from bot.conversation import common, my_orders, ordering
+from bot.conversation.common import error_text, remember_back
+from bot.conversation.state import Ctx
+from bot.messages import Message
+from understanding import Understood, understand
+
+MAX_CHOICES = 10     # quick replies: 13 at most, with 戻る and 最初から after them
+
+
+def read(ctx: Ctx, text: str) -> Understood:
+    """Understand ``text`` against what is on sale and this chat's basket. Cached words find the
+    candidates; when one of them is no longer on sale (or renamed) the text is read again against
+    fresh rows only, so a cached word never puts a stale product in the basket."""
+    from bot.conversation import catalogue
+    basket = {pid: qty for pid, qty in ctx.basket()}
+    said = understand(catalogue.words(ctx.session), text, basket=basket)
+    ids = _product_ids(said)
+    if ids:
+        fresh = catalogue.fresh_words(ctx.session, ids)
+        if {w.id for w in fresh} != set(ids):
+            said = understand(catalogue.fresh_words(ctx.session, ids + list(basket)), text, basket=basket)
+    return said
+
+
+def _product_ids(said: Understood) -> list[int]:
+    ids = [item.product_id for item in said.items]
+    if said.ambiguity is not None:
+        ids += [c.product_id for c in said.ambiguity.choices]
+    return list(dict.fromkeys(ids))
+
+
+def _choice_action(choice: Any) -> m.Action:
+    if choice.quantity is None:
+        return m.postback(choice.label, "qty", p=choice.product_id)
+    action = "set" if choice.op == "set" else "add"
+    return m.postback(choice.label, action, p=choice.product_id, q=choice.quantity)
+
+
+def apply_items(ctx: Ctx, said: Understood) -> list[str]:
+    """Put what was understood into the basket; returns the sentences saying what changed."""
+    from shops.models import Product
+    basket = ctx.basket()
+    notes: list[str] = []
+    for item in said.items:
+        line = next((pair for pair in basket if pair[0] == item.product_id), None)
+        product = ctx.session.get(Product, item.product_id)
+        name = product.name if product is not None else item.name
+        if item.op == "remove":
+            if line is not None:
+                basket.remove(line)
+            notes.append(f"{name}をかごから外しました。")
+        elif item.op == "set":
+            if line is None:
+                basket.append([item.product_id, item.quantity])
+            else:
+                line[1] = item.quantity
+            notes.append(f"{name}を{item.quantity}{item.unit}にしました。")
+        elif line is not None:
+            line[1] = min(99, line[1] + item.quantity)
+            notes.append(f"{name}を{item.quantity}{item.unit}足して、{line[1]}{item.unit}にしました。")
+        else:
+            basket.append([item.product_id, item.quantity])
+    ctx.set_basket(basket)
+    return notes
+
+
+def ask(ctx: Ctx, said: Understood, notes: list[str]) -> list[Message]:
+    """The one question, with its likely answers as buttons."""
+    assert said.ambiguity is not None
+    question = said.ambiguity
+    ctx.state["step"] = "ask"
+    back = remember_back(ctx, "basket") if ctx.basket() else remember_back(ctx, "menu")
+    actions = [_choice_action(c) for c in question.choices[:MAX_CHOICES]]
+    lines = notes + [question.question]
+    if len(question.choices) > MAX_CHOICES:
+        lines.append("ほかの品物は「注文する」からお店を選んでください。")
+        actions = actions[:MAX_CHOICES - 1] + [m.postback("注文する", "shops")]
+    return [m.text("\n".join(lines), quick=m.quick_reply(actions, back=back))]
+
+
+def render(ctx: Ctx, said: Understood) -> list[Message]:
+    intent = said.intent
+    if intent in ("order_items", "change_set", "change_add", "change_remove"):
+        return _items(ctx, said)
+    if intent == "greet":
+        return common.menu(ctx, "こんにちは。お届けサービスです。")
+    if intent == "menu":
+        return common.menu(ctx)
+    if intent == "shops":
+        return ordering.shops(ctx)
+    if intent == "basket":
+        return ordering.show_basket(ctx)
+    if intent == "usual":
+        return my_orders.usual(ctx)
+    if intent == "check":
+        return my_orders.status(ctx, intro="ご注文の確認ですね。")
+    if intent == "cancel":
+        return my_orders.status(ctx, intro="ご注文の取り消しですね。取り消すご注文の「取り消す」を押してください。")
+    if intent in ("help", "talk_to_person"):
+        return common.help_(ctx)
+    return common.not_understood(ctx)
+
+
+def _items(ctx: Ctx, said: Understood) -> list[Message]:
+    notes = apply_items(ctx, said)
+    notes += [f"「{u}」は見つかりませんでした。" for u in said.unmatched if u][:3]
+    if said.ambiguity is not None:
+        return ask(ctx, said, notes)
+    if said.problem:
+        if ctx.basket():
+            return ordering.show_basket(ctx, "\n".join(notes + [said.problem]))
+        return [m.text(said.problem, quick=m.quick_reply([m.postback("注文する", "shops")]))]
+    if not ctx.basket():
+        return common.menu(ctx, "\n".join(notes + ["かごが空になりました。"]))
+    return ordering.quote(ctx, notes=notes)
+
+
+def error_reply(exc: Exception) -> list[Message]:
+    return [m.text(error_text(exc), quick=m.quick_reply([m.postback("注文する", "shops")]))]

@@ -1,0 +1,90 @@
+"""The Japanese analyser: SudachiPy with sudachidict_core, built once per process.
+
+Everything the understanding layer compares is a *reading*: hiragana from Sudachi's ``reading_form``,
+so 「大根」「だいこん」「ダイコン」「ﾀﾞｲｺﾝ」 are one word, and 「玉子」 and 「卵」 both read たまご. Numbers
+keep their digits (Sudachi's normalised form, so 「十二」 is 12 and 「２」 is 2), because a reading of a
+number (「に」) is also a particle; the quantity parser reads the digits and the counter after them.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import threading
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+_KATAKANA_TO_HIRAGANA = {cp: cp - 0x60 for cp in range(0x30A1, 0x30F7)}
+_lock = threading.Lock()
+
+
+@functools.cache
+def _tokenizer() -> Any:
+    """Building the dictionary takes a tenth of a second and some memory: once per process."""
+    from sudachipy import Dictionary, SplitMode
+    return Dictionary(dict="core").create(SplitMode.C) if not hasattr(Dictionary, "tokenizer") \
+        else Dictionary(dict="core").tokenizer(mode=SplitMode.C)
+
+
+def warm() -> None:
+    """Load the dictionary now (at app start) rather than on a resident's first message."""
+    _tokenizer()
+
+
+def hiragana(text: str) -> str:
+    return text.translate(_KATAKANA_TO_HIRAGANA)
+
+
+def width_fold(text: str) -> str:
+    """NFKC width folding (全角 → 半角 digits and letters, ｶﾀｶﾅ → カタカナ), lower case, no spaces."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text or "")).lower()
+
+
+@dataclass(frozen=True)
+class Token:
+    surface: str        # as written (folded)
+    reading: str        # hiragana; digits for numbers
+    pos: str            # Sudachi's first part of speech (名詞, 助詞, 動詞 …)
+    numeral: bool
+    start: int          # offsets in the reading string
+    end: int
+
+
+def _reading(morpheme: Any) -> tuple[str, bool]:
+    pos = morpheme.part_of_speech()
+    surface = morpheme.surface()
+    if pos[1] == "数詞":
+        norm = morpheme.normalized_form()
+        if re.fullmatch(r"[0-9]+", norm):
+            return norm, True
+        if re.fullmatch(r"[0-9]+", surface):
+            return surface, True
+        return hiragana(surface), True
+    reading = morpheme.reading_form()
+    if not reading or reading == "キゴウ" or pos[0] in ("補助記号", "空白"):
+        # Symbols and unknown words: keep what was written (Sudachi reads 「・」 as キゴウ).
+        return hiragana(surface) if pos[0] not in ("補助記号", "空白") else "", False
+    if re.fullmatch(r"[a-z0-9]+", surface):
+        return surface, False
+    return hiragana(reading), False
+
+
+@functools.lru_cache(maxsize=4096)
+def tokens(text: str) -> tuple[Token, ...]:
+    """The folded ``text`` as tokens with readings (cached: the same words come back all day)."""
+    folded = width_fold(text)
+    if not folded:
+        return ()
+    with _lock:   # one tokenizer per process; Sudachi's is not documented as thread-safe
+        morphemes = [(m.surface(), *_reading(m), m.part_of_speech()[0]) for m in _tokenizer().tokenize(folded)]
+    out, pos = [], 0
+    for surface, reading, numeral, part in morphemes:
+        out.append(Token(surface, reading, part, numeral, pos, pos + len(reading)))
+        pos += len(reading)
+    return tuple(out)
+
+
+def reading(text: str) -> str:
+    """「大根を２本」 → 「だいこんを2ぽん」; 「十二個」 → 「12こ」."""
+    return "".join(t.reading for t in tokens(text))

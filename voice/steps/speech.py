@@ -1,0 +1,168 @@
+"""What a caller says, rendered from ``understanding.understand`` (the same layer as LINE text).
+
+Items go into the call's basket (ordered, set, added to, removed); a question the layer asks (which
+rice? 卵は10個入り1パック…) becomes the ``clarify`` step with at most four numbered answers, or the
+quantity step, or the list of that kind of item; intents (いつもの, 確認, 取り消し, a person) go to their
+steps. Nothing that needs the question is placed before it is answered.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from twilio.twiml.voice_response import VoiceResponse
+
+from orders.errors import OrderError
+from orders.service import quote_order
+from shops.models import Product
+from shops.service import list_products
+from understanding import Understood, parse_quantity, understand
+from understanding.quantities import QuantityError
+from voice import prompts as P
+from voice.flow import Call, Turn, failed, go, render, to_operator
+from voice.steps.common import Prompt, line_items
+
+MAX_SPOKEN_CHOICES = 4     # more than four numbered choices cannot be held in mind on the phone
+ITEM_INTENTS = ("order_items", "change_set", "change_add", "change_remove")
+
+
+def spoken_label(label: str) -> str:
+    """「1パック（10個）」 → 「1パック、10個」: brackets are not read out."""
+    return re.sub(r"[（(]\s*(.*?)\s*[)）]", r"、\1", label).strip("、 ")
+
+
+def hear(call: Call, turn: Turn) -> Understood:
+    basket = {int(pid): int(qty) for pid, qty in call.state.get("basket") or []}
+    return understand(list_products(call.session), turn.speech, basket=basket)
+
+
+def respond(call: Call, turn: Turn, *, items_only: bool = False) -> VoiceResponse | None:
+    """Act on what the caller said; None when it is nothing the layer understood (or, with
+    ``items_only``, nothing about items), so the step can try its own keys and words."""
+    if not turn.speech:
+        return None
+    said = hear(call, turn)
+    if said.intent in ITEM_INTENTS:
+        return _items(call, turn, said)
+    if items_only:
+        return None
+    if said.intent == "usual":
+        return go(call, "usual")
+    if said.intent == "check":
+        return go(call, "orders", order_index=0, before=["ご注文の確認ですね。"])
+    if said.intent == "cancel":
+        return go(call, "orders", order_index=0, before=["ご注文の取り消しですね。"])
+    if said.intent in ("help", "talk_to_person"):
+        return to_operator(call)
+    if said.intent == "menu":
+        return go(call, "menu")
+    if said.intent == "shops":
+        return go(call, "shop", page=0, cat_page=0, shop_id=None, category=None)
+    if said.intent == "basket":
+        if call.state.get("basket"):
+            return go(call, "review")
+        return go(call, "shop", page=0, cat_page=0, before=["かごは空です。"])
+    if said.intent == "greet":
+        return render(call, before=["こんにちは。"])
+    return None
+
+
+def _name(product: Product | None, fallback: str) -> str:
+    return spoken_label(product.name) if product is not None else fallback
+
+
+def _items(call: Call, turn: Turn, said: Understood) -> VoiceResponse:
+    basket: list[list[int]] = [list(map(int, pair)) for pair in call.state.get("basket") or []]
+    sentences: list[str] = []
+    changed = False
+    for item in said.items:
+        product = call.session.get(Product, item.product_id)
+        name = _name(product, item.name)
+        line = next((pair for pair in basket if pair[0] == item.product_id), None)
+        if item.op == "remove":
+            if line is not None:
+                basket.remove(line)
+            sentences.append(f"{name}を取り消しました。")
+            changed = True
+        elif item.op == "set":
+            if line is None:
+                basket.append([item.product_id, item.quantity])
+            else:
+                line[1] = item.quantity
+            sentences.append(f"{name}を{item.quantity}{item.unit}にしました。")
+            changed = True
+        elif line is not None:
+            line[1] = min(99, line[1] + item.quantity)
+            sentences.append(f"{name}を{item.quantity}{item.unit}足して、{line[1]}{item.unit}にしました。")
+            changed = True
+        else:
+            basket.append([item.product_id, item.quantity])
+            sentences.append(f"{name}を{item.quantity}{item.unit}、かごに入れました。")
+    if basket:
+        try:
+            quote_order(call.session, resident_id=call.resident_id, items=line_items(basket), now=call.now)
+        except OrderError as error:
+            return failed(call, turn, reason=[error.message])
+    call.state["basket"] = basket
+    if said.ambiguity is not None:
+        return ask(call, said, sentences)
+    if said.problem:
+        return failed(call, turn, reason=sentences + [said.problem])
+    if not basket:
+        return go(call, "shop", page=0, cat_page=0, before=sentences + ["かごが空になりました。"])
+    if changed:
+        return go(call, "review", before=sentences)
+    return go(call, "more", before=sentences)
+
+
+def ask(call: Call, said: Understood, before: list[str]) -> VoiceResponse:
+    question = said.ambiguity
+    assert question is not None
+    if question.kind == "quantity" and question.product_id is not None:
+        return go(call, "qty", pending=[question.product_id], before=before)
+    if question.category and len(question.choices) > MAX_SPOKEN_CHOICES:
+        # 「お米」: the list of that kind of item, read four at a time.
+        return go(call, "item", category=question.category, shop_id=None, page=0,
+                  before=before + [f"{question.category}ですね。"])
+    choices = [[spoken_label(c.label), c.product_id, c.quantity, c.op] for c in question.choices]
+    return go(call, "clarify", clarify={"q": question.question.replace("？", "。"),
+                                        "choices": choices[:MAX_SPOKEN_CHOICES]}, before=before)
+
+
+def prompt_clarify(call: Call) -> Prompt:
+    clarify = call.state.get("clarify") or {}
+    labels = [c[0] for c in clarify.get("choices") or []]
+    return Prompt([clarify.get("q", "")] + P.numbered(labels) + ["ちがうときは、品物の名前と数をもう一度お話しください。"],
+                  hints=tuple(labels))
+
+
+def on_clarify(call: Call, turn: Turn) -> VoiceResponse:
+    from voice.flow import common
+    if (shared := common(call, turn)) is not None:
+        return shared
+    choices = (call.state.get("clarify") or {}).get("choices") or []
+    key = turn.key()
+    chosen: Any = None
+    if key.isdigit() and 1 <= int(key) <= len(choices):
+        chosen = choices[int(key) - 1]
+    elif turn.speech:
+        try:
+            said_number = parse_quantity(turn.speech)
+        except QuantityError:
+            said_number = None
+        chosen = next((c for c in choices if said_number is not None and c[2] == said_number), None)
+        if chosen is None:
+            chosen = next((c for c in choices if P.normalise(c[0]) == P.normalise(turn.speech)), None)
+    if chosen is None:
+        spoken = respond(call, turn) if turn.speech else None
+        return spoken if spoken is not None else failed(call, turn)
+    _, product_id, quantity, op = chosen
+    call.state.pop("clarify", None)
+    if quantity is None:
+        return go(call, "qty", pending=[product_id])
+    from understanding import Item
+    product = call.session.get(Product, product_id)
+    item = Item(product_id, product.name if product else "", product.unit if product else "", int(quantity),
+                "set" if op == "set" else "order" if op == "order" else "add")
+    return _items(call, turn, Understood("order_items", (item,)))
