@@ -43,7 +43,7 @@ class Choice:
 
 @dataclass(frozen=True)
 class Ambiguity:
-    kind: str                  # product | unit | quantity | in_basket
+    kind: str                  # product | unit | quantity (none said) | number (two said) | in_basket
     question: str
     choices: tuple[Choice, ...] = ()
     product_id: int | None = None
@@ -82,7 +82,7 @@ INTENT_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("talk_to_person", ("ひととはな", "ひとにはな", "にんげん", "たんとう", "おぺれーたー", "かかりのひと", "かかりいん",
                         "だれかとはな", "だれかにかわ", "でんわでそうだん", "そうだん", "しょくいん", "すたっふ",
                         "ひとにかわ", "ひとをよん", "ひとにつな", "つないで", "じむしょ", "いいんとはな", "でんわして",
-                        "でんわください", "でんわがほしい", "おでんわ")),
+                        "でんわください", "でんわがほしい", "おでんわ", "でんわではな", "でんわでそうだん", "はなしたい")),
     ("cancel", ("きゃんせる", "とりけし", "とりけす", "とりけせ", "とりやめ", "ちゅうもんをやめ", "ちゅうもんやめ",
                 "ちゅうもんはやめ", "やめたい", "なしにして", "なかったことに", "ちゅうもんをけし", "とりさげ")),
     ("check", ("かくにん", "ちゅうもんをみ", "ちゅうもんのないよう", "なにをたのん", "なにたのん", "なんをたのん",
@@ -274,6 +274,7 @@ class _Said:
     op: str = "order"
     leftover: str = ""
     word: str = ""
+    second: int | None = None      # 「大根2本、やっぱり3本」: another number after the first
 
 
 # Typed on a phone by an older hand, and read by Sudachi with or without rendaku: 「ぎゅうにゆう」,
@@ -369,6 +370,12 @@ def _parse_segment(mention: _Said, segment: str, more_follows: bool) -> None:
             rest = rest.replace(word, "")
     rest = re.sub(r"(?:し|して|した|する|しい|たい|ます|まし|ください|ほしい|おねがい|です|ちょうだい|て|だ)+$", "", rest)
     mention.leftover = _clean(rest)
+    if mention.quantity is not None:
+        for start in range(len(rest)):
+            again = Q.leading_quantity(rest[start:], bare_kana_ok=False)
+            if again is not None and (again[1] is not None or rest[start].isdigit()):
+                mention.second = again[0]
+                break
 
 
 def understand(catalogue: Sequence[Entry] | Iterable[Entry], text: str, *,
@@ -510,6 +517,13 @@ def _resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], pr
                 continue
             new = current - (mention.quantity or 1)
             items.append(Item(pid, p.name, p.unit, max(new, 0), "remove" if new <= 0 else "set"))
+            continue
+        if mention.second is not None and mention.second != mention.quantity:
+            if ambiguity is None:
+                ambiguity = Ambiguity("number", f"{p.name}は{mention.quantity}{p.unit}と{mention.second}{p.unit}の"
+                                      "どちらにしますか？",
+                                      tuple(Choice(f"{n}{p.unit}", p.id, n, op if held else "order")
+                                            for n in (mention.quantity, mention.second)), product_id=p.id)
             continue
         if mention.quantity is None:
             if ambiguity is None:
