@@ -374,7 +374,11 @@ def _parse_segment(mention: _Said, segment: str, more_follows: bool) -> None:
         for start in range(len(rest)):
             again = Q.leading_quantity(rest[start:], bare_kana_ok=False)
             if again is not None and (again[1] is not None or rest[start].isdigit()):
-                mention.second = again[0]
+                # Only a correction (「やっぱり3本」「いや、3本」); 「とメロン1個」 is another item.
+                between = re.sub(r"やっぱり|やっぱ|いや|じゃなくて|ではなくて|ちがう|ちがった|まちがえ|あっ|あ", "",
+                                 rest[:start])
+                if not _clean(between):
+                    mention.second = again[0]
                 break
 
 
@@ -574,7 +578,11 @@ def _unit_question(p: _Product, quantity: int, counter: str | None, op: str) -> 
         return Ambiguity("unit", f"{base}は{size}{piece}入り1{p.unit}です。何{p.unit}にしますか？",
                          tuple(Choice(f"{n}{p.unit}（{n * size}{piece}）", p.id, n, op) for n in likely),
                          product_id=p.id)
+    if c == "個" and p.unit in ("パック", "袋"):
+        # 「卵2個」 of eggs sold by the パック, 「みかん2個」 by the 袋: pieces or packs?
+        return Ambiguity("unit", f"{base}は1{p.unit}ずつのお届けです。{quantity}{p.unit}にしますか？",
+                         (Choice(f"{quantity}{p.unit}", p.id, quantity, op),), product_id=p.id)
     if c in ("個", "つ"):
-        return None   # 「大根2個」: 個 and つ count anything
+        return None   # 「大根2個」「納豆ふたつ」: 個 and つ count anything else
     return Ambiguity("unit", f"{base}は1{p.unit}ずつのお届けです。{quantity}{p.unit}にしますか？",
                      (Choice(f"{quantity}{p.unit}", p.id, quantity, op),), product_id=p.id)
