@@ -201,3 +201,15 @@ def test_phone_usual_without_history(voice_app) -> None:
     call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
     call.dial_in()
     assert "これまでのご注文が見つかりませんでした" in "".join(call.speak("いつものをお願いします").said)
+
+
+def test_line_a_typed_number_answers_the_question(line_app, line_client, line_fake) -> None:
+    town = seed_town(line_app)
+    eggs, _ = _eggs_and_milk(line_app, town.shop_id)
+    chat = Chat(line_client, line_fake.fake, RESIDENT_USER)
+    chat.say("たまご2こ")
+    assert "卵（10個） 2パック" in wire(chat.say("2パック"))
+    assert _line_basket(line_app) == [[eggs, 2]]
+    quantity = chat.say("ぎゅうにゅう")                      # no number: the quantity screen
+    assert "いくつにしますか" in wire(quantity)
+    assert "牛乳 3本" in wire(chat.say("三本"))

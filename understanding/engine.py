@@ -383,7 +383,7 @@ def _parse_segment(mention: _Said, segment: str, more_follows: bool) -> None:
 
 
 def understand(catalogue: Sequence[Entry] | Iterable[Entry], text: str, *,
-               basket: Mapping[int, int] | None = None, prefer_shop_ids: Sequence[int] = ()) -> Understood:
+               basket: Mapping[int, int] | None = None) -> Understood:
     """What ``text`` asks for, against ``catalogue`` (on-sale products, in catalogue order) and the
     resident's ``basket`` (product id → quantity), for change/remove and for 「already in the basket」."""
     said, starts, ends = reading_with_bounds(text)
@@ -434,7 +434,7 @@ def understand(catalogue: Sequence[Entry] | Iterable[Entry], text: str, *,
         for mention in mentions[:-1]:
             if mention.quantity is None and mention.op == "order":
                 mention.quantity, mention.counter = last.quantity, last.counter
-    return _resolve(index, mentions, basket, tuple(prefer_shop_ids), tuple(unmatched), text)
+    return _resolve(index, mentions, basket, tuple(unmatched), text)
 
 
 def _in_basket(index: _Index, ids: Sequence[int], basket: Mapping[int, int]) -> list[int]:
@@ -442,9 +442,9 @@ def _in_basket(index: _Index, ids: Sequence[int], basket: Mapping[int, int]) -> 
     return [pid for pid in basket if pid in index.products and (pid in ids or index.products[pid].name in names)]
 
 
-def _candidates(index: _Index, mention: _Said, basket: Mapping[int, int], prefer: Sequence[int]) -> list[_Product]:
+def _candidates(index: _Index, mention: _Said, basket: Mapping[int, int]) -> list[_Product]:
     """One product per distinct name (大根 sold by three shops is one thing to the resident): the one in
-    the basket, else from the shop being browsed, else the first in the catalogue."""
+    the basket, else the first in the catalogue (the caller's order)."""
     ids = list(mention.target.product_ids)
     chosen: dict[str, _Product] = {}
     for pid in ids:
@@ -486,13 +486,13 @@ def _label(p: _Product, quantity: int | None) -> str:
     return f"{p.name} {quantity}{p.unit}" if quantity else p.name
 
 
-def _resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], prefer: Sequence[int],
+def _resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int],
              unmatched: tuple[str, ...], text: str) -> Understood:
     items: list[Item] = []
     ambiguity: Ambiguity | None = None
     problem = ""
     for mention in mentions:
-        found = _candidates(index, mention, basket, prefer)
+        found = _candidates(index, mention, basket)
         said_word = mention.word
         op = "set" if mention.op == "reduce" else mention.op
         if len(found) != 1:

@@ -194,6 +194,10 @@ def _text(ctx: Ctx, text: str) -> list[Message]:
         answer = ordering.typed_quantity(ctx, text)
         if answer is not None:
             return answer
+    if ctx.state.get("step") == "ask":
+        answer = understood.typed_answer(ctx, text)
+        if answer is not None:
+            return answer
     said = understood.read(ctx, text)
     if said.intent == "back":
         return _action(ctx, {"a": "back"})

@@ -77,10 +77,13 @@ def apply_items(ctx: Ctx, said: Understood) -> list[str]:
 
 
 def ask(ctx: Ctx, said: Understood, notes: list[str]) -> list[Message]:
-    """The one question, with its likely answers as buttons."""
+    """The one question, with its likely answers as buttons (a typed number answers it too)."""
     assert said.ambiguity is not None
     question = said.ambiguity
+    if question.kind == "quantity" and question.product_id is not None:
+        return ordering.ask_quantity(ctx, question.product_id, "\n".join(notes))
     ctx.state["step"] = "ask"
+    ctx.state["ask"] = [[c.label, c.product_id, c.quantity, c.op] for c in question.choices[:MAX_CHOICES]]
     back = remember_back(ctx, "basket") if ctx.basket() else remember_back(ctx, "menu")
     actions = [_choice_action(c) for c in question.choices[:MAX_CHOICES]]
     lines = notes + [question.question]
@@ -88,6 +91,24 @@ def ask(ctx: Ctx, said: Understood, notes: list[str]) -> list[Message]:
         lines.append("ほかの品物は「注文する」からお店を選んでください。")
         actions = actions[:MAX_CHOICES - 1] + [m.postback("注文する", "shops")]
     return [m.text("\n".join(lines), quick=m.quick_reply(actions, back=back))]
+
+
+def typed_answer(ctx: Ctx, text: str) -> list[Message] | None:
+    """「2」「2パック」 typed instead of tapping an answer: the choice with that number, if one has it."""
+    from understanding import QuantityError, parse_quantity
+    choices = ctx.state.get("ask") or []
+    try:
+        number = parse_quantity(text)
+    except QuantityError:
+        return None
+    chosen = [c for c in choices if c[2] == number]
+    if len(chosen) != 1:
+        return None
+    _, product_id, quantity, op = chosen[0]
+    ctx.state.pop("ask", None)
+    if op == "set":
+        return ordering.set_quantity(ctx, int(product_id), int(quantity))
+    return ordering.add(ctx, int(product_id), int(quantity))
 
 
 def render(ctx: Ctx, said: Understood) -> list[Message]:
