@@ -11,10 +11,12 @@ comes back as an ``Ambiguity`` with one short question and the likely answers, n
 
 from __future__ import annotations
 
+import csv
 import functools
 import math
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Iterable, Mapping, Protocol, Sequence
 
 from otodoke.errors import DomainError
@@ -76,46 +78,33 @@ class Understood:
 
 # --- intents without a product -----------------------------------------------------------------------
 
-# Readings (hiragana). Order matters: 「注文を取り消したい」 is a cancel, not a new order; 「人と話したい」
+# Intents in the order they are tried: 「注文を取り消したい」 is a cancel, not a new order; 「人と話したい」
 # beats help; a greeting is only a greeting when nothing else was asked (「こんにちは、いつもの」).
-INTENT_WORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("talk_to_person", ("ひととはな", "ひとにはな", "にんげん", "たんとう", "おぺれーたー", "かかりのひと", "かかりいん",
-                        "だれかとはな", "だれかにかわ", "でんわでそうだん", "そうだん", "しょくいん", "すたっふ",
-                        "ひとにかわ", "ひとをよん", "ひとにつな", "つないで", "じむしょ", "いいんとはな", "でんわして",
-                        "でんわください", "でんわがほしい", "おでんわ", "でんわではな", "でんわでそうだん", "はなしたい")),
-    ("cancel", ("きゃんせる", "とりけし", "とりけす", "とりけせ", "とりやめ", "ちゅうもんをやめ", "ちゅうもんやめ",
-                "ちゅうもんはやめ", "やめたい", "なしにして", "なかったことに", "ちゅうもんをけし", "とりさげ")),
-    ("check", ("かくにん", "ちゅうもんをみ", "ちゅうもんのないよう", "なにをたのん", "なにたのん", "なんをたのん",
-               "なにをちゅうもん", "いつとど", "いつく", "いつき", "いつこ", "とどきますか", "とどくの", "とどく", "じょうきょう", "ちゅうもんしたもの", "ちゅうもんりれき",
-               "たのんだもの", "ちゅうもんはどう", "ちゅうもんどうなって", "ちゅうもんはとお", "はいたつはいつ")),
-    ("usual", ("いつもの", "いつもどおり", "いつもとおり", "いつもとおなじ", "まえとおなじ", "このまえとおなじ",
-               "せんしゅうとおなじ", "このあいだとおなじ", "おなじもの", "おなじの", "おなじやつ", "いつもと")),
-    ("help", ("へるぷ", "help", "つかいかた", "わからない", "わかりません", "わかんない", "どうすれば", "どうしたら",
-              "どうやって", "おしえて", "たすけて", "こまって", "こまった")),
-    ("menu", ("めにゅ", "さいしょから", "はじめから", "さいしょにもど", "はじめにもど", "とっぷ", "もくじ")),
-    ("basket", ("かご", "かーと")),
-    ("shops", ("ちゅうもん", "かいもの", "かいたい", "なにがあ", "なんがあ", "なにをう", "なんをう", "なにうって", "なにがう", "しなもの", "しょうひん", "おみせ", "たのみたい",
-               "たのむ", "かいにいき", "なにかう", "いちらん", "かえるもの", "うってるもの", "うっているもの")),
-    ("back", ("もどる", "もどって", "ひとつまえ")),
-    ("greet", ("こんにちは", "こんにちわ", "おはよう", "こんばんは", "こんばんわ", "もしもし", "はじめまして",
-               "よろしく", "ありがとう", "どうも", "おせわになり", "おつかれ")),
-)
+INTENT_ORDER = ("talk_to_person", "cancel", "check", "usual", "help", "menu", "basket", "shops", "back", "greet")
+# These win over a product word (「人と話したい」 has 花 in it); cancel, order and greetings do not.
 _STRONG = ("talk_to_person", "check", "usual", "help", "menu")
-YES = ("はい", "ええ", "うん", "おねがいします", "おねがい", "それで", "それでいい", "いいです", "おっけー", "ok",
-       "そうです", "かくてい", "はいおねがいします", "はいそうです", "それでおねがいします", "だいじょうぶ")
-NO = ("いいえ", "いや", "ちがう", "ちがいます", "だめ", "いいえちがいます", "けっこうです", "いらない", "いりません")
+WORDS = Path(__file__).with_name("words.csv")
 
-# Around a product: what to do with it.
-_ADD_BEFORE = ("もう", "あと", "さらに", "ついかで", "ついか", "べつに")
-_ADD_AFTER = ("ついか", "たして", "たす", "ふやして", "ふやす", "ふやし", "おおく")
-_SET = ("にして", "にかえて", "にへんこう", "にしたい", "になおして", "にする", "にします", "にしといて",
-        "だけにして", "だけで", "だけ", "でいい", "になおし", "にかえ", "へんこう")
-_REMOVE = ("いらない", "いらん", "いりません", "いらなく", "やめ", "なしで", "なしに", "なし", "ぬき", "ぬいて",
-           "とりけ", "きゃんせる", "さくじょ", "けして", "けす", "はずして", "はずす", "のぞいて", "とりのぞ",
-           "もういい", "けっこう", "えんりょ", "とって")
-_REDUCE = ("へらして", "へらす", "へらし", "すくなく", "へして")
 
-_PARTICLES = re.compile(r"^(?:を|は(?!ず|ん)|が|も(?!う)|いり(?:の|を|で)?(?=[0-9一二三四五六七八九十]|ひと|ふた|いち|いっ)|お(?=[0-9一二三四五六七八九十]|いち|いっ|に|さん|よん|ひと|ふた|みっ)|、|,|。|・|って|っていう|というの|のほう)+")
+@functools.cache
+def _words() -> dict[str, tuple[str, ...]]:
+    """``words.csv``: kind → its words (readings), in file order."""
+    table: dict[str, list[str]] = {}
+    with WORDS.open(encoding="utf-8") as handle:
+        for row in csv.reader(line for line in handle if line.strip() and not line.startswith("#")):
+            table.setdefault(row[0], []).append(row[1])
+    return {kind: tuple(words) for kind, words in table.items()}
+
+
+def _w(kind: str) -> tuple[str, ...]:
+    return _words().get(kind, ())
+
+
+# Between a product and its number: particles (not the は of はずして, not the も of もう), 入り of
+# 「10個入りを1パック」, and お typed for を before a number (「だいこんお2本」).
+_NUMBER_AHEAD = r"(?=[0-9一二三四五六七八九十]|ひと|ふた|いち|いっ|に|さん|よん|みっ)"
+_PARTICLES = re.compile(r"^(?:を|は(?!ず|ん)|が|も(?!う)|いり(?:の|を|で)?" + _NUMBER_AHEAD + r"|お" + _NUMBER_AHEAD
+                        + r"|、|,|。|・|って|っていう|というの|のほう)+")
 _FILLER_WORDS = ("おねがいします", "おねがいいたします", "おねがい", "くださいな", "ください", "くれる", "くれ",
                  "ちょうだい", "ほしいです", "ほしい", "ほしいんですけど", "ほしいんだけど", "いただけますか",
                  "もらえますか", "もらえる", "たのみます", "たのむ", "とどけて", "おとどけ", "ですか", "です",
@@ -247,12 +236,12 @@ def _rows(catalogue: Iterable[Entry]) -> tuple[tuple[int, str, str, str, str], .
 
 def _intent_of(said: str) -> str:
     core = _clean(said)
-    if core in YES or said in YES:
+    if core in _w("yes") or said in _w("yes"):
         return "yes"
-    if core in NO or said in NO:
+    if core in _w("no") or said in _w("no"):
         return "no"
-    for intent, words in INTENT_WORDS:
-        if any(word in said for word in words):
+    for intent in INTENT_ORDER:
+        if any(word in said for word in _w(intent)):
             return intent
     return "unknown"
 
@@ -335,8 +324,8 @@ def _quantity(text: str, more_follows: bool) -> tuple[int, str | None, int] | No
 def _parse_segment(mention: _Said, segment: str, more_follows: bool) -> None:
     if Q.is_fraction(segment[:5]):
         raise Q.refuse_fraction()
-    s = segment if segment.startswith(_ADD_BEFORE) else _PARTICLES.sub("", segment)
-    for word in _ADD_BEFORE:
+    s = segment if segment.startswith(_w("add_before")) else _PARTICLES.sub("", segment)
+    for word in _w("add_before"):
         if s.startswith(word) and not s.startswith("もういい") and not s.startswith("もういら"):
             mention.op, s = "add", _PARTICLES.sub("", s[len(word):])
             break
@@ -357,15 +346,15 @@ def _parse_segment(mention: _Said, segment: str, more_follows: bool) -> None:
         else:
             mention.quantity, mention.counter = value, counter
     rest = s
-    if _has(rest, _REDUCE):
+    if _has(rest, _w("reduce")):
         mention.op = "reduce"
-    elif _has(rest, _REMOVE) and not _has(rest, ("やめないで",)):
+    elif _has(rest, _w("remove")) and not _has(rest, ("やめないで",)):
         mention.op = "remove"
-    elif _has(rest, _ADD_AFTER):
+    elif _has(rest, _w("add_after")):
         mention.op = "add"
-    elif mention.quantity is not None and (_has(rest, _SET) or rest in ("に", "にね")) and mention.op != "add":
+    elif mention.quantity is not None and (_has(rest, _w("set")) or rest in ("に", "にね")) and mention.op != "add":
         mention.op = "set"
-    for words in (_REDUCE, _REMOVE, _ADD_AFTER, _SET):
+    for words in (_w("reduce"), _w("remove"), _w("add_after"), _w("set")):
         for word in sorted(words, key=len, reverse=True):
             rest = rest.replace(word, "")
     rest = re.sub(r"(?:し|して|した|する|しい|たい|ます|まし|ください|ほしい|おねがい|です|ちょうだい|て|だ)+$", "", rest)

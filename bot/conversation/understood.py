@@ -11,7 +11,7 @@ from typing import Any
 
 from bot import messages as m
 from bot.conversation import common, my_orders, ordering
-from bot.conversation.common import error_text, remember_back
+from bot.conversation.common import remember_back
 from bot.conversation.state import Ctx
 from bot.messages import Message
 from understanding import Understood, understand
@@ -147,6 +147,3 @@ def _items(ctx: Ctx, said: Understood) -> list[Message]:
         return common.menu(ctx, "\n".join(notes + ["かごが空になりました。"]))
     return ordering.quote(ctx, notes=notes)
 
-
-def error_reply(exc: Exception) -> list[Message]:
-    return [m.text(error_text(exc), quick=m.quick_reply([m.postback("注文する", "shops")]))]
