@@ -213,3 +213,31 @@ def test_line_a_typed_number_answers_the_question(line_app, line_client, line_fa
     quantity = chat.say("ぎゅうにゅう")                      # no number: the quantity screen
     assert "いくつにしますか" in wire(quantity)
     assert "牛乳 3本" in wire(chat.say("三本"))
+
+
+def test_line_the_shop_being_browsed_is_the_one_meant(line_app, line_client, line_fake) -> None:
+    seed_town(line_app)
+    with db.transaction(line_app) as session:
+        farm = factories.make_shop(session, name="西根の畑")
+        farm_daikon = factories.make_product(session, farm, name="大根", kana="だいこん", unit="本", price_yen=100,
+                                             stock=10)
+        farm_id, daikon_id = farm.id, farm_daikon.id
+    chat = Chat(line_client, line_fake.fake, RESIDENT_USER)
+    chat.tap(f"a=prods&s={farm_id}&c=野菜")                  # looking at the farm stand's vegetables
+    assert "大根 2本　200円" in wire(chat.say("大根2本"))
+    assert _line_basket(line_app) == [[daikon_id, 2]]
+
+
+def test_phone_the_list_being_heard_is_the_one_meant(voice_app) -> None:
+    town = seed_phone_town(voice_app, with_history=False)
+    with db.transaction(voice_app) as session:
+        from shops.models import Shop
+        store_daikon = factories.make_product(session, session.get(Shop, town.shop_ids[1]), name="大根",
+                                              kana="だいこん", unit="本", price_yen=90, stock=10)
+        daikon_id = store_daikon.id
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    call.press("2")
+    call.speak("まちの商店")                                  # that shop's list
+    call.speak("大根を2本")
+    assert _call_basket(voice_app, call) == [[daikon_id, 2]]

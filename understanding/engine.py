@@ -179,7 +179,7 @@ def _keys_of(p: _Product, kana: str) -> set[str]:
     return {k for k in keys if len(k) >= 2}
 
 
-@functools.lru_cache(maxsize=8)
+@functools.lru_cache(maxsize=32)    # one per catalogue order (a shop's own products first)
 def _index(rows: tuple[tuple[int, str, str, str, str], ...]) -> _Index:
     products: dict[int, _Product] = {}
     table: dict[str, set[int]] = {}

@@ -16,7 +16,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Any, Sequence
 
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
@@ -35,13 +35,15 @@ class Word:
     kana: str
     unit: str
     category: str
+    shop_id: int
 
 
 _ON_SALE = (Shop.active.is_(True), Product.available.is_(True))
 # Same order as shops.service.list_products: when two products share a name, the earlier one wins.
-_WORDS = (select(Product.id, Product.name, Product.kana, Product.unit, Product.category).join(Shop, Shop.id == Product.shop_id)
+_COLUMNS = (Product.id, Product.name, Product.kana, Product.unit, Product.category, Product.shop_id)
+_WORDS = (select(*_COLUMNS).join(Shop, Shop.id == Product.shop_id)
           .where(*_ON_SALE).order_by(Product.shop_id, Product.id))
-_FRESH = (select(Product.id, Product.name, Product.kana, Product.unit, Product.category).join(Shop, Shop.id == Product.shop_id)
+_FRESH = (select(*_COLUMNS).join(Shop, Shop.id == Product.shop_id)
           .where(Product.id.in_(bindparam("ids", expanding=True)), *_ON_SALE)
           .order_by(Product.shop_id, Product.id))
 
@@ -58,7 +60,7 @@ def words(session: Session) -> tuple[Word, ...]:
         cached = _cache.get(engine)
     if cached is not None and now - cached[0] < TTL_S:
         return cached[1]
-    fresh = tuple(Word(row.id, row.name, row.kana or "", row.unit or "", row.category or "") for row in session.execute(_WORDS))
+    fresh = tuple(_word(row) for row in session.execute(_WORDS))
     with _lock:
         _cache[engine] = (now, fresh)
     return fresh
@@ -74,4 +76,15 @@ def fresh_words(session: Session, ids: Sequence[int]) -> list[Word]:
     catalogue order."""
     if not ids:
         return []
-    return [Word(row.id, row.name, row.kana or "", row.unit or "", row.category or "") for row in session.execute(_FRESH, {"ids": list(dict.fromkeys(ids))})]
+    return [_word(row) for row in session.execute(_FRESH, {"ids": list(dict.fromkeys(ids))})]
+
+
+def _word(row: Any) -> Word:
+    return Word(row.id, row.name, row.kana or "", row.unit or "", row.category or "", row.shop_id)
+
+
+def shop_first(words: Sequence[Word], shop_id: int | None) -> Sequence[Word]:
+    """The shop being browsed first: between two products of one name, its own is the one meant."""
+    if not shop_id:
+        return words
+    return [w for w in words if w.shop_id == shop_id] + [w for w in words if w.shop_id != shop_id]

@@ -25,12 +25,14 @@ def read(ctx: Ctx, text: str) -> Understood:
     fresh rows only, so a cached word never puts a stale product in the basket."""
     from bot.conversation import catalogue
     basket = {pid: qty for pid, qty in ctx.basket()}
-    said = understand(catalogue.words(ctx.session), text, basket=basket)
+    shop_id = (ctx.state.get("browse") or {}).get("s")
+    said = understand(catalogue.shop_first(catalogue.words(ctx.session), shop_id), text, basket=basket)
     ids = _product_ids(said)
     if ids:
         fresh = catalogue.fresh_words(ctx.session, ids)
         if {w.id for w in fresh} != set(ids):
-            said = understand(catalogue.fresh_words(ctx.session, ids + list(basket)), text, basket=basket)
+            fresh = catalogue.fresh_words(ctx.session, ids + list(basket))
+            said = understand(catalogue.shop_first(fresh, shop_id), text, basket=basket)
     return said
 
 
