@@ -135,7 +135,9 @@ def test_quantities_never_guessed(text: str) -> None:
 
 def test_unknown_words_are_reported_not_dropped() -> None:
     said = understand(CATALOGUE, "大根2本とメロン1個")
-    assert pairs(said) == [(1, 2, "order")] and said.unmatched
+    assert pairs(said) == [(1, 2, "order")] and said.unmatched == ("メロン1個",)   # as written
+    middle = understand(CATALOGUE, "大根2本とメロン1個と人参1袋")
+    assert pairs(middle) == [(1, 2, "order"), (3, 1, "order")] and middle.unmatched == ("メロン1個",)
 
 
 def test_same_name_from_two_shops_is_one_item_basket_first() -> None:

@@ -241,3 +241,17 @@ def test_phone_the_list_being_heard_is_the_one_meant(voice_app) -> None:
     call.speak("まちの商店")                                  # that shop's list
     call.speak("大根を2本")
     assert _call_basket(voice_app, call) == [[daikon_id, 2]]
+
+
+def test_words_that_match_nothing_are_said_back(line_app, line_client, line_fake) -> None:
+    seed_town(line_app)
+    chat = Chat(line_client, line_fake.fake, RESIDENT_USER)
+    assert "「メロン1個」は見つかりませんでした" in wire(chat.say("大根2本とメロン1個"))
+
+
+def test_phone_words_that_match_nothing_are_said_back(voice_app) -> None:
+    seed_phone_town(voice_app, with_history=False)
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    heard = "".join(call.speak("大根を2本とメロンを1個").said)
+    assert "大根を2本、かごに入れました" in heard and "メロンを1個は、見つかりませんでした" in heard

@@ -22,7 +22,7 @@ from typing import Iterable, Mapping, Protocol, Sequence
 from otodoke.errors import DomainError
 from understanding import quantities as Q
 from understanding.analyser import width_fold as fold
-from understanding.lexicon import canonical_counter, clean_reading, lexicon, reading_with_bounds
+from understanding.lexicon import canonical_counter, clean_reading, lexicon, reading_spans
 
 
 class Entry(Protocol):
@@ -375,7 +375,8 @@ def understand(catalogue: Sequence[Entry] | Iterable[Entry], text: str, *,
                basket: Mapping[int, int] | None = None) -> Understood:
     """What ``text`` asks for, against ``catalogue`` (on-sale products, in catalogue order) and the
     resident's ``basket`` (product id → quantity), for change/remove and for 「already in the basket」."""
-    said, starts, ends = reading_with_bounds(text)
+    said, spans = reading_spans(text)
+    starts, ends = frozenset(s for s, _, _ in spans), frozenset(e for _, e, _ in spans)
     basket = dict(basket or {})
     if not said:
         return Understood("unknown", text=text)
@@ -406,11 +407,12 @@ def understand(catalogue: Sequence[Entry] | Iterable[Entry], text: str, *,
                 if intent in ("cancel",) and mention.op == "order":
                     mention.op = "remove"
                 elif intent == "unknown":
-                    unmatched.append(head)
+                    unmatched.append(_as_written(said, spans, head, cursor, start))
             elif head:
-                unmatched.append(head)
-            if mention.leftover and number + 1 == len(hits):
-                unmatched.append(mention.leftover)
+                unmatched.append(_as_written(said, spans, head, cursor, start))
+            if mention.leftover:
+                # Every word left over is said back (「メロン1個」は見つかりませんでした), never dropped.
+                unmatched.append(_as_written(said, spans, mention.leftover, end, following))
             if mention.quantity is not None:
                 Q.check_range(mention.quantity)
             mentions.append(mention)
@@ -424,6 +426,15 @@ def understand(catalogue: Sequence[Entry] | Iterable[Entry], text: str, *,
             if mention.quantity is None and mention.op == "order":
                 mention.quantity, mention.counter = last.quantity, last.counter
     return _resolve(index, mentions, basket, tuple(unmatched), text)
+
+
+def _as_written(said: str, spans: Sequence[tuple[int, int, str]], fragment: str, lo: int, hi: int) -> str:
+    """The words of ``fragment`` (found in ``said[lo:hi]``) as the resident wrote them."""
+    at = said.find(fragment, lo, hi)
+    if at < 0:
+        return fragment
+    words = [surface for start, end, surface in spans if start < at + len(fragment) and end > at]
+    return "".join(words) or fragment
 
 
 def _in_basket(index: _Index, ids: Sequence[int], basket: Mapping[int, int]) -> list[int]:

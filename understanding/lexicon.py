@@ -26,18 +26,23 @@ def _clean_token(reading: str) -> str:
     return reading.translate(_SIGNS).replace("きろぐらむ", "kg").replace("きろ", "kg")
 
 
-def reading_with_bounds(text: str) -> tuple[str, frozenset[int], frozenset[int]]:
-    """The clean reading and where its words (Sudachi's tokens) start and end."""
-    out, starts, ends, pos = [], set(), set(), 0
+def reading_spans(text: str) -> tuple[str, tuple[tuple[int, int, str], ...]]:
+    """The clean reading and its words (Sudachi's tokens) as (start, end, as written)."""
+    out, spans, pos = [], [], 0
     for token in tokens(text):
         part = _clean_token(token.reading)
         if not part:
             continue
-        starts.add(pos)
+        spans.append((pos, pos + len(part), token.surface))
         pos += len(part)
-        ends.add(pos)
         out.append(part)
-    return "".join(out), frozenset(starts), frozenset(ends)
+    return "".join(out), tuple(spans)
+
+
+def reading_with_bounds(text: str) -> tuple[str, frozenset[int], frozenset[int]]:
+    """The clean reading and where its words (Sudachi's tokens) start and end."""
+    said, spans = reading_spans(text)
+    return said, frozenset(s for s, _, _ in spans), frozenset(e for _, e, _ in spans)
 
 
 def clean_reading(text: str) -> str:

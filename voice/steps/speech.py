@@ -107,6 +107,8 @@ def _items(call: Call, turn: Turn, said: Understood) -> VoiceResponse:
         else:
             basket.append([item.product_id, item.quantity])
             sentences.append(f"{name}を{item.quantity}{item.unit}、かごに入れました。")
+    # Words that matched nothing are said back, so a caller knows they were not ordered.
+    sentences += [f"{spoken_label(word)}は、見つかりませんでした。" for word in said.unmatched[:2]]
     if basket:
         try:
             quote_order(call.session, resident_id=call.resident_id, items=line_items(basket), now=call.now)
