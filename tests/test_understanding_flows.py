@@ -255,3 +255,16 @@ def test_phone_words_that_match_nothing_are_said_back(voice_app) -> None:
     call.dial_in()
     heard = "".join(call.speak("大根を2本とメロンを1個").said)
     assert "大根を2本、かごに入れました" in heard and "メロンを1個は、見つかりませんでした" in heard
+
+
+def test_phone_same_item_again_asks_add_or_set(voice_app) -> None:
+    town = seed_phone_town(voice_app, with_history=False)
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    call.speak("大根を2本")
+    question = "".join(call.speak("大根を3本").said)
+    assert "大根は、かごに2本入っています。どうしますか。" in question
+    assert "合わせて5本にするは1。" in question and "3本にするは2。" in question
+    assert _call_basket(voice_app, call) == [[town.product_ids["大根"], 2]]
+    call.press("2")
+    assert _call_basket(voice_app, call) == [[town.product_ids["大根"], 3]]
