@@ -171,3 +171,10 @@ def test_the_package_has_no_channel_or_flask_imports() -> None:
 
 def test_the_analyser_is_built_once() -> None:
     assert _tokenizer() is _tokenizer()
+
+
+def test_what_is_on_screen_or_just_heard_decides_between_two() -> None:
+    six = P(12, "卵（6個）", "たまご", "パック", "卵")
+    plain = P(13, "卵", "たまご", "パック", "卵")
+    assert understand([six, plain], "卵を2パック").ambiguity is not None          # which one?
+    assert pairs(understand([six, plain], "卵を2パック", shown={12})) == [(12, 2, "order")]

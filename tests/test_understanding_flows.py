@@ -268,3 +268,21 @@ def test_phone_same_item_again_asks_add_or_set(voice_app) -> None:
     assert _call_basket(voice_app, call) == [[town.product_ids["大根"], 2]]
     call.press("2")
     assert _call_basket(voice_app, call) == [[town.product_ids["大根"], 3]]
+
+
+def test_phone_of_two_names_the_one_in_the_list_is_meant(voice_app) -> None:
+    town = seed_phone_town(voice_app, with_history=False)
+    with db.transaction(voice_app) as session:
+        from shops.models import Shop
+        six = factories.make_product(session, session.get(Shop, town.shop_ids[1]), name="卵（6個）", kana="たまご",
+                                     category="野菜", unit="パック", price_yen=200, stock=5)
+        six_id = six.id
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    call.press("2")
+    call.press("1")                                           # 野菜: 大根, 人参, 卵（6個）
+    call.speak("卵を2パック")
+    assert _call_basket(voice_app, call) == [[six_id, 2]]
+    other = CallSim(voice_app.test_client(), RESIDENT_PHONE)   # at the menu, no list: which egg?
+    other.dial_in()
+    assert "どれにしますか" in "".join(other.speak("卵を2パック").said)

@@ -17,7 +17,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Mapping, Protocol, Sequence
+from typing import Collection, Iterable, Mapping, Protocol, Sequence
 
 from otodoke.errors import DomainError
 from understanding import quantities as Q
@@ -372,9 +372,11 @@ def _parse_segment(mention: _Said, segment: str, more_follows: bool) -> None:
 
 
 def understand(catalogue: Sequence[Entry] | Iterable[Entry], text: str, *,
-               basket: Mapping[int, int] | None = None) -> Understood:
+               basket: Mapping[int, int] | None = None, shown: Collection[int] = ()) -> Understood:
     """What ``text`` asks for, against ``catalogue`` (on-sale products, in catalogue order) and the
-    resident's ``basket`` (product id → quantity), for change/remove and for 「already in the basket」."""
+    resident's ``basket`` (product id → quantity), for change/remove and for 「already in the basket」.
+    ``shown``: the products on the screen or in the list just heard; of two that fit the words, the
+    one the resident is looking at (or listening to) is the one meant."""
     said, spans = reading_spans(text)
     starts, ends = frozenset(s for s, _, _ in spans), frozenset(e for _, e, _ in spans)
     basket = dict(basket or {})
@@ -425,7 +427,7 @@ def understand(catalogue: Sequence[Entry] | Iterable[Entry], text: str, *,
         for mention in mentions[:-1]:
             if mention.quantity is None and mention.op == "order":
                 mention.quantity, mention.counter = last.quantity, last.counter
-    return _resolve(index, mentions, basket, tuple(unmatched), text)
+    return _resolve(index, mentions, basket, frozenset(shown), tuple(unmatched), text)
 
 
 def _as_written(said: str, spans: Sequence[tuple[int, int, str]], fragment: str, lo: int, hi: int) -> str:
@@ -442,7 +444,7 @@ def _in_basket(index: _Index, ids: Sequence[int], basket: Mapping[int, int]) -> 
     return [pid for pid in basket if pid in index.products and (pid in ids or index.products[pid].name in names)]
 
 
-def _candidates(index: _Index, mention: _Said, basket: Mapping[int, int]) -> list[_Product]:
+def _candidates(index: _Index, mention: _Said, basket: Mapping[int, int], shown: frozenset[int]) -> list[_Product]:
     """One product per distinct name (大根 sold by three shops is one thing to the resident): the one in
     the basket, else the first in the catalogue (the caller's order)."""
     ids = list(mention.target.product_ids)
@@ -475,6 +477,11 @@ def _candidates(index: _Index, mention: _Said, basket: Mapping[int, int]) -> lis
         held = [p for p in found if _in_basket(index, [p.id], basket)]
         if held:
             found = held
+    if len(found) > 1 and shown:
+        # 「卵を2パック」 while hearing a list with 「卵 6個入り」 in it: that one.
+        looking = [p for p in found if p.id in shown]
+        if len(looking) == 1:
+            found = looking
     return found
 
 
@@ -486,13 +493,13 @@ def _label(p: _Product, quantity: int | None) -> str:
     return f"{p.name} {quantity}{p.unit}" if quantity else p.name
 
 
-def _resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int],
+def _resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], shown: frozenset[int],
              unmatched: tuple[str, ...], text: str) -> Understood:
     items: list[Item] = []
     ambiguity: Ambiguity | None = None
     problem = ""
     for mention in mentions:
-        found = _candidates(index, mention, basket)
+        found = _candidates(index, mention, basket, shown)
         said_word = mention.word
         op = "set" if mention.op == "reduce" else mention.op
         if len(found) != 1:

@@ -25,14 +25,18 @@ def read(ctx: Ctx, text: str) -> Understood:
     fresh rows only, so a cached word never puts a stale product in the basket."""
     from bot.conversation import catalogue
     basket = {pid: qty for pid, qty in ctx.basket()}
-    shop_id = (ctx.state.get("browse") or {}).get("s")
-    said = understand(catalogue.shop_first(catalogue.words(ctx.session), shop_id), text, basket=basket)
+    browse = ctx.state.get("browse") or {}
+    shop_id = browse.get("s") if ctx.state.get("step") in ("prods", "qty", "basket", "confirm") else None
+    words = catalogue.shop_first(catalogue.words(ctx.session), shop_id)
+    shown = {w.id for w in words if shop_id and w.shop_id == shop_id
+             and (not browse.get("c") or w.category == browse.get("c"))}
+    said = understand(words, text, basket=basket, shown=shown)
     ids = _product_ids(said)
     if ids:
         fresh = catalogue.fresh_words(ctx.session, ids)
         if {w.id for w in fresh} != set(ids):
             fresh = catalogue.fresh_words(ctx.session, ids + list(basket))
-            said = understand(catalogue.shop_first(fresh, shop_id), text, basket=basket)
+            said = understand(catalogue.shop_first(fresh, shop_id), text, basket=basket, shown=shown)
     return said
 
 

@@ -36,13 +36,14 @@ def hear(call: Call, turn: Turn) -> Understood:
     basket = {int(pid): int(qty) for pid, qty in call.state.get("basket") or []}
     products = list_products(call.session)
     shop_id, category = call.state.get("shop_id"), call.state.get("category")
-    if shop_id or category:
+    listed: list[Product] = []
+    if call.state.get("step") in ("item", "more", "qty") and (shop_id or category):
         # The list being heard first: between two products of one name, the one just read out is meant.
         listed = [p for p in products if (not shop_id or p.shop_id == shop_id)
                   and (not category or p.category == category)]
         seen = {p.id for p in listed}
         products = listed + [p for p in products if p.id not in seen]
-    return understand(products, turn.speech, basket=basket)
+    return understand(products, turn.speech, basket=basket, shown={p.id for p in listed})
 
 
 def respond(call: Call, turn: Turn, *, items_only: bool = False) -> VoiceResponse | None:
