@@ -29,9 +29,6 @@ def usual(ctx: Ctx) -> list[Message]:
     except DomainError as exc:
         return menu(ctx, error_text(exc))
     notes = _skipped_notes(basket.skipped)
-    if not basket.items and not basket.skipped:
-        # No order yet to repeat (the phone line says the same).
-        return menu(ctx, "これまでのご注文が見つかりませんでした。\n「注文する」から選んでください。")
     if not basket.items or basket.quote is None:
         # No history at all is not "unavailable" (the phone line says the same).
         lead = ["いつもの商品は、いまはご用意できません。"] if basket.skipped else \

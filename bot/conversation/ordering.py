@@ -164,7 +164,9 @@ def set_quantity(ctx: Ctx, product_id: int, quantity: int) -> list[Message]:
     position = next((i for i, line in enumerate(ctx.basket()) if line[0] == product_id), len(basket))
     basket.insert(position, [product_id, quantity])
     ctx.set_basket(basket)
-    return show_basket(ctx, "数を直しました。")
+    product = ctx.session.get(Product, product_id)
+    name, unit = (product.name, product.unit) if product is not None else ("", "")
+    return quote(ctx, notes=[f"{name}を{quantity}{unit}にしました。"])
 
 
 def add(ctx: Ctx, product_id: int, quantity: int) -> list[Message]:

@@ -8,7 +8,6 @@ steps. Nothing that needs the question is placed before it is answered.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -28,8 +27,8 @@ ITEM_INTENTS = ("order_items", "change_set", "change_add", "change_remove")
 
 
 def spoken_label(label: str) -> str:
-    """「1パック（10個）」 → 「1パック、10個」: brackets are not read out."""
-    return re.sub(r"[（(]\s*(.*?)\s*[)）]", r"、\1", label).strip("、 ")
+    """「卵（10個） 2パック」 → 「卵 10個入り 2パック」: brackets are not read out (``prompts.speakable``)."""
+    return P.speakable(label).strip()
 
 
 def hear(call: Call, turn: Turn) -> Understood:
@@ -78,7 +77,7 @@ def respond(call: Call, turn: Turn, *, items_only: bool = False) -> VoiceRespons
 
 
 def _name(product: Product | None, fallback: str) -> str:
-    return spoken_label(product.name) if product is not None else fallback
+    return P.spoken_name(product.name) if product is not None else fallback
 
 
 def _items(call: Call, turn: Turn, said: Understood) -> VoiceResponse:
