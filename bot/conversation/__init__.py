@@ -18,6 +18,7 @@ from bot.conversation import state as conv_state
 from bot.conversation.state import Ctx
 from bot.events import Incoming
 from bot.messages import Message
+from orders.placing import MAX_QUANTITY
 from otodoke.inputs import db_int
 from otodoke.errors import DomainError
 
@@ -93,8 +94,8 @@ def _customer_action(ctx: Ctx, action: str, d: Mapping[str, str]) -> list[Messag
         "cats": lambda: ordering.categories(ctx, _int(d.get("s"))),
         "prods": lambda: ordering.products(ctx, _int(d.get("s")), d.get("c") or None, _int(d.get("pg"))),
         "qty": lambda: ordering.ask_quantity(ctx, _int(d.get("p"))),
-        "add": lambda: ordering.add(ctx, _int(d.get("p")), max(1, min(99, _int(d.get("q"))))),
-        "set": lambda: ordering.set_quantity(ctx, _int(d.get("p")), max(1, min(99, _int(d.get("q"))))),
+        "add": lambda: ordering.add(ctx, _int(d.get("p")), max(1, min(MAX_QUANTITY, _int(d.get("q"))))),
+        "set": lambda: ordering.set_quantity(ctx, _int(d.get("p")), max(1, min(MAX_QUANTITY, _int(d.get("q"))))),
         "basket": lambda: ordering.show_basket(ctx),
         "clear": lambda: ordering.clear(ctx),
         "quote": lambda: ordering.quote(ctx, d.get("w") or None),

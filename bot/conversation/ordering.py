@@ -13,6 +13,8 @@ from bot import messages as m
 from bot.messages import Message
 from bot.conversation.common import date_ja, error_text, menu, remember_back, yen
 from bot.conversation.state import Ctx
+from orders.basket import Wanted, apply_changes
+from orders.placing import MAX_QUANTITY
 from otodoke.errors import DomainError
 from shops.models import Product
 
@@ -68,7 +70,7 @@ def categories(ctx: Ctx, shop_id: int) -> list[Message]:
 def _quantity_buttons(p: Product) -> list[m.Action]:
     """1, 2, 3 on the card itself (no stock shown beyond what is left), then 「ほかの数」 for the
     quantity question: the common amounts go into the basket in one tap."""
-    room = 99 if p.stock is None else min(99, p.stock)
+    room = MAX_QUANTITY if p.stock is None else min(MAX_QUANTITY, p.stock)
     quick = [m.postback(f"{n}{p.unit}", "add", p=p.id, q=n) for n in CARD_QTYS if n <= room]
     return quick + [m.postback("ほかの数", "qty", p=p.id)]
 
@@ -176,12 +178,7 @@ def add(ctx: Ctx, product_id: int, quantity: int) -> list[Message]:
     if product is None:
         return menu(ctx, "その商品は見つかりませんでした。")
     basket = ctx.basket()
-    for line in basket:
-        if line[0] == product_id:
-            line[1] = min(99, line[1] + quantity)
-            break
-    else:
-        basket.append([product_id, quantity])
+    apply_changes(basket, [Wanted("add", product_id, quantity)])
     ctx.set_basket(basket)
     return quote(ctx, notes=[f"{product.name}を{quantity}{product.unit}、かごに入れました。"])
 

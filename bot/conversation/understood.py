@@ -56,28 +56,20 @@ def _choice_action(choice: Any) -> m.Action:
 
 def apply_items(ctx: Ctx, said: Understood) -> list[str]:
     """Put what was understood into the basket; returns the sentences saying what changed."""
+    from orders.basket import apply_changes
     from shops.models import Product
     basket = ctx.basket()
     notes: list[str] = []
-    for item in said.items:
-        line = next((pair for pair in basket if pair[0] == item.product_id), None)
+    for item, change in zip(said.items, apply_changes(basket, said.items)):
         product = ctx.session.get(Product, item.product_id)
         name = product.name if product is not None else item.name
-        if item.op == "remove":
-            if line is not None:
-                basket.remove(line)
+        if change.kind == "removed":
             notes.append(f"{name}をかごから外しました。")
-        elif item.op == "set":
-            if line is None:
-                basket.append([item.product_id, item.quantity])
-            else:
-                line[1] = item.quantity
+        elif change.kind == "set":
             notes.append(f"{name}を{item.quantity}{item.unit}にしました。")
-        elif line is not None:
-            line[1] = min(99, line[1] + item.quantity)
-            notes.append(f"{name}を{item.quantity}{item.unit}足して、{line[1]}{item.unit}にしました。")
-        else:
-            basket.append([item.product_id, item.quantity])
+        elif change.kind == "added":
+            notes.append(f"{name}を{item.quantity}{item.unit}足して、{change.total}{item.unit}にしました。")
+        # a new line needs no sentence: the order card that follows shows it
     ctx.set_basket(basket)
     return notes
 

@@ -12,6 +12,7 @@ from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from orders.basket import apply_changes
 from orders.errors import OrderError
 from orders.service import quote_order
 from shops.models import Product
@@ -84,28 +85,16 @@ def _items(call: Call, turn: Turn, said: Understood) -> VoiceResponse:
     basket: list[list[int]] = [list(map(int, pair)) for pair in call.state.get("basket") or []]
     sentences: list[str] = []
     changed = False
-    for item in said.items:
-        product = call.session.get(Product, item.product_id)
-        name = _name(product, item.name)
-        line = next((pair for pair in basket if pair[0] == item.product_id), None)
-        if item.op == "remove":
-            if line is not None:
-                basket.remove(line)
+    for item, change in zip(said.items, apply_changes(basket, said.items)):
+        name = _name(call.session.get(Product, item.product_id), item.name)
+        changed = changed or change.kind != "new"
+        if change.kind == "removed":
             sentences.append(f"{name}を取り消しました。")
-            changed = True
-        elif item.op == "set":
-            if line is None:
-                basket.append([item.product_id, item.quantity])
-            else:
-                line[1] = item.quantity
+        elif change.kind == "set":
             sentences.append(f"{name}を{item.quantity}{item.unit}にしました。")
-            changed = True
-        elif line is not None:
-            line[1] = min(99, line[1] + item.quantity)
-            sentences.append(f"{name}を{item.quantity}{item.unit}足して、{line[1]}{item.unit}にしました。")
-            changed = True
+        elif change.kind == "added":
+            sentences.append(f"{name}を{item.quantity}{item.unit}足して、{change.total}{item.unit}にしました。")
         else:
-            basket.append([item.product_id, item.quantity])
             sentences.append(f"{name}を{item.quantity}{item.unit}、かごに入れました。")
     # Words that matched nothing are said back, so a caller knows they were not ordered.
     sentences += [f"{spoken_label(word)}は、見つかりませんでした。" for word in said.unmatched[:2]]
