@@ -1,10 +1,10 @@
-"""The LINE webhook: ``POST /line/callback``. Thin on purpose (house style §7).
+"""The LINE webhook: ``POST /line/callback``. Thin on purpose (docs/design-notes.md, "Thin channels").
 
 Verify ``X-Line-Signature`` on the raw body first (400 and nothing stored when it is missing or
 wrong), parse into typed events, hand each to ``dispatch.process``, answer 200. An empty ``events``
 list (the console's Verify button) is answered 200. Unknown event types are answered 200 and ignored.
 
-Policy for the open question in channels.md §1.2 (is Verify signed?): an unsigned body is refused
+Policy for LINE's Verify button (docs/design-notes.md, "LINE webhook"): an unsigned body is refused
 (400) even when its ``events`` list is empty; a signed empty list is the documented check and gets 200.
 If LINE's console ever shows Verify failing for that reason, the log line says "missing signature".
 """

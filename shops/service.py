@@ -1,6 +1,6 @@
 """The catalogue (browse and search) and a shop's stock: set, adjust, sold out.
 
-Stock rules (docs/reliability.md §A3): an order reserves with a guarded update (orders/stock.py); a
+Stock rules (docs/design-notes.md, "Stock"): an order reserves with a guarded update (orders/stock.py); a
 shop's form sets an absolute value as a compare-and-set against the value it showed, so a stale form
 cannot wipe out orders placed since; a delta is guarded never to go below zero. Every change writes a
 StockMovement, so ``initial + Σ delta == stock`` (an unlimited product, stock NULL, counts as 0).
