@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 from accounts.models import ROLE_LABELS
 
-ROLE_CHOICES = list(ROLE_LABELS.items())
+ROLE_CHOICES = [SelectChoice(value, label) for value, label in ROLE_LABELS.items()]
 
 
 class LoginForm(FlaskForm):
