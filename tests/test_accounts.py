@@ -259,6 +259,7 @@ def test_wrong_totp_codes_count_too(app, client) -> None:
 
 def test_forwarded_addresses_count_only_behind_a_trusted_proxy(app, database_url, clock, tmp_path) -> None:
     from otodoke import create_app
+    from otodoke.db import db
 
     def attempts(trusted: int) -> int:
         proxied = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
@@ -272,8 +273,10 @@ def test_forwarded_addresses_count_only_behind_a_trusted_proxy(app, database_url
                         data={"email": f"x{n}@test.example", "password": "guess", "csrf_token": token})
         headers = {"X-Forwarded-For": "198.51.100.7"}
         token = csrf_of(client.get("/staff/login", headers=headers).get_data(as_text=True))
-        return client.post("/staff/login", headers=headers, data={
+        status = client.post("/staff/login", headers=headers, data={
             "email": "y@test.example", "password": "guess", "csrf_token": token}).status_code
+        db.bound(proxied).engine.dispose()
+        return status
 
     assert attempts(0) == 429      # the header is anyone's to write: all ten came from one address
     assert attempts(1) == 401      # behind one proxy, each client's own address counts
@@ -307,11 +310,13 @@ def test_views_of_personal_data_and_changes_are_audited_and_admins_read_them(app
 
 def test_cookie_is_httponly_and_samesite_and_secure_in_production(app, client, database_url, clock, tmp_path) -> None:
     from otodoke import create_app
+    from otodoke.db import db
     cookie = client.get("/staff/login").headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     prod = create_app({"ENV_NAME": "production", "SECRET_KEY": "a-real-secret-of-some-length",
                        "DATABASE_URL": database_url, "JOBS_URL": f"sqlite:///{tmp_path / 'p.db'}"}, clock=clock)
     cookie = prod.test_client().get("/staff/login").headers["Set-Cookie"]
+    db.bound(prod).engine.dispose()
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
@@ -366,3 +371,29 @@ def test_demo_accounts_come_only_with_the_demo_town(app, session, clock) -> None
     seed_demo(session, now=clock.now())     # a second run changes nothing
     session.commit()
     assert len(session.scalars(select(Account)).all()) == 5
+
+
+def test_the_accounts_migration_goes_up_and_down(tmp_path) -> None:
+    import os
+    from contextlib import nullcontext
+
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from otodoke import migrate
+    from otodoke.db import make_engine
+    from otodoke.testdb import throwaway_database
+
+    server = os.environ.get("TEST_DATABASE_URL")
+    with (throwaway_database(server) if server else nullcontext(f"sqlite:///{tmp_path / 'm.db'}")) as url:
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        assert {"accounts", "invitations"} <= set(inspect(engine).get_table_names())
+        cfg = migrate.alembic_config(url)
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            command.downgrade(cfg, "0005_run_stop_orders")
+        assert not {"accounts", "invitations"} & set(inspect(engine).get_table_names())
+        migrate.upgrade(engine)
+        assert {"accounts", "invitations"} <= set(inspect(engine).get_table_names())
+        engine.dispose()
