@@ -61,6 +61,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     from delivery import views as delivery_views
     from staff import views as staff_views
     app.register_blueprint(staff_views.bp)
+    from staff import office
+    app.register_blueprint(office.bp)
     app.register_blueprint(delivery_views.bp)
     from shops import views as shop_views
     app.register_blueprint(shop_views.bp)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from delivery.leftovers import left_out_orders
@@ -47,11 +47,26 @@ def _selected_date() -> date:
     return get_clock().now().astimezone(JST).date()
 
 
+def _next_day_with_orders(session: Session) -> date:
+    """Today, or else the first day from today that has orders: the dashboard opens where the work is
+    (the evening before, tomorrow's orders; on a day without deliveries, the next one)."""
+    today = get_clock().now().astimezone(JST).date()
+    has_orders = select(Order.id).where(Order.delivery_date == today, Order.status.in_(DAY_STATUSES)).limit(1)
+    if session.scalar(has_orders) is not None:
+        return today
+    later = session.scalar(select(func.min(Order.delivery_date)).where(
+        Order.delivery_date > today, Order.status.in_(DAY_STATUSES)))
+    return later or today
+
+
 @bp.get("/")
 @staff_required
 def dashboard() -> str:
-    day = _selected_date()
     with db.reading() as session:
+        chosen = bool(request.args.get("date"))
+        day = _selected_date() if chosen else _next_day_with_orders(session)
+        today = get_clock().now().astimezone(JST).date()
+        moved_on = not chosen and day != today
         # Delivered and 不在 orders stay in the day's table: it must not empty out as the vans go round.
         batches = batch_orders(session, delivery_date=day, statuses=DAY_STATUSES)
         plan = session.scalars(select(Plan).where(Plan.delivery_date == day, Plan.active.is_(True))).first()
@@ -65,7 +80,7 @@ def dashboard() -> str:
         page = render_template("staff/dashboard.html", day=day, prev_day=day - timedelta(days=1),
                                next_day=day + timedelta(days=1), batches=batches, plan=plan, runs=runs,
                                unassigned=unassigned, absent=absent, shops=shops, outbox=outbox, dead=dead,
-                               outbox_labels=OUTBOX_LABELS,
+                               outbox_labels=OUTBOX_LABELS, moved_on=moved_on,
                                csrf_token=csrf_token(), jst=JST)
     # The page names residents (left out, 不在): who looked, and at which orders, goes to the audit log.
     audit_view("dashboard", "delivery_day", day.isoformat(),

@@ -397,3 +397,21 @@ def test_the_accounts_migration_goes_up_and_down(tmp_path) -> None:
         migrate.upgrade(engine)
         assert {"accounts", "invitations"} <= set(inspect(engine).get_table_names())
         engine.dispose()
+
+
+def test_signing_in_starts_a_new_session(app, client) -> None:
+    """Nothing put into the session before sign-in (by a page, or planted by someone) survives it."""
+    with client.session_transaction() as planted:
+        planted["planted"] = "by someone else"
+    sign_in(client, "readonly")
+    with client.session_transaction() as after:
+        assert "planted" not in after and "_user_id" in after
+
+
+def test_a_disabled_flag_alone_ends_the_session(app, client, session) -> None:
+    """Even set by hand in the database (no generation change), a disabled account's session is over."""
+    sign_in(client)
+    account = _account(session, COORD)
+    account.disabled = True
+    session.commit()
+    assert client.get("/staff/").status_code == 302

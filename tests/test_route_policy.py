@@ -48,6 +48,9 @@ POLICY = {
     "shop.home": STAFF,                 # a signed-in shop account
     "shop.picking": STAFF,
     "delivery.driver_home": STAFF,      # a signed-in driver account
+    "office.new_resident": STAFF,
+    "office.orders": STAFF,
+    "office.cancel": STAFF,
     "staff.plan_now": STAFF,
     "staff.move_next": STAFF,
     "staff.assign": STAFF,
