@@ -415,3 +415,19 @@ def test_a_disabled_flag_alone_ends_the_session(app, client, session) -> None:
     account.disabled = True
     session.commit()
     assert client.get("/staff/").status_code == 302
+
+
+def test_otodoke_run_prints_the_demo_sign_ins_only_with_the_demo_town(app, session, clock, capsys) -> None:
+    from accounts.demo import DEMO_PASSWORD
+    from demo.seed import seed_demo
+    from otodoke.runner import _print_demo_accounts
+    _print_demo_accounts(app)
+    assert DEMO_PASSWORD not in capsys.readouterr().out          # no demo town, no demo accounts
+    seed_demo(session, now=clock.now())
+    session.commit()
+    _print_demo_accounts(app)
+    out = capsys.readouterr().out
+    assert DEMO_PASSWORD in out and "admin@demo.example" in out and "driver@demo.example" in out
+    app.config["ENV_NAME"] = "production"
+    _print_demo_accounts(app)
+    assert capsys.readouterr().out == ""
