@@ -20,6 +20,7 @@ from flask_limiter.util import get_remote_address
 from flask_login import AnonymousUserMixin, LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from limits import parse
+from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from accounts.models import STAFF_ROLES, Account
@@ -117,7 +118,7 @@ def role_required(*roles: str) -> Callable[[F], F]:
             if not current_user.is_authenticated:
                 return login_manager.unauthorized()
             if current_user.role not in roles:
-                abort(403, description="このページを開く権限がありません。")
+                abort(403, description="このページを開く権限がありません。必要なら管理者に頼んでください。")
             return view(*args, **kwargs)
         return wrapped  # type: ignore[return-value]
     return decorate
@@ -234,9 +235,11 @@ def init_app(app: Flask) -> None:
                                message="フォームの有効期限が切れました。ページを開き直してから、もう一度お試しください。"), 400
 
     @app.errorhandler(403)
-    def _forbidden(error: Exception):  # type: ignore[no-untyped-def]
+    def _forbidden(error: Forbidden):  # type: ignore[no-untyped-def]
+        # A view's own reason (a webhook's "not configured", a role check's sentence) is kept.
+        reason = error.description if error.description != Forbidden.description else ""
         return render_template("accounts/error.html", title="権限がありません",
-                               message="このページを開く権限がありません。必要なら管理者に頼んでください。"), 403
+                               message=reason or "このページを開く権限がありません。必要なら管理者に頼んでください。"), 403
 
     @app.context_processor
     def _who() -> dict[str, Any]:
