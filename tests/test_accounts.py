@@ -431,3 +431,29 @@ def test_otodoke_run_prints_the_demo_sign_ins_only_with_the_demo_town(app, sessi
     app.config["ENV_NAME"] = "production"
     _print_demo_accounts(app)
     assert capsys.readouterr().out == ""
+
+
+def test_a_shop_invitation_names_its_shop_and_lands_on_the_shop_page(app, client, session) -> None:
+    from tests.factories import make_shop
+    shop = make_shop(session, name="あやめ青果店")
+    session.commit()
+    shop_id = shop.id
+    session.rollback()
+    admin = app.test_client()
+    sign_in(admin, "admin")
+    page = admin.get("/staff/accounts").get_data(as_text=True)
+    refused = admin.post("/staff/accounts/invite", data={"email": "s@test.example", "role": "shop",
+                                                         "csrf_token": csrf_of(page)}, follow_redirects=True)
+    assert "お店を選んでください" in refused.get_data(as_text=True)
+    assert session.scalars(select(Invitation)).all() == []
+    session.rollback()
+    admin.post("/staff/accounts/invite", data={"email": "s@test.example", "role": "shop", "shop_id": str(shop_id),
+                                               "csrf_token": csrf_of(page)})
+    link = "/staff/invite/" + admin.get("/staff/accounts").get_data(as_text=True).split("/staff/invite/")[1].split("<")[0]
+    form = client.get(link).get_data(as_text=True)
+    client.post(link, data={"display_name": "店長", "password": "a long password", "confirm": "a long password",
+                            "csrf_token": csrf_of(form)})
+    signed = post_login(client, "s@test.example", "a long password")
+    assert signed.headers["Location"] == "/shop/"
+    assert "あやめ青果店" in client.get("/shop/").get_data(as_text=True)
+    assert client.get("/staff/").status_code == 403
