@@ -199,11 +199,13 @@ def _storage_uri(config: Any) -> str:
 def init_app(app: Flask) -> None:
     config = app.config
     production = config.get("ENV_NAME") == "production"
-    # Flask's defaults exist as keys already (SameSite unset, Secure off), so these are set, not defaulted.
+    # Flask's defaults exist as keys already (SameSite unset, Secure off), so setdefault would do nothing:
+    # SameSite is Lax unless configured stricter; HttpOnly always; Secure always in production.
     config["SESSION_COOKIE_HTTPONLY"] = True
-    config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    config["SESSION_COOKIE_SECURE"] = production
-    config["REMEMBER_COOKIE_SECURE"] = production
+    config["SESSION_COOKIE_SAMESITE"] = config.get("SESSION_COOKIE_SAMESITE") or "Lax"
+    if production:
+        config["SESSION_COOKIE_SECURE"] = True
+        config["REMEMBER_COOKIE_SECURE"] = True
     # A driver's run page stays open all day in the van: the token lives as long as the session.
     config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     config["RATELIMIT_STORAGE_URI"] = _storage_uri(config)
