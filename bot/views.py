@@ -15,6 +15,7 @@ import functools
 import logging
 from typing import Any, Callable
 
+from accounts.security import csrf
 from flask import Blueprint, Response, abort, current_app, make_response, request
 from linebot.v3 import SignatureValidator
 
@@ -62,6 +63,7 @@ def line_signed(view: Callable[..., Response]) -> Callable[..., Response]:
 
 
 @bp.post("/line/callback")
+@csrf.exempt          # LINE's webhook: signature-checked instead
 @line_signed
 def callback(body: str) -> Response:
     """Receive a batch of LINE events."""

@@ -158,7 +158,7 @@ def store_plan(session: Session, day: DayInput, result: RoutePlan | None, *, now
     session.flush()
     plan.diff = _diff(previous, assigned, cancelled=sorted(set(day.order_ids) - still_open),
                       waiting=sorted(arrived_since))
-    audit.record(session, at=now, actor=actor, channel="staff" if actor.startswith("staff") else "job",
+    audit.record(session, at=now, actor=actor, channel="staff" if actor.startswith(("staff", "account:")) else "job",
                  action="plan.created", subject_type="plan", subject_id=plan.id,
                  delivery_date=day.delivery_date.isoformat(), version=version,
                  orders=plan.order_count, unassigned=plan.unassigned_count)

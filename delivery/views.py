@@ -7,6 +7,8 @@ from datetime import date
 
 import segno
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
 from markupsafe import Markup
 from sqlalchemy.orm import Session
 
@@ -23,7 +25,8 @@ from otodoke import audit, get_clock
 from otodoke.db import db
 from otodoke.errors import DomainError, NotFound
 from otodoke.inputs import parse_day
-from staff.auth import check_csrf, csrf_token, staff_required
+from accounts.security import (audit_view, csrf_token, current_actor, role_required, staff_change_required,
+                               staff_required)
 
 bp = Blueprint("delivery", __name__, template_folder="templates")
 
@@ -62,7 +65,6 @@ def driver_run_page(token: str, run_id: int) -> str:
 @driver_run
 def driver_stop(token: str, run_id: int, stop_id: int):  # type: ignore[no-untyped-def]
     """Record 完了 / 不在 / 受け取り拒否 for one stop of the driver's own run."""
-    check_csrf()
     cash_text = request.form.get("cash", "").strip()
     try:
         cash = int(cash_text.replace(",", "")) if cash_text else None
@@ -89,6 +91,7 @@ def route_sheet(run_id: int) -> str:
     """A large-print route sheet to print and carry."""
     with db.reading() as session:
         sheet = _sheet(session, run_id)
+    audit_view("route_sheet", "run", run_id)   # names, addresses and phones of the run's residents
     return render_template("delivery/route_sheet.html", sheet=sheet, map_svg=Markup(sheet.map_svg))
 
 
@@ -106,24 +109,23 @@ def run_link(run_id: int) -> str:
 
 
 @bp.post("/staff/runs/<int:run_id>/revoke-link")
-@staff_required
+@staff_change_required
 def revoke_link(run_id: int):  # type: ignore[no-untyped-def]
     """Staff revoke the run's driver link (a lost or shared phone): every link made before stops
     opening; the page then shows the new link's QR code to give the driver."""
-    check_csrf()
     now = get_clock().now()
     with db.transaction() as session:
         run = session.get(Run, run_id)
         if run is None:
             abort(404, description="その便は見つかりませんでした。")
         run.link_version = (run.link_version or 0) + 1
-        audit.record(session, at=now, actor="staff:coordinator", channel="web", action="run.link_revoked",
+        audit.record(session, at=now, actor=current_actor(), channel="web", action="run.link_revoked",
                      subject_type="run", subject_id=run.id, link_version=run.link_version)
     flash("これまでのリンクを取り消しました。下の新しいリンク（QRコード）を配達員に渡してください。")
     return redirect(url_for("delivery.run_link", run_id=run_id))
 
 
-def _picking_page(shop_id: int, day: date, *, staff: bool) -> str:
+def picking_page(shop_id: int, day: date, *, staff: bool) -> str:
     with db.reading() as session:
         shop = session.get(Shop, shop_id)
         if shop is None:
@@ -141,7 +143,7 @@ def shop_picking(token: str) -> str:
     link = shop_links.read_token(current_app.config["SECRET_KEY"], token, now=get_clock().now())
     if link is None:
         abort(404, description="このリンクは無効か、期限が切れています。担当者に連絡してください。")
-    return _picking_page(link.shop_id, link.delivery_date, staff=False)
+    return picking_page(link.shop_id, link.delivery_date, staff=False)
 
 
 @bp.get("/staff/picking/<day>/<int:shop_id>")
@@ -151,4 +153,23 @@ def staff_picking(day: str, shop_id: int) -> str:
     when = parse_day(day)
     if when is None:
         abort(404, description="日付は YYYY-MM-DD の形で指定してください。")
-    return _picking_page(shop_id, when, staff=True)
+    return picking_page(shop_id, when, staff=True)
+
+
+@bp.get("/driver/")
+@role_required("driver")
+def driver_home() -> str:
+    """A signed-in driver's runs for today and the next days (only their own), each opening the run page."""
+    from datetime import timedelta
+
+    from delivery.models import Plan
+    from otodoke.clock import JST
+    today = get_clock().now().astimezone(JST).date()
+    with db.reading() as session:
+        runs = list(session.scalars(select(Run).join(Plan).where(
+            Run.driver_id == current_user.driver_id, Plan.active.is_(True),
+            Plan.delivery_date >= today, Plan.delivery_date <= today + timedelta(days=2))
+            .order_by(Plan.delivery_date, Run.start_at)))
+        rows = [(format_date_ja(run.plan.delivery_date), run.vehicle.name, run.districts,
+                 driver_link(current_app, run)) for run in runs]  # type: ignore[arg-type]
+    return render_template("delivery/driver_home.html", rows=rows)

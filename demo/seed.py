@@ -80,6 +80,9 @@ def seed_demo(session: Session, *, now: datetime, seed: int = DEFAULT_SEED, forc
     residents, links = _residents(session, rng, districts, now, residents_per_home)
     summary = SeedSummary(loaded=True, districts=len(districts), shops=shops, products=products,
                           residents=residents, family_links=links, vehicles=len(vehicles), drivers=drivers)
+    # Demo sign-ins (admin, coordinator, readonly, a shop, a driver) exist only with the demo town.
+    from accounts.demo import add_demo_accounts
+    add_demo_accounts(session, now=now)
     audit.record(session, at=now, actor=ACTOR, channel="staff", action="demo.seed", subject_type="demo",
                  subject_id=seed, fictional=True, districts=summary.districts, shops=summary.shops,
                  products=summary.products, residents=summary.residents)

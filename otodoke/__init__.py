@@ -47,6 +47,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     from otodoke import jobs
     jobs.init_app(app)
 
+    # Personal accounts: sessions (Flask-Login), CSRF on every form (Flask-WTF), sign-in throttling
+    # (Flask-Limiter), the proxy fix when TRUSTED_PROXIES is set; then the sign-in and accounts pages.
+    from accounts import security as account_security
+    from accounts import views as account_views
+    account_security.init_app(app)
+    app.register_blueprint(account_views.bp)
+
     from otodoke import views
     app.register_blueprint(views.bp)
 
@@ -54,7 +61,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     from delivery import views as delivery_views
     from staff import views as staff_views
     app.register_blueprint(staff_views.bp)
+    from staff import office
+    app.register_blueprint(office.bp)
     app.register_blueprint(delivery_views.bp)
+    from shops import views as shop_views
+    app.register_blueprint(shop_views.bp)
     views.add_surface(app, "/staff/", "担当者ページ（注文・配達計画・ルート表・見守り）", "市・運営の担当者")
 
     # The LINE bot: webhook, sender (when configured or sandboxed) and the /sandbox/line page.

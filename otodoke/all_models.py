@@ -1,5 +1,6 @@
 """Import every model module so that ``Base.metadata`` is complete (Alembic, create_all, tests)."""
 
+from accounts import models as accounts_models  # noqa: F401
 from delivery import models as delivery_models  # noqa: F401
 from orders import models as orders_models  # noqa: F401
 from otodoke import models as otodoke_models  # noqa: F401

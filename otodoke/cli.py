@@ -47,7 +47,8 @@ def _package_commands() -> list[click.Command]:
     from demo.cli import COMMANDS as demo_commands
     from otodoke import runner
     from otodoke.linking import issue_link_code_command
-    return [*runner.COMMANDS, *demo_commands, *delivery_commands, issue_link_code_command]
+    from accounts.cli import create_admin_command
+    return [*runner.COMMANDS, *demo_commands, *delivery_commands, issue_link_code_command, create_admin_command]
 
 
 def _create_app() -> Flask:

@@ -66,8 +66,12 @@ def from_env(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
         "COORDINATOR_PHONE": environ.get("COORDINATOR_PHONE", "0238-00-0000"),
         "OUTBOX_MAX_ATTEMPTS": int(environ.get("OUTBOX_MAX_ATTEMPTS", "12")),
         "ROUTING_URL": environ.get("ROUTING_URL") or None,
-        # The coordinator's sign-in for the staff pages; required in production.
-        "STAFF_PASSWORD": environ.get("STAFF_PASSWORD", ""),
+        # How many reverse proxies (load balancer, PaaS router) stand in front of the app: only then is
+        # X-Forwarded-For believed for the client address (sign-in throttling counts per address).
+        "TRUSTED_PROXIES": int(environ.get("TRUSTED_PROXIES", "0") or 0),
+        # Where sign-in attempts are counted: a Redis URL shared by every web process; by default the
+        # job queue's Redis when it has one, else each process's memory.
+        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URL") or None,
         "PLANNING_TIME_LIMIT_S": float(environ.get("PLANNING_TIME_LIMIT_S", "10")),
         # Werkzeug's cap on every request body, chunked ones too (it stops reading past it: 413). LINE
         # batches are a few KB, Twilio forms and staff forms smaller; nothing here uploads files.
@@ -88,13 +92,12 @@ def channel_statuses(config: Mapping[str, Any]) -> list[ChannelStatus]:
 
 
 def check_production(config: Mapping[str, Any]) -> None:
-    """Refuse to start in production with a default secret key."""
+    """Refuse to start in production with a default (or short) secret key: it signs staff sessions and
+    driver and shop links."""
     if config.get("ENV_NAME") != "production":
         return
-    if config.get("SECRET_KEY") in ("", "dev-only-not-secret"):
-        raise RuntimeError("SECRET_KEY must be set in production")
-    if len(config.get("STAFF_PASSWORD") or "") < 12:
-        raise RuntimeError("STAFF_PASSWORD (12 characters or more) must be set in production")
+    if config.get("SECRET_KEY") in ("", "dev-only-not-secret") or len(str(config.get("SECRET_KEY"))) < 16:
+        raise RuntimeError("SECRET_KEY (16 characters or more, not the development value) must be set in production")
 
 
 def parse_flag(value: object) -> bool | None:

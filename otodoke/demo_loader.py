@@ -24,6 +24,11 @@ def seed_if_empty(app: Flask) -> bool:
     from demo.simulate import simulate_orders
     from otodoke import get_clock
     now = get_clock(app).now()
+    if app.config.get("ENV_NAME") == "production":
+        # An empty production database is a town about to start, not a demo (issue #12, hole 6).
+        click.echo("本番環境（OTODOKE_ENV=production）のため、デモデータは読み込みません。"
+                   "最初のアカウントは `otodoke create-admin` で作ってください。")
+        return False
     with db.transaction(app) as session:
         if session.scalar(select(District.id).limit(1)) is not None:
             return False

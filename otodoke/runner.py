@@ -35,12 +35,29 @@ def run_command(host: str, port: int, no_worker: bool) -> None:
     base = f"http://{host}:{port}"
     click.echo("お届け (Otodoke) を起動しました / Otodoke is running")
     click.echo(f"  トップ        {base}/")
+    _print_demo_accounts(app)
     for status in channel_statuses(app.config):
         state = "接続設定あり" if status.configured else "未設定（送信しません。サンドボックスで試せます）"
         click.echo(f"  {status.name:<12} {state}")
     # Flask's CLI sets FLASK_RUN_FROM_CLI, and app.run() then returns at once without serving.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     app.run(host=host, port=port, threaded=True, use_reloader=False)
+
+
+def _print_demo_accounts(app) -> None:  # type: ignore[no-untyped-def]
+    """The demo sign-ins, on the console only and only when the demo town is loaded (never in production)."""
+    if app.config.get("ENV_NAME") == "production":
+        return
+    from sqlalchemy import select
+
+    from accounts.demo import DEMO_PASSWORD
+    from accounts.models import Account
+    with db.reading(app) as session:
+        emails = list(session.scalars(select(Account.email).where(Account.is_demo.is_(True)).order_by(Account.id)))
+    if emails:
+        click.echo(f"  デモのログイン（パスワードはすべて {DEMO_PASSWORD}） / demo sign-ins:")
+        for email in emails:
+            click.echo(f"    {email}")
 
 
 from outbox.cli import COMMANDS as _OUTBOX_COMMANDS  # noqa: E402  (worker, outbox)

@@ -1,11 +1,11 @@
-"""The coordinator's pages: sign-in, today's orders by district, planning, runs, exceptions."""
+"""The coordinator's pages (sign-in is accounts/): today's orders by district, planning, runs, exceptions."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from delivery.leftovers import left_out_orders
@@ -27,9 +27,7 @@ from otodoke.inputs import db_int, parse_day
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.worker import status_counts
 from residents.phones import national_format
-from staff.auth import (check_csrf, check_password, csrf_token, record_failure, safe_next, sign_in,
-                        staff_required, too_many_failures)
-from staff.auth import DEV_PASSWORD
+from accounts.security import audit_view, csrf_token, current_actor, staff_change_required, staff_required
 from voice.twiml import VoiceStyle
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
@@ -37,32 +35,6 @@ bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="template
 DAY_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.PICKED, OrderStatus.OUT_FOR_DELIVERY,
                 OrderStatus.DELIVERED, OrderStatus.NOT_AT_HOME)
 OUTBOX_LABELS = {"pending": "送信待ち", "sending": "送信中", "sent": "送信済み", "dead": "送れなかった"}
-
-
-@bp.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
-    error, status = None, 200
-    if request.method == "POST":
-        now = get_clock().now()
-        with db.transaction() as session:
-            if too_many_failures(session, now):
-                error, status = "失敗が続いたため、しばらく（10分ほど）お待ちください。", 429
-            elif check_password(request.form.get("password", "")):
-                sign_in()
-                target = safe_next(request.args.get("next", ""))
-                return redirect(target or url_for("staff.dashboard"))
-            else:
-                record_failure(session, now)
-                error, status = "パスワードが違います。", 401
-    dev_hint = DEV_PASSWORD if not current_app.config.get("STAFF_PASSWORD") else None
-    return render_template("staff/login.html", error=error, dev_hint=dev_hint), status
-
-
-@bp.post("/logout")
-def logout():  # type: ignore[no-untyped-def]
-    from flask import session
-    session.clear()
-    return redirect(url_for("home.index"))
 
 
 def _selected_date() -> date:
@@ -75,11 +47,26 @@ def _selected_date() -> date:
     return get_clock().now().astimezone(JST).date()
 
 
+def _next_day_with_orders(session: Session) -> date:
+    """Today, or else the first day from today that has orders: the dashboard opens where the work is
+    (the evening before, tomorrow's orders; on a day without deliveries, the next one)."""
+    today = get_clock().now().astimezone(JST).date()
+    has_orders = select(Order.id).where(Order.delivery_date == today, Order.status.in_(DAY_STATUSES)).limit(1)
+    if session.scalar(has_orders) is not None:
+        return today
+    later = session.scalar(select(func.min(Order.delivery_date)).where(
+        Order.delivery_date > today, Order.status.in_(DAY_STATUSES)))
+    return later or today
+
+
 @bp.get("/")
 @staff_required
 def dashboard() -> str:
-    day = _selected_date()
     with db.reading() as session:
+        chosen = bool(request.args.get("date"))
+        day = _selected_date() if chosen else _next_day_with_orders(session)
+        today = get_clock().now().astimezone(JST).date()
+        moved_on = not chosen and day != today
         # Delivered and 不在 orders stay in the day's table: it must not empty out as the vans go round.
         batches = batch_orders(session, delivery_date=day, statuses=DAY_STATUSES)
         plan = session.scalars(select(Plan).where(Plan.delivery_date == day, Plan.active.is_(True))).first()
@@ -90,11 +77,15 @@ def dashboard() -> str:
         outbox = status_counts(session)
         dead = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
                                     .order_by(OutboxMessage.created_at.desc()).limit(20)))
-        return render_template("staff/dashboard.html", day=day, prev_day=day - timedelta(days=1),
+        page = render_template("staff/dashboard.html", day=day, prev_day=day - timedelta(days=1),
                                next_day=day + timedelta(days=1), batches=batches, plan=plan, runs=runs,
                                unassigned=unassigned, absent=absent, shops=shops, outbox=outbox, dead=dead,
-                               outbox_labels=OUTBOX_LABELS,
+                               outbox_labels=OUTBOX_LABELS, moved_on=moved_on,
                                csrf_token=csrf_token(), jst=JST)
+    # The page names residents (left out, 不在): who looked, and at which orders, goes to the audit log.
+    audit_view("dashboard", "delivery_day", day.isoformat(),
+               orders=[row["order_id"] for row in unassigned] + [row["order_id"] for row in absent])
+    return page
 
 
 def _left_out_rows(session: Session, plan: Plan) -> list[dict[str, object]]:
@@ -154,17 +145,16 @@ def _absent_rows(session: Session, stops: list[RunStop]) -> list[dict[str, str]]
 
 
 @bp.post("/plan")
-@staff_required
+@staff_change_required
 def plan_now():  # type: ignore[no-untyped-def]
     """「今すぐ計画」: plan or re-plan the chosen day now (a new version; done stops are kept)."""
-    check_csrf()
     day = _selected_date()
     if day < get_clock().now().astimezone(JST).date():
         # Re-planning a past day would retire the plan its drivers actually ran (and its records).
         flash("過ぎた日の計画は作り直せません。")
         return redirect(url_for("staff.dashboard", date=day.isoformat()))
     outcome = plan_day(current_app._get_current_object(), delivery_date=day,  # type: ignore[attr-defined]
-                       actor="staff:coordinator")
+                       actor=current_actor())
     flash(outcome.message)
     return redirect(url_for("staff.dashboard", date=day.isoformat()))
 
@@ -176,13 +166,12 @@ def _back_to(day: date):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/orders/<int:order_id>/move-next")
-@staff_required
+@staff_change_required
 def move_next(order_id: int):  # type: ignore[no-untyped-def]
-    check_csrf()
     day = _selected_date()
     try:
         with db.transaction() as session:
-            order = move_to_next_delivery_day(session, order_id=order_id, actor="staff:coordinator",
+            order = move_to_next_delivery_day(session, order_id=order_id, actor=current_actor(),
                                               channel="staff", now=get_clock().now(),
                                               voice=VoiceStyle.from_config(current_app.config))
             message = f"注文番号 {order_id} を{format_date_ja(order.delivery_date)}のお届けに移し、お客様にお知らせしました。"
@@ -193,9 +182,8 @@ def move_next(order_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/orders/<int:order_id>/assign")
-@staff_required
+@staff_change_required
 def assign(order_id: int):  # type: ignore[no-untyped-def]
-    check_csrf()
     day = _selected_date()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     run_id = db_int(request.form.get("run_id", ""))
@@ -204,7 +192,7 @@ def assign(order_id: int):  # type: ignore[no-untyped-def]
         return _back_to(day)
     try:
         with db.transaction() as session:
-            done = assign_by_hand(session, order_id=order_id, run_id=run_id, actor="staff:coordinator",
+            done = assign_by_hand(session, order_id=order_id, run_id=run_id, actor=current_actor(),
                                   now=get_clock().now(), distances=provider_from_config(app.config),
                                   driver_link=lambda run: driver_link(app, run),
                                   shop_link=lambda shop_id, day: picking_link(app, shop_id, day))
@@ -219,13 +207,12 @@ def assign(order_id: int):  # type: ignore[no-untyped-def]
 
 
 @bp.post("/orders/<int:order_id>/cancel")
-@staff_required
+@staff_change_required
 def cancel_left(order_id: int):  # type: ignore[no-untyped-def]
-    check_csrf()
     day = _selected_date()
     try:
         with db.transaction() as session:
-            cancel_left_out(session, order_id=order_id, actor="staff:coordinator", now=get_clock().now(),
+            cancel_left_out(session, order_id=order_id, actor=current_actor(), now=get_clock().now(),
                             voice=VoiceStyle.from_config(current_app.config))
         flash(f"注文番号 {order_id} を取り消し、在庫を戻して、お客様にお知らせしました。")
     except DomainError as error:

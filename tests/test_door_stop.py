@@ -5,6 +5,7 @@ a re-plan that takes one order away keeps the stop for the other and tells nobod
 
 from __future__ import annotations
 
+from tests.accounts_support import sign_in
 import re
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
@@ -115,7 +116,7 @@ def test_sheet_and_driver_page_list_the_resident_once_with_both_orders(app, clie
     assert stop.collect == f"現金 {door['total']:,}円（{a:,}円＋{b:,}円）"
     assert sheet.cash_total_yen == sum(o.total_yen for o in session.scalars(select(Order)))
     session.rollback()
-    client.post("/staff/login", data={"password": "otodoke-demo"})
+    sign_in(client)
     printed = client.get(f"/staff/runs/{run_id}/sheet").get_data(as_text=True)
     assert printed.count(door["name"]) == 1 and f"注文番号 {door['first']}・{door['second']}" in printed
     page = client.get(f"/driver/run/{make_token(app.config['SECRET_KEY'], run_id)}").get_data(as_text=True)
@@ -153,7 +154,7 @@ def test_one_tap_at_the_door_settles_both_orders(app, client, session, door, out
         session.rollback()
         dashboard = client.get("/staff/?date=2026-12-01")
         if dashboard.status_code == 302:
-            client.post("/staff/login", data={"password": "otodoke-demo"})
+            sign_in(client)
             dashboard = client.get("/staff/?date=2026-12-01")
         absent = dashboard.get_data(as_text=True).split("見守り（不在）")[1].split("<h2>")[0]
         assert absent.count(door["name"]) == 1 and f"{door['first']}・{door['second']}" in absent

@@ -3,6 +3,7 @@ each a signed-in, CSRF-checked POST that tells the resident."""
 
 from __future__ import annotations
 
+from tests.accounts_support import csrf_of, sign_in
 import re
 from datetime import date
 
@@ -18,7 +19,7 @@ from tests.test_leftovers import DAY, _plan, _rows, small_van  # noqa: F401  (fi
 
 
 def _login(client) -> None:  # type: ignore[no-untyped-def]
-    client.post("/staff/login", data={"password": "otodoke-demo"})
+    sign_in(client)
 
 
 def _dashboard(client) -> str:  # type: ignore[no-untyped-def]
@@ -136,8 +137,9 @@ def test_actions_need_sign_in_and_the_forms_token(app, client, session, planned,
     path = f"/staff/orders/{order_id}/{action}"
     assert _post(client, path, None, run_id=run_id).status_code == 400                    # no token
     assert _post(client, path, "forged", run_id=run_id).status_code == 400
-    other = app.test_client()                                                            # not signed in
-    refused = other.post(path, data={"date": DAY.isoformat(), "csrf_token": planned["csrf"], "run_id": run_id})
+    other = app.test_client()                         # not signed in, with a valid token of its own
+    token = csrf_of(other.get("/staff/login").get_data(as_text=True))
+    refused = other.post(path, data={"date": DAY.isoformat(), "csrf_token": token, "run_id": run_id})
     assert refused.status_code == 302 and "/staff/login" in refused.headers["Location"]
     assert _order(session, order_id) == (OrderStatus.CONFIRMED, DAY)
     assert len(list(session.scalars(select(RunStop).join(RunStopOrder).where(RunStopOrder.order_id == order_id)))) == 0

@@ -5,6 +5,7 @@ real webhook with signed events, the replies as the fake LINE API received them.
 
 from __future__ import annotations
 
+from tests.accounts_support import sign_in
 from typing import Any
 
 from sqlalchemy import select
@@ -49,7 +50,7 @@ def test_call_me_queues_a_request_the_staff_see(line_app, line_client, line_fake
         [request] = s.scalars(select(VoiceMessage)).all()
     assert (request.from_number, request.purpose, request.handled_at) == ("+81238884321", "line_callback", None)
     staff = line_app.test_client()
-    staff.post("/staff/login", data={"password": "otodoke-demo"})
+    sign_in(staff)
     page = staff.get("/voice/messages").get_data(as_text=True)
     assert "登録前・LINEで電話の依頼" in page and "tel:+81238884321" in page and "未対応" in page
 

@@ -4,6 +4,7 @@ to the current one."""
 
 from __future__ import annotations
 
+from tests.accounts_support import sign_in
 import base64
 import re
 from datetime import date, datetime, timedelta
@@ -63,7 +64,7 @@ def _path(text: str, prefix: str) -> str:
 
 
 def _login(client) -> None:  # type: ignore[no-untyped-def]
-    client.post("/staff/login", data={"password": "otodoke-demo"})
+    sign_in(client)
 
 
 def test_shop_without_line_gets_a_short_sms_whose_link_shows_only_its_list(app, client, session, nolink) -> None:

@@ -3,6 +3,7 @@ computed by solving the day again with that limit eased (delivery.advice)."""
 
 from __future__ import annotations
 
+from tests.accounts_support import sign_in
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -73,7 +74,7 @@ def test_the_drivers_break_is_planned_and_printed_on_the_sheet(app, session) -> 
 def test_the_coordinator_sees_the_advice_beside_the_left_out_orders(app, session, client) -> None:
     _short_handed_day(session, doors=16)
     plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=2)
-    client.post("/staff/login", data={"password": "otodoke-demo"})
+    sign_in(client)
     page = client.get(f"/staff/?date={DAY.isoformat()}").get_data(as_text=True)
     assert 'id="plan-advice"' in page and "あと1台（12:00〜17:30）あれば" in page
 

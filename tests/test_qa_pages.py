@@ -12,14 +12,14 @@ from delivery.driver_links import make_token
 from delivery.models import Run, RunStop, RunStopOrder
 from delivery.runner import plan_day
 from orders.models import Order
+from tests.accounts_support import sign_in
 from tests.test_planning import town  # noqa: F401  (fixture)
 
 DAY = date(2026, 12, 1)
 
 
 def _login(client, next_path: str | None = None):  # type: ignore[no-untyped-def]
-    url = "/staff/login" + (f"?next={next_path}" if next_path else "")
-    return client.post(url, data={"password": "otodoke-demo"})
+    return sign_in(client, next_path=next_path)
 
 
 def _csrf(page: str) -> str:
@@ -29,7 +29,7 @@ def _csrf(page: str) -> str:
 def test_sign_in_returns_to_the_page_and_date_asked_for(client) -> None:
     first = client.get("/staff/?date=2026-12-02")
     login_url = first.headers["Location"]
-    response = client.post(login_url, data={"password": "otodoke-demo"})
+    response = sign_in(client, next_path=login_url.split("next=", 1)[1])
     assert response.status_code == 302
     assert response.headers["Location"] == "/staff/?date=2026-12-02"
     assert "12月2日" in client.get(response.headers["Location"]).get_data(as_text=True)
@@ -37,7 +37,7 @@ def test_sign_in_returns_to_the_page_and_date_asked_for(client) -> None:
 
 def test_sign_in_returns_to_other_staff_pages(client) -> None:
     login_url = client.get("/voice/messages").headers["Location"]
-    response = client.post(login_url, data={"password": "otodoke-demo"})
+    response = sign_in(client, next_path=login_url.split("next=", 1)[1])
     assert response.headers["Location"] == "/voice/messages"
 
 

@@ -3,6 +3,7 @@ through to a person, the line must not first tell them how to try again; staff s
 
 from __future__ import annotations
 
+from tests.accounts_support import sign_in
 from typing import Any
 
 from sqlalchemy import select
@@ -37,7 +38,7 @@ def test_messages_page_names_a_known_caller(voice_app: Any) -> None:  # noqa: F8
     call.dial_result("no-answer")
     call.recorded("https://api.twilio.com/rec/RE9", 8)
     staff = voice_app.test_client()
-    staff.post("/staff/login", data={"password": "otodoke-demo"})
+    sign_in(staff)
     page = staff.get("/voice/messages").get_data(as_text=True)
     with db.reading(voice_app) as session:
         name = session.scalars(select(Resident.name).where(Resident.phone == RESIDENT_PHONE)).first()
@@ -59,7 +60,7 @@ def test_driver_page_says_the_resident_called_in_not_at_home(voice_app: Any) -> 
     _answer(voice_app, order_id, Digits="2")         # the resident pressed 2 on the ETA call
     assert "本日不在とのお電話" in driver.get(url).get_data(as_text=True)
     staff = voice_app.test_client()
-    staff.post("/staff/login", data={"password": "otodoke-demo"})
+    sign_in(staff)
     assert "本日不在とのお電話" in staff.get(f"/staff/runs/{run_id}/sheet").get_data(as_text=True)
 
 

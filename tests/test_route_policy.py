@@ -12,7 +12,7 @@ import pytest
 
 PUBLIC = "public"              # no personal data
 WEBHOOK = "webhook"            # refused without the provider's signature
-STAFF = "staff"                # sign-in required
+STAFF = "staff"                # sign-in required (the role is checked by tests/test_access_matrix.py)
 DRIVER = "driver-link"         # a signed, expiring link is the credential
 SHOP = "shop-link"             # a signed, expiring link (sent by SMS) is the credential
 SANDBOX = "sandbox"            # only exists while the sandbox is on (never by default in production)
@@ -33,8 +33,24 @@ POLICY = {
     "voice.messages": STAFF,
     "voice.message_handled": STAFF,
     "staff.dashboard": STAFF,
-    "staff.login": PUBLIC,
-    "staff.logout": PUBLIC,
+    "accounts.login": PUBLIC,
+    "accounts.totp": PUBLIC,            # only after the password (a pending sign-in in the session)
+    "accounts.enrol": PUBLIC,           # likewise
+    "accounts.enrol_now": PUBLIC,       # signed-in accounts only; otherwise back to the sign-in page
+    "accounts.logout": PUBLIC,
+    "accounts.accept": PUBLIC,          # the invitation link is the credential
+    "accounts.accounts_page": STAFF,
+    "accounts.invite": STAFF,
+    "accounts.set_role": STAFF,
+    "accounts.disable": STAFF,
+    "accounts.enable": STAFF,
+    "accounts.audit_page": STAFF,
+    "shop.home": STAFF,                 # a signed-in shop account
+    "shop.picking": STAFF,
+    "delivery.driver_home": STAFF,      # a signed-in driver account
+    "office.new_resident": STAFF,
+    "office.orders": STAFF,
+    "office.cancel": STAFF,
     "staff.plan_now": STAFF,
     "staff.move_next": STAFF,
     "staff.assign": STAFF,

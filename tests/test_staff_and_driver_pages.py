@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.accounts_support import make_account, post_login, sign_in
 import re
 
 import pytest
@@ -18,7 +19,7 @@ from datetime import datetime
 
 
 def _login(client) -> None:
-    client.post("/staff/login", data={"password": "otodoke-demo"})
+    sign_in(client)
 
 
 def _csrf(page: str) -> str:
@@ -32,7 +33,8 @@ def test_staff_pages_need_sign_in(client, path) -> None:
 
 
 def test_wrong_password_is_refused(client) -> None:
-    response = client.post("/staff/login", data={"password": "nope"})
+    make_account(client.application)
+    response = post_login(client, "coordinator@test.example", "nope")
     assert response.status_code == 401 and "パスワードが違います" in response.get_data(as_text=True)
 
 
@@ -89,13 +91,3 @@ def test_driver_link_is_checked(client, session, town, app) -> None:  # noqa: F8
     assert client.get(f"/driver/run/{other}").status_code == 404
 
 
-def test_repeated_wrong_passwords_are_throttled_then_allowed_again(client, clock) -> None:
-    from datetime import timedelta
-
-    for _ in range(10):
-        assert client.post("/staff/login", data={"password": "guess"}).status_code == 401
-    # Even the right password waits now: guessing cannot go on at full speed.
-    refused = client.post("/staff/login", data={"password": "otodoke-demo"})
-    assert refused.status_code == 429 and "お待ちください" in refused.get_data(as_text=True)
-    clock.advance(timedelta(minutes=11))
-    assert client.post("/staff/login", data={"password": "otodoke-demo"}).status_code == 302

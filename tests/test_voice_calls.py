@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.accounts_support import sign_in
 import re
 from typing import Any
 
@@ -208,7 +209,7 @@ def test_unknown_caller_leaves_a_recorded_message(voice_app: Any) -> None:
     assert message.recording_url and message.recording_url.endswith("/RE1")
     staff = voice_app.test_client()
     assert staff.get("/voice/messages").status_code == 302          # staff only: names and numbers
-    staff.post("/staff/login", data={"password": "otodoke-demo"})
+    sign_in(staff)
     page = staff.get("/voice/messages").get_data(as_text=True)
     assert UNKNOWN_PHONE in page and "登録の申し込み" in page and "未対応" in page
     token = re.search(r'name="csrf_token" value="([^"]+)"', page)
@@ -480,7 +481,7 @@ def test_a_recording_address_that_is_not_a_web_url_never_becomes_a_link(voice_ap
         message = session.scalars(select(VoiceMessage)).one()
     assert message.recording_url is None
     staff = voice_app.test_client()
-    staff.post("/staff/login", data={"password": "otodoke-demo"})
+    sign_in(staff)
     page = staff.get("/voice/messages").get_data(as_text=True)
     assert "javascript:" not in page and "data:text" not in page and "evil.example" not in page
 

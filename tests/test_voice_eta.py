@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.accounts_support import sign_in
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -91,7 +92,7 @@ def test_not_at_home_tells_staff_once(voice_app: Any) -> None:
         assert session.scalar(select(func.count()).select_from(AuditEntry)
                               .where(AuditEntry.action == "eta.not_home")) == 1
     staff = voice_app.test_client()
-    staff.post("/staff/login", data={"password": "otodoke-demo"})
+    sign_in(staff)
     assert "本日不在" in staff.get("/voice/messages").get_data(as_text=True)
 
 

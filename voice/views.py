@@ -23,7 +23,7 @@ from otodoke.db import db
 from otodoke.inputs import db_int
 from residents.models import Resident, VoiceMessage
 from residents.phones import national_format, try_normalise_phone
-from staff.auth import check_csrf, csrf_token, staff_required
+from accounts.security import audit_view, csrf, csrf_token, current_actor, staff_change_required, staff_required
 from voice import calls, eta, flow
 from voice.security import twilio_signed
 from voice import steps  # noqa: F401  (imported here, not on a first call: gunicorn --preload shares it)
@@ -73,12 +73,14 @@ def _run(kind: str) -> Response:
 
 
 @bp.post("/incoming")
+@csrf.exempt              # a Twilio webhook: signature-checked instead
 @twilio_signed
 def incoming() -> Response:
     return _run("incoming")
 
 
 @bp.post("/step/<name>")
+@csrf.exempt              # a Twilio webhook: signature-checked instead
 @twilio_signed
 def gather_action(name: str) -> Response:
     # ``name`` only makes logs readable; the stored state decides which step runs.
@@ -86,18 +88,21 @@ def gather_action(name: str) -> Response:
 
 
 @bp.post("/recording")
+@csrf.exempt              # a Twilio webhook: signature-checked instead
 @twilio_signed
 def recording() -> Response:
     return _run("step")
 
 
 @bp.post("/dial-status")
+@csrf.exempt              # a Twilio webhook: signature-checked instead
 @twilio_signed
 def dial_status() -> Response:
     return _run("step")
 
 
 @bp.post("/status")
+@csrf.exempt              # a Twilio webhook: signature-checked instead
 @twilio_signed
 def status() -> Response:
     """Twilio's status callback: note how and when the call ended (no TwiML is expected)."""
@@ -115,6 +120,7 @@ def status() -> Response:
 
 
 @bp.post("/fallback")
+@csrf.exempt              # a Twilio webhook: signature-checked instead
 @twilio_signed
 def fallback() -> Response:
     """Twilio calls this when our main URL failed or timed out: no database, apologise, hand over."""
@@ -122,12 +128,14 @@ def fallback() -> Response:
 
 
 @bp.post("/fallback-done")
+@csrf.exempt              # a Twilio webhook: signature-checked instead
 @twilio_signed
 def fallback_done() -> Response:
     return _xml(str(goodbye(_style(), ["お電話ありがとうございました。失礼いたします。"])))
 
 
 @bp.post("/eta")
+@csrf.exempt              # a Twilio webhook: signature-checked instead
 @twilio_signed
 def eta_answer() -> Response:
     """The resident's answer on the delivery-day ETA call (1 = at home, 2 = not at home today)."""
@@ -161,6 +169,7 @@ def messages() -> str:
     with db.reading() as session:
         rows = list(session.scalars(select(VoiceMessage).order_by(VoiceMessage.created_at.desc()).limit(200)))
         callers = _callers(session, {m.from_number for m in rows})
+    audit_view("voice_messages", "voice_messages", "latest", messages=[m.id for m in rows])
     # web_url again when the link is drawn: a row stored before the check (or written by other code)
     # must not become a javascript: link either.
     return render_template("voice/messages.html", messages=rows, jst=JST, csrf=csrf_token(),
@@ -179,10 +188,9 @@ def _callers(session: Any, numbers: set[str]) -> dict[str, str]:
 
 
 @bp.post("/messages/<int:message_id>/handled")
-@staff_required
+@staff_change_required
 def message_handled(message_id: int) -> Response:
     """Staff have called back / registered the caller: the message leaves the to-do list."""
-    check_csrf()
     now = get_clock().now()
     with db.transaction() as session:
         message = session.get(VoiceMessage, message_id)
@@ -190,7 +198,7 @@ def message_handled(message_id: int) -> Response:
             abort(404)
         if message.handled_at is None:
             message.handled_at = now
-            message.handled_by = "staff"
-            audit.record(session, at=now, actor="staff", channel="web", action="voice_message.handled",
+            message.handled_by = current_actor()
+            audit.record(session, at=now, actor=current_actor(), channel="web", action="voice_message.handled",
                          subject_type="voice_message", subject_id=message.id)
     return redirect(url_for("voice.messages"))

@@ -1,0 +1,140 @@
+"""Each role against each page it must not reach: 403 when signed in with another role, the sign-in
+page when signed out. Forms carry a valid CSRF token, so a 403 is the role check, not the token check.
+And object-level access: a shop sees its own picking list only, a driver their own runs only."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import select
+
+from delivery.models import Run
+from delivery.runner import plan_day
+from tests.accounts_support import csrf_of, make_account, sign_in
+from tests.factories import make_driver, make_shop, make_vehicle
+from tests.test_planning import town  # noqa: F401  (fixture)
+
+DAY = date(2026, 12, 1)
+ROLES = ("admin", "coordinator", "readonly", "shop", "driver")
+VIEW_STAFF = {"admin", "coordinator", "readonly"}
+CHANGE_STAFF = {"admin", "coordinator"}
+
+# (method, url, roles that may reach it)
+PAGES = [
+    ("GET", "/staff/", VIEW_STAFF),
+    ("GET", "/staff/?date=2026-12-01", VIEW_STAFF),
+    ("GET", "/staff/runs/1/sheet", VIEW_STAFF),
+    ("GET", "/staff/runs/1/link", VIEW_STAFF),
+    ("GET", "/staff/picking/2026-12-01/1", VIEW_STAFF),
+    ("GET", "/voice/messages", VIEW_STAFF),
+    ("POST", "/staff/plan", CHANGE_STAFF),
+    ("POST", "/staff/orders/1/move-next", CHANGE_STAFF),
+    ("POST", "/staff/orders/1/assign", CHANGE_STAFF),
+    ("POST", "/staff/orders/1/cancel", CHANGE_STAFF),
+    ("POST", "/voice/messages/1/handled", CHANGE_STAFF),
+    ("POST", "/staff/runs/1/revoke-link", CHANGE_STAFF),
+    ("GET", "/staff/orders?date=2026-12-01", VIEW_STAFF),
+    ("GET", "/staff/residents/new", CHANGE_STAFF),
+    ("POST", "/staff/residents/new", CHANGE_STAFF),
+    ("POST", "/staff/orders/1/cancel-order", CHANGE_STAFF),
+    ("GET", "/staff/accounts", {"admin"}),
+    ("GET", "/staff/audit", {"admin"}),
+    ("POST", "/staff/accounts/invite", {"admin"}),
+    ("POST", "/staff/accounts/1/role", {"admin"}),
+    ("POST", "/staff/accounts/1/disable", {"admin"}),
+    ("POST", "/staff/accounts/1/enable", {"admin"}),
+    ("GET", "/shop/", {"shop"}),
+    ("GET", "/shop/picking/2026-12-01", {"shop"}),
+    ("GET", "/driver/", {"driver"}),
+]
+
+
+@pytest.fixture
+def people(app, session):  # type: ignore[no-untyped-def]
+    shop = make_shop(session, name="みどり直売所")
+    driver = make_driver(session, make_vehicle(session), name="配達 一郎")
+    session.commit()
+    ids = {"shop": shop.id, "driver": driver.id}
+    session.rollback()
+    return ids
+
+
+def _client_for(app, role: str, people):  # type: ignore[no-untyped-def]
+    client = app.test_client()
+    extra = {"shop_id": people["shop"]} if role == "shop" else {"driver_id": people["driver"]} if role == "driver" else {}
+    sign_in(client, role, **extra)
+    return client
+
+
+def _open(client, method: str, url: str):  # type: ignore[no-untyped-def]
+    if method == "GET":
+        return client.get(url)
+    token = csrf_of(client.get("/staff/login").get_data(as_text=True))
+    return client.post(url, data={"csrf_token": token, "date": "2026-12-01", "run_id": "1", "role": "readonly"})
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_is_refused_every_page_it_must_not_reach(app, people, role) -> None:
+    client = _client_for(app, role, people)
+    for method, url, allowed in PAGES:
+        if role in allowed:
+            continue
+        response = _open(client, method, url)
+        assert response.status_code == 403, (role, method, url, response.status_code)
+        assert "権限がありません" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_reaches_its_own_pages(app, people, role) -> None:
+    client = _client_for(app, role, people)
+    for method, url, allowed in PAGES:
+        if role in allowed and method == "GET" and "/runs/1/" not in url:
+            assert client.get(url).status_code == 200, (role, url)
+
+
+def test_signed_out_every_page_leads_to_sign_in(app, client) -> None:
+    for method, url, _ in PAGES:
+        response = _open(client, method, url)
+        assert response.status_code == 302 and "/staff/login" in response.headers["Location"], (method, url)
+
+
+def test_readonly_sees_the_dashboard_but_changes_nothing(app, client, session, town) -> None:  # noqa: F811
+    sign_in(client, "readonly")
+    page = client.get("/staff/?date=2026-12-01").get_data(as_text=True)
+    assert "中央" in page
+    refused = client.post("/staff/plan", data={"date": "2026-12-01", "csrf_token": csrf_of(page)})
+    assert refused.status_code == 403
+    assert session.scalars(select(Run.id)).all() == []
+
+
+def test_a_shop_sees_only_its_own_picking_list(app, session, town) -> None:  # noqa: F811
+    app.config["PLANNING_TIME_LIMIT_S"] = 1
+    plan_day(app, delivery_date=DAY, actor="test", time_limit_s=1)
+    session.rollback()
+    farm = app.test_client()
+    sign_in(farm, "shop", email="farm@test.example", shop_id=town["farm"])
+    page = farm.get("/shop/picking/2026-12-01").get_data(as_text=True)
+    assert "みどり直売所" in page and "大根" in page
+    assert "本町商店" not in page and "豆腐" not in page
+    # the shop comes from the account: there is no URL naming another shop
+    assert farm.get(f"/staff/picking/2026-12-01/{town['grocer']}").status_code == 403
+
+
+def test_a_driver_sees_only_their_own_runs(app, session, town) -> None:  # noqa: F811
+    plan_day(app, delivery_date=DAY, actor="test", time_limit_s=1)
+    (run,) = session.scalars(select(Run)).all()
+    own_driver = run.driver_id
+    other = make_driver(session, make_vehicle(session), name="別の配達員")
+    session.commit()
+    other_id = other.id
+    session.rollback()
+    mine = app.test_client()
+    sign_in(mine, "driver", email="mine@test.example", driver_id=own_driver)
+    assert "/driver/run/" in mine.get("/driver/").get_data(as_text=True)
+    theirs = app.test_client()
+    sign_in(theirs, "driver", email="theirs@test.example", driver_id=other_id)
+    page = theirs.get("/driver/").get_data(as_text=True)
+    assert "/driver/run/" not in page and "まだありません" in page
+    make_account(app, "admin")   # an admin account exists, yet a driver still cannot open staff pages
+    assert theirs.get(f"/staff/runs/{run.id}/sheet").status_code == 403
