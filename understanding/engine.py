@@ -15,71 +15,17 @@ import csv
 import functools
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Collection, Iterable, Mapping, Protocol, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 from otodoke.errors import DomainError
 from understanding import quantities as Q
-from understanding.analyser import width_fold as fold
-from understanding.lexicon import canonical_counter, clean_reading, lexicon, reading_spans
+from understanding.catalogue import _base, _Index, _Product, _Target, _index, _rows, loose
+from understanding.lexicon import canonical_counter, clean_reading, reading_spans
+from understanding.result import Ambiguity, Choice, Entry, Item, Understood
 
 
-class Entry(Protocol):
-    """What the layer needs of a product (``shops.models.Product`` and the LINE word cache have it)."""
-
-    id: int
-    name: str
-    kana: str
-    unit: str
-    category: str
-
-
-@dataclass(frozen=True)
-class Choice:
-    label: str                 # what the resident sees or hears: 「1パック（10個）」
-    product_id: int
-    quantity: int | None       # None: ask how many next
-    op: str = "order"          # order | set | add
-
-
-@dataclass(frozen=True)
-class Ambiguity:
-    kind: str                  # product | unit | quantity (none said) | number (two said) | in_basket
-    question: str
-    choices: tuple[Choice, ...] = ()
-    product_id: int | None = None
-    category: str | None = None   # the resident named a kind of item (「お米」)
-
-
-@dataclass(frozen=True)
-class Item:
-    product_id: int
-    name: str
-    unit: str
-    quantity: int              # order/add: how many more; set: the new number; remove: 0
-    op: str = "order"          # order | set | add | remove
-
-
-@dataclass(frozen=True)
-class Understood:
-    intent: str                # greet menu shops basket back order_items usual check change_set change_add
-    #                            change_remove cancel help talk_to_person yes no unknown
-    items: tuple[Item, ...] = ()
-    ambiguity: Ambiguity | None = None
-    problem: str = ""          # a sentence to say as is (「半分などの量は承れません…」)
-    unmatched: tuple[str, ...] = ()
-    text: str = ""
-
-    @property
-    def asks(self) -> bool:
-        return self.ambiguity is not None or bool(self.problem)
-
-
-# --- intents without a product -----------------------------------------------------------------------
-
-# Intents in the order they are tried: 「注文を取り消したい」 is a cancel, not a new order; 「人と話したい」
-# beats help; a greeting is only a greeting when nothing else was asked (「こんにちは、いつもの」).
 INTENT_ORDER = ("talk_to_person", "cancel", "check", "usual", "help", "menu", "basket", "shops", "back", "greet")
 # These win over a product word (「人と話したい」 has 花 in it); cancel, order and greetings do not.
 _STRONG = ("talk_to_person", "check", "usual", "help", "menu")
@@ -113,7 +59,6 @@ _FILLER_WORDS = ("おねがいします", "おねがいいたします", "おね
                  "ずつ", "ぐらい", "くらい", "ほど", "を", "が", "は", "も", "と", "や", "の", "に", "で", "か",
                  "さん", "しゅるい", "お")
 _FILLER = re.compile("^(?:" + "|".join(sorted(map(re.escape, _FILLER_WORDS), key=len, reverse=True)) + ")+")
-_PACK = re.compile(r"[（(]\s*([0-9０-９]+)\s*(個|本|枚|パック|ロール|箱|食|玉)(?:入り)?\s*[)）]")
 
 
 def _clean(fragment: str) -> str:
@@ -137,100 +82,6 @@ def normalise(text: str) -> str:
 
 
 # --- the catalogue, indexed by reading --------------------------------------------------------------
-
-@dataclass(frozen=True)
-class _Product:
-    id: int
-    name: str
-    base: str           # the name without the part in brackets
-    unit: str
-    category: str
-    pack: tuple[int, str] | None   # 「卵（10個）」 → (10, "個")
-    rank: int           # catalogue order: the earlier wins between equals
-    reading: str
-    exact: frozenset[str] = frozenset()   # loose readings of the full name and the full kana
-
-
-@dataclass(frozen=True)
-class _Target:
-    product_ids: tuple[int, ...]
-    category: str | None = None
-
-
-@dataclass
-class _Index:
-    products: dict[int, _Product]
-    keys: list[tuple[str, _Target]]   # longest first
-    by_base: dict[str, list[int]] = field(default_factory=dict)
-
-
-def _base(name: str) -> str:
-    return re.sub(r"[（(\[].*?[)）\]]", "", name).strip()
-
-
-def _keys_of(p: _Product, kana: str) -> set[str]:
-    keys = {clean_reading(p.base), clean_reading(re.sub(r"[（）()]", "", p.name)), clean_reading(p.name)}
-    if kana:
-        keys.add(clean_reading(kana.replace(" ", "")))
-        keys.add(clean_reading(kana.split()[0]))
-        # 「りんご ふじ」 is said 「ふじのりんご」 too; 「はえぬき ごきろ」 with digits
-        keys.add(clean_reading(fold(kana)))
-    # One hiragana syllable would match inside ordinary words.
-    return {k for k in keys if len(k) >= 2}
-
-
-@functools.lru_cache(maxsize=32)    # one per catalogue order (a shop's own products first)
-def _index(rows: tuple[tuple[int, str, str, str, str], ...]) -> _Index:
-    products: dict[int, _Product] = {}
-    table: dict[str, set[int]] = {}
-    by_base: dict[str, list[int]] = {}
-    categories: dict[str, list[int]] = {}
-    for rank, (pid, name, kana, unit, category) in enumerate(rows):
-        pack_match = _PACK.search(fold(name).replace("(", "（").replace(")", "）")) or _PACK.search(name)
-        pack = (int(fold(pack_match.group(1))), pack_match.group(2)) if pack_match else None
-        exact = frozenset(loose(k) for k in (clean_reading(name), clean_reading((kana or "").replace(" ", ""))) if k)
-        product = _Product(pid, name, _base(name), unit, category or "", pack, rank, clean_reading(name), exact)
-        products[pid] = product
-        for key in _keys_of(product, kana or ""):
-            table.setdefault(key, set()).add(pid)
-        by_base.setdefault(fold(product.base), []).append(pid)
-        if category:
-            categories.setdefault(category, []).append(pid)
-    lex = lexicon()
-    targets: dict[str, _Target] = {key: _Target(tuple(sorted(ids, key=lambda i: products[i].rank)))
-                                   for key, ids in table.items()}
-    for word, names in lex.products.items():
-        ids = [pid for name in names for pid in by_base.get(fold(name), [])]
-        if ids and word not in targets:
-            targets[word] = _Target(tuple(dict.fromkeys(ids)))
-        elif ids:
-            merged = dict.fromkeys(targets[word].product_ids + tuple(ids))
-            targets[word] = _Target(tuple(merged))
-    for category, ids in categories.items():
-        for part in re.split(r"[・/]", category):
-            key = clean_reading(part)
-            if len(key) >= 2 and key not in targets:
-                targets[key] = _Target(tuple(ids), category)
-    for word, category in lex.categories.items():
-        ids = categories.get(category)
-        if ids and word not in targets:
-            targets[word] = _Target(tuple(ids), category)
-    merged: dict[str, _Target] = {}
-    for key, target in targets.items():
-        lkey = _match_form(key)
-        if lkey in merged and merged[lkey].category is None and target.category is None:
-            ids = dict.fromkeys(merged[lkey].product_ids + target.product_ids)
-            merged[lkey] = _Target(tuple(sorted(ids, key=lambda i: products[i].rank)))
-        elif lkey not in merged or (merged[lkey].category is not None and target.category is None):
-            merged[lkey] = target
-    keys = sorted(merged.items(), key=lambda kv: len(kv[0]), reverse=True)
-    return _Index(products, keys, by_base)
-
-
-def _rows(catalogue: Iterable[Entry]) -> tuple[tuple[int, str, str, str, str], ...]:
-    return tuple((int(p.id), str(p.name), str(getattr(p, "kana", "") or ""), str(getattr(p, "unit", "") or ""),
-                  str(getattr(p, "category", "") or "")) for p in catalogue)
-
 
 # --- understanding ---------------------------------------------------------------------------------
 
@@ -264,23 +115,6 @@ class _Said:
     leftover: str = ""
     word: str = ""
     second: int | None = None      # 「大根2本、やっぱり3本」: another number after the first
-
-
-# Typed on a phone by an older hand, and read by Sudachi with or without rendaku: 「ぎゅうにゆう」,
-# 「はくさいつけ」 for 白菜漬 (はくさいづけ). Names are found in a loose form (small kana as large,
-# no voicing marks) that keeps every character's position, so numbers are still read from the text.
-_LOOSE = str.maketrans(
-    "ぁぃぅぇぉっゃゅょゎがぎぐげござじずぜぞだぢづでどばびぶべぼぱぴぷぺぽゔ",
-    "あいうえおつやゆよわかきくけこさしすせそたちつてとはひふへほはひふへほう")
-
-
-def loose(text: str) -> str:
-    return text.translate(_LOOSE)
-
-
-def _match_form(key: str) -> str:
-    # Short keys stay exact: loose 「ぱん」 would be the 「はん」 of 「はんぶん」.
-    return loose(key) if len(key) >= 3 else key
 
 
 def _mentions(said: str, index: _Index, starts: frozenset[int] = frozenset(),
