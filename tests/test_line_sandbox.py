@@ -4,15 +4,14 @@ the in-app fake LINE API (reached over real HTTP, as the worker process would)."
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
 
+from benchmarks.taps import sandbox_app as served_sandbox
 from otodoke import create_app
 from otodoke.clock import FixedClock
 from otodoke.db import db
@@ -21,23 +20,9 @@ from tests.line_support import RESIDENT_USER, seed_town
 
 @pytest.fixture
 def sandbox_app(database_url: str, clock: FixedClock, tmp_path: Path) -> Iterator[Flask]:
-    holder: dict[str, Any] = {}
-    server = make_server("127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True)
-    url = f"http://127.0.0.1:{server.server_port}"
-    app = create_app({
-        "TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
-        "JOBS_URL": f"sqlite:///{tmp_path / 'jobs.db'}", "LINE_CHANNEL_SECRET": "",
-        "LINE_CHANNEL_ACCESS_TOKEN": "", "LINE_SANDBOX": "1", "PUBLIC_BASE_URL": url,
-    }, clock=clock)
-    holder["app"] = app
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    with app.app_context():
+    """The app with the LINE sandbox on, served over HTTP (the same set-up ``make bench-taps`` walks)."""
+    with served_sandbox(database_url, clock, str(tmp_path)) as app:
         yield app
-    server.shutdown()
-    server.server_close()
-    app.extensions["otodoke.line_api"].close()
-    db.bound(app).engine.dispose()
 
 
 def _say(client: Any, **params: Any) -> None:
