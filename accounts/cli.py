@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
-from otodoke.errors import DomainError
+from core.errors import DomainError
 
 
 @click.command("create-admin")
@@ -16,8 +16,8 @@ from otodoke.errors import DomainError
 def create_admin_command(email: str, name: str, password: str) -> None:
     """Make an admin account. At the first sign-in it sets up its TOTP second factor."""
     from accounts.service import create_account
-    from otodoke import get_clock
-    from otodoke.db import db
+    from core.clock import get_clock
+    from core.db import db
     try:
         with db.transaction() as session:
             account = create_account(session, email=email, display_name=name, password=password, role="admin",

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from otodoke.db import Base
+from core.db import Base
 
 ROLES = ("admin", "coordinator", "readonly", "shop", "driver")
 STAFF_ROLES = ("admin", "coordinator", "readonly")

@@ -24,8 +24,8 @@ from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from accounts.models import STAFF_ROLES, Account
-from otodoke import audit
-from otodoke.db import db
+from core import audit
+from core.db import db
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -160,7 +160,7 @@ def current_actor() -> str:
 
 def audit_view(page: str, subject_type: str, subject_id: object, **ids: Any) -> None:
     """Record that the signed-in person opened a page with residents' personal data (ids only)."""
-    from otodoke import get_clock
+    from core.clock import get_clock
     with db.transaction() as session:
         audit.record(session, at=get_clock().now(), actor=current_actor(), channel="web",
                      action=f"view.{page}", subject_type=subject_type, subject_id=subject_id, **ids)

@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from accounts.models import ROLES, Account, Invitation
 from delivery.models import Driver
-from otodoke import audit
-from otodoke.errors import Conflict, DomainError, NotFound
+from core import audit
+from core.errors import Conflict, DomainError, NotFound
 from shops.models import Shop
 
 _HASHER = PasswordHasher()     # argon2id with the library's current recommended parameters

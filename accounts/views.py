@@ -15,11 +15,11 @@ from accounts.models import ROLE_LABELS, Account
 from accounts.security import (LOCKED_MESSAGE, admin_required, count_failure, new_session, safe_next,
                                sign_in_locked, signed_in_from)
 from delivery.models import Driver
-from otodoke import get_clock
-from otodoke.clock import JST
-from otodoke.db import db
-from otodoke.errors import DomainError
-from otodoke.models import AuditEntry
+from core.clock import get_clock
+from core.clock import JST
+from core.db import db
+from core.errors import DomainError
+from core.models import AuditEntry
 from shops.models import Shop
 
 bp = Blueprint("accounts", __name__, url_prefix="/staff", template_folder="templates")
@@ -32,7 +32,7 @@ def home_for(role: str) -> str:
     if role == "shop":
         return url_for("shop.home")
     if role == "driver":
-        return url_for("delivery.driver_home")
+        return url_for("driver.home")
     return url_for("staff.dashboard")
 
 
@@ -72,7 +72,7 @@ def login():  # type: ignore[no-untyped-def]
                 target = safe_next(request.args.get("next", ""))
                 if account is None:
                     count_failure(form.email.data)
-                    from otodoke import audit
+                    from core import audit
                     audit.record(db_session, at=get_clock().now(), actor="anonymous", channel="web",
                                  action="account.login_failed", subject_type="sign_in", subject_id="-")
                     error, status = "メールアドレスかパスワードが違います。", 401

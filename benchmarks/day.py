@@ -34,15 +34,17 @@ def run_day(day: date, orders: int, seed: int, time_limit_s: float | None) -> di
     from sqlalchemy import select
     from sqlalchemy.orm import selectinload
 
-    from delivery.models import District, Plan, Run, Vehicle
+    from places.models import District
+    from delivery.models import Plan, Run, Vehicle
     from delivery.problem_builder import ServiceTimes, hhmm_to_s
     from delivery.runner import plan_day
     from demo.seed import seed_demo
     from demo.simulate import simulate_orders
     from orders.models import Order
-    from otodoke import create_app, migrate
-    from otodoke.clock import FixedClock
-    from otodoke.db import db, make_engine
+    from otodoke import create_app
+    from core import migrate
+    from core.clock import FixedClock
+    from core.db import db, make_engine
 
     folder = tempfile.mkdtemp(prefix="bench-day-")
     url = f"sqlite:///{folder}/day.db"

@@ -34,7 +34,7 @@ from typing import Iterator
 from sqlalchemy import func, select
 
 from benchmarks.line_report import reading, summary, table, write_section
-from bot.sandbox import sign
+from sandbox.line import sign
 
 SECRET = "bench-channel-secret"
 TOKEN = "bench-access-token"
@@ -139,9 +139,9 @@ def _settled_stats(port: int, expected_replies: int, seconds: float = 15) -> dic
 
 def seed(database_url: str) -> list[str]:
     """Migrate and load one district, one shop and many residents on LINE; returns their user ids."""
-    from delivery.models import District
-    from otodoke import migrate
-    from otodoke.db import make_engine
+    from places.models import District
+    from core import migrate
+    from core.db import make_engine
     from residents.models import Resident
     from shops.models import Product, Shop
     from sqlalchemy.orm import Session
@@ -244,7 +244,7 @@ def database(backend: str, pg_url: str | None, workdir: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{workdir / 'bench.db'}"
         return
-    from otodoke.testdb import throwaway_database
+    from core.testdb import throwaway_database
     assert pg_url
     with throwaway_database(pg_url, prefix="otodoke_bench") as url:
         yield url
@@ -252,15 +252,15 @@ def database(backend: str, pg_url: str | None, workdir: Path) -> Iterator[str]:
 
 def run(backend: str, pg_url: str | None, events: int, senders: int, workers: int, threads: int,
         rate: float = 0.0) -> Result:
-    from otodoke.db import make_engine
-    from otodoke.models import ProcessedEvent
+    from core.db import make_engine
+    from core.models import ProcessedEvent
     with tempfile.TemporaryDirectory() as tmp, database(backend, pg_url, Path(tmp)) as url:
         users = seed(url)
         fake_port, app_port = _free_port(), _free_port()
         env = dict(os.environ, DATABASE_URL=url, LINE_CHANNEL_SECRET=SECRET, LINE_CHANNEL_ACCESS_TOKEN=TOKEN,
                    LINE_API_HOST=f"http://127.0.0.1:{fake_port}", JOBS_URL=f"sqlite:///{tmp}/jobs.db",
                    OTODOKE_ENV="benchmark", PYTHONPATH=str(ROOT))
-        fake = subprocess.Popen([sys.executable, "-m", "bot.fake_api", "--port", str(fake_port), "--no-validate"], env=env,
+        fake = subprocess.Popen([sys.executable, "-m", "sandbox.fake_line", "--port", str(fake_port), "--no-validate"], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         web = subprocess.Popen([sys.executable, "-m", "gunicorn", "-w", str(workers), "-k", "gthread",
                                 "--threads", str(threads), "-b", f"127.0.0.1:{app_port}", "--log-level", "warning",
@@ -320,7 +320,7 @@ def main() -> int:
                         help="comma-separated: 0 = closed loop (max throughput), N = paced at N events/s")
     parser.add_argument("--no-write", action="store_true", help="print only; leave docs/benchmarks.md alone")
     args = parser.parse_args()
-    from otodoke.testdb import reachable
+    from core.testdb import reachable
     backends = [args.only] if args.only else ["sqlite", "postgresql"]
     results = []
     for backend in backends:

@@ -29,14 +29,14 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import event, func, select
 
-from delivery.models import District
+from places.models import District
 from orders.errors import OrderError
 from orders.models import OrderLine
 from orders.placing import LineItem, place_order
-from otodoke import migrate
-from otodoke.clock import JST
-from otodoke.db import db, make_engine
-from otodoke.testdb import reachable, throwaway_database
+from core import migrate
+from core.clock import JST
+from core.db import db, make_engine
+from core.testdb import reachable, throwaway_database
 from residents.models import Resident
 from shops.models import Product, Shop, StockMovement
 

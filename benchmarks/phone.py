@@ -32,7 +32,7 @@ from xml.etree import ElementTree
 import requests
 from twilio.request_validator import RequestValidator
 
-from otodoke.clock import JST
+from core.clock import JST
 
 TOKEN = "bench-twilio-token"
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=JST)   # a Tuesday before the 10:00 cutoff
@@ -44,10 +44,11 @@ BASE_CHARS_PER_SECOND = 6.0
 def seed(database_url: str, residents: int) -> list[str]:
     """A district, two shops, six products with ample stock, ``residents`` residents each with a
     three-item usual basket. Returns their phone numbers."""
-    from delivery.models import District
+    from places.models import District
     from orders.service import LineItem, place_order
-    from otodoke import create_app, migrate
-    from otodoke.db import db
+    from otodoke import create_app
+    from core import migrate
+    from core.db import db
     from residents.models import Resident
     from shops.models import Product, Shop
 
@@ -242,14 +243,14 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.postgres:
-        from otodoke.testdb import throwaway_database
+        from core.testdb import throwaway_database
         with throwaway_database(args.postgres, prefix="otodoke_bench") as url:
             return run(args, url)
     return run(args, args.database_url or "sqlite:///" + os.path.join(tempfile.mkdtemp(), "bench.db"))
 
 
 def run(args: argparse.Namespace, raw_url: str) -> int:
-    from otodoke.config import normalise_database_url
+    from core.config import normalise_database_url
     from voice.twiml import VoiceStyle
 
     database_url = normalise_database_url(raw_url)

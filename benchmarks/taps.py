@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl
 from flask import Flask
 from sqlalchemy import select
 
-from otodoke.clock import JST, FixedClock
+from core.clock import JST, FixedClock
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=JST)   # a Tuesday morning, before the cutoffs
 TARGETS = {"いつもの": 2, "1店で2品": 6, "2店で2品": 8}
@@ -184,8 +184,8 @@ def pick(app: Flask) -> tuple[list[str], list[Want], list[Want]]:
     """Two demo residents to walk with (on LINE, in a district with several windows, no preferred
     window: the longest path) and the products: two of the first shop, and one each of the first two
     shops."""
-    from delivery.models import District
-    from otodoke.db import db
+    from places.models import District
+    from core.db import db
     from residents.models import Resident as Row
     from shops.models import Product, Shop
     with db.transaction(app) as session:
@@ -226,7 +226,7 @@ def sandbox_app(database_url: str, clock: FixedClock, jobs_dir: str) -> Iterator
     from werkzeug.serving import make_server
 
     from otodoke import create_app
-    from otodoke.db import db
+    from core.db import db
     holder: dict[str, Any] = {}
     server = make_server("127.0.0.1", 0, lambda env, start: holder["app"](env, start), threaded=True)
     url = f"http://127.0.0.1:{server.server_port}"
@@ -252,7 +252,7 @@ def sandbox_app(database_url: str, clock: FixedClock, jobs_dir: str) -> Iterator
 
 def seed(app: Flask, clock: FixedClock) -> None:
     from demo.seed import seed_demo
-    from otodoke.db import db
+    from core.db import db
     with db.transaction(app) as session:
         seed_demo(session, now=clock.now())
 
@@ -268,7 +268,7 @@ def table(results: list[Walk]) -> str:
 def main() -> int:
     import logging
     logging.getLogger("werkzeug").setLevel(logging.WARNING)   # one access line per reply otherwise
-    from otodoke import migrate
+    from core import migrate
     from sqlalchemy import create_engine
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'taps.db'}"

@@ -1,4 +1,4 @@
-"""The LINE bot: webhook, conversation, outbound sender, rich menu and the browser sandbox."""
+"""The LINE bot: webhook, conversation, outbound sender and rich menu (its sandbox is in ``sandbox/``)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask
 
-from otodoke.config import sandbox_enabled
+from core.config import sandbox_enabled
 
 SANDBOX_SECRET = "sandbox-channel-secret"
 SANDBOX_API_PATH = "/sandbox/line-api"
@@ -28,8 +28,7 @@ def init_app(app: Flask) -> None:
     from bot.richmenu import richmenu_command
     app.cli.add_command(richmenu_command)
     if sandbox:
-        from bot import sandbox as sandbox_views
-        sandbox_views.init_app(app)
+        # The sandbox's pages and fake LINE API are registered by the app factory (sandbox/__init__.py).
         if not config.get("LINE_API_HOST"):
             # The SDK talks HTTP to the fake inside this app, so the worker process's pushes land here too.
             config["LINE_API_HOST"] = config["PUBLIC_BASE_URL"].rstrip("/") + SANDBOX_API_PATH

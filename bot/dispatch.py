@@ -30,10 +30,10 @@ from bot import messages as m
 from bot.messages import Message
 from bot.events import Incoming
 from bot.line_client import line_api
-from otodoke import get_clock
-from otodoke.db import db
-from otodoke.models import ProcessedEvent
-from otodoke.retention import EVENT_RETENTION
+from core.clock import get_clock
+from core.db import db
+from core.models import ProcessedEvent
+from core.retention import EVENT_RETENTION
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.service import WRITTEN_FLAG, enqueue
 
@@ -169,7 +169,7 @@ def process(app: Flask, incoming: Incoming, deferred: list[Callable[[], str]] | 
 
     now = get_clock(app).now()
     if now.timestamp() * 1000 - incoming.timestamp_ms > EVENT_RETENTION.total_seconds() * 1000:
-        # Its id may already be pruned (otodoke/retention.py): handling it could do it a second time.
+        # Its id may already be pruned (core/retention.py): handling it could do it a second time.
         log.warning("LINE event %s older than the event-id retention ignored", incoming.event_id)
         return "ignored"
     fresh = _fresh(incoming, now)

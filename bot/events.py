@@ -30,7 +30,7 @@ from linebot.v3.webhooks import (
     UserSource,
 )
 
-from otodoke.inputs import has_nul
+from core.inputs import has_nul
 
 log = logging.getLogger(__name__)
 

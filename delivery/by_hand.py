@@ -22,9 +22,9 @@ from delivery.notices import ShopLink, plan_messages
 from delivery.problem_builder import ServiceTimes
 from orders.changes import get_order
 from orders.models import OrderStatus
-from otodoke import audit
-from otodoke.clock import JST
-from otodoke.errors import DomainError, NotFound
+from core import audit
+from core.clock import JST
+from core.errors import DomainError, NotFound
 from outbox.service import enqueue
 
 

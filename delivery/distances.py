@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from otodoke.errors import DomainError
+from core.errors import DomainError
 
 EARTH_RADIUS_M = 6_371_008.8
 # Roads in a valley town wind: 1.3 × the straight line and 30 km/h door to door are the defaults

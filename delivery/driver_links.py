@@ -1,7 +1,7 @@
 """Signed links to a driver's run page: no login on a phone in the snow, yet only the driver who was
 sent the link can open it, and only until the day after the run (personal data is time-boxed).
 
-The link's age is judged by the app's clock (``otodoke/clock.py``), not by ``time.time()`` as
+The link's age is judged by the app's clock (``core/clock.py``), not by ``time.time()`` as
 itsdangerous does on its own: the signer below stamps and checks with the clock's "now", so a frozen or
 moved clock (demos, tests) ages links the way it ages everything else.
 """
@@ -21,7 +21,7 @@ MAX_AGE_S = 36 * 3600
 def _now(now: datetime | None) -> datetime:
     if now is not None:
         return now
-    from otodoke import get_clock   # the app's clock, when called inside the app without one
+    from core.clock import get_clock   # the app's clock, when called inside the app without one
     return get_clock().now()
 
 
@@ -90,7 +90,7 @@ def _current_version(run_id: int) -> int:
     from sqlalchemy import select
 
     from delivery.models import Run
-    from otodoke.db import db
+    from core.db import db
 
     with db.reading() as session:
         return session.scalar(select(Run.link_version).where(Run.id == run_id)) or 0

@@ -29,7 +29,6 @@ from orders.calendar import format_date_ja
 from orders.models import Order, OrderStatus
 from orders.notifications import Recipient
 from outbox.models import OutboxMessage
-from voice.twiml import VoiceStyle
 
 TO_DELIVER = (OrderStatus.CONFIRMED, OrderStatus.PICKED, OrderStatus.OUT_FOR_DELIVERY)
 NOT_PLANNED_JA = "この計画の便に入っていません"
@@ -65,7 +64,6 @@ def queue_leftover_notices(session: Session, plan: Plan, previous: Plan | None, 
     the ETA of every order that had one in ``previous`` and is on no run now. Returns how many
     messages were queued (none on an identical re-plan)."""
     phone = str(config.get("COORDINATOR_PHONE") or "")
-    voice = VoiceStyle.from_config(config)
     day = format_date_ja(plan.delivery_date)
     left = left_out_orders(session, plan)
     last_on_run = _last_version_on_a_run(session, plan, [item.order.id for item in left])
@@ -82,7 +80,7 @@ def queue_leftover_notices(session: Session, plan: Plan, previous: Plan | None, 
 
         event = f"left_out:{plan.delivery_date.isoformat()}:{last_on_run.get(order.id, 0)}"
         queued += notifications.tell(session, order, order.resident, now, event=event, kind="order_left_out",
-                                     text=text, voice=voice)
+                                     text=text, call=True)
     if previous is None:
         return queued
     # per order: when one of a door's two orders leaves, only that one is retracted
@@ -92,12 +90,12 @@ def queue_leftover_notices(session: Session, plan: Plan, previous: Plan | None, 
     for order in session.scalars(select(Order).where(Order.id.in_(gone)).order_by(Order.id)
                                  .options(selectinload(Order.resident), selectinload(Order.district))):
         queued += _retract(session, order, plan, now=now, phone=phone,
-                           voice=voice if _was_called(session, order, plan) else None)
+                           call=_was_called(session, order, plan))
     return queued
 
 
 def _retract(session: Session, order: Order, plan: Plan, *, now: datetime, phone: str,
-             voice: VoiceStyle | None) -> int:
+             call: bool) -> int:
     """An ETA the resident holds for an order no longer on a run, corrected in the words of why."""
     day = format_date_ja(plan.delivery_date)
     resident = order.resident
@@ -107,14 +105,14 @@ def _retract(session: Session, order: Order, plan: Plan, *, now: datetime, phone
 
     if order.status is OrderStatus.CANCELLED:
         return notifications.tell(
-            session, order, resident, now, event="cancelled", kind="order_cancelled", voice=voice,
+            session, order, resident, now, event="cancelled", kind="order_cancelled", call=call,
             text=lambda who: f"{whose(who)}ご注文（注文番号 {order.id}）は取り消しとなりました。{day}のお届けはありません。")
     if order.delivery_date != plan.delivery_date:
         return notifications.order_moved(session, order, resident, now, old_date=plan.delivery_date,
-                                         left_out=False, voice=voice)
+                                         left_out=False, call=call)
     return notifications.tell(
         session, order, resident, now, event=f"retracted:{plan.delivery_date.isoformat()}:{plan.version}",
-        kind="eta_retracted", voice=voice,
+        kind="eta_retracted", call=call,
         text=lambda who: (f"{whose(who)}ご注文（注文番号 {order.id}）の{day}のお届け予定は取りやめになりました。"
                           f"担当者からお電話します（{phone}）。"))
 

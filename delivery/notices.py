@@ -19,7 +19,7 @@ from delivery.stops import OUTCOME_LABELS_JA
 from orders.calendar import format_date_ja
 from orders.models import Order, OrderStatus
 from orders.notifications import recipients
-from otodoke.clock import JST
+from core.clock import JST
 from outbox.service import enqueue
 from residents.models import PAYMENT_LABELS_JA
 from residents.phones import try_normalise_phone

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, selectinload
 from delivery.models import Plan, Run
 from orders.calendar import format_date_ja
 from orders.models import Order, OrderStatus
-from otodoke.clock import JST
+from core.clock import JST
 from residents.phones import is_mobile, try_normalise_phone
 from shops.models import Shop, ShopOwner
 

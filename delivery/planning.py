@@ -27,8 +27,8 @@ from delivery.problem import RoutePlan
 from delivery.problem_builder import BuiltProblem, MatrixFn, ServiceTimes, build_problem
 from delivery.whole_orders import partly_unassigned
 from orders.models import Order, OrderLine, OrderStatus
-from otodoke import audit
-from otodoke.clock import JST
+from core import audit
+from core.clock import JST
 
 REASONS_JA = {
     "window_unreachable": "ご希望の時間帯に間に合う車両がありません",

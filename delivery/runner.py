@@ -15,16 +15,17 @@ from delivery import shop_links
 from delivery.advice import left_out_advice, search_again, with_reasons
 from delivery.distances import DayCache, provider_from_config
 from delivery.driver_links import make_token
-from delivery.models import District, Plan, PlanningTrigger, Run
+from places.models import District
+from delivery.models import Plan, PlanningTrigger, Run
 from delivery.notices import queue_plan_messages
 from delivery.planning import prepare_day, store_plan
 from delivery.problem import Route, RoutePlan, Visit
 from delivery.late_start import leave_late
 from delivery.routing import solve
 from orders.calendar import cutoff_for, format_date_ja, is_delivery_day
-from otodoke import get_clock
-from otodoke.clock import JST
-from otodoke.db import db
+from core.clock import get_clock
+from core.clock import JST
+from core.db import db
 
 CACHE_KEY = "otodoke.distance_cache"
 ORDERS_PER_LIMIT = 120

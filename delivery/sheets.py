@@ -13,8 +13,8 @@ from delivery.notices import hhmm
 from delivery.svgmap import MapLine, MapPoint, map_link, render_svg
 from orders.calendar import format_date_ja
 from orders.models import Order, OrderStatus
-from otodoke.errors import NotFound
-from otodoke.models import AuditEntry
+from core.errors import NotFound
+from core.models import AuditEntry
 from residents.models import PAYMENT_LABELS_JA
 from residents.phones import national_format
 from shops.models import Shop

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from otodoke.clock import JST
+from core.clock import JST
 
 SALT = "otodoke.picking-list"
 VALID_DAYS_AFTER = 1

@@ -13,9 +13,9 @@ from delivery.models import Plan, Run, RunStop
 from orders.calendar import format_date_ja
 from orders.models import Order, OrderStatus
 from orders.notifications import recipients
-from otodoke import audit
-from otodoke.clock import JST
-from otodoke.errors import DomainError, NotFound
+from core import audit
+from core.clock import JST
+from core.errors import DomainError, NotFound
 from outbox.service import enqueue
 
 OUTCOMES = {

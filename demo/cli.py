@@ -8,7 +8,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from otodoke.errors import DomainError
+from core.errors import DomainError
 
 
 @click.command("seed-demo")
@@ -18,8 +18,8 @@ from otodoke.errors import DomainError
 def seed_demo_command(seed: int | None, force: bool) -> None:
     """Load the fictional demo town (Nagai). Running it again changes nothing."""
     from demo.seed import DEFAULT_SEED, seed_demo
-    from otodoke import get_clock
-    from otodoke.db import db
+    from core.clock import get_clock
+    from core.db import db
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     try:
         with db.transaction(app) as session:
@@ -42,8 +42,8 @@ def simulate_orders_command(date_text: str, count: int, seed: int) -> None:
     Order times are simulated (the three hours before each district's cutoff), not the clock's now.
     """
     from demo.simulate import simulate_orders
-    from otodoke import get_clock
-    from otodoke.db import db
+    from core.clock import get_clock
+    from core.db import db
     try:
         delivery_date = date.fromisoformat(date_text)
     except ValueError as error:

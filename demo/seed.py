@@ -16,11 +16,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from delivery.models import District, Driver, Vehicle
+from places.models import District
+from delivery.models import Driver, Vehicle
 from demo import FICTIONAL_NOTICE, data_people, data_places, data_shops
-from otodoke import all_models as _all_models  # noqa: F401  (every mapper configured: FKs resolve)
-from otodoke import audit
-from otodoke.errors import Conflict
+from core import audit
+from core.errors import Conflict
 from residents.models import FamilyLink
 from residents.phones import normalise_phone
 from residents.service import register_resident

@@ -22,14 +22,14 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from delivery.models import District
+from places.models import District
 from demo import FICTIONAL_NOTICE
 from demo.data_shops import STAPLES
 from orders.calendar import cutoff_for, is_delivery_day, next_delivery_slot
 from orders.errors import OrderError
 from orders.models import Order, OrderStatus
 from orders.service import LineItem, place_order
-from otodoke import audit
+from core import audit
 from residents.models import Resident
 from shops.models import Product, Shop
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from otodoke.all_models import metadata
-from otodoke.db import make_engine
+from core.db import make_engine
 
 config = context.config
 

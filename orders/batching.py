@@ -10,7 +10,7 @@ from itertools import groupby
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from delivery.models import District
+from places.models import District
 from orders.models import Order, OrderStatus
 
 

@@ -13,9 +13,9 @@ from typing import Any
 
 import holidays
 
-from delivery.models import District
+from places.models import District
 from orders.errors import OrderError
-from otodoke.clock import JST
+from core.clock import JST
 
 SEARCH_DAYS = 60
 WEEKDAYS_JA = "月火水木金土日"

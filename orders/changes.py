@@ -19,8 +19,8 @@ from orders import notifications, stock
 from orders.errors import OrderError
 from orders.models import OPEN_STATUSES, Order, OrderLine, OrderStatus
 from orders.placing import LineItem, load_products, merge_items, price_lines
-from otodoke import audit
-from otodoke.models import AuditEntry
+from core import audit
+from core.models import AuditEntry
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ from orders.errors import OrderError
 from orders.models import CHANNELS, OPEN_STATUSES, Order, OrderAddition, OrderLine, OrderStatus
 from orders.placing import (MAX_LINES, MAX_QUANTITY, LineItem, Quote, load_products, load_resident,
                             merge_items, place_order, price_lines, quote_order)
-from otodoke import audit
+from core import audit
 from residents.models import Resident
 
 REPEAT_WINDOW = timedelta(minutes=10)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from otodoke.errors import DomainError
+from core.errors import DomainError
 
 # The same sentence for "no such order" and "someone else's order", so a guessed id reveals nothing.
 _NOT_FOUND = "そのご注文は見つかりませんでした。"

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from delivery.models import District
-from otodoke.db import Base
+from places.models import District
+from core.db import Base
 from residents.models import Resident
 from shops.models import Product, Shop
 

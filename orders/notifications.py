@@ -7,7 +7,7 @@ a phone call when none of those reaches the resident themselves.
 The channel that took the order replies in the conversation itself; these are the lasting record.
 
 Payload contract (outbox): "line" → {"messages": [{"type": "text", "text": ...}]}; "sms" → {"body": ...};
-"voice" → {"twiml": ...}.
+"voice" → {"say": [sentences]} (the phone line turns them into a slow Japanese call).
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from orders.models import Order
 from outbox.models import OutboxMessage
 from outbox.service import NewMessage, enqueue_all
 from residents.models import PAYMENT_LABELS_JA, FamilyLink, Resident
-from voice import twiml
 
 LINE_TEXT_LIMIT = 5000
 SMS_ITEM_LIMIT = 5
@@ -157,21 +156,19 @@ def reach(session: Session, order: Order, resident: Resident, *,
 
 
 def tell(session: Session, order: Order, resident: Resident, now: datetime, *, event: str, kind: str,
-         text: Callable[[Recipient], str], voice: twiml.VoiceStyle | None) -> int:
-    """Queue one message per recipient of ``reach`` (no call when ``voice`` is None), keyed
+         text: Callable[[Recipient], str], call: bool) -> int:
+    """Queue one message per recipient of ``reach`` (no phone call unless ``call``), keyed
     ``order:{id}:{event}:{channel}:{address}``: a key already queued is skipped, so the same event is
     told once. A call says the text twice, slowly. Returns how many messages were new."""
     messages = []
-    for who in reach(session, order, resident, voice=voice is not None):
+    for who in reach(session, order, resident, voice=call):
         body = text(who)
         if who.channel == "line":
             payload: dict[str, object] = {"messages": [{"type": "text", "text": body[:LINE_TEXT_LIMIT]}]}
         elif who.channel == "sms":
             payload = {"body": body}
         else:
-            assert voice is not None
-            payload = {"twiml": str(twiml.goodbye(voice, ["お届けサービスです。", body, "もう一度申し上げます。",
-                                                          body, "失礼いたします。"]))}
+            payload = {"say": ["お届けサービスです。", body, "もう一度申し上げます。", body, "失礼いたします。"]}
         messages.append(NewMessage(channel=who.channel, recipient=who.address, kind=kind, payload=payload,
                                    dedupe_key=f"order:{order.id}:{event}:{who.channel}:{who.address}"))
     if messages:
@@ -183,7 +180,7 @@ def tell(session: Session, order: Order, resident: Resident, now: datetime, *, e
 
 
 def order_moved(session: Session, order: Order, resident: Resident, now: datetime, *, old_date: date,
-                left_out: bool, voice: twiml.VoiceStyle | None) -> int:
+                left_out: bool, call: bool) -> int:
     """The order's delivery day changed from ``old_date`` to ``order.delivery_date``; told once per new day."""
     new_day = _when(order)
 
@@ -197,4 +194,4 @@ def order_moved(session: Session, order: Order, resident: Resident, now: datetim
         return f"{head}{new_day}にお届けします。"
 
     return tell(session, order, resident, now, event=f"moved:{order.delivery_date.isoformat()}",
-                kind="order_moved", text=text, voice=voice)
+                kind="order_moved", text=text, call=call)

@@ -12,12 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
-from delivery.models import District
+from places.models import District
 from orders import notifications, stock
 from orders.calendar import DeliverySlot, Window, delivery_choices, find_window, next_delivery_slot
 from orders.errors import OrderError, sold_out, unavailable
 from orders.models import CHANNELS, Order, OrderLine, OrderStatus
-from otodoke import audit
+from core import audit
 from residents.models import FamilyLink, Resident
 from shops.models import Product, Shop
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, selectinload
 from orders.calendar import find_window, format_date_ja
 from orders.models import OPEN_STATUSES, STATUS_LABELS_JA, Order, OrderStatus
 from orders.placing import load_resident
-from otodoke.clock import JST
+from core.clock import JST
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,10 @@ from typing import Any, Mapping
 
 from flask import Flask
 
-from otodoke.clock import Clock, FixedClock, SystemClock, parse_jst
-from otodoke.config import channel_statuses, check_production, from_env
-from otodoke.db import db as _db
+from core.clock import CLOCK_KEY, Clock, FixedClock, SystemClock, parse_jst
+from core.config import channel_statuses, check_production, from_env
+from core.db import db as _db
+from core.surfaces import add_surface
 
 log = logging.getLogger("otodoke")
 
@@ -19,7 +20,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     """Build the app: defaults from the environment, then the test/caller override."""
     app = Flask(__name__, instance_relative_config=True)
     # Before any blueprint adds a route: every ``<int:…>`` id is bounded to the database's integer range.
-    from otodoke.inputs import BoundedIntConverter, refuse_oversize_stream
+    from core.inputs import BoundedIntConverter, refuse_oversize_stream
     app.url_map.converters["int"] = BoundedIntConverter
     app.before_request(refuse_oversize_stream)
     os.makedirs(app.instance_path, exist_ok=True)
@@ -31,13 +32,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     if clock is None:
         frozen = app.config.get("FROZEN_NOW")
         clock = FixedClock(parse_jst(frozen)) if frozen else SystemClock()
-    app.extensions["otodoke.clock"] = clock
+    app.extensions[CLOCK_KEY] = clock
 
     _db.init_app(app)
 
-    from otodoke import security_headers
+    from core import security_headers
     security_headers.init_app(app)
-    from otodoke.logs import install_werkzeug_filter
+    from core.logs import install_werkzeug_filter
     install_werkzeug_filter()
 
     # The outbox senders registry (channel -> Sender; channel packages add theirs) and the job queue,
@@ -54,30 +55,37 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     account_security.init_app(app)
     app.register_blueprint(account_views.bp)
 
-    from otodoke import views
-    app.register_blueprint(views.bp)
+    from otodoke import home
+    app.register_blueprint(home.bp)
 
-    # Staff pages, the drivers' run pages and the printable route sheets.
-    from delivery import views as delivery_views
+    # Staff pages (with the route sheets), the drivers' run pages, the shops' pages.
+    from staff import office, runs
     from staff import views as staff_views
     app.register_blueprint(staff_views.bp)
-    from staff import office
     app.register_blueprint(office.bp)
-    app.register_blueprint(delivery_views.bp)
-    from shops import views as shop_views
+    app.register_blueprint(runs.bp)
+    from driver import views as driver_views
+    app.register_blueprint(driver_views.bp)
+    from shop_portal import views as shop_views
     app.register_blueprint(shop_views.bp)
-    views.add_surface(app, "/staff/", "担当者ページ（注文・配達計画・ルート表・見守り）", "市・運営の担当者")
+    app.register_blueprint(shop_views.link_bp)
+    add_surface(app, "/staff/", "担当者ページ（注文・配達計画・ルート表・見守り）", "市・運営の担当者")
 
-    # The LINE bot: webhook, sender (when configured or sandboxed) and the /sandbox/line page.
+    # The LINE bot: webhook, rich menu, sender (when configured or sandboxed).
     import bot
     bot.init_app(app)
 
-    # The phone line: Twilio webhooks, SMS/voice senders (when configured or sandboxed), /sandbox/phone.
+    # The phone line: Twilio webhooks, SMS/voice senders (when configured or sandboxed).
     import voice
     voice.init_app(app)
 
-    from otodoke import cli
-    cli.init_app(app)
+    # The browser sandboxes and fake LINE/Twilio APIs, only when bot/voice turned a sandbox on.
+    if app.config.get("LINE_SANDBOX") or app.config.get("TWILIO_SANDBOX"):
+        import sandbox
+        sandbox.init_app(app)
+
+    from otodoke import commands
+    commands.init_app(app)
 
     for status in channel_statuses(app.config):
         if not status.configured:
@@ -85,7 +93,3 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
                         status.name, ", ".join(status.missing))
     return app
 
-
-def get_clock(app: Flask | None = None) -> Clock:
-    from flask import current_app
-    return (app or current_app).extensions["otodoke.clock"]

@@ -1,54 +1,10 @@
-"""The ``otodoke`` console command: Flask's CLI over the factory, with our ops commands.
-
-Each command is a thin wrapper over a service, as in flaskr's ``init-db``.
-"""
+"""The ``otodoke`` console command (and ``python -m otodoke.cli``): Flask's CLI over the factory, with
+the ops commands the factory registers (``otodoke/commands.py``)."""
 
 from __future__ import annotations
 
-import click
-from flask import Flask, current_app
-from flask.cli import FlaskGroup, shell_command, with_appcontext
-
-from otodoke import migrate
-from otodoke.db import db
-
-
-@click.group("db", help="Database schema (Alembic migrations).")
-def db_group() -> None:
-    pass
-
-
-@db_group.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
-@with_appcontext
-def db_upgrade(revision: str) -> None:
-    """Apply migrations up to REVISION."""
-    migrate.upgrade(db.engine, revision)
-    click.echo(f"database at {revision}: {db.engine.url.render_as_string(hide_password=True)}")
-
-
-@db_group.command("revision")
-@click.option("-m", "--message", required=True)
-@with_appcontext
-def db_revision(message: str) -> None:
-    """Autogenerate a new migration from the models (for developers)."""
-    migrate.revision(current_app.config["DATABASE_URL"], message)
-
-
-def init_app(app: Flask) -> None:
-    app.cli.add_command(db_group)
-    for command in _package_commands():
-        app.cli.add_command(command)
-
-
-def _package_commands() -> list[click.Command]:
-    """Commands that live with their domain packages."""
-    from delivery.cli import COMMANDS as delivery_commands
-    from demo.cli import COMMANDS as demo_commands
-    from otodoke import runner
-    from otodoke.linking import issue_link_code_command
-    from accounts.cli import create_admin_command
-    return [*runner.COMMANDS, *demo_commands, *delivery_commands, issue_link_code_command, create_admin_command]
+from flask import Flask
+from flask.cli import FlaskGroup, shell_command
 
 
 def _create_app() -> Flask:
@@ -61,5 +17,7 @@ def main() -> None:
                      help="お届け (Otodoke) — operations commands.")
     cli.add_command(shell_command)
     cli.main(prog_name="otodoke")
+
+
 if __name__ == "__main__":
     main()

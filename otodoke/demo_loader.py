@@ -8,9 +8,9 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
-from delivery.models import District
-from otodoke.clock import JST
-from otodoke.db import db
+from places.models import District
+from core.clock import JST
+from core.db import db
 
 DEMO_ORDERS = 120
 
@@ -22,7 +22,7 @@ def seed_if_empty(app: Flask) -> bool:
     """
     from demo.seed import seed_demo
     from demo.simulate import simulate_orders
-    from otodoke import get_clock
+    from core.clock import get_clock
     now = get_clock(app).now()
     if app.config.get("ENV_NAME") == "production":
         # An empty production database is a town about to start, not a demo (issue #12, hole 6).

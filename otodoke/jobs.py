@@ -25,7 +25,7 @@ from huey.consumer import Consumer
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from otodoke.db import db
+from core.db import db
 from outbox.models import OutboxMessage
 from outbox.registry import senders_for
 from outbox.service import WRITTEN_FLAG
@@ -127,7 +127,7 @@ def init_app(app: Flask) -> Jobs:
 
     @huey.periodic_task(crontab(minute="23"), name="prune_events")
     def prune_events() -> None:
-        # Retention (otodoke/retention.py): webhook event ids older than a week, once an hour.
+        # Retention (core/retention.py): webhook event ids older than a week, once an hour.
         run_retention(app)
 
     jobs = Jobs(huey, drain_outbox, sweep_outbox, plan_at_cutoff, prune_events)
@@ -187,7 +187,7 @@ def _wake_after_commit(app: Flask) -> None:
 
 def run_drain(app: Flask) -> DrainReport:
     """One drain with the app's senders, clock and settings (also ``otodoke outbox drain``)."""
-    from otodoke import get_clock
+    from core.clock import get_clock
     clock = get_clock(app)
     return drain(lambda: db.transaction(app), senders_for(app), clock.now,
                  batch=int(app.config.get("OUTBOX_BATCH", 20)),
@@ -203,7 +203,7 @@ def _tick(app: Flask) -> None:
 
 def _book_wake_up(app: Flask) -> None:
     """Schedule the next drain for the earliest retry if it is soon, unless one is already booked."""
-    from otodoke import get_clock
+    from core.clock import get_clock
     with db.reading(app) as session:
         due = next_due(session, sorted(senders_for(app)))
     if due is None:
@@ -227,8 +227,8 @@ ETA_CALL_HOURS = (8, 19)
 
 
 def _queue_eta_calls(app: Flask) -> int:
-    from otodoke import get_clock
-    from otodoke.clock import JST
+    from core.clock import get_clock
+    from core.clock import JST
     from voice.eta import queue_eta_calls
     now = get_clock(app).now()
     local = now.astimezone(JST)
@@ -239,8 +239,8 @@ def _queue_eta_calls(app: Flask) -> int:
 
 
 def run_retention(app: Flask) -> int:
-    from otodoke import get_clock
-    from otodoke.retention import prune_processed_events
+    from core.clock import get_clock
+    from core.retention import prune_processed_events
     with db.transaction(app) as session:
         pruned = prune_processed_events(session, now=get_clock(app).now())
     if pruned:

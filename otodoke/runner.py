@@ -11,9 +11,9 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
-from otodoke import migrate
-from otodoke.config import channel_statuses
-from otodoke.db import db
+from core import migrate
+from core.config import channel_statuses
+from core.db import db
 
 
 @click.command("run")
@@ -60,6 +60,6 @@ def _print_demo_accounts(app) -> None:  # type: ignore[no-untyped-def]
             click.echo(f"    {email}")
 
 
-from outbox.cli import COMMANDS as _OUTBOX_COMMANDS  # noqa: E402  (worker, outbox)
+from otodoke.worker import COMMANDS as _WORKER_COMMANDS  # noqa: E402  (worker, outbox)
 
-COMMANDS = [run_command, *_OUTBOX_COMMANDS]
+COMMANDS = [run_command, *_WORKER_COMMANDS]

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Enum, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from otodoke.db import Base
+from core.db import Base
 
 
 class OutboxStatus(str, enum.Enum):

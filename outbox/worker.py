@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from otodoke import audit
+from core import audit
 from outbox.backoff import retry_delay
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.senders import Outcome, Sender, SendResult

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from delivery.models import District
-from otodoke.db import Base
+from places.models import District
+from core.db import Base
 
 PAYMENT_METHODS = ("cash", "local_currency")
 PAYMENT_LABELS_JA = {"cash": "現金", "local_currency": "地域通貨"}

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from otodoke.errors import DomainError
+from core.errors import DomainError
 
 BAD_PHONE_MESSAGE = "電話番号の形がちがうようです。市外局番から、もう一度お知らせください。"
 

@@ -14,9 +14,9 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from delivery.models import District
-from otodoke import audit
-from otodoke.errors import DomainError, NotFound
+from places.models import District
+from core import audit
+from core.errors import DomainError, NotFound
 from residents.models import PAYMENT_METHODS, FamilyLink, Resident, VoiceMessage
 from residents.phones import PhoneError, normalise_phone, try_normalise_phone
 

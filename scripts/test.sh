@@ -11,12 +11,12 @@ env -u TEST_DATABASE_URL $PY -m pytest -q -p no:cacheprovider "$@"
 sqlite_rc=$?
 
 pg_url="${TEST_DATABASE_URL:-postgresql://postgres@127.0.0.1:5432/postgres}"
-if $PY -m otodoke.testdb check "$pg_url"; then
-  echo "== tests on PostgreSQL ($($PY -m otodoke.testdb describe "$pg_url")) =="
+if $PY -m core.testdb check "$pg_url"; then
+  echo "== tests on PostgreSQL ($($PY -m core.testdb describe "$pg_url")) =="
   TEST_DATABASE_URL="$pg_url" $PY -m pytest -q -p no:cacheprovider "$@"
   pg_rc=$?
 else
-  echo "!! PostgreSQL is not reachable at $($PY -m otodoke.testdb describe "$pg_url"): the PostgreSQL pass was NOT run"
+  echo "!! PostgreSQL is not reachable at $($PY -m core.testdb describe "$pg_url"): the PostgreSQL pass was NOT run"
   if [ "${REQUIRE_POSTGRES:-0}" = "1" ]; then pg_rc=1; else pg_rc=0; fi
 fi
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from otodoke.db import Base
+from core.db import Base
 
 SHOP_KINDS = ("shop", "farm_stand")
 

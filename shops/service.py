@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from otodoke import audit
-from otodoke.errors import DomainError
+from core import audit
+from core.errors import DomainError
 from shops.models import SHOP_KINDS, Product, Shop, StockMovement
 
 MAX_STOCK = 99_999

@@ -13,10 +13,11 @@ from accounts.security import audit_view, csrf_token, current_actor, staff_chang
 from orders.calendar import format_date_ja
 from orders.models import STATUS_LABELS_JA, Order
 from orders.service import cancel_order
-from otodoke import audit, get_clock
-from otodoke.clock import JST
-from otodoke.db import db
-from otodoke.errors import DomainError
+from core import audit
+from core.clock import get_clock
+from core.clock import JST
+from core.db import db
+from core.errors import DomainError
 from residents.models import VoiceMessage
 from residents.phones import national_format
 from residents.service import list_districts, register_resident

@@ -16,19 +16,18 @@ from delivery.picking import picking_shops
 from delivery.runner import driver_link, picking_link, plan_day
 from orders.calendar import format_date_ja
 from orders.errors import OrderError
-from orders.left_out import cancel_left_out, move_to_next_delivery_day, next_day_for
+from delivery.left_out_actions import cancel_left_out, move_to_next_delivery_day, next_day_for
 from orders.models import Order, OrderStatus
 from orders.service import batch_orders
-from otodoke import get_clock
-from otodoke.clock import JST
-from otodoke.db import db
-from otodoke.errors import DomainError
-from otodoke.inputs import db_int, parse_day
+from core.clock import get_clock
+from core.clock import JST
+from core.db import db
+from core.errors import DomainError
+from core.inputs import db_int, parse_day
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.worker import status_counts
 from residents.phones import national_format
 from accounts.security import audit_view, csrf_token, current_actor, staff_change_required, staff_required
-from voice.twiml import VoiceStyle
 
 bp = Blueprint("staff", __name__, url_prefix="/staff", template_folder="templates")
 
@@ -172,8 +171,7 @@ def move_next(order_id: int):  # type: ignore[no-untyped-def]
     try:
         with db.transaction() as session:
             order = move_to_next_delivery_day(session, order_id=order_id, actor=current_actor(),
-                                              channel="staff", now=get_clock().now(),
-                                              voice=VoiceStyle.from_config(current_app.config))
+                                              channel="staff", now=get_clock().now())
             message = f"注文番号 {order_id} を{format_date_ja(order.delivery_date)}のお届けに移し、お客様にお知らせしました。"
         flash(message)
     except DomainError as error:
@@ -212,8 +210,7 @@ def cancel_left(order_id: int):  # type: ignore[no-untyped-def]
     day = _selected_date()
     try:
         with db.transaction() as session:
-            cancel_left_out(session, order_id=order_id, actor=current_actor(), now=get_clock().now(),
-                            voice=VoiceStyle.from_config(current_app.config))
+            cancel_left_out(session, order_id=order_id, actor=current_actor(), now=get_clock().now())
         flash(f"注文番号 {order_id} を取り消し、在庫を戻して、お客様にお知らせしました。")
     except DomainError as error:
         flash(error.message)

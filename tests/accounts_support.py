@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from accounts.models import Account
 from accounts.service import hash_password
-from otodoke import get_clock
-from otodoke.db import db
+from core.clock import get_clock
+from core.db import db
 
 PASSWORD = "correct horse battery"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DP"

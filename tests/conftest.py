@@ -21,10 +21,10 @@ from sqlalchemy.orm import Session
 
 from otodoke import create_app
 from otodoke.all_models import metadata
-from otodoke.clock import JST, FixedClock
-from otodoke.db import db, make_engine
-from otodoke import migrate
-from otodoke.testdb import throwaway_database
+from core.clock import JST, FixedClock
+from core.db import db, make_engine
+from core import migrate
+from core.testdb import throwaway_database
 
 PG_SERVER = os.environ.get("TEST_DATABASE_URL")
 

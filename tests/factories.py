@@ -9,8 +9,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from delivery.models import District, Driver, Vehicle
-from otodoke.clock import JST
+from places.models import District
+from delivery.models import Driver, Vehicle
+from core.clock import JST
 from residents.models import Resident
 from shops.models import Product, Shop
 

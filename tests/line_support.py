@@ -16,11 +16,11 @@ import pytest
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from bot.fake_api import RunningFake, serve
-from bot.sandbox import sign
+from sandbox.fake_line import RunningFake, serve
+from sandbox.line import sign
 from otodoke import create_app
-from otodoke.clock import FixedClock
-from otodoke.db import db
+from core.clock import FixedClock
+from core.db import db
 from tests import factories
 
 FIXTURES = Path(__file__).parent / "fixtures" / "line"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from accounts.models import Account, Invitation
-from otodoke.models import AuditEntry
+from core.models import AuditEntry
 from tests.accounts_support import (PASSWORD, TOTP_SECRET, code_for, csrf_of, make_account, post_login,
                                     sign_in)
 
@@ -102,7 +102,7 @@ def test_a_new_admin_enrols_totp_at_the_first_sign_in(app, client, session, cloc
 
 def test_a_demo_coordinator_may_skip_enrolment(app, client, session, clock) -> None:
     from accounts.demo import DEMO_PASSWORD, add_demo_accounts
-    from otodoke.db import db
+    from core.db import db
     from tests.factories import make_driver, make_shop, make_vehicle
     make_shop(session)
     make_driver(session, make_vehicle(session))
@@ -267,7 +267,7 @@ def test_wrong_totp_codes_count_too(app, client) -> None:
 
 def test_forwarded_addresses_count_only_behind_a_trusted_proxy(app, database_url, clock, tmp_path) -> None:
     from otodoke import create_app
-    from otodoke.db import db
+    from core.db import db
 
     def attempts(trusted: int) -> int:
         proxied = create_app({"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key",
@@ -318,7 +318,7 @@ def test_views_of_personal_data_and_changes_are_audited_and_admins_read_them(app
 
 def test_cookie_is_httponly_and_samesite_and_secure_in_production(app, client, database_url, clock, tmp_path) -> None:
     from otodoke import create_app
-    from otodoke.db import db
+    from core.db import db
     cookie = client.get("/staff/login").headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     prod = create_app({"ENV_NAME": "production", "SECRET_KEY": "a-real-secret-of-some-length",
@@ -337,9 +337,9 @@ def test_production_refuses_a_default_or_short_secret_key(database_url, clock, t
 
 
 def test_production_never_loads_the_demo_town(database_url, clock, tmp_path) -> None:
-    from delivery.models import District
+    from places.models import District
     from otodoke import create_app, demo_loader
-    from otodoke.db import db
+    from core.db import db
     prod = create_app({"ENV_NAME": "production", "SECRET_KEY": "a-real-secret-of-some-length",
                        "DATABASE_URL": database_url, "JOBS_URL": f"sqlite:///{tmp_path / 'p.db'}"}, clock=clock)
     assert demo_loader.seed_if_empty(prod) is False
@@ -388,9 +388,9 @@ def test_the_accounts_migration_goes_up_and_down(tmp_path) -> None:
     from alembic import command
     from sqlalchemy import inspect
 
-    from otodoke import migrate
-    from otodoke.db import make_engine
-    from otodoke.testdb import throwaway_database
+    from core import migrate
+    from core.db import make_engine
+    from core.testdb import throwaway_database
 
     server = os.environ.get("TEST_DATABASE_URL")
     with (throwaway_database(server) if server else nullcontext(f"sqlite:///{tmp_path / 'm.db'}")) as url:

@@ -13,11 +13,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from bot.sandbox import sign
+from sandbox.line import sign
 from delivery.driver_links import make_token
 from otodoke.all_models import metadata
-from otodoke.db import db
-from otodoke.inputs import BoundedIntConverter, DB_INT_MAX, db_int, parse_day
+from core.db import db
+from core.inputs import BoundedIntConverter, DB_INT_MAX, db_int, parse_day
 from tests.line_support import (  # noqa: F401  (fixtures)
     NOW_MS, RESIDENT_USER, SECRET, body, event_id, line_app, line_client, line_fake, post, seed_town)
 from tests.test_staff_and_driver_pages import _login

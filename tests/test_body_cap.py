@@ -9,7 +9,7 @@ import io
 import pytest
 from werkzeug.test import EnvironBuilder, run_wsgi_app
 
-from otodoke.config import MAX_BODY_BYTES
+from core.config import MAX_BODY_BYTES
 from tests.line_support import line_app, line_client, line_fake  # noqa: F401  (fixtures)
 from tests.voice_sim import voice_app  # noqa: F401  (fixture)
 

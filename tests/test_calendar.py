@@ -9,7 +9,7 @@ import pytest
 from orders.calendar import (cutoff_for, format_date_ja, is_delivery_day, is_public_holiday,
                              next_delivery_slot)
 from orders.errors import OrderError
-from otodoke.clock import JST
+from core.clock import JST
 from tests.factories import make_district, make_outer_district
 
 

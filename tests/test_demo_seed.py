@@ -9,14 +9,15 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from delivery.models import District, Driver, Plan, Vehicle
+from places.models import District
+from delivery.models import Driver, Plan, Vehicle
 from demo import data_places
 from demo.seed import river_distance_km, seed_demo
-from otodoke.clock import JST
-from otodoke.db import db
+from core.clock import JST
+from core.db import db
 from orders.models import Order
 from otodoke.demo_loader import seed_if_empty
-from otodoke.errors import DomainError
+from core.errors import DomainError
 from residents.models import FamilyLink, Resident
 from residents.service import find_by_phone
 from shops.models import Product, Shop, ShopOwner, StockMovement

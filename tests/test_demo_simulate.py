@@ -11,8 +11,8 @@ from demo.seed import seed_demo
 from demo.simulate import simulate_orders
 from orders.models import Order, OrderLine, OrderStatus
 from otodoke.all_models import metadata
-from otodoke.clock import JST
-from otodoke.db import db
+from core.clock import JST
+from core.db import db
 from shops.models import Product, StockMovement
 
 NOW = datetime(2026, 11, 26, 9, 0, tzinfo=JST)

@@ -23,7 +23,7 @@ from delivery.sheets import run_sheet
 from orders.changes import cancel_order
 from orders.models import Order, OrderStatus
 from orders.service import LineItem, place_order
-from otodoke.clock import JST
+from core.clock import JST
 from outbox.models import OutboxMessage
 from residents.models import FamilyLink
 from tests.factories import make_district, make_driver, make_product, make_resident, make_shop, make_vehicle
@@ -181,7 +181,7 @@ def test_the_resident_gets_one_eta_notice_and_one_call_for_the_door(app, session
 @pytest.mark.parametrize("how,kind", [("cancel", "order_cancelled"), ("move", "order_moved")])
 def test_a_replan_without_one_of_the_orders_keeps_the_stop_and_tells_only_about_that_one(app, session, how,
                                                                                           kind) -> None:
-    from orders.left_out import move_to_next_delivery_day
+    from delivery.left_out_actions import move_to_next_delivery_day
 
     # the only door of the day: the van arrives as the window opens, with or without the tofu, so the
     # radish's time stays what the resident was told
@@ -270,9 +270,9 @@ def test_the_migration_keeps_every_order_on_a_stop_both_ways(tmp_path) -> None:
     from alembic import command
     from sqlalchemy.orm import Session
 
-    from otodoke import migrate
-    from otodoke.db import make_engine
-    from otodoke.testdb import throwaway_database
+    from core import migrate
+    from core.db import make_engine
+    from core.testdb import throwaway_database
     from contextlib import nullcontext
 
     server = os.environ.get("TEST_DATABASE_URL")

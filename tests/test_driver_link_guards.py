@@ -17,7 +17,7 @@ from sqlalchemy import select
 from delivery.driver_links import MAX_AGE_S, make_token, read_token
 from delivery.models import Run, RunStop
 from delivery.runner import plan_day
-from otodoke.db import db
+from core.db import db
 from tests.factories import make_driver, make_vehicle
 from tests.test_planning import town  # noqa: F401  (fixture)
 
@@ -126,7 +126,7 @@ def test_staff_revoke_a_link_the_old_one_stops_opening_the_new_one_works(app, cl
     (no addresses shown), the page shows a new link that does."""
     from urllib.parse import urlsplit
 
-    from otodoke.models import AuditEntry
+    from core.models import AuditEntry
     from tests.test_staff_and_driver_pages import _login
 
     address = _resident_address(session, planned["run"])
@@ -161,10 +161,10 @@ def test_the_link_version_migration_both_ways(tmp_path) -> None:
     from sqlalchemy.orm import Session
 
     from delivery.models import Plan
-    from otodoke import migrate
-    from otodoke.clock import JST
-    from otodoke.db import make_engine
-    from otodoke.testdb import throwaway_database
+    from core import migrate
+    from core.clock import JST
+    from core.db import make_engine
+    from core.testdb import throwaway_database
 
     at = datetime(2026, 12, 1, 8, 0, tzinfo=JST)
     server = os.environ.get("TEST_DATABASE_URL")

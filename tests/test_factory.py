@@ -5,7 +5,7 @@ from sqlalchemy import inspect, text
 
 from otodoke import create_app
 from otodoke.all_models import metadata
-from otodoke.config import normalise_database_url
+from core.config import normalise_database_url
 
 
 def test_home_page_says_what_is_running_in_japanese(client) -> None:
@@ -57,7 +57,7 @@ def test_sqlite_write_transactions_take_the_write_lock_at_begin(engine, app) -> 
         pytest.skip("SQLite engine configuration")
     import sqlite3
 
-    from otodoke.db import db
+    from core.db import db
 
     with engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"

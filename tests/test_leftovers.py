@@ -17,11 +17,11 @@ from delivery.notices import queue_plan_messages
 from delivery.planning import prepare_day, store_plan
 from delivery.routing import solve
 from delivery.runner import plan_day
-from orders.left_out import move_to_next_delivery_day
+from delivery.left_out_actions import move_to_next_delivery_day
 from orders.models import Order, OrderStatus
 from orders.service import LineItem, cancel_order, place_order
-from otodoke.clock import JST
-from otodoke.db import db
+from core.clock import JST
+from core.db import db
 from outbox.models import OutboxMessage
 from residents.models import FamilyLink, Resident
 from tests.factories import make_district, make_driver, make_product, make_resident, make_shop, make_vehicle
@@ -74,7 +74,16 @@ def _rows(session, kind: str, *, plan_id: int | None = None) -> list[Sent]:
 
 
 def _text(payload: dict) -> str:
-    return payload["messages"][0]["text"] if "messages" in payload else payload.get("body") or payload["twiml"]
+    """What the recipient reads or hears: a call's words as the phone line's sender would play them."""
+    if "messages" in payload:
+        return payload["messages"][0]["text"]
+    if "body" in payload:
+        return payload["body"]
+    from voice.sender import TwilioVoiceSender
+    from voice.twilio_client import TwilioSettings
+    twiml = TwilioVoiceSender(TwilioSettings("ACtest", "token", "+815011112222")).twiml_for(payload)
+    assert twiml is not None, payload
+    return twiml
 
 
 def _eta_recipients(session, plan_id: int) -> set[str]:

@@ -10,8 +10,8 @@ from sqlalchemy import select
 
 from orders.models import OrderAddition
 from orders.service import LineItem, place_order
-from otodoke.clock import JST
-from otodoke.db import db
+from core.clock import JST
+from core.db import db
 from outbox.models import OutboxMessage
 from residents.models import FamilyLink
 from tests.line_support import (  # noqa: F401  (fixtures)
@@ -93,14 +93,14 @@ def test_typed_repeat_is_asked_about_too(line_app, line_client, line_fake) -> No
 
 
 def test_family_member_the_same_day_adds_to_the_residents_order(line_app, line_client, line_fake) -> None:
-    from otodoke.linking import issue_code
+    from links.service import issue_code
     town = seed_town(line_app)
     resident = Chat(line_client, line_fake.fake, RESIDENT_USER)
     resident.tap(actions(resident.say("大根1本"))["この内容で注文する"])
     [first] = orders(line_app)
     with db.transaction(line_app) as s:
         code = issue_code(s, purpose="family", target_id=town.resident_id, actor="staff:test",
-                          now=line_app.extensions["otodoke.clock"].now()).code
+                          now=line_app.extensions["core.clock"].now()).code
     family = Chat(line_client, line_fake.fake, FAMILY_USER)
     family.follow()
     family.tap("a=link")

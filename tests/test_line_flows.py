@@ -182,7 +182,7 @@ def test_usual_in_two_taps_names_sold_out_items(line_app, line_client, line_fake
     # The next day (today's order is closed by then: no addition, a new order).
     from datetime import timedelta
     from tests.line_support import NOW_MS
-    line_app.extensions["otodoke.clock"].advance(timedelta(days=1))
+    line_app.extensions["core.clock"].advance(timedelta(days=1))
     tomorrow = NOW_MS + 24 * 3600 * 1000
     usual = chat._send("postback", data="a=usual", ts=tomorrow)   # tap 1 (rich menu いつもの)
     assert "食パン" in wire(usual) and "大根 1本" in wire(usual)
@@ -226,12 +226,12 @@ def test_change_an_order(line_app, line_client, line_fake) -> None:
 
 
 def test_family_member_orders_for_the_resident(line_app, line_client, line_fake) -> None:
-    from otodoke.linking import issue_code
-    from otodoke.db import db
+    from links.service import issue_code
+    from core.db import db
     town = seed_town(line_app)
     with db.transaction(line_app) as s:
         code = issue_code(s, purpose="family", target_id=town.resident_id, actor="staff:test",
-                          now=line_app.extensions["otodoke.clock"].now()).code
+                          now=line_app.extensions["core.clock"].now()).code
     chat = Chat(line_client, line_fake.fake, FAMILY_USER)
     chat.follow()
     assert "コード" in wire(chat.tap("a=link"))
@@ -246,7 +246,7 @@ def test_family_member_orders_for_the_resident(line_app, line_client, line_fake)
 
 
 def test_shop_owner_updates_stock_in_chat(line_app, line_client, line_fake) -> None:
-    from otodoke.db import db
+    from core.db import db
     town = seed_town(line_app)
     with db.transaction(line_app) as s:
         s.add(ShopOwner(shop_id=town.shop_id, line_user_id=SHOP_USER, name="店主"))
@@ -267,7 +267,7 @@ def test_help_gives_the_coordinator_phone(line_app, line_client, line_fake) -> N
 
 
 def test_never_more_than_13_quick_replies_or_12_bubbles(line_app, line_client, line_fake) -> None:
-    from otodoke.db import db
+    from core.db import db
     from tests import factories
     town = seed_town(line_app)
     with db.transaction(line_app) as s:
@@ -299,14 +299,14 @@ def test_driver_gets_the_run_and_records_not_at_home(line_app, line_client, line
     from datetime import datetime
 
     from delivery.models import Plan, Run, RunStop
-    from otodoke.clock import JST
-    from otodoke.db import db
+    from core.clock import JST
+    from core.db import db
     from tests import factories
     town = seed_town(line_app)
     resident_chat = Chat(line_client, line_fake.fake, RESIDENT_USER)
     resident_chat.tap(actions(resident_chat.say("大根1本"))["この内容で注文する"])
     [order] = orders(line_app)
-    now = line_app.extensions["otodoke.clock"].now()
+    now = line_app.extensions["core.clock"].now()
     with db.transaction(line_app) as s:
         vehicle = factories.make_vehicle(s)
         driver = factories.make_driver(s, vehicle, line_user_id=DRIVER_USER)
@@ -345,7 +345,7 @@ def test_cancel_after_the_cutoff_is_refused_politely(line_app, line_client, line
     chat = Chat(line_client, line_fake.fake, RESIDENT_USER)
     chat.tap(actions(chat.say("大根1本"))["この内容で注文する"])
     [order] = orders(line_app)
-    line_app.extensions["otodoke.clock"].advance(timedelta(hours=3))      # 11:00, past the 10:00 cutoff
+    line_app.extensions["core.clock"].advance(timedelta(hours=3))      # 11:00, past the 10:00 cutoff
     from tests.line_support import NOW_MS
     later = NOW_MS + 3 * 3600 * 1000
     status = chat._send("text", text="注文の確認", ts=later)
@@ -356,7 +356,7 @@ def test_cancel_after_the_cutoff_is_refused_politely(line_app, line_client, line
 
 
 def test_outer_district_resident_chooses_the_time_window(line_app, line_client, line_fake) -> None:
-    from otodoke.db import db
+    from core.db import db
     from tests import factories
     town = seed_town(line_app)
     user = "U4444444444444444444444444outer"
@@ -375,7 +375,7 @@ def test_outer_district_resident_chooses_the_time_window(line_app, line_client, 
 
 
 def test_outer_district_resident_can_leave_the_time_open(line_app, line_client, line_fake) -> None:
-    from otodoke.db import db
+    from core.db import db
     from tests import factories
     seed_town(line_app)
     user = "U4444444444444444444444444anyt1"
@@ -390,12 +390,12 @@ def test_outer_district_resident_can_leave_the_time_open(line_app, line_client, 
 
 
 def test_resident_registered_by_staff_links_with_code_and_phone(line_app, line_client, line_fake) -> None:
-    from otodoke.db import db
-    from otodoke.linking import issue_code
+    from core.db import db
+    from links.service import issue_code
     from tests import factories
     seed_town(line_app)
     user = "U6666666666666666666666666staff"
-    now = line_app.extensions["otodoke.clock"].now()
+    now = line_app.extensions["core.clock"].now()
     with db.transaction(line_app) as s:
         resident = factories.make_resident(s, phone="+81238881111", line_user_id=None)
         code = issue_code(s, purpose="resident", target_id=resident.id, actor="staff:test", now=now).code
@@ -421,14 +421,14 @@ def test_wrong_codes_lock_the_chat_for_a_while(line_app, line_client, line_fake)
     chat.follow()                                             # unfollow/follow does not reset it
     chat.tap("a=link")
     assert "しばらくお待ちください" in wire(chat.say("100005"))
-    line_app.extensions["otodoke.clock"].advance(timedelta(hours=2))
+    line_app.extensions["core.clock"].advance(timedelta(hours=2))
     later = NOW_MS + 2 * 3600 * 1000
     chat._send("postback", data="a=link", ts=later)
     assert "見つかりませんでした" in wire(chat._send("text", text="100006", ts=later))
 
 
 def test_a_change_keeps_its_window_and_asks_for_none(line_app, line_client, line_fake) -> None:
-    from otodoke.db import db
+    from core.db import db
     from tests import factories
     town = seed_town(line_app)
     user = "U4444444444444444444444444chang"

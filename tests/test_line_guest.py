@@ -67,12 +67,12 @@ def test_a_redelivered_call_me_event_is_one_request(line_app, line_client, line_
 
 
 def test_after_a_family_code_the_next_choices_are_offered(line_app, line_client, line_fake) -> None:
-    from otodoke.db import db
-    from otodoke.linking import issue_code
+    from core.db import db
+    from links.service import issue_code
     town = seed_town(line_app)
     with db.transaction(line_app) as s:
         code = issue_code(s, purpose="family", target_id=town.resident_id, actor="staff:test",
-                          now=line_app.extensions["otodoke.clock"].now()).code
+                          now=line_app.extensions["core.clock"].now()).code
     chat = Chat(line_client, line_fake.fake, GUEST)
     chat.tap("a=link")
     welcome = chat.say(code)

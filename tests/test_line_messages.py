@@ -6,7 +6,7 @@ import pytest
 from linebot.v3.messaging import PushMessageRequest, ReplyMessageRequest
 
 from bot import messages as m
-from bot.fake_api import FakeLine
+from sandbox.fake_line import FakeLine
 
 
 def test_quick_replies_are_capped_at_13_including_back_and_start_over() -> None:

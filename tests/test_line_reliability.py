@@ -14,10 +14,10 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from bot import dispatch
-from bot.sandbox import sign
+from sandbox.line import sign
 from orders.models import Order
-from otodoke.db import db
-from otodoke.models import Conversation, ProcessedEvent
+from core.db import db
+from core.models import Conversation, ProcessedEvent
 from outbox.models import OutboxMessage, OutboxStatus
 from tests.line_support import (  # noqa: F401  (fixtures)
     RESIDENT_USER, SECRET, body, line_app, line_client, line_fake, post, seed_town, session_of,
@@ -118,7 +118,7 @@ def test_concurrent_duplicate_confirm_places_one_order(line_app, line_client, li
 def test_line_down_for_a_while_then_each_message_is_delivered_once(line_app, line_client, line_fake) -> None:
     from outbox.registry import senders_for
     from outbox.worker import drain
-    clock = line_app.extensions["otodoke.clock"]
+    clock = line_app.extensions["core.clock"]
     seed_town(line_app)
     fake = line_fake.fake
     fake.expire_all_tokens = True           # answer by push (and the order confirmation is a push anyway)

@@ -17,13 +17,13 @@ from bot.events import parse_body
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.registry import senders_for
 from outbox.worker import drain
-from otodoke.db import db
+from core.db import db
 from tests.line_support import (  # noqa: F401  (fixtures)
     RESIDENT_USER, body, line_app, line_client, line_fake, post, seed_town)
 
 
 def _drain(app: Any) -> Any:
-    clock = app.extensions["otodoke.clock"]
+    clock = app.extensions["core.clock"]
     return drain(lambda: db.transaction(app), {"line": senders_for(app)["line"]}, clock.now)
 
 
@@ -36,7 +36,7 @@ def _rows(app: Any) -> list[OutboxMessage]:
 
 def test_a_reply_lost_with_the_process_is_pushed_after_the_standby(line_app, line_fake) -> None:  # noqa: F811
     seed_town(line_app)
-    clock = line_app.extensions["otodoke.clock"]
+    clock = line_app.extensions["core.clock"]
     raw = body("text", text="最初から")
     [incoming] = parse_body(raw)[1]
     deferred: list[Any] = []
@@ -58,7 +58,7 @@ def test_a_reply_lost_with_the_process_is_pushed_after_the_standby(line_app, lin
 def test_a_confirmed_reply_settles_the_standby_nothing_is_sent_twice(line_app, line_client,  # noqa: F811
                                                                      line_fake) -> None:
     seed_town(line_app)
-    clock = line_app.extensions["otodoke.clock"]
+    clock = line_app.extensions["core.clock"]
     assert post(line_client, body("text", text="最初から")).status_code == 200
     assert len(line_fake.fake.replies()) == 1
     [row] = _rows(line_app)

@@ -13,8 +13,8 @@ from flask import Flask
 
 from benchmarks.taps import sandbox_app as served_sandbox
 from otodoke import create_app
-from otodoke.clock import FixedClock
-from otodoke.db import db
+from core.clock import FixedClock
+from core.db import db
 from tests.line_support import RESIDENT_USER, seed_town
 
 
@@ -65,7 +65,7 @@ def test_sandbox_receives_pushes_from_the_outbox(sandbox_app) -> None:
     client = sandbox_app.test_client()
     _say(client, user=RESIDENT_USER, type="text", text="大根1本")
     _say(client, user=RESIDENT_USER, type="postback", data="a=confirm&w=pm")   # queues a confirmation push
-    clock = sandbox_app.extensions["otodoke.clock"]
+    clock = sandbox_app.extensions["core.clock"]
     report = drain(lambda: db.transaction(sandbox_app), {"line": senders_for(sandbox_app)["line"]}, clock.now)
     assert report.sent >= 1
     assert any(m["kind"] == "push" for m in _inbox(client, RESIDENT_USER))

@@ -19,7 +19,7 @@ NODE = shutil.which("node")
 
 
 def _page_script() -> str:
-    html = (ROOT / "bot" / "templates" / "bot" / "sandbox.html").read_text(encoding="utf-8")
+    html = (ROOT / "sandbox" / "templates" / "sandbox" / "line.html").read_text(encoding="utf-8")
     return re.search(r"<script[^>]*>(.*)</script>", html, re.S).group(1)  # type: ignore[union-attr]
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import NullPool
 
 from orders.service import LineItem, place_order
-from otodoke.db import db, is_sqlite
+from core.db import db, is_sqlite
 from shops.models import Product, ShopOwner, StockMovement
 from tests.line_support import line_app, line_client, line_fake, seed_town, session_of  # noqa: F401
 from tests.test_line_flows import Chat, wire
@@ -72,7 +72,7 @@ def test_stock_never_goes_below_zero(line_app, line_client, line_fake) -> None:
 def test_price_applies_to_new_orders_only(line_app, line_client, line_fake) -> None:
     town = seed_town(line_app)
     _owner(line_app, town)
-    now = line_app.extensions["otodoke.clock"].now()
+    now = line_app.extensions["core.clock"].now()
     with db.transaction(line_app) as s:
         before = place_order(s, resident_id=town.resident_id, items=[LineItem(town.daikon_id, 1)],
                              placed_by="staff:test", channel="staff", now=now)
@@ -120,7 +120,7 @@ def test_todays_orders_before_and_after_planning(line_app, line_client, line_fak
     from tests import factories
     town = seed_town(line_app)
     _owner(line_app, town)
-    now = line_app.extensions["otodoke.clock"].now()
+    now = line_app.extensions["core.clock"].now()
     with db.transaction(line_app) as s:
         factories.make_vehicle(s)
         order = place_order(s, resident_id=town.resident_id, items=[LineItem(town.daikon_id, 2),

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy import func, select
 
 from bot import dispatch
-from bot.sandbox import sign
+from sandbox.line import sign
 from orders.models import Order
-from otodoke.models import Conversation, ProcessedEvent
+from core.models import Conversation, ProcessedEvent
 from outbox.models import OutboxMessage
 from tests.line_support import (  # noqa: F401  (fixtures)
     NOW_MS, RESIDENT_USER, SECRET, body, line_app, line_client, line_fake, post, seed_town, session_of,
@@ -189,7 +189,7 @@ def test_without_line_credentials_and_the_sandbox_off_no_event_is_accepted(clien
     """The sandbox's secret is in the repository: an instance with no LINE channel (production, or the
     sandbox switched off) must refuse events signed with it, before touching anything."""
     from bot import SANDBOX_SECRET
-    from otodoke.db import db
+    from core.db import db
 
     raw = body("follow")
     response = post(client, raw, secret=SANDBOX_SECRET)

@@ -10,11 +10,12 @@ from flask import Flask
 from sqlalchemy import event, func, select, update
 
 from delivery.models import Driver
-from otodoke.clock import JST
-from otodoke.db import db
-from otodoke.errors import DomainError
-from otodoke.linking import LinkResult, issue_code, redeem_code
-from otodoke.models import AuditEntry, LinkCode
+from core.clock import JST
+from core.db import db
+from core.errors import DomainError
+from links.service import LinkResult, issue_code, redeem_code
+from core.models import AuditEntry
+from links.models import LinkCode
 from residents.models import FamilyLink, Resident
 from shops.models import ShopOwner
 from tests.factories import make_driver, make_resident, make_shop

@@ -21,7 +21,7 @@ from delivery.runner import plan_day
 from orders.models import Order
 from orders.changes import cancel_order
 from orders.service import LineItem, place_order
-from otodoke.clock import JST
+from core.clock import JST
 from outbox.models import OutboxMessage
 from shops.models import Product, Shop
 from tests.test_planning import town  # noqa: F401  (fixture)
@@ -204,7 +204,7 @@ def test_old_run_page_without_a_current_run_gives_the_coordinator(app, client, s
 def test_demo_town_reaches_shops_and_drivers_without_line(app, session) -> None:
     from demo.seed import seed_demo
     from demo.simulate import simulate_orders
-    from otodoke.db import db
+    from core.db import db
 
     now = datetime(2026, 11, 26, 9, 0, tzinfo=JST)
     with db.transaction(app) as s:

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import select
 
 from orders.models import Order, OrderStatus
-from otodoke.clock import JST
-from otodoke.models import AuditEntry
+from core.clock import JST
+from core.models import AuditEntry
 from outbox.models import OutboxMessage
 from residents.models import Resident, VoiceMessage
 from tests.accounts_support import csrf_of, sign_in

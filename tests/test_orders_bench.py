@@ -7,7 +7,7 @@ from pathlib import Path
 from sqlalchemy import update
 
 from benchmarks import ordering as bench
-from otodoke.db import db
+from core.db import db
 from shops.models import Product
 
 
@@ -21,7 +21,7 @@ def test_a_tiny_benchmark_run_places_orders_without_oversells(tmp_path: Path, da
 
 def test_the_ledger_check_counts_an_oversell(tmp_path: Path) -> None:
     app = bench.bench_app(f"sqlite:///{tmp_path / 'check.db'}")
-    from otodoke import migrate
+    from core import migrate
     migrate.upgrade(db.bound(app).engine)
     initial = bench.seed(app, orders=10)
     assert bench.check_ledger(app, initial) == 0

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from orders.errors import OrderError
 from orders.models import Order, OrderStatus
 from orders.service import LineItem, cancel_order, change_order, get_order, place_order
-from otodoke.clock import JST
+from core.clock import JST
 from outbox.models import OutboxMessage
 from shops.models import Product, StockMovement
 from tests.factories import make_product, make_resident, make_shop

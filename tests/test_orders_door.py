@@ -16,8 +16,8 @@ from orders.errors import OrderError
 from orders.models import Order, OrderAddition
 from orders.service import (LineItem, add_to_order, cancel_order, open_order_for, order_or_add, place_order,
                             quote_for_door, recent_repeat, reorder_usual_at_door)
-from otodoke.clock import JST
-from otodoke.models import AuditEntry
+from core.clock import JST
+from core.models import AuditEntry
 from outbox.models import OutboxMessage
 from residents.models import FamilyLink
 from shops.models import Product, StockMovement

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from orders.errors import OrderError
 from orders.models import Order, OrderAddition
 from orders.service import LineItem, add_to_order, open_order_for, order_or_add, place_order
-from otodoke.clock import JST
-from otodoke.db import db
+from core.clock import JST
+from core.db import db
 from shops.models import Product
 from tests.factories import make_product, make_resident, make_shop
 from tests.test_orders_races import ledger_sum, together, unexpected

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 from orders.errors import OrderError
 from orders.models import Order, OrderLine, OrderStatus
 from orders.service import LineItem, place_order, quote_order
-from otodoke.clock import JST
-from otodoke.db import db
-from otodoke.models import AuditEntry
+from core.clock import JST
+from core.db import db
+from core.models import AuditEntry
 from outbox.models import OutboxMessage
 from residents.models import FamilyLink
 from shops.models import Product, StockMovement

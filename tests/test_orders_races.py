@@ -25,8 +25,8 @@ from sqlalchemy.pool import NullPool
 from orders.errors import OrderError
 from orders.models import Order
 from orders.service import LineItem, cancel_order, place_order
-from otodoke.clock import JST
-from otodoke.db import db, is_sqlite
+from core.clock import JST
+from core.db import db, is_sqlite
 from shops.models import Product, StockMovement
 from tests.factories import make_product, make_resident, make_shop
 
@@ -255,7 +255,7 @@ def test_concurrent_cancels_restock_once(app: Flask) -> None:
         assert 10 + ledger_sum(session, product_id) == 10
 
 
-# ---- the SQLite writer queue (otodoke/db.py) ---------------------------------------------------------
+# ---- the SQLite writer queue (core/db.py) ---------------------------------------------------------
 
 def test_sqlite_writer_queue_is_released_however_a_transaction_ends(app: Flask) -> None:
     """Writers queue on an in-process lock before BEGIN IMMEDIATE; a leak would stall every later

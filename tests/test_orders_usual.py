@@ -11,7 +11,7 @@ from orders.errors import OrderError
 from orders.models import OrderStatus
 from orders.service import (LineItem, batch_orders, cancel_order, get_order, order_status, place_order,
                             reorder_usual, usual_basket)
-from otodoke.clock import JST
+from core.clock import JST
 from shops.models import Product
 from tests.factories import make_district, make_outer_district, make_product, make_resident, make_shop
 

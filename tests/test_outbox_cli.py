@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from otodoke.clock import FixedClock
-from otodoke.db import db
+from core.clock import FixedClock
+from core.db import db
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.registry import register_sender
 from outbox.senders import Outcome, RecordingSender, SendResult
@@ -92,7 +92,7 @@ def test_worker_command_without_sweep_leaves_untriggered_rows(app: Flask, clock:
 
 
 def test_second_worker_on_the_same_sqlite_queue_is_refused(app: Flask, runner) -> None:  # type: ignore[no-untyped-def]
-    from outbox.cli import _single_consumer
+    from otodoke.worker import _single_consumer
     with _single_consumer(app):
         result = runner.invoke(args=["worker", "--run-for", "0.2"])
     assert result.exit_code != 0

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from otodoke.clock import JST
+from core.clock import JST
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.service import NewMessage, enqueue, enqueue_all
 

@@ -17,8 +17,8 @@ from flask import Flask
 from sqlalchemy import insert
 
 from otodoke import create_app, jobs
-from otodoke.clock import FixedClock
-from otodoke.db import db
+from core.clock import FixedClock
+from core.db import db
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.registry import register_sender, senders_for, unconfigured_channels
 from outbox.senders import Outcome, RecordingSender, SendResult

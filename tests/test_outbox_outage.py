@@ -13,8 +13,8 @@ from datetime import datetime, timedelta
 from flask import Flask
 from sqlalchemy import select
 
-from otodoke.clock import FixedClock
-from otodoke.db import db
+from core.clock import FixedClock
+from core.db import db
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.senders import Outcome, SendResult
 from outbox.service import enqueue

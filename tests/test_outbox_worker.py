@@ -13,9 +13,9 @@ from flask import Flask
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from otodoke.clock import FixedClock
-from otodoke.db import db
-from otodoke.models import AuditEntry
+from core.clock import FixedClock
+from core.db import db
+from core.models import AuditEntry
 from outbox.backoff import retry_delay
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.senders import Outcome, RecordingSender, SendResult

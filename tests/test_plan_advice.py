@@ -11,7 +11,7 @@ from sqlalchemy import select
 from delivery.models import Plan, UnassignedOrder
 from delivery.runner import plan_day
 from orders.service import LineItem, place_order
-from otodoke.clock import JST
+from core.clock import JST
 from tests.factories import make_district, make_product, make_resident, make_shop, make_vehicle
 
 DAY = date(2026, 12, 1)

@@ -13,8 +13,8 @@ from delivery.runner import due_cutoffs, plan_day
 from delivery.stops import record_stop_outcome
 from orders.models import Order, OrderStatus
 from orders.service import LineItem, place_order
-from otodoke.clock import JST
-from otodoke.db import db
+from core.clock import JST
+from core.db import db
 from outbox.models import OutboxMessage
 from shops.models import ShopOwner
 from tests.factories import make_district, make_driver, make_product, make_resident, make_shop, make_vehicle

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from delivery.models import Plan, Run, RunStop
 from delivery.sheets import run_sheet
 from orders.models import Order
-from otodoke.clock import JST
+from core.clock import JST
 from tests.factories import make_vehicle
 from tests.test_planning import town  # noqa: F401  (fixture)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from otodoke.db import db
+from core.db import db
 from residents.models import Resident
 from tests.voice_sim import RESIDENT_PHONE, CallSim, seed_town, voice_app  # noqa: F401  (fixture)
 

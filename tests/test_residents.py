@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 from sqlalchemy import func, select
 
-from otodoke.clock import JST
-from otodoke.errors import DomainError
-from otodoke.models import AuditEntry
+from core.clock import JST
+from core.errors import DomainError
+from core.models import AuditEntry
 from residents.models import FamilyLink, Resident
 from residents.phones import mask_phone, national_format
 from residents.service import (deactivate_resident, find_by_line_user, find_by_phone, list_districts,

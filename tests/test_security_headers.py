@@ -21,9 +21,9 @@ from werkzeug.serving import make_server
 
 from delivery.driver_links import make_token
 from otodoke import create_app, jobs
-from otodoke.clock import JST
-from otodoke.db import db
-from otodoke.models import ProcessedEvent
+from core.clock import JST
+from core.db import db
+from core.models import ProcessedEvent
 from tests.line_support import NOW_MS, body, line_app, line_client, line_fake, post  # noqa: F401
 from tests.test_staff_and_driver_pages import _login
 

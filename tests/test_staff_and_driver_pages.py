@@ -14,7 +14,7 @@ from orders.models import Order, OrderStatus
 from outbox.models import OutboxMessage
 from residents.models import FamilyLink
 from tests.test_planning import town  # noqa: F401  (fixture)
-from otodoke.clock import JST
+from core.clock import JST
 from datetime import datetime
 
 

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 
 from orders.errors import OrderError
 from orders.service import LineItem, cancel_order, place_order
-from otodoke.clock import JST
-from otodoke.models import AuditEntry
+from core.clock import JST
+from core.models import AuditEntry
 from shops.models import Product, StockMovement
 from shops.service import StockError, adjust_stock, set_available, set_stock
 from tests.factories import make_product, make_resident

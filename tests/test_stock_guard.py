@@ -19,8 +19,8 @@ from sqlalchemy import func, select, update
 from orders.errors import OrderError
 from orders.models import Order
 from orders.service import LineItem, place_order
-from otodoke.clock import JST
-from otodoke.db import db
+from core.clock import JST
+from core.db import db
 from shops.models import Product, StockMovement
 from tests.factories import make_product, make_resident, make_shop
 

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from orders.errors import OrderError
 from orders.service import LineItem, cancel_order, change_order, place_order
-from otodoke.clock import JST
-from otodoke.db import db
-from otodoke.errors import DomainError
+from core.clock import JST
+from core.db import db
+from core.errors import DomainError
 from shops.models import Product, StockMovement
 from shops.service import adjust_stock, set_available, set_stock
 from tests.factories import make_product, make_resident, make_shop

@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from benchmarks.taps import TARGETS, Resident, buttons, pick, run_walks, sandbox_app, seed
-from otodoke.clock import FixedClock
+from core.clock import FixedClock
 
 
 def test_tap_targets_hold(database_url: str, clock: FixedClock, tmp_path: Path) -> None:

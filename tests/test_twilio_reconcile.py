@@ -13,11 +13,11 @@ import pytest
 from sqlalchemy import select
 
 from otodoke import create_app, jobs
-from otodoke.db import db
+from core.db import db
 from outbox.models import OutboxMessage, OutboxStatus
 from outbox.service import enqueue
 from voice import twilio_client
-from voice.fake_twilio import FakeTwilio, serve
+from sandbox.fake_twilio import FakeTwilio, serve
 from voice.twilio_client import TwilioSettings
 from tests.voice_sim import voice_config
 
@@ -37,7 +37,7 @@ def twilio(database_url: str, clock: Any, tmp_path: Path) -> Iterator[tuple[Any,
 def _queue(app: Any, channel: str, payload: dict[str, str]) -> str:
     with db.transaction(app) as session:
         message = enqueue(session, channel=channel, recipient=TO, kind="test", payload=payload,
-                          now=app.extensions["otodoke.clock"].now(), dedupe_key=f"test:{channel}")
+                          now=app.extensions["core.clock"].now(), dedupe_key=f"test:{channel}")
         session.flush()
         return message.id
 
@@ -53,7 +53,7 @@ def _row(app: Any, message_id: str) -> OutboxMessage:
                                               ("voice", {"twiml": TWIML})])
 def test_a_send_whose_answer_was_lost_is_not_sent_again(twilio, channel, payload) -> None:
     app, fake = twilio
-    clock = app.extensions["otodoke.clock"]
+    clock = app.extensions["core.clock"]
     message_id = _queue(app, channel, payload)
     fake.lose_next_answer = True             # Twilio takes it; the answer never reaches us
     jobs.run_drain(app)
@@ -70,7 +70,7 @@ def test_a_send_whose_answer_was_lost_is_not_sent_again(twilio, channel, payload
 
 def test_a_worker_killed_after_sending_leaves_a_row_the_next_worker_reconciles(twilio) -> None:
     app, fake = twilio
-    clock = app.extensions["otodoke.clock"]
+    clock = app.extensions["core.clock"]
     message_id = _queue(app, "sms", {"body": "集荷リストです"})
     # The first worker leased the row and sent the SMS, then died before recording it.
     with db.transaction(app) as session:
@@ -87,7 +87,7 @@ def test_a_worker_killed_after_sending_leaves_a_row_the_next_worker_reconciles(t
 
 def test_a_retry_after_a_refusal_that_sent_nothing_does_send(twilio) -> None:
     app, fake = twilio
-    clock = app.extensions["otodoke.clock"]
+    clock = app.extensions["core.clock"]
     message_id = _queue(app, "sms", {"body": "お届け：明日うかがいます。"})
     fake.script.append((503, 20500))         # refused: nothing was created
     jobs.run_drain(app)

@@ -23,11 +23,11 @@ from typing import Any, Callable, Iterator
 import pytest
 from sqlalchemy import select, update
 
-from bot.fake_api import RunningFake
+from sandbox.fake_line import RunningFake
 from demo.seed import seed_demo
 from otodoke import create_app
-from otodoke.db import db
-from otodoke.models import Conversation
+from core.db import db
+from core.models import Conversation
 from residents.models import Resident
 from residents.service import residents_by_phone
 from shops.models import Product

@@ -10,13 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from orders.models import Order
-from otodoke.db import db
+from core.db import db
 from tests import factories
 from tests.line_support import RESIDENT_USER, line_app, line_client, line_fake, seed_town, session_of  # noqa: F401
 from tests.test_line_flows import Chat, actions, wire
 from tests.voice_sim import RESIDENT_PHONE, CallSim, voice_app  # noqa: F401
 from tests.voice_sim import seed_town as seed_phone_town
-from otodoke.models import Conversation
+from core.models import Conversation
 
 ISSUE_PHRASES = ("こんにちは", "メニューを見せて", "たまご", "たまご2こ", "お米", "キャンセルしたい", "注文を取り消したい",
                  "いつものをお願いします")

@@ -10,10 +10,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from delivery.models import District
+from places.models import District
 from orders.models import Order, OrderStatus
-from otodoke.db import db
-from otodoke.models import Conversation
+from core.db import db
+from core.models import Conversation
 from outbox.models import OutboxMessage
 from residents.models import VoiceMessage
 from shops.models import Product
@@ -493,7 +493,7 @@ def test_a_stored_non_web_recording_address_is_not_drawn_as_a_link(voice_app: An
     or written by other code, must not become a javascript: link)."""
     from datetime import datetime
 
-    from otodoke.clock import JST
+    from core.clock import JST
     from tests.test_staff_and_driver_pages import _login
 
     with db.transaction(voice_app) as session:

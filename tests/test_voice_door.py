@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from orders.models import Order, OrderAddition
 from orders.service import LineItem, place_order
-from otodoke.db import db
+from core.db import db
 from outbox.models import OutboxMessage
 from shops.models import Product
 from tests.conftest import DEFAULT_NOW
@@ -43,7 +43,7 @@ def test_second_call_the_same_day_adds_to_the_first_order(voice_app: Any) -> Non
     town = seed_town(voice_app)
     _usual_call(voice_app)
     [first] = _orders(voice_app)
-    voice_app.extensions["otodoke.clock"].advance(timedelta(minutes=30))
+    voice_app.extensions["core.clock"].advance(timedelta(minutes=30))
     call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
     call.dial_in()
     assert "人参を2袋、かごに入れました" in "".join(call.speak("にんじんをにふくろください").said)
@@ -67,7 +67,7 @@ def test_the_same_usual_again_minutes_later_is_a_question(voice_app: Any) -> Non
     town = seed_town(voice_app)
     _usual_call(voice_app)
     [first] = _orders(voice_app)
-    voice_app.extensions["otodoke.clock"].advance(timedelta(minutes=3))
+    voice_app.extensions["core.clock"].advance(timedelta(minutes=3))
     call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
     call.dial_in()
     readback = "".join(call.press("1").said)
@@ -98,7 +98,7 @@ def test_a_line_order_of_the_day_is_read_back_as_the_order_to_add_to(voice_app: 
     with db.transaction(voice_app) as session:
         line_order = place_order(session, resident_id=town.resident_id, placed_by="family:1", channel="line",
                                  items=[LineItem(town.product_ids["卵"], 1)], now=DEFAULT_NOW).id
-    voice_app.extensions["otodoke.clock"].advance(timedelta(minutes=20))
+    voice_app.extensions["core.clock"].advance(timedelta(minutes=20))
     call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
     call.dial_in()
     call.speak("だいこんをいっぽん")

@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 
 from delivery.models import Plan, Run, RunStop
 from orders.service import LineItem, place_order
-from otodoke.clock import JST
-from otodoke.db import db
-from otodoke.models import AuditEntry
+from core.clock import JST
+from core.db import db
+from core.models import AuditEntry
 from outbox.models import OutboxMessage
 from residents.models import Resident, VoiceMessage
 from tests import factories as f

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from orders.models import Order, OrderStatus
-from otodoke.db import db
+from core.db import db
 from tests.voice_sim import RESIDENT_PHONE, UNKNOWN_PHONE, CallSim, seed_town, voice_app
 from voice.twiml import spoken_sentences
 
@@ -49,7 +49,7 @@ def test_lists_offer_four_at_a_time_and_nine_hears_the_next(voice_app: Any) -> N
 def test_order_check_speaks_each_number_and_again_before_cancel(voice_app: Any) -> None:
     from orders.service import LineItem, place_order
     town = seed_town(voice_app, with_history=False)
-    now = voice_app.extensions["otodoke.clock"].now()
+    now = voice_app.extensions["core.clock"].now()
     ids = []
     for _ in range(2):    # two similar orders for the same day: only their numbers tell them apart
         with db.transaction(voice_app) as session:

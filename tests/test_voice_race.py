@@ -23,7 +23,7 @@ from werkzeug.serving import make_server
 from orders.models import Order
 from orders.service import LineItem, place_order
 from otodoke import create_app
-from otodoke.db import db
+from core.db import db
 from tests.voice_sim import PUBLIC_BASE, RESIDENT_PHONE, TOKEN, seed_town, voice_config
 
 COPIES = 6
@@ -114,14 +114,14 @@ def test_negative_control_naive_handler_double_orders(live: Any) -> None:
         # What a handler without the per-call lock and idempotency key would do on each copy.
         with db.transaction(app) as session:
             place_order(session, resident_id=town.resident_id, items=items, placed_by="resident:naive",
-                        channel="phone", now=app.extensions["otodoke.clock"].now())
+                        channel="phone", now=app.extensions["core.clock"].now())
 
     _storm(COPIES, naive)
     assert _order_count(app) == COPIES   # the storm does reach the database COPIES times
 
 
 def test_concurrent_retries_of_incoming_open_one_call(live: Any) -> None:
-    from otodoke.models import Conversation
+    from core.models import Conversation
 
     app, base = live
     seed_town(app)

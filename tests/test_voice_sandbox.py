@@ -14,14 +14,14 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from otodoke import create_app
-from otodoke.db import db
+from core.db import db
 from voice import SANDBOX_ACCOUNT_SID, SANDBOX_API_PATH, twiml
 from voice.security import sandbox_token
 from tests.test_staff_and_driver_pages import _login
 from tests.voice_sim import (PUBLIC_BASE, RESIDENT_PHONE, CallSim, TwiMLViolation, check_twiml, seed_town,
                              voice_config)
 
-TEMPLATE = Path(__file__).parent.parent / "voice" / "templates" / "voice" / "sandbox_phone.html"
+TEMPLATE = Path(__file__).parent.parent / "sandbox" / "templates" / "sandbox" / "phone.html"
 
 
 @pytest.fixture

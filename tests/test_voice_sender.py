@@ -12,11 +12,11 @@ import pytest
 from sqlalchemy import select
 
 from otodoke import create_app
-from otodoke.db import db
+from core.db import db
 from outbox.models import OutboxMessage
 from outbox.senders import Outcome
 from residents.models import FamilyLink
-from voice.fake_twilio import serve
+from sandbox.fake_twilio import serve
 from voice.sender import TwilioSmsSender, TwilioVoiceSender
 from voice.twilio_client import TwilioSettings
 from tests.voice_sim import RESIDENT_MOBILE, RESIDENT_PHONE, CallSim, seed_town, voice_config
@@ -82,6 +82,22 @@ def test_outbound_call_carries_the_twiml() -> None:
         [request] = fake.calls()
         assert request.form["Twiml"] == twiml
         assert request.form["StatusCallback"] == "https://otodoke.example.jp/voice/status"
+
+
+def test_sentences_to_say_become_a_slow_japanese_call_in_the_configured_voice() -> None:
+    """The domains queue words ({"say": [...]}); the phone line's sender turns them into TwiML."""
+    from voice.twiml import VoiceStyle, spoken_sentences
+    with serve() as (fake, url):
+        settings = TwilioSettings("ACtest", "token", "+815011112222", base_url=url)
+        sender = TwilioVoiceSender(settings, style=VoiceStyle(voice="Google.ja-JP-Standard-A", rate="80%"))
+        result = sender.send(_message("voice", {"say": ["お届けサービスです。", "明日のお届けはありません。"]}))
+        assert result.outcome is Outcome.SENT
+        [request] = fake.calls()
+        sent = request.form["Twiml"]
+        assert 'language="ja-JP"' in sent and 'voice="Google.ja-JP-Standard-A"' in sent and "80%" in sent
+        assert spoken_sentences(sent)[:2] == ["お届けサービスです。", "明日のお届けはありません。"]
+        assert TwilioVoiceSender(settings).send(_message("voice", {"say": []})).outcome is Outcome.DEAD
+        assert len(fake.calls()) == 1
 
 
 def test_phone_order_sms_reaches_twilio(database_url: str, clock: Any, tmp_path: Path) -> None:

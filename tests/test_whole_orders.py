@@ -15,8 +15,8 @@ from delivery.whole_orders import partly_unassigned
 from orders.models import Order
 from demo.seed import seed_demo
 from demo.simulate import simulate_orders
-from otodoke.clock import JST
-from otodoke.db import db
+from core.clock import JST
+from core.db import db
 
 
 def _plan(routes: dict[str, list[str]], unassigned: tuple[str, ...] = ()) -> RoutePlan:

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from otodoke.clock import JST, FixedClock
+from core.clock import JST, FixedClock
 from outbox.models import OutboxStatus
 from tests.test_outbox_jobs import queue_without_trigger, status_of
 
@@ -30,7 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 LAUNCHER = textwrap.dedent("""
     import sys, urllib.request, urllib.error
     from otodoke import create_app
-    from outbox.cli import run_worker
+    from otodoke.worker import run_worker
     from outbox.registry import register_sender
     from outbox.senders import Outcome, SendResult
 

@@ -197,7 +197,7 @@ import pytest  # noqa: E402
 from flask import Flask  # noqa: E402
 
 from otodoke import create_app  # noqa: E402
-from otodoke.db import db  # noqa: E402
+from core.db import db  # noqa: E402
 
 RESIDENT_PHONE = "+81238841234"
 RESIDENT_MOBILE = "+819012345678"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Collection, Iterable, Mapping, Sequence
 
-from otodoke.errors import DomainError
+from core.errors import DomainError
 from understanding import quantities as Q
 from understanding.catalogue import _base, _Index, _Product, _Target, _index, _rows, loose
 from understanding.lexicon import canonical_counter, clean_reading, reading_spans

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from otodoke.errors import DomainError
+from core.errors import DomainError
 
 MAX_QUANTITY = 99
 

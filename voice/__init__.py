@@ -1,10 +1,11 @@
-"""The phone line (Twilio Programmable Voice + SMS): webhooks, IVR flow, senders and the sandbox."""
+"""The phone line (Twilio Programmable Voice + SMS): webhooks, IVR flow and senders (its sandbox is in
+``sandbox/``)."""
 
 from __future__ import annotations
 
 from flask import Flask
 
-from otodoke.config import sandbox_enabled
+from core.config import sandbox_enabled
 
 SANDBOX_API_PATH = "/sandbox/twilio-api"
 SANDBOX_ACCOUNT_SID = "ACsandbox00000000000000000000000"
@@ -19,6 +20,7 @@ def init_app(app: Flask) -> None:
     from voice import views
     from voice.sender import TwilioSmsSender, TwilioVoiceSender
     from voice.twilio_client import TwilioSettings
+    from voice.twiml import VoiceStyle
 
     config = app.config
     real = bool(config.get("TWILIO_ACCOUNT_SID") and config.get("TWILIO_AUTH_TOKEN")
@@ -26,12 +28,11 @@ def init_app(app: Flask) -> None:
     sandbox = sandbox_enabled(config, "TWILIO_SANDBOX", real_channel=real)
     config["TWILIO_SANDBOX"] = sandbox
     app.register_blueprint(views.bp)
-    from otodoke.views import add_surface
+    from core.surfaces import add_surface
     add_surface(app, "/voice/messages", "電話の録音メッセージ（登録の申し込み・折り返し依頼・本日不在）", "職員")
     settings: TwilioSettings | None = TwilioSettings.from_config(config) if real else None
     if sandbox:
-        from voice import sandbox as sandbox_views
-        sandbox_views.init_app(app)
+        # The sandbox's pages and fake Twilio API are registered by the app factory (sandbox/__init__.py).
         if not real:
             # The real twilio client, pointed at the fake inside this app: staff see what would be sent.
             from voice.security import sandbox_token
@@ -40,4 +41,4 @@ def init_app(app: Flask) -> None:
                                       base_url=base, status_callback=None)
     if settings is not None:
         register_sender(app, TwilioSmsSender(settings))
-        register_sender(app, TwilioVoiceSender(settings))
+        register_sender(app, TwilioVoiceSender(settings, style=VoiceStyle.from_config(config)))

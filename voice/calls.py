@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from otodoke.models import Conversation
+from core.models import Conversation
 
 CHANNEL = "phone"
 

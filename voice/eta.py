@@ -17,8 +17,8 @@ from twilio.twiml.voice_response import VoiceResponse
 
 from delivery.models import Plan, Run, RunStop, RunStopOrder
 from orders.models import Order, OrderStatus
-from otodoke import audit
-from otodoke.clock import JST
+from core import audit
+from core.clock import JST
 from outbox.service import enqueue
 from residents.models import Resident, VoiceMessage
 from voice import prompts as P

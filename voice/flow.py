@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import copy
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
@@ -24,59 +23,11 @@ from residents.phones import try_normalise_phone
 from residents.service import find_by_phone, residents_by_phone
 from voice import calls, twiml
 from voice import prompts as P
+from voice import steps
+from voice.call import Call, Turn, render, to_operator
 from voice.twiml import VoiceStyle
 
 log = logging.getLogger("otodoke.voice")
-
-MAX_TRIES = 2
-
-
-@dataclass(frozen=True)
-class Turn:
-    """What the caller did: keys, recognised speech, or nothing; plus Twilio's other fields."""
-
-    digits: str = ""
-    speech: str = ""
-    form: Mapping[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_form(cls, form: Mapping[str, str]) -> "Turn":
-        return cls(digits=(form.get("Digits") or "").strip(),
-                   speech=(form.get("SpeechResult") or "").strip(), form=dict(form))
-
-    @property
-    def empty(self) -> bool:
-        return not self.digits and not self.speech
-
-    def key(self) -> str:
-        """A single key: pressed, or said (「1番」)."""
-        if self.digits:
-            return self.digits
-        return P.spoken_digit(self.speech) or ""
-
-
-@dataclass
-class Call:
-    session: Session
-    now: datetime
-    call_sid: str
-    style: VoiceStyle
-    operator_number: str
-    state: dict[str, Any]
-
-    @property
-    def resident_id(self) -> int | None:
-        return self.state.get("resident_id")
-
-    def url(self, path: str) -> str:
-        return f"{path}?s={self.state['seq']}"
-
-    def action(self) -> str:
-        return self.url(f"/voice/step/{self.state['step']}")
-
-
-Handler = Callable[[Call, Turn], VoiceResponse]
-
 
 def start(session: Session, *, call_sid: str, form: Mapping[str, str], now: datetime,
           style: VoiceStyle, operator_number: str) -> str:
@@ -100,7 +51,7 @@ def start(session: Session, *, call_sid: str, form: Mapping[str, str], now: date
     row, created = calls.open_call(session, call_sid=call_sid, state=copy.deepcopy(state), now=now)
     if not created:
         return row.state.get("last_xml") or ""
-    call = Call(session, now, call_sid, style, operator_number, state)
+    call = Call(session, now, call_sid, style, operator_number, state, steps.PROMPTS)
     before = [P.GREETING] + ([f"{resident.name}様、いつもありがとうございます。"]
                              if resident and not ask_who else [])
     return _finish(call, row, render(call, before=before))
@@ -117,9 +68,8 @@ def step(session: Session, *, call_sid: str, seq: int | None, form: Mapping[str,
     state = copy.deepcopy(row.state)
     if seq is None or seq != state["seq"]:
         return state.get("last_xml") or ""
-    call = Call(session, now, call_sid, style, operator_number, state)
+    call = Call(session, now, call_sid, style, operator_number, state, steps.PROMPTS)
     state["seq"] += 1
-    from voice import steps
     handler = steps.HANDLERS.get(state["step"])
     if handler is None:
         response = to_operator(call)
@@ -134,57 +84,6 @@ def _finish(call: Call, row: Any, response: VoiceResponse) -> str:
     call.state["last_xml"] = xml
     calls.save(row, call.state, call.now)
     return xml
-
-
-# --- shared moves --------------------------------------------------------------------------------
-
-def render(call: Call, *, before: list[str] | None = None) -> VoiceResponse:
-    """Ask the current step's question again (after ``before``)."""
-    from voice import steps
-    prompt = steps.PROMPTS[call.state["step"]](call)
-    say_first = list(before or [])
-    if prompt.before:
-        say_first.extend(prompt.before)
-    if prompt.end_call:
-        return twiml.goodbye(call.style, say_first + prompt.sentences)
-    return twiml.ask(call.style, call.action(), prompt.sentences, hints=prompt.hints,
-                     num_digits=prompt.num_digits, finish_on_key=prompt.finish_on_key,
-                     before=say_first)
-
-
-def go(call: Call, step_name: str, *, before: list[str] | None = None, **updates: Any) -> VoiceResponse:
-    call.state.update(updates)
-    call.state["step"] = step_name
-    call.state["tries"] = 0
-    return render(call, before=before)
-
-
-def failed(call: Call, turn: Turn, *, reason: list[str] | None = None) -> VoiceResponse:
-    """Silence or an answer we cannot use: repeat once, then a person takes over."""
-    call.state["tries"] = int(call.state.get("tries", 0)) + 1
-    if call.state["tries"] >= MAX_TRIES:
-        # No advice on how to answer (「2本のように…」) right before handing over: there is no retry.
-        return to_operator(call, before=None if turn.empty else [P.NOT_UNDERSTOOD])
-    lead = reason or ([P.SILENCE] if turn.empty else [P.NOT_UNDERSTOOD])
-    return render(call, before=lead)
-
-
-def to_operator(call: Call, *, before: list[str] | None = None) -> VoiceResponse:
-    call.state["step"] = "after_dial"
-    call.state["tries"] = 0
-    call.state["operator"] = True
-    return twiml.transfer(call.style, call.operator_number, call.url("/voice/dial-status"),
-                          list(before or []) + [P.OPERATOR])
-
-
-def common(call: Call, turn: Turn) -> VoiceResponse | None:
-    """The keys every menu shares: 0 → a person, 9 → say it again."""
-    key = turn.key()
-    if key == "0" or P.wants_operator(turn.speech):
-        return to_operator(call)
-    if key == "9" or P.wants_repeat(turn.speech):
-        return render(call)
-    return None
 
 
 def apology(style: VoiceStyle, operator_number: str) -> str:

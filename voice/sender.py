@@ -1,7 +1,8 @@
 """Outbox senders for the "sms" and "voice" channels, through ``voice.twilio_client``.
 
-Payload contract: "sms" → ``{"body": str}``; "voice" → ``{"twiml": str}`` (an outbound call that
-plays that TwiML, e.g. the delivery-day ETA call). The recipient is an E.164 number.
+Payload contract: "sms" → ``{"body": str}``; "voice" → ``{"say": [str, ...]}`` (a call that reads the
+sentences slowly in the configured Japanese voice: the domains queue words, not TwiML) or ``{"twiml": str}``
+(a call that plays that TwiML as built by the phone line, e.g. the delivery-day ETA call). The recipient is an E.164 number.
 
 A second attempt first asks Twilio whether the first one got through (``twilio_client.find_sms`` /
 ``find_call``): Twilio takes no idempotency key, and a worker killed after its request, or a timeout,
@@ -17,7 +18,7 @@ from twilio.rest import Client
 
 from outbox.models import OutboxMessage
 from outbox.senders import Outcome, SendResult
-from voice import twilio_client
+from voice import twilio_client, twiml as twiml_builder
 from voice.twilio_client import TwilioSettings
 
 
@@ -60,11 +61,12 @@ class TwilioSmsSender(_TwilioSender):
 @dataclass
 class TwilioVoiceSender(_TwilioSender):
     channel: str = "voice"
+    style: twiml_builder.VoiceStyle = field(default_factory=twiml_builder.VoiceStyle)
 
     def send(self, message: OutboxMessage) -> SendResult:
-        twiml = (message.payload or {}).get("twiml")
-        if not isinstance(twiml, str) or not twiml:
-            return SendResult(Outcome.DEAD, "voice payload has no twiml")
+        twiml = self.twiml_for(message.payload or {})
+        if twiml is None:
+            return SendResult(Outcome.DEAD, "voice payload has neither sentences to say nor twiml")
         if _tried_before(message):
             found = twilio_client.already_sent(lambda: twilio_client.find_call(
                 self.client(), self.settings, to=message.recipient,
@@ -72,3 +74,11 @@ class TwilioVoiceSender(_TwilioSender):
             if found is not None:
                 return found
         return twilio_client.create_call(self.client(), self.settings, to=message.recipient, twiml=twiml)
+
+    def twiml_for(self, payload: dict) -> str | None:
+        """The call's TwiML: the sentences read in this line's voice, or the TwiML the phone line built."""
+        sentences = payload.get("say")
+        if isinstance(sentences, list) and sentences and all(isinstance(s, str) and s for s in sentences):
+            return str(twiml_builder.goodbye(self.style, sentences))
+        built = payload.get("twiml")
+        return built if isinstance(built, str) and built else None

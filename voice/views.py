@@ -17,16 +17,16 @@ import click
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy import or_, select
 
-from otodoke import audit, get_clock
-from otodoke.clock import JST
-from otodoke.db import db
-from otodoke.inputs import db_int
+from core import audit
+from core.clock import get_clock
+from core.clock import JST
+from core.db import db
+from core.inputs import db_int
 from residents.models import Resident, VoiceMessage
 from residents.phones import national_format, try_normalise_phone
 from accounts.security import audit_view, csrf, csrf_token, current_actor, staff_change_required, staff_required
 from voice import calls, eta, flow
 from voice.security import twilio_signed
-from voice import steps  # noqa: F401  (imported here, not on a first call: gunicorn --preload shares it)
 from voice.steps.menu import web_url
 from voice.twiml import VoiceStyle, goodbye
 

@@ -19,8 +19,8 @@ from bot.conversation.state import Ctx
 from bot.events import Incoming
 from bot.messages import Message
 from orders.placing import MAX_QUANTITY
-from otodoke.inputs import db_int
-from otodoke.errors import DomainError
+from core.inputs import db_int
+from core.errors import DomainError
 
 __all__ = ["handle"]
 

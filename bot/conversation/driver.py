@@ -15,8 +15,8 @@ from bot import messages as m
 from bot.messages import Message
 from bot.conversation.common import error_text, help_, yen
 from bot.conversation.state import Ctx
-from otodoke.inputs import db_int
-from otodoke.errors import DomainError
+from core.inputs import db_int
+from core.errors import DomainError
 
 RESULTS = {"done": "配達完了", "not_at_home": "不在"}
 STATUS_JA = {"pending": "まだ", "done": "配達完了", "not_at_home": "不在", "refused": "受け取り拒否"}
@@ -55,7 +55,7 @@ def stop_bubble(stop: Any, orders: list[Any]) -> dict[str, Any]:
 
 
 def _jst() -> Any:
-    from otodoke.clock import JST
+    from core.clock import JST
     return JST
 
 

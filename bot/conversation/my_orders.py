@@ -11,7 +11,7 @@ from bot.messages import Message
 from bot.conversation.common import date_ja, error_text, menu, remember_back, yen
 from bot.conversation.ordering import addition_notes, quote_bubble, repeat_question, show_basket
 from bot.conversation.state import Ctx
-from otodoke.errors import DomainError
+from core.errors import DomainError
 
 
 def _skipped_notes(skipped: Any) -> list[str]:
@@ -72,7 +72,7 @@ def _eta(ctx: Ctx, view: Any) -> str:
     the ETA notice the resident was sent (a little before to half an hour after, inside their window)."""
     from delivery.models import Plan, Run, RunStop, RunStopOrder
     from delivery.notices import eta_window
-    from otodoke.clock import JST
+    from core.clock import JST
     if view.delivery_date != ctx.now.astimezone(JST).date():
         return ""
     stop = ctx.session.scalars(

@@ -15,7 +15,7 @@ from bot.conversation.common import date_ja, error_text, menu, remember_back, ye
 from bot.conversation.state import Ctx
 from orders.basket import Wanted, apply_changes
 from orders.placing import MAX_QUANTITY
-from otodoke.errors import DomainError
+from core.errors import DomainError
 from shops.models import Product
 
 PAGE = 11          # bubbles per carousel page, leaving the 12th for 「次へ」

@@ -10,7 +10,7 @@ from bot import messages as m
 from bot.messages import Message
 from bot.conversation.common import error_text, remember_back
 from bot.conversation.state import Ctx
-from otodoke.errors import DomainError
+from core.errors import DomainError
 
 
 def greeting(ctx: Ctx) -> list[Message]:
@@ -105,7 +105,7 @@ def ask_phone(ctx: Ctx, problem: str = "") -> list[Message]:
 
 
 def ask_consent(ctx: Ctx) -> list[Message]:
-    from delivery.models import District
+    from places.models import District
     reg = ctx.state.get("reg", {})
     district = ctx.session.get(District, int(reg.get("district_id") or 0))
     summary = [f"お名前：{reg.get('name')}（{reg.get('kana')}）",
@@ -237,7 +237,7 @@ def _failed(ctx: Ctx, step: str, message: str) -> list[Message]:
 
 def check_code(ctx: Ctx, code: str) -> list[Message]:
     """A resident registered by staff confirms with the phone number on file before the code links."""
-    from otodoke.models import LinkCode
+    from links.models import LinkCode
     from residents.models import Resident
     from sqlalchemy import select
     locked = _locked(ctx)
@@ -257,7 +257,7 @@ def check_code(ctx: Ctx, code: str) -> list[Message]:
 
 
 def check_phone(ctx: Ctx, value: str) -> list[Message]:
-    from otodoke.models import LinkCode
+    from links.models import LinkCode
     from residents.models import Resident
     from residents.service import normalise_phone
     from sqlalchemy import select
@@ -280,7 +280,7 @@ def check_phone(ctx: Ctx, value: str) -> list[Message]:
 
 
 def redeem(ctx: Ctx, code: str) -> list[Message]:
-    from otodoke.linking import redeem_code
+    from links.service import redeem_code
     try:
         with ctx.session.begin_nested():
             result = redeem_code(ctx.session, code=code.strip().upper(), line_user_id=ctx.user_id, now=ctx.now)

@@ -18,7 +18,7 @@ from bot import messages as m
 from bot.messages import Message
 from bot.conversation.common import error_text
 from bot.conversation.state import Ctx
-from otodoke.errors import DomainError
+from core.errors import DomainError
 from shops.models import Product, Shop
 
 USAGE = ("商品の変え方：\n"
@@ -123,7 +123,7 @@ def stock_list(ctx: Ctx) -> list[Message]:
 
 def today(ctx: Ctx) -> list[Message]:
     from delivery.picking import shop_day_text
-    from otodoke.clock import JST
+    from core.clock import JST
     return [m.text(shop_day_text(ctx.session, ctx.extra["shop_id"], ctx.now.astimezone(JST).date()), quick=_quick())]
 
 

@@ -1,4 +1,4 @@
-"""Where a LINE chat stands, kept in ``otodoke.models.Conversation`` (channel "line", party = user id).
+"""Where a LINE chat stands, kept in ``core.models.Conversation`` (channel "line", party = user id).
 
 The row is locked for the event's transaction (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE
 already serialises writers), so two events from one user never interleave their basket updates.
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.events import Incoming
-from otodoke.models import Conversation
+from core.models import Conversation
 
 CHANNEL = "line"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import op
 import sqlalchemy as sa
-import otodoke.db
+import core.db
 
 
 revision = '0002_runs'
@@ -26,7 +26,7 @@ def upgrade() -> None:
     sa.Column('active', sa.Boolean(), nullable=False),
     sa.Column('trigger', sa.String(length=64), nullable=False),
     sa.Column('created_by', sa.String(length=64), nullable=False),
-    sa.Column('created_at', otodoke.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(), nullable=False),
     sa.Column('solver_seconds', sa.Double(), nullable=False),
     sa.Column('strategy', sa.String(length=128), nullable=False),
     sa.Column('total_distance_m', sa.Integer(), nullable=False),
@@ -46,7 +46,7 @@ def upgrade() -> None:
     sa.Column('delivery_date', sa.Date(), nullable=False),
     sa.Column('trigger', sa.String(length=64), nullable=False),
     sa.Column('plan_id', sa.Integer(), nullable=True),
-    sa.Column('at', otodoke.db.UTCDateTime(), nullable=False),
+    sa.Column('at', core.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['plan_id'], ['plans.id'], name=op.f('fk_planning_triggers_plan_id_plans')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_planning_triggers')),
     sa.UniqueConstraint('delivery_date', 'trigger', name=op.f('uq_planning_triggers_delivery_date'))
@@ -57,8 +57,8 @@ def upgrade() -> None:
     sa.Column('vehicle_id', sa.Integer(), nullable=False),
     sa.Column('driver_id', sa.Integer(), nullable=True),
     sa.Column('districts', sa.String(length=128), nullable=False),
-    sa.Column('start_at', otodoke.db.UTCDateTime(), nullable=False),
-    sa.Column('end_at', otodoke.db.UTCDateTime(), nullable=False),
+    sa.Column('start_at', core.db.UTCDateTime(), nullable=False),
+    sa.Column('end_at', core.db.UTCDateTime(), nullable=False),
     sa.Column('distance_m', sa.Integer(), nullable=False),
     sa.Column('duration_s', sa.Integer(), nullable=False),
     sa.Column('max_load', sa.JSON(), nullable=False),
@@ -80,12 +80,12 @@ def upgrade() -> None:
     sa.Column('picks', sa.JSON(), nullable=False),
     sa.Column('lat', sa.Double(), nullable=False),
     sa.Column('lon', sa.Double(), nullable=False),
-    sa.Column('eta', otodoke.db.UTCDateTime(), nullable=False),
+    sa.Column('eta', core.db.UTCDateTime(), nullable=False),
     sa.Column('window_start', sa.String(length=5), nullable=True),
     sa.Column('window_end', sa.String(length=5), nullable=True),
     sa.Column('service_s', sa.Integer(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('done_at', otodoke.db.UTCDateTime(), nullable=True),
+    sa.Column('done_at', core.db.UTCDateTime(), nullable=True),
     sa.Column('cash_collected_yen', sa.Integer(), nullable=True),
     sa.Column('note', sa.String(length=256), nullable=False),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_run_stops_order_id_orders')),

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import op
 import sqlalchemy as sa
-import otodoke.db
+import core.db
 
 
 revision = '0003_breaks_advice'
@@ -19,7 +19,7 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table('runs') as batch:
-        batch.add_column(sa.Column('break_at', otodoke.db.UTCDateTime(), nullable=True))
+        batch.add_column(sa.Column('break_at', core.db.UTCDateTime(), nullable=True))
         batch.add_column(sa.Column('break_minutes', sa.Integer(), nullable=False, server_default='0'))
     with op.batch_alter_table('plans') as batch:
         batch.add_column(sa.Column('advice', sa.Text(), nullable=True))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import op
 import sqlalchemy as sa
-import otodoke.db
+import core.db
 
 
 revision = '0004_additions'
@@ -25,7 +25,7 @@ def upgrade() -> None:
     sa.Column('actor', sa.String(length=64), nullable=False),
     sa.Column('channel', sa.String(length=16), nullable=False),
     sa.Column('items', sa.JSON(), nullable=False),
-    sa.Column('created_at', otodoke.db.UTCDateTime(), nullable=False),
+    sa.Column('created_at', core.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['order_id'], ['orders.id'], name=op.f('fk_order_additions_order_id_orders')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_order_additions')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_order_additions_idempotency_key'))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from alembic import op
 import sqlalchemy as sa
 
-from otodoke.db import UTCDateTime
+from core.db import UTCDateTime
 
 revision = '0007_accounts'
 down_revision = '0006_run_link_version'

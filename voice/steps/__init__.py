@@ -11,7 +11,7 @@ from typing import Callable
 
 from twilio.twiml.voice_response import VoiceResponse
 
-from voice.flow import Call, Turn
+from voice.call import Call, Turn
 from voice.steps import basket, menu, orders, speech
 from voice.steps.common import Prompt
 

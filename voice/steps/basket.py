@@ -12,7 +12,7 @@ from shops.models import Product
 from shops.service import list_categories, list_products, list_shops
 from understanding import QuantityError, parse_quantity
 from voice import prompts as P
-from voice.flow import Call, Turn, common, failed, go
+from voice.call import Call, Turn, common, failed, go
 from voice.steps import speech
 from voice.steps.common import (MENU_HINTS, NEXT_KEYS, PAGE, Prompt, catalogue_names, item_name, line_items, place,
                                 readback, shared_names)

@@ -13,7 +13,7 @@ from orders.errors import OrderError
 from orders.service import LineItem, Quote, order_or_add
 from shops.models import Product, Shop
 from voice import prompts as P
-from voice.flow import Call, go
+from voice.call import Call, go
 
 PAGE = 4          # choices per spoken list (more is too much to hold in mind): keys 1–4, 9 = the next ones
 NEXT_KEYS = ("9", "8")   # 9 is said (「ほかの商品は9」); 8, the old key, still works

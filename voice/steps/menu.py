@@ -10,12 +10,12 @@ from twilio.twiml.voice_response import VoiceResponse
 from orders import notifications
 from orders.errors import OrderError
 from orders.models import Order
-from otodoke.inputs import db_int
+from core.inputs import db_int
 from orders.service import usual_basket
 from residents.models import Resident, VoiceMessage
 from voice import prompts as P
 from voice import twiml
-from voice.flow import Call, Turn, common, failed, go, to_operator
+from voice.call import Call, Turn, common, failed, go, to_operator
 from voice.steps import speech
 from voice.steps.common import Prompt, place, readback
 

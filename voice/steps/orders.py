@@ -10,7 +10,7 @@ from orders.errors import OrderError
 from orders.models import OrderStatus
 from orders.service import cancel_order, order_status
 from voice import prompts as P
-from voice.flow import Call, Turn, common, failed, go
+from voice.call import Call, Turn, common, failed, go
 from voice.steps.common import Prompt
 
 # --- 確認・取り消し -----------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from shops.service import list_products
 from understanding import Understood, parse_quantity, understand
 from understanding.quantities import QuantityError
 from voice import prompts as P
-from voice.flow import Call, Turn, failed, go, render, to_operator
+from voice.call import Call, Turn, failed, go, render, to_operator
 from voice.steps.common import Prompt, line_items
 
 MAX_SPOKEN_CHOICES = 4     # more than four numbered choices cannot be held in mind on the phone
@@ -137,7 +137,7 @@ def prompt_clarify(call: Call) -> Prompt:
 
 
 def on_clarify(call: Call, turn: Turn) -> VoiceResponse:
-    from voice.flow import common
+    from voice.call import common
     if (shared := common(call, turn)) is not None:
         return shared
     choices = (call.state.get("clarify") or {}).get("choices") or []

@@ -1,0 +1,1 @@
+"""The drivers' pages (a run on a phone in the van)."""

@@ -1,0 +1,94 @@
+"""The drivers' pages: the run page opened from the signed link they get by LINE or SMS (a stop's
+完了 / 不在 / 受け取り拒否 is recorded there), and a signed-in driver's list of their own runs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accounts.security import csrf_token, role_required
+from core.clock import JST, get_clock
+from core.db import db
+from core.errors import DomainError, NotFound
+from delivery.driver_links import driver_run
+from delivery.models import Plan, Run
+from delivery.runner import driver_link
+from delivery.sheets import RunSheet, run_sheet
+from delivery.stops import record_stop_outcome
+from orders.calendar import format_date_ja
+
+bp = Blueprint("driver", __name__, template_folder="templates")
+
+
+def _at(stop_id: int) -> str:
+    # The page jumps to the stop after a tap, so its answer is shown there, not at the top of a long page.
+    return f"stop-{stop_id}"
+
+
+def sheet_or_404(session: Session, run_id: int) -> RunSheet:
+    try:
+        return run_sheet(session, run_id)
+    except NotFound as error:     # a run id that is not (or no longer) there: a page, not a 500
+        abort(404, description=error.message)
+
+
+@bp.get("/driver/run/<token>", endpoint="run")
+@driver_run
+def driver_run_page(token: str, run_id: int) -> str:
+    """The driver's phone page: stops in order with times, items, cash, notes, map links and buttons."""
+    with db.reading() as session:
+        sheet = sheet_or_404(session, run_id)
+        current = session.get(Run, sheet.current_run_id) if sheet.current_run_id else None
+        # A superseded run's link is revoked: its page shows no stop (no names, addresses, phones), only
+        # the way to the run that replaced it, or the coordinator's number.
+        current_url = driver_link(current_app, current) if current else None  # type: ignore[arg-type]
+    if not sheet.plan_active:
+        return render_template("driver/run_replaced.html", title=sheet.title, current_url=current_url,
+                               coordinator=current_app.config.get("COORDINATOR_PHONE", ""))
+    return render_template("driver/run.html", sheet=sheet, token=token, current_url=current_url,
+                           coordinator=current_app.config.get("COORDINATOR_PHONE", ""),
+                           map_svg=Markup(sheet.map_svg), csrf_token=csrf_token())
+
+
+@bp.post("/driver/run/<token>/stops/<int:stop_id>", endpoint="stop")
+@driver_run
+def driver_stop(token: str, run_id: int, stop_id: int):  # type: ignore[no-untyped-def]
+    """Record 完了 / 不在 / 受け取り拒否 for one stop of the driver's own run."""
+    cash_text = request.form.get("cash", "").strip()
+    try:
+        cash = int(cash_text.replace(",", "")) if cash_text else None
+    except ValueError:
+        flash("集金額は数字で入力してください。", _at(stop_id))
+        return redirect(url_for("driver.run", token=token) + f"#stop-{stop_id}")
+    try:
+        with db.transaction() as session:
+            run = session.get(Run, run_id)
+            record_stop_outcome(session, stop_id=stop_id, outcome=request.form.get("outcome", ""),
+                                actor=f"driver:{run.driver_id if run else '?'}", channel="web",
+                                now=get_clock().now(), cash_yen=cash, run_id=run_id)
+    except DomainError as error:
+        # A stop that is not on this run's page has nowhere to show its answer but the top.
+        flash(error.message, "message" if error.code == "unknown_stop" else _at(stop_id))
+    else:
+        flash("記録しました。", _at(stop_id))
+    return redirect(url_for("driver.run", token=token) + f"#stop-{stop_id}")
+
+
+@bp.get("/driver/", endpoint="home")
+@role_required("driver")
+def driver_home() -> str:
+    """A signed-in driver's runs for today and the next days (only their own), each opening the run page."""
+    today = get_clock().now().astimezone(JST).date()
+    with db.reading() as session:
+        runs = list(session.scalars(select(Run).join(Plan).where(
+            Run.driver_id == current_user.driver_id, Plan.active.is_(True),
+            Plan.delivery_date >= today, Plan.delivery_date <= today + timedelta(days=2))
+            .order_by(Plan.delivery_date, Run.start_at)))
+        rows = [(format_date_ja(run.plan.delivery_date), run.vehicle.name, run.districts,
+                 driver_link(current_app, run)) for run in runs]  # type: ignore[arg-type]
+    return render_template("driver/home.html", rows=rows)

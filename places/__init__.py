@@ -1,0 +1,1 @@
+"""Places: the districts the service delivers to."""
