@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from delivery.models import RunStop
 from delivery.problem import Route
 from delivery.problem_builder import BuiltProblem
+from delivery.second_calls import why_again
 from orders.models import Order
 
 
@@ -34,6 +35,8 @@ def route_stops(route: Route, built: BuiltProblem, orders: Mapping[int, Order], 
     current: RunStop | None = None
     current_key: tuple[str, int] | None = None
     previous = None   # the route's previous visit, kept or not: the schedule ran through it
+    again = {call.stop_id: call for call in route.second_calls}
+    first_eta: dict[str, datetime] = {}   # the first leg of a call at a shop → that call's ETA
     for visit in route.visits:
         order_id = built.stop_order[visit.stop_id]
         if order_id not in still_open:
@@ -65,6 +68,10 @@ def route_stops(route: Route, built: BuiltProblem, orders: Mapping[int, Order], 
             window_end=None if pickup else order.window_end,
             service_s=visit.departure - visit.start,
         )
+        first_eta[visit.stop_id] = current.eta
+        if visit.stop_id in again:
+            call = again[visit.stop_id]
+            current.why = why_again(call, built, orders, first_eta.get(call.first_stop_id), origin)
         stops.append(current)
     return stops, peak
 

@@ -38,4 +38,5 @@ def _latest(problem: RoutingProblem, route: Route) -> Route:
             hi = mid
         else:
             best, lo = found, mid
-    return best
+    # the same stops in the same order: why a shop is called at twice still holds
+    return replace(best, second_calls=route.second_calls)

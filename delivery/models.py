@@ -153,6 +153,9 @@ class RunStop(Base):
     done_at: Mapped[datetime | None] = mapped_column()
     cash_collected_yen: Mapped[int | None] = mapped_column()
     note: Mapped[str] = mapped_column(String(256), default="")
+    # For a pickup at a shop the van already called at in the same round: why it comes back (Japanese,
+    # for the route sheet; ``delivery/second_calls.py``). Empty otherwise.
+    why: Mapped[str] = mapped_column(String(256), default="", server_default="")
 
     run: Mapped[Run] = relationship(back_populates="stops")
     # Loaded with the stop: nearly every reader of a delivery stop needs its orders.

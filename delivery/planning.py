@@ -180,7 +180,8 @@ def _carried(stop: RunStop, seq: int) -> RunStop:
     return RunStop(seq=seq, kind=stop.kind, order_ids=list(stop.order_ids), shop_id=stop.shop_id,
                    picks=list(stop.picks), lat=stop.lat, lon=stop.lon, eta=stop.eta, window_start=stop.window_start,
                    window_end=stop.window_end, service_s=stop.service_s, status=stop.status,
-                   done_at=stop.done_at, cash_collected_yen=stop.cash_collected_yen, note=stop.note)
+                   done_at=stop.done_at, cash_collected_yen=stop.cash_collected_yen, note=stop.note,
+                   why=stop.why)
 
 
 def _store_runs(session: Session, plan: Plan, day: DayInput, result: RoutePlan | None,

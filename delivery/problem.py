@@ -153,6 +153,20 @@ class BreakTaken:
 
 
 @dataclass(frozen=True)
+class SecondCall:
+    """A later call at a shop the van already called at in the same round, kept because folding it into
+    the first call broke a rule: ``rule`` is the ``ScheduleError`` rule ("window", "capacity", "break",
+    "shift", "order"), or "longer" when the folded route passed but was longer by ``extra`` (cost
+    units); ``blocking_stop_id`` is the stop where the folded route first failed, when there was one."""
+
+    stop_id: str            # the first leg of the later call
+    first_stop_id: str      # the first leg of the earlier call at the same shop
+    rule: str
+    blocking_stop_id: str | None = None
+    extra: int = 0
+
+
+@dataclass(frozen=True)
 class Route:
     vehicle_id: str
     visits: tuple[Visit, ...]
@@ -162,6 +176,9 @@ class Route:
     travel_s: int
     load_at_start: tuple[int, ...]  # loaded at the depot before leaving
     breaks: tuple[BreakTaken, ...] = ()
+    # Calls at a shop the van already called at in the same round, each with why it stayed (the
+    # route sheet says it to the driver); filled by ``delivery.solver.whole``.
+    second_calls: tuple[SecondCall, ...] = ()
 
     @property
     def duration_s(self) -> int:

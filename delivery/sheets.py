@@ -210,5 +210,5 @@ def _pickup(stop: RunStop, shop: Shop, orders: dict[int, Order]) -> SheetStop:
     nothing = bool(picked) and not live
     return SheetStop(stop.id, stop.seq, "pickup", hhmm(stop.eta), f"{shop.pickup_open}〜{shop.pickup_close}",
                      shop.name, shop.address, national_format(shop.phone or ""), items, "",
-                     "【取り消しのため集荷はありません】" if nothing else "", map_link(stop.lat, stop.lon),
+                     "【取り消しのため集荷はありません】" if nothing else stop.why, map_link(stop.lat, stop.lon),
                      stop.status, (), cancelled=nothing)

@@ -12,11 +12,14 @@ from delivery.problem import BreakTaken, Route, RoutingProblem, Stop, Vehicle, V
 
 class ScheduleError(ValueError):
     """A route breaks a rule; ``stop_id`` names the stop where it first did, when there is one (the
-    repair in ``delivery.solver.whole`` takes that stop's group out and tries again)."""
+    repair in ``delivery.solver.whole`` takes that stop's group out and tries again). ``rule`` says which
+    rule, for a reason a person can read (why a van calls at a shop twice, ``delivery/second_calls.py``):
+    "window" (a stop starts after its window ends), "capacity", "break", "shift" or "order"."""
 
-    def __init__(self, message: str, stop_id: str | None = None) -> None:
+    def __init__(self, message: str, stop_id: str | None = None, rule: str = "order") -> None:
         super().__init__(message)
         self.stop_id = stop_id
+        self.rule = rule
 
 
 def schedule_route(
@@ -34,7 +37,7 @@ def schedule_route(
             load = [a + b for a, b in zip(load, problem.demand(s))]
     load_at_start = tuple(load)
     if any(a > cap for a, cap in zip(load, vehicle.capacity)):
-        raise ScheduleError(f"{vehicle.id}: depot load {load} exceeds capacity {vehicle.capacity}")
+        raise ScheduleError(f"{vehicle.id}: depot load {load} exceeds capacity {vehicle.capacity}", rule="capacity")
 
     planned = break_starts or [b.window.start for b in vehicle.breaks]
     pending_breaks = sorted(
@@ -55,7 +58,7 @@ def schedule_route(
         try:
             return_visit = _visit(problem, vehicle, s, here, now, pending_breaks, taken, load, picked)
         except ScheduleError as error:
-            raise ScheduleError(str(error), error.stop_id or s.id) from None
+            raise ScheduleError(str(error), error.stop_id or s.id, error.rule) from None
         visit, load = return_visit
         distance += c[here][s.location]
         travel += t[here][s.location]
@@ -70,11 +73,12 @@ def schedule_route(
         # a break that was not needed before the last stop is taken back at the depot
         at = max(end_time, b_start)
         if at > latest:
-            raise ScheduleError(f"break starts at {at}, after its window ends {latest}")
+            raise ScheduleError(f"break starts at {at}, after its window ends {latest}", rule="break")
         taken.append(BreakTaken(at, dur))
         end_time = at + dur
     if end_time > vehicle.shift.end:
-        raise ScheduleError(f"{vehicle.id}: back at {end_time}, after the shift ends {vehicle.shift.end}")
+        raise ScheduleError(f"{vehicle.id}: back at {end_time}, after the shift ends {vehicle.shift.end}",
+                            rule="shift")
     if len(picked) != sum(1 for s in stops if s.kind == "pickup"):
         raise ScheduleError(f"{vehicle.id}: a pickup appears twice")
     delivered = {s.pickup for s in stops if s.pickup is not None}
@@ -108,11 +112,12 @@ def _visit(problem: RoutingProblem, vehicle: Vehicle, s: Stop, here: int, now: i
         b_start, dur, latest = pending_breaks.pop(0)
         at = max(ready, b_start)
         if at > latest:
-            raise ScheduleError(f"break starts at {at}, after its window ends {latest}")
+            raise ScheduleError(f"break starts at {at}, after its window ends {latest}", rule="break")
         taken.append(BreakTaken(at, dur))
         start = max(start, at + dur)
     if start > hi:
-        raise ScheduleError(f"{vehicle.id}: stop {s.id} starts {start} after its window ends {hi}")
+        raise ScheduleError(f"{vehicle.id}: stop {s.id} starts {start} after its window ends {hi}",
+                            rule="window" if s.window else "shift")
     d = problem.demand(s)
     if s.kind == "pickup":
         load = [a + b for a, b in zip(load, d)]
@@ -122,7 +127,7 @@ def _visit(problem: RoutingProblem, vehicle: Vehicle, s: Stop, here: int, now: i
             raise ScheduleError(f"{vehicle.id}: delivery {s.id} before its pickup {s.pickup}")
         load = [a - b for a, b in zip(load, d)]
     if any(a > cap for a, cap in zip(load, vehicle.capacity)) or any(a < 0 for a in load):
-        raise ScheduleError(f"{vehicle.id}: load {load} out of bounds after {s.id}")
+        raise ScheduleError(f"{vehicle.id}: load {load} out of bounds after {s.id}", rule="capacity")
     return Visit(s.id, s.location, arrival, start, start + s.service_s, tuple(load)), load
 
 
@@ -136,7 +141,7 @@ def _take_breaks(pending: list[tuple[int, int, int]], taken: list[BreakTaken], n
         b_start, dur, latest = pending.pop(0)
         start = max(now + delay, b_start)
         if start > latest:
-            raise ScheduleError(f"break starts at {start}, after its window ends {latest}")
+            raise ScheduleError(f"break starts at {start}, after its window ends {latest}", rule="break")
         taken.append(BreakTaken(start, dur))
         delay += dur  # mid-drive or at the start of the leg: the arrival moves by the break alone
     return now + delay

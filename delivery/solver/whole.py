@@ -19,8 +19,9 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
-from delivery.problem import Route, RoutingProblem, Stop, Vehicle
+from delivery.problem import Route, RoutingProblem, SecondCall, Stop, Vehicle
 from delivery.solver.nodes import big_penalty
 from delivery.solver.schedule import ScheduleError, schedule_route
 
@@ -109,7 +110,35 @@ def _one_call_per_shop(problem: RoutingProblem, vehicle: Vehicle, route: list[St
                     if changed:
                         break
                 first_call.setdefault(key, i)
-    return route, checked
+    return route, replace(checked, second_calls=_why_second_calls(problem, vehicle, route, checked))
+
+
+def _why_second_calls(problem: RoutingProblem, vehicle: Vehicle, route: list[Stop],
+                      checked: Route) -> tuple[SecondCall, ...]:
+    """For each call that stayed a second call at its shop in its round, why folding it failed: the
+    rule the earlier-call fold broke (moving the goods up is what a driver would ask about first), or
+    the later-call fold's when only that one was tried further, or "longer"."""
+    trips = trip_numbers(checked, at_empty=False)
+    first_call: dict[tuple[int, int], int] = {}
+    found: list[SecondCall] = []
+    for i, (stop, trip) in enumerate(zip(route, trips)):
+        if stop.kind != "pickup":
+            continue
+        key = (trip, stop.location)
+        j = first_call.setdefault(key, i)
+        if j == i or route[i - 1].location == stop.location:
+            continue
+        reasons: list[SecondCall] = []
+        for moved in (_pull_up(route, i, j), _push_down(route, j, i)):
+            try:
+                candidate = schedule_route(problem, vehicle, moved)
+            except ScheduleError as error:
+                reasons.append(SecondCall(stop.id, route[j].id, error.rule, error.stop_id))
+            else:
+                reasons.append(SecondCall(stop.id, route[j].id, "longer",
+                                          extra=candidate.distance - checked.distance))
+        found.append(next((r for r in reasons if r.rule != "order"), reasons[0]))
+    return tuple(found)
 
 
 def _pull_up(route: list[Stop], i: int, j: int) -> list[Stop]:
