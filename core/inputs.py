@@ -8,8 +8,9 @@ its usual 4xx or message, and the ``int`` URL converter below does it once for e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from werkzeug.routing import IntegerConverter
 
@@ -19,6 +20,7 @@ DB_INT_MAX = 2**31 - 1
 # or a probe, and ``date.max + 1 day`` would overflow.
 FIRST_DAY = date(2000, 1, 1)
 LAST_DAY = date(2099, 12, 31)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class BoundedIntConverter(IntegerConverter):
@@ -64,6 +66,18 @@ def has_nul(value: Any) -> bool:
     return False
 
 
+BODY_LIMIT_ATTRIBUTE = "_otodoke_body_limit"
+
+
+def body_limit(max_bytes: int) -> Callable[[F], F]:
+    """Let one view take a larger body than ``MAX_CONTENT_LENGTH`` (a photo upload); every other route
+    keeps the cap. Applied below the route decorator, so the registered view carries the mark."""
+    def mark(view: F) -> F:
+        setattr(view, BODY_LIMIT_ATTRIBUTE, max_bytes)
+        return view
+    return mark
+
+
 def refuse_oversize_stream() -> None:
     """``before_request``: a chunked body (no Content-Length) at or past ``MAX_CONTENT_LENGTH`` is 413.
 
@@ -71,8 +85,12 @@ def refuse_oversize_stream() -> None:
     megabyte as if it were whole (a LINE body then fails its signature with 400, a Twilio form is cut).
     Reading it here, through the same capped stream, keeps memory at the cap and says what happened;
     the body is cached, so the view and the form parser read it from there."""
-    from flask import abort, request
+    from flask import abort, current_app, request
 
+    view = current_app.view_functions.get(request.endpoint or "")
+    larger = getattr(view, BODY_LIMIT_ATTRIBUTE, None)
+    if larger is not None:
+        request.max_content_length = larger     # before anything (the CSRF check) reads the form
     limit = request.max_content_length
     if limit is None or request.content_length is not None or "wsgi.input_terminated" not in request.environ:
         return

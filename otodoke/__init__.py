@@ -69,7 +69,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     from shop_portal import views as shop_views
     app.register_blueprint(shop_views.bp)
     app.register_blueprint(shop_views.link_bp)
+    from shop_portal import csv_pages, photos, products, sales
+    for shop_bp in (products.bp, csv_pages.bp, sales.bp, photos.bp):
+        app.register_blueprint(shop_bp)
     add_surface(app, "/staff/", "担当者ページ（注文・配達計画・ルート表・見守り）", "市・運営の担当者")
+    add_surface(app, "/shop/", "お店のページ（商品・在庫・値段・CSV・集荷リスト・売上）", "お店（ログイン）")
 
     # The LINE bot: webhook, rich menu, sender (when configured or sandboxed).
     import bot

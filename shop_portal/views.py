@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from flask import Blueprint, abort, current_app, render_template
 from flask_login import current_user
 
-from accounts.security import role_required
+from shop_portal.common import shop_required
 from core.clock import JST, get_clock
 from core.db import db
 from delivery import shop_links
@@ -20,7 +20,6 @@ from shops.models import Shop
 bp = Blueprint("shop", __name__, url_prefix="/shop", template_folder="templates")
 # The SMS link is short and outside /shop: a shop with no account opens it on a feature phone.
 link_bp = Blueprint("shop_link", __name__, template_folder="templates")
-shop_required = role_required("shop")
 
 
 @bp.get("/")
@@ -31,7 +30,7 @@ def home() -> str:
         shop = session.get(Shop, current_user.shop_id)
         name = shop.name if shop else ""
     days = [today + timedelta(days=n) for n in range(3)]
-    return render_template("shop/home.html", shop_name=name, days=days)
+    return render_template("shop/home.html", shop_name=name, days=days, today=today, format_date_ja=format_date_ja)
 
 
 @bp.get("/picking/<day>")
@@ -52,6 +51,7 @@ def picking_page(shop_id: int, day: date, *, staff: bool) -> str:
         plan, lists = load_picking_lists(session, day, shop_id=shop_id)
         return render_template("shop/picking_list.html", shop_name=shop.name, day=format_date_ja(day),
                                picking=lists.get(shop_id), plan=plan, staff=staff,
+                               signed_in=current_user.is_authenticated and current_user.can("shop"),
                                coordinator=current_app.config.get("COORDINATOR_PHONE", ""),
                                expires=format_date_ja(shop_links.valid_through(day)))
 

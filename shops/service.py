@@ -45,6 +45,11 @@ def _error(code: str, **details: Any) -> StockError:
     return error
 
 
+def stock_error(code: str, **details: Any) -> StockError:
+    """The stock or price error ``code`` (its Japanese sentence), for other services that check first."""
+    return _error(code, **details)
+
+
 # ---- catalogue -------------------------------------------------------------------------------
 
 def list_shops(session: Session, kind: str | None = None) -> list[Shop]:

@@ -47,6 +47,19 @@ POLICY = {
     "accounts.audit_page": STAFF,
     "shop.home": STAFF,                 # a signed-in shop account
     "shop.picking": STAFF,
+    "shop_products.index": STAFF,       # the shop pages: a signed-in shop account, its own shop only
+    "shop_products.adjust": STAFF,
+    "shop_products.set_stock": STAFF,
+    "shop_products.set_price": STAFF,
+    "shop_products.sold_out": STAFF,
+    "shop_products.back": STAFF,
+    "shop_products.new": STAFF,
+    "shop_csv.export": STAFF,
+    "shop_csv.upload": STAFF,
+    "shop_csv.preview": STAFF,
+    "shop_csv.apply": STAFF,
+    "shop_sales.sales": STAFF,
+    "shop_photos.photo": PUBLIC,        # catalogue pictures (also in residents' LINE cards), no personal data
     "driver.home": STAFF,      # a signed-in driver account
     "office.new_resident": STAFF,
     "office.orders": STAFF,
