@@ -46,6 +46,20 @@ PAGES = [
     ("POST", "/staff/accounts/1/enable", {"admin"}),
     ("GET", "/shop/", {"shop"}),
     ("GET", "/shop/picking/2026-12-01", {"shop"}),
+    ("GET", "/shop/products", {"shop"}),
+    ("GET", "/shop/products/new", {"shop"}),
+    ("POST", "/shop/products/new", {"shop"}),
+    ("POST", "/shop/products/1/adjust", {"shop"}),
+    ("POST", "/shop/products/1/stock", {"shop"}),
+    ("POST", "/shop/products/1/price", {"shop"}),
+    ("POST", "/shop/products/1/sold-out", {"shop"}),
+    ("POST", "/shop/products/1/back", {"shop"}),
+    ("GET", "/shop/products.csv", {"shop"}),
+    ("GET", "/shop/import", {"shop"}),
+    ("POST", "/shop/import", {"shop"}),
+    ("POST", "/shop/import/apply", {"shop"}),
+    ("GET", "/shop/sales", {"shop"}),
+    ("GET", "/shop/sales?by=week", {"shop"}),
     ("GET", "/driver/", {"driver"}),
 ]
 
@@ -138,3 +152,25 @@ def test_a_driver_sees_only_their_own_runs(app, session, town) -> None:  # noqa:
     assert "/driver/run/" not in page and "まだありません" in page
     make_account(app, "admin")   # an admin account exists, yet a driver still cannot open staff pages
     assert theirs.get(f"/staff/runs/{run.id}/sheet").status_code == 403
+
+
+def test_shop_a_cannot_read_or_change_shop_bs_products(app, session) -> None:
+    from tests.factories import make_product
+    from tests.shop_support import product as load
+    mine, theirs = make_shop(session, name="A店"), make_shop(session, name="B店")
+    cabbage = make_product(session, theirs, name="白菜", stock=8, price_yen=200)
+    session.commit()
+    mine_id, cabbage_id = mine.id, cabbage.id
+    session.rollback()
+    client = app.test_client()
+    sign_in(client, "shop", email="a@test.example", shop_id=mine_id)
+    assert "白菜" not in client.get("/shop/products").get_data(as_text=True)
+    assert "白菜" not in client.get("/shop/products.csv").data.decode("utf-8-sig")
+    token = csrf_of(client.get("/shop/products").get_data(as_text=True))
+    for action in ("adjust", "stock", "price", "sold-out", "back"):
+        response = client.post(f"/shop/products/{cabbage_id}/{action}",
+                               data={"csrf_token": token, "sign": "-", "amount": "1", "stock": "0", "expected": "8",
+                                     "price": "1"})
+        assert response.status_code == 404, action
+    after = load(app, cabbage_id)
+    assert (after.stock, after.price_yen, after.available) == (8, 200, True)
