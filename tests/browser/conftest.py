@@ -191,6 +191,7 @@ class Screens:
             page.set_viewport_size({"width": width, "height": 800})
             page.wait_for_load_state("load")
             page.screenshot(path=str(SCREENS / f"{stem}-{width}.png"), full_page=True)
+            page.screenshot(path=str(SCREENS / f"{stem}-{width}-top.png"))    # the first screenful
             if width != 375:
                 continue
             found = page.evaluate(_MEASURE, MIN_TAP_PX)
