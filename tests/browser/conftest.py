@@ -10,7 +10,7 @@ move on where they need time to pass (a TOTP code is good once per 30 s).
 
 Every page a test visits goes through ``Screens.check``: screenshots at 375 px and 1280 px wide into
 ``OTODOKE_SCREENS`` (default /tmp/otodoke-screens, printed at the end), no sideways scrolling at 375 px,
-and every visible button, link, input and select at least 44 px tall.
+and every visible button, link, input and select at least 44 px tall with text of 16 px or more.
 """
 
 from __future__ import annotations
@@ -155,6 +155,8 @@ _MEASURE = """(minimum) => {
     if ((el.type === "checkbox" || el.type === "radio") && el.closest("label")) target = el.closest("label");
     const h = target.getBoundingClientRect().height;
     if (h < minimum) small.push(`${el.tagName.toLowerCase()} 「${name(el)}」 ${h.toFixed(0)}px`);
+    const size = parseFloat(getComputedStyle(el).fontSize);
+    if (size < 16) small.push(`${el.tagName.toLowerCase()} 「${name(el)}」 text ${size.toFixed(0)}px`);
   }
   const wide = [];
   for (const el of document.body.querySelectorAll("*")) {
@@ -201,7 +203,7 @@ class Screens:
             for inner in found["inner"]:
                 self.problems.append(f"{name}: scrolls sideways inside at 375 px: {inner}")
             for small in found["small"]:
-                self.problems.append(f"{name}: tap target under {MIN_TAP_PX} px: {small}")
+                self.problems.append(f"{name}: too small to tap (under {MIN_TAP_PX} px tall or 16 px text): {small}")
         page.set_viewport_size({"width": 375, "height": 800})
 
     def assert_clean(self) -> None:
