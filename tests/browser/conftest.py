@@ -76,7 +76,14 @@ def browser() -> Iterator[Any]:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         yield chromium
         chromium.close()
-    print(f"\nbrowser screenshots: {SCREENS}")
+
+
+_photographed: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _photographed:
+        terminalreporter.write_line(f"browser screenshots ({len(_photographed)} pages at {' and '.join(map(str, WIDTHS))} px): {SCREENS}")
 
 
 @dataclass
@@ -189,6 +196,7 @@ class Screens:
     def check(self, page: Any, name: str) -> None:
         self.count += 1
         stem = f"{self.prefix}-{self.count:02d}-{name}"
+        _photographed.append(stem)
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 800})
             page.wait_for_load_state("load")
