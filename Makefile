@@ -18,6 +18,7 @@ run: $(STAMP)
 	$(VENV)/bin/otodoke run
 
 test: $(STAMP)
+	bash scripts/browser.sh
 	bash scripts/test.sh
 
 test-sqlite: $(STAMP)

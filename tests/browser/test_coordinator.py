@@ -1,0 +1,82 @@
+"""A coordinator's day in the browser: sign in with the second factor, register a phone-only resident
+from a registration voicemail, plan the day again (今すぐ計画), open a route sheet and a driver's link.
+
+Runs on the pass's database (see tests/browser/conftest.py): SQLite file or PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from core.db import db
+from delivery.models import Plan
+from residents.models import Resident, VoiceMessage
+from tests.browser.conftest import DELIVERY_DAY, NOW, Live, Screens
+from tests.browser.support import sign_in_coordinator
+
+pytestmark = pytest.mark.browser
+
+
+def _voicemail(live: Live) -> int:
+    """A registration voicemail as the phone line stores it (an unknown caller left name and address)."""
+    with db.transaction(live.app) as session:
+        message = VoiceMessage(call_sid="CA-browser-registration", from_number="+81238881234",
+                               purpose="registration", recording_seconds=42, created_at=NOW)
+        session.add(message)
+        session.flush()
+        return message.id
+
+
+def test_a_coordinator_registers_a_resident_and_plans_the_day(page: Any, live: Live, screens: Screens) -> None:
+    message_id = _voicemail(live)
+    sign_in_coordinator(page, live, screens)
+    # the dashboard opens on the next delivery day with orders
+    assert f"{DELIVERY_DAY.month}月{DELIVERY_DAY.day}日" in page.locator("body").inner_text()
+    screens.check(page, "dashboard")
+
+    # a registration voicemail → the register form, filled from the message → the resident exists
+    page.get_by_role("link", name="電話の録音メッセージ").click()
+    page.wait_for_url(re.compile(r"/voice/messages"))
+    screens.check(page, "voicemails")
+    page.get_by_role("link", name="住民として登録").click()
+    page.wait_for_url(re.compile(rf"/staff/residents/new\?message={message_id}"))
+    assert page.get_by_label("電話番号").input_value().replace("-", "") == "0238881234"
+    screens.check(page, "new-resident")
+    page.get_by_label("お名前").fill("試験 はる")
+    page.get_by_label("ふりがな").fill("しけん はる")
+    page.get_by_label("住所").fill("長井市本町2-2")
+    page.get_by_label("地区").select_option(label="中央")
+    page.get_by_label("個人情報の取り扱いに同意をいただいた").check()
+    page.get_by_role("button", name="登録する").click()
+    page.wait_for_url(re.compile(r"/voice/messages"))
+    assert "試験 はる 様を登録しました" in page.locator("body").inner_text()
+    with db.reading(live.app) as session:
+        resident = session.scalars(select(Resident).where(Resident.phone == "+81238881234")).one()
+        assert resident.line_user_id is None and resident.consented_at is not None
+        assert session.get(VoiceMessage, message_id).handled_at is not None
+        versions = session.scalar(select(func.max(Plan.version)).where(Plan.delivery_date == DELIVERY_DAY))
+    screens.check(page, "voicemails-handled")
+
+    # 今すぐ計画: a new version of tomorrow's plan
+    page.goto(f"/staff/?date={DELIVERY_DAY.isoformat()}")
+    page.get_by_role("button", name=re.compile("今すぐ計画")).click()
+    page.wait_for_url(re.compile(r"/staff/\?date="))
+    assert f"（第{versions + 1}版）を作成しました" in page.locator("body").inner_text()
+    screens.check(page, "dashboard-planned")
+
+    # a route sheet, and the driver's link as a QR code
+    page.get_by_role("link", name="ルート表・地図").first.click()
+    page.wait_for_url(re.compile(r"/staff/runs/\d+/sheet"))
+    assert "配達ルート表" in page.locator("h1").inner_text()
+    screens.check(page, "route-sheet")
+    page.get_by_role("link", name=re.compile("配達員用リンク")).click()
+    page.wait_for_url(re.compile(r"/staff/runs/\d+/link"))
+    screens.check(page, "run-link")
+
+    # the day's orders
+    page.goto(f"/staff/orders?date={DELIVERY_DAY.isoformat()}")
+    screens.check(page, "orders")
+    screens.assert_clean()
