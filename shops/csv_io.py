@@ -136,8 +136,10 @@ def _clean(text: str) -> str:
 
 def _uncell(text: str) -> str:
     """A text cell as the shop meant it (the export's formula quote taken off again)."""
-    cleaned = text.strip()
-    return cleaned[1:] if cleaned.startswith("'") and cleaned[1:].startswith(_FORMULA + ("'",)) else cleaned
+    # the quote is looked for before stripping: the export quoted a cell that began with a tab or CR
+    if text.startswith("'") and text[1:].startswith(_FORMULA + ("'",)):
+        return text[1:].strip()
+    return text.strip()
 
 
 def _header_key(text: str) -> str | None:

@@ -28,7 +28,7 @@ def test_a_shop_signs_in_and_prints_its_picking_list(page: Any, live: Live, scre
     password_step(page, screens, SHOP)
     page.wait_for_url(re.compile(r"/shop/$"))
     screens.check(page, "shop-home")
-    page.get_by_role("link", name=f"{DELIVERY_DAY.month}月{DELIVERY_DAY.day}日の集荷リスト").click()
+    page.locator(f"#picking-{DELIVERY_DAY.isoformat()}").click()
     page.wait_for_url(re.compile(rf"/shop/picking/{DELIVERY_DAY.isoformat()}"))
     with db.reading(live.app) as session:
         shop_id = session.scalar(select(Account.shop_id).where(Account.email == SHOP))
