@@ -76,6 +76,12 @@ def from_env(environ: Mapping[str, str], instance_path: str) -> dict[str, Any]:
         # Werkzeug's cap on every request body, chunked ones too (it stops reading past it: 413). LINE
         # batches are a few KB, Twilio forms and staff forms smaller; nothing here uploads files.
         "MAX_CONTENT_LENGTH": MAX_BODY_BYTES,
+        # Retention of personal data (residents/privacy.py, the worker's daily job); 0 turns a rule off:
+        # residents with no registration, order or LINE conversation for this many years are anonymised,
+        # call-recording links and conversation state are dropped after these many days.
+        "RETENTION_INACTIVE_YEARS": int(environ.get("RETENTION_INACTIVE_YEARS", "3")),
+        "RETENTION_RECORDING_DAYS": int(environ.get("RETENTION_RECORDING_DAYS", "90")),
+        "RETENTION_CONVERSATION_DAYS": int(environ.get("RETENTION_CONVERSATION_DAYS", "30")),
     }
 
 

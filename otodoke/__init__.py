@@ -36,6 +36,13 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
 
     _db.init_app(app)
 
+    # A resident's personal data for the APPI export, erasure and retention (residents/privacy.py),
+    # with the parts the domains above residents hold.
+    from delivery import privacy as delivery_privacy
+    from orders import privacy as orders_privacy
+    from residents import privacy
+    privacy.init_app(app, (orders_privacy.PART, delivery_privacy.PART))
+
     from core import security_headers
     security_headers.init_app(app)
     from core.logs import install_werkzeug_filter
@@ -64,6 +71,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(office.bp)
     app.register_blueprint(runs.bp)
+    from staff import privacy as staff_privacy
+    app.register_blueprint(staff_privacy.bp)
     from driver import views as driver_views
     app.register_blueprint(driver_views.bp)
     from shop_portal import views as shop_views

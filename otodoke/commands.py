@@ -47,4 +47,6 @@ def _package_commands() -> list[click.Command]:
     from otodoke import runner
     from links.service import issue_link_code_command
     from accounts.cli import create_admin_command
-    return [*runner.COMMANDS, *demo_commands, *delivery_commands, issue_link_code_command, create_admin_command]
+    from residents.cli import COMMANDS as resident_commands
+    return [*runner.COMMANDS, *demo_commands, *delivery_commands, *resident_commands, issue_link_code_command,
+            create_admin_command]

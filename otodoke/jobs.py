@@ -130,6 +130,11 @@ def init_app(app: Flask) -> Jobs:
         # Retention (core/retention.py): webhook event ids older than a week, once an hour.
         run_retention(app)
 
+    @huey.periodic_task(crontab(minute="41", hour="18"), name="privacy_retention")
+    def privacy_retention() -> None:
+        # Personal-data retention (residents/privacy.py), daily at 03:41 JST (Huey's crontab is UTC).
+        run_privacy_retention(app)
+
     jobs = Jobs(huey, drain_outbox, sweep_outbox, plan_at_cutoff, prune_events)
     app.extensions[JOBS_KEY] = jobs
     sessions = db.bound(app).sessions
@@ -246,6 +251,18 @@ def run_retention(app: Flask) -> int:
     if pruned:
         log.info("retention: %d processed event ids older than a week deleted", pruned)
     return pruned
+
+
+def run_privacy_retention(app: Flask):  # type: ignore[no-untyped-def]
+    """The APPI retention sweep with the app's policy (also ``otodoke resident retention``)."""
+    from core.clock import get_clock
+    from residents import privacy
+    with db.transaction(app) as session:
+        report = privacy.retention_sweep(session, parts=privacy.parts_of(app),
+                                         policy=privacy.RetentionPolicy.from_config(app.config),
+                                         now=get_clock(app).now())
+    log.info("privacy retention: %s", report)
+    return report
 
 
 # --- the consumer --------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, select
+from sqlalchemy import Insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -83,3 +83,30 @@ def enqueue_all(session: Session, messages: Sequence[NewMessage], *, now: dateti
         for m in messages
     ])
     session.info[WRITTEN_FLAG] = True
+
+
+def messages_to(session: Session, recipients: Sequence[str]) -> list[OutboxMessage]:
+    """Every message queued for these recipients (LINE ids, phone numbers), oldest first: a resident's
+    data export (``residents/privacy.py``)."""
+    if not recipients:
+        return []
+    return list(session.scalars(select(OutboxMessage).where(OutboxMessage.recipient.in_(list(recipients)))
+                                .order_by(OutboxMessage.created_at, OutboxMessage.id)))
+
+
+ERASED_RECIPIENT = "erased"
+
+
+def erase_messages_to(session: Session, recipients: Sequence[str], *, now: datetime) -> int:
+    """Deletion on request: the rows stay (what was sent, when, its provider id) without the recipient,
+    the text or the dedupe key (which may hold a LINE id); a message not yet sent is given up (dead,
+    never sent). Returns how many rows. A worker holding a lease on one finishes that one send."""
+    if not recipients:
+        return 0
+    where = OutboxMessage.recipient.in_(list(recipients))
+    session.execute(update(OutboxMessage).where(where, OutboxMessage.status.in_(
+        (OutboxStatus.PENDING, OutboxStatus.SENDING))).values(
+        status=OutboxStatus.DEAD, last_error="本人の依頼により削除（送信しません）", lease_until=None))
+    result = session.execute(update(OutboxMessage).where(where).values(
+        recipient=ERASED_RECIPIENT, payload={}, dedupe_key=None))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]

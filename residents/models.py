@@ -35,6 +35,8 @@ class Resident(Base):
     active: Mapped[bool] = mapped_column(default=True)
     consented_at: Mapped[datetime | None] = mapped_column()
     created_at: Mapped[datetime] = mapped_column()
+    # Set when the personal fields were erased on request or by the retention sweep (residents/privacy.py).
+    erased_at: Mapped[datetime | None] = mapped_column()
 
     district: Mapped[District] = relationship()
     family: Mapped[list["FamilyLink"]] = relationship(back_populates="resident")

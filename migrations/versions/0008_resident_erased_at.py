@@ -1,0 +1,28 @@
+"""residents.erased_at: when a resident's personal fields were erased (APPI deletion on request or the
+retention sweep, residents/privacy.py)
+
+Revision ID: 0008_resident_erased_at
+Revises: 0007_accounts
+Create Date: 2026-12-03 18:10:00
+"""
+from __future__ import annotations
+
+from alembic import op
+import sqlalchemy as sa
+
+from core.db import UTCDateTime
+
+revision = '0008_resident_erased_at'
+down_revision = '0007_accounts'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('residents') as batch:
+        batch.add_column(sa.Column('erased_at', UTCDateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('residents') as batch:
+        batch.drop_column('erased_at')
