@@ -1,8 +1,8 @@
 """residents.erased_at: when a resident's personal fields were erased (APPI deletion on request or the
 retention sweep, residents/privacy.py)
 
-Revision ID: 0008_resident_erased_at
-Revises: 0007_accounts
+Revision ID: 0009_resident_erased_at
+Revises: 0008_run_stop_why
 Create Date: 2026-12-03 18:10:00
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ import sqlalchemy as sa
 
 from core.db import UTCDateTime
 
-revision = '0008_resident_erased_at'
-down_revision = '0007_accounts'
+revision = '0009_resident_erased_at'
+down_revision = '0008_run_stop_why'
 branch_labels = None
 depends_on = None
 
