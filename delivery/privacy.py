@@ -20,10 +20,10 @@ from residents.privacy import PersonalDataPart, Row
 
 
 def _stops(session: Session, resident: Resident) -> list[RunStop]:
-    return list(session.scalars(
-        select(RunStop).join(RunStopOrder, RunStopOrder.run_stop_id == RunStop.id)
-        .join(Order, Order.id == RunStopOrder.order_id)
-        .where(Order.resident_id == resident.id).distinct().order_by(RunStop.id)))
+    # The stop ids first: PostgreSQL has no DISTINCT over a stop's JSON column.
+    ids = (select(RunStopOrder.run_stop_id).join(Order, Order.id == RunStopOrder.order_id)
+           .where(Order.resident_id == resident.id))
+    return list(session.scalars(select(RunStop).where(RunStop.id.in_(ids)).order_by(RunStop.id)))
 
 
 def _collect(session: Session, resident: Resident) -> list[Row]:
