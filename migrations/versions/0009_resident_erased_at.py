@@ -19,10 +19,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('residents') as batch:
-        batch.add_column(sa.Column('erased_at', UTCDateTime(), nullable=True))
+    op.add_column('residents', sa.Column('erased_at', UTCDateTime(), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('residents') as batch:
-        batch.drop_column('erased_at')
+    # A plain ALTER TABLE … DROP COLUMN (SQLite 3.35+ has it), as in 0006: batch mode would recreate
+    # ``residents``, and dropping the old table with foreign keys on fails (orders refer to it).
+    op.execute("ALTER TABLE residents DROP COLUMN erased_at")
