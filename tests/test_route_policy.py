@@ -64,6 +64,10 @@ POLICY = {
     "office.new_resident": STAFF,
     "office.orders": STAFF,
     "office.cancel": STAFF,
+    "staff_privacy.find": STAFF,           # admin and coordinator only (tests/test_privacy.py)
+    "staff_privacy.resident": STAFF,
+    "staff_privacy.export": STAFF,
+    "staff_privacy.erase": STAFF,
     "staff.plan_now": STAFF,
     "staff.move_next": STAFF,
     "staff.assign": STAFF,
@@ -89,6 +93,7 @@ def _rules(app):
     for rule in app.url_map.iter_rules():
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             url = re.sub(r"<int:[^>]+>", "1", rule.rule)
+            url = re.sub(r"<any\(([^,)]+)[^>]*>", r"\1", url)     # any(json, csv) → its first choice
             url = re.sub(r"<(?:path:)?[^>]+>", "x", url)
             yield rule.endpoint, method, url
 
