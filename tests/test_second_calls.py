@@ -55,6 +55,44 @@ def test_a_call_kept_for_a_doors_window_names_that_door() -> None:
     assert routes[0].second_calls == (SecondCall("p2", "p1", "window", "d1"),)
 
 
+def test_the_earlier_call_moves_down_with_the_door_its_goods_go_to() -> None:
+    """Shop A at 10, its doors at 12 and 14, shop B (a big order) at 20 with its door at 22. The engine's
+    route calls at A twice around B. Pulling A's second pickup up overfills the van at B; moving the
+    first call down alone serves door 1 before its goods are on board; moving it down with door 1
+    makes one call at A and a route no longer."""
+    m = line([0, 10, 12, 20, 22, 14])
+    van = Vehicle("v", 0, 0, TimeWindow(0, 10_000), (2,))
+    stops = (Stop("p1", 1, "pickup", demand=(1,)), Stop("d1", 2, demand=(1,), pickup="p1"),
+             Stop("pB", 3, "pickup", demand=(2,)), Stop("dB", 4, demand=(2,), pickup="pB"),
+             Stop("p2", 1, "pickup", demand=(1,)), Stop("d2", 5, demand=(1,), pickup="p2"))
+    problem = RoutingProblem((van,), stops, m, m)
+    routes, unserved = make_whole(problem, [list(stops)])
+    assert unserved == set()
+    assert [v.stop_id for v in routes[0].visits] == ["pB", "dB", "p1", "p2", "d1", "d2"]
+    assert routes[0].second_calls == ()
+    assert routes[0].distance == 52   # as long as the engine's route: the fold costs no driving
+
+
+def _fold_with_longer_drive(shop_setup_s: int) -> RoutingProblem:
+    # as above with door 1 out at 30: the fold drives 12 s (and units) more than the engine's route
+    m = line([0, 10, 30, 20, 22, 14])
+    van = Vehicle("v", 0, 0, TimeWindow(0, 10_000), (2,))
+    stops = (Stop("p1", 1, "pickup", demand=(1,)), Stop("d1", 2, demand=(1,), pickup="p1"),
+             Stop("pB", 3, "pickup", demand=(2,)), Stop("dB", 4, demand=(2,), pickup="pB"),
+             Stop("p2", 1, "pickup", demand=(1,)), Stop("d2", 5, demand=(1,), pickup="p2"))
+    return RoutingProblem((van,), stops, m, m, setup_s=(0, shop_setup_s, 0, 0, 0, 0))
+
+
+def test_a_fold_may_drive_as_long_as_the_parking_it_saves_and_no_longer() -> None:
+    worth_it = _fold_with_longer_drive(shop_setup_s=15)
+    routes, _ = make_whole(worth_it, [list(worth_it.stops)])
+    assert [v.stop_id for v in routes[0].visits] == ["pB", "dB", "p1", "p2", "d1", "d2"]
+    not_worth_it = _fold_with_longer_drive(shop_setup_s=10)
+    routes, _ = make_whole(not_worth_it, [list(not_worth_it.stops)])
+    assert [v.stop_id for v in routes[0].visits] == ["p1", "d1", "pB", "dB", "p2", "d2"]
+    assert routes[0].second_calls == (SecondCall("p2", "p1", "capacity", "pB"),)
+
+
 def test_the_route_sheet_says_why_the_van_goes_back_to_the_shop(app, session) -> None:
     """One small van (one crate: 8 items) and two neighbours who each buy 5 radishes at one farm stand:
     the van cannot carry 10, so it calls twice, and the second call says why."""

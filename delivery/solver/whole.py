@@ -9,7 +9,8 @@ from ``schedule_route``) a route that fails the check. None of these is thrown a
    (door legs one after another, pickups at a shop the vehicle already calls at where possible) into
    the vehicle that carried most of it, else any vehicle where it fits;
 3. groups the engine left out are tried the same way, when that costs less than their penalty;
-4. a second call at a shop in the same half of the day is folded into the first where it can be.
+4. a second call at a shop in the same half of the day is folded into the first where it can be
+   and the extra driving is no more than the stop it saves.
 
 Whatever still does not fit comes back unserved. Pure: no solver, no database.
 """
@@ -80,10 +81,9 @@ def make_whole(problem: RoutingProblem, routes: Sequence[Sequence[Stop]],
 
 def _one_call_per_shop(problem: RoutingProblem, vehicle: Vehicle, route: list[Stop],
                        checked: Route) -> tuple[list[Stop], Route]:
-    """Within one half of the day, fold a second call at a shop into the first: move the later pickup
-    up to the earlier call or, when a door between them needs the later one's goods no sooner, the
-    earlier call's pickups down to the later call; kept when the route still passes the check and gets
-    at most ``FOLD_SLACK`` longer. The halves are split at the driver's break (the morning round, then
+    """Within one half of the day, fold a second call at a shop into the first (``_folds``: the later
+    pickup up to the earlier call, or the earlier call down to the later one, alone or with the doors
+    its goods go to); kept when the route still passes the check and ``_fold_pays``. The halves are split at the driver's break (the morning round, then
     the afternoon round, each collecting its own goods: on the demo day a fold across the break fails
     on the cold box's room or a morning door's window). A call that stays was needed by a window or
     the van's room."""
@@ -99,18 +99,27 @@ def _one_call_per_shop(problem: RoutingProblem, vehicle: Vehicle, route: list[St
                 key = (trip, stop.location)
                 j = first_call.get(key)
                 if j is not None and route[i - 1].location != stop.location:
-                    for moved in (_pull_up(route, i, j), _push_down(route, j, i)):
+                    for moved in _folds(route, i, j):
                         try:
                             candidate = schedule_route(problem, vehicle, moved)
                         except ScheduleError:
                             continue
-                        if candidate.distance <= checked.distance * (1 + FOLD_SLACK):
+                        if _fold_pays(problem, checked, candidate, stop.location):
                             route, checked, changed = moved, candidate, True
                             break
                     if changed:
                         break
                 first_call.setdefault(key, i)
     return route, replace(checked, second_calls=_why_second_calls(problem, vehicle, route, checked))
+
+
+def _fold_pays(problem: RoutingProblem, checked: Route, folded: Route, shop: int) -> bool:
+    """A fold is kept when the route gets at most ``FOLD_SLACK`` longer, or when the extra driving takes
+    no longer than the parking and walking in at the shop that it saves: the driver's working time
+    does not grow, and the sheet has one stop fewer."""
+    if folded.distance <= checked.distance * (1 + FOLD_SLACK):
+        return True
+    return folded.travel_s - checked.travel_s <= problem.setup(shop)
 
 
 def _why_second_calls(problem: RoutingProblem, vehicle: Vehicle, route: list[Stop],
@@ -129,7 +138,7 @@ def _why_second_calls(problem: RoutingProblem, vehicle: Vehicle, route: list[Sto
         if j == i or route[i - 1].location == stop.location:
             continue
         reasons: list[SecondCall] = []
-        for moved in (_pull_up(route, i, j), _push_down(route, j, i)):
+        for moved in _folds(route, i, j):
             try:
                 candidate = schedule_route(problem, vehicle, moved)
             except ScheduleError as error:
@@ -139,6 +148,12 @@ def _why_second_calls(problem: RoutingProblem, vehicle: Vehicle, route: list[Sto
                                           extra=candidate.distance - checked.distance))
         found.append(next((r for r in reasons if r.rule != "order"), reasons[0]))
     return tuple(found)
+
+
+def _folds(route: list[Stop], i: int, j: int) -> tuple[list[Stop], ...]:
+    """The ways tried to fold the call at ``i`` into the earlier call at the same shop at ``j``, in
+    the order tried: the later goods up, the earlier call down, the earlier call down with its doors."""
+    return _pull_up(route, i, j), _push_down(route, j, i), _push_down_with_doors(route, j, i)
 
 
 def _pull_up(route: list[Stop], i: int, j: int) -> list[Stop]:
@@ -161,6 +176,29 @@ def _push_down(route: list[Stop], j: int, i: int) -> list[Stop]:
     block = route[j:end]
     rest = route[:j] + route[end:i] + block + route[i:]
     return rest
+
+
+def _push_down_with_doors(route: list[Stop], j: int, i: int) -> list[Stop]:
+    """``_push_down``, taking along the doors served between the two calls whose goods the earlier call
+    collected: each such door (all its legs, still one after another) moves to just after the later
+    call, in the order the van met them. Fixes what a plain push-down breaks (a door served before its
+    goods are on board) and what a pull-up breaks (the van carrying the later call's goods all the way,
+    out of room)."""
+    end = j
+    while end < i and route[end].location == route[j].location:
+        end += 1
+    block = route[j:end]
+    collected = {s.id for s in block}
+    doors = {s.location for s in route[end:i] if s.kind == "delivery" and s.pickup in collected}
+    if not doors:
+        return _push_down(route, j, i)
+    between = route[end:i]
+    staying = [s for s in between if not (s.kind == "delivery" and s.location in doors)]
+    carried = [s for s in between if s.kind == "delivery" and s.location in doors]
+    after = i
+    while after < len(route) and route[after].location == route[i].location:
+        after += 1
+    return route[:j] + staying + block + route[i:after] + carried + route[after:]
 
 
 def trip_numbers(route: Route, *, at_empty: bool = True) -> list[int]:
