@@ -23,6 +23,8 @@ import time
 from collections import Counter
 from datetime import date, datetime
 
+from delivery.second_calls import ROOM as ROOM_REASON
+
 FLEET_RULE = "demo fleet × ceil(orders / 120)"
 # One day of each delivery pattern the demo calendar has (中央 runs daily; the other districts in pairs):
 # Wednesday/Saturday 中央+平野, Thursday/Monday 中央+致芳+豊田, Friday/Tuesday 中央+西根+伊佐沢.
@@ -85,22 +87,25 @@ def run_day(day: date, orders: int, seed: int, time_limit_s: float | None) -> di
                 .where(Order.delivery_date == day).group_by(District.id, District.name).order_by(District.id)))
             offered = sum(hhmm_to_s(v.shift_end) - hhmm_to_s(v.shift_start) - v.break_minutes * 60 for v in vans)
             used = sum(r.duration_s for r in runs)
-            shop_calls, doors_twice = _street_figures(runs, resident_of)
+            shop_calls, doors_twice, repeats = _street_figures(runs, resident_of)
             lower = _lower_bound_s(session, day, ServiceTimes(), app)
             replanned = session.get(Plan, again.plan_id)
             return {
                 "districts": districts, "orders": orders, "seed": seed, "placed": total, "on_runs": plan.order_count, "vans": len(vans),
                 "used_h": used / 3600, "offered_h": offered / 3600, "bound_h": lower / 3600,
                 "km": plan.total_distance_m / 1000, "shop_calls": shop_calls, "doors_twice": doors_twice,
+                "again_room": repeats["room"], "again_other": repeats["other"],
                 "solve_s": plan.solver_seconds or 0.0, "wall_s": wall, "sold_out": len(report.sold_out),
                 "strategy": plan.strategy, "again_on_runs": replanned.order_count,
                 "again_km": replanned.total_distance_m / 1000,
             }
 
 
-def _street_figures(runs, resident_of: dict[int, int]) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    """(most calls at one shop by one van in one trip, door calls that repeat a door on the same van)."""
+def _street_figures(runs, resident_of: dict[int, int]) -> tuple[int, int, Counter[str]]:  # type: ignore[no-untyped-def]
+    """(most calls at one shop by one van in one trip, door calls that repeat a door on the same van,
+    the repeated shop calls by the reason on the sheet: "room" when the van was full, else "other")."""
     worst, twice = 0, 0
+    again: Counter[str] = Counter()
     for run in runs:
         on_board: set[int] = set()
         calls: Counter[int] = Counter()
@@ -114,6 +119,8 @@ def _street_figures(runs, resident_of: dict[int, int]) -> tuple[int, int]:  # ty
             if stop.kind == "pickup":
                 calls[stop.shop_id] += 1
                 worst = max(worst, calls[stop.shop_id])
+                if calls[stop.shop_id] > 1:
+                    again["room" if ROOM_REASON in (stop.why or "") else "other"] += 1
                 on_board.update(stop.picks)
             else:
                 door = resident_of.get(stop.order_ids[0])   # every order of a door stop is one resident's
@@ -124,7 +131,7 @@ def _street_figures(runs, resident_of: dict[int, int]) -> tuple[int, int]:  # ty
                 if not on_board:
                     calls.clear()  # the van is empty: the next call starts a new trip
         twice += sum(n - 1 for n in doors.values() if n > 1)
-    return worst, twice
+    return worst, twice, again
 
 
 def _lower_bound_s(session, day: date, times, app) -> int:  # type: ignore[no-untyped-def]
@@ -154,8 +161,8 @@ def main() -> None:
     args = parser.parse_args()
     limit = f"{args.time_limit:g} s" if args.time_limit else "the product's (10 s per 120 orders)"
     print(f"fleet rule: {FLEET_RULE}; time limit {limit} per plan")
-    print("| day | districts | orders | seed | vans | on runs | van-h used / offered | lower bound van-h | km | max shop calls per van trip | doors twice | solve s | re-planned: on runs, km |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| day | districts | orders | seed | vans | on runs | van-h used / offered | lower bound van-h | km | max shop calls per van trip | second shop calls: van full / other | doors twice | solve s | re-planned: on runs, km |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.days:
         day = DAYS[name]
         for orders in args.orders:
@@ -163,7 +170,7 @@ def main() -> None:
                 r = run_day(day, orders, seed, args.time_limit)
                 print(f"| {day:%a %m-%d} | {r['districts']} | {r['orders']} | {r['seed']} | {r['vans']} | {r['on_runs']}/{r['placed']} | "
                       f"{r['used_h']:.1f} / {r['offered_h']:.1f} | {r['bound_h']:.1f} | {r['km']:.1f} | "
-                      f"{r['shop_calls']} | {r['doors_twice']} | {r['solve_s']:.1f} | "
+                      f"{r['shop_calls']} | {r['again_room']} / {r['again_other']} | {r['doors_twice']} | {r['solve_s']:.1f} | "
                       f"{r['again_on_runs']}/{r['placed']}, {r['again_km']:.1f} |", flush=True)
 
 

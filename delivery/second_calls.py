@@ -17,6 +17,7 @@ from delivery.problem_builder import BuiltProblem
 from orders.models import Order
 
 AGAIN = "、もう一度寄ります。"
+ROOM = "荷台に入りきらない"   # the van is full: the second call is a reload
 
 
 def why_again(call: SecondCall, built: BuiltProblem, orders: Mapping[int, Order], first_eta: datetime | None,
@@ -27,7 +28,7 @@ def why_again(call: SecondCall, built: BuiltProblem, orders: Mapping[int, Order]
     if call.rule == "window" and call.blocking_stop_id:
         return f"{head}、{_whose_window(call.blocking_stop_id, built, orders, origin)}に間に合わないため{AGAIN}"
     if call.rule == "capacity":
-        return f"{head}荷台に入りきらないため{AGAIN}"
+        return f"{head}{ROOM}ため{AGAIN}"
     if call.rule == "break":
         return f"{head}、休憩の時間がとれないため{AGAIN}"
     if call.rule == "shift":
