@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres venv bench-orders bench-vrp bench-voice bench-line bench-taps bench-day clean
+.PHONY: run test test-sqlite test-postgres venv bench-orders bench-vrp bench-voice bench-line bench-taps bench-day clean run-prod-local bench-load
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -52,3 +52,8 @@ clean:
 # The pilot's own day as the product plans it (benchmarks/day.py): 120, 240 and 480 orders, seeds 1-3.
 bench-day: $(STAMP)
 	$(PY) -m benchmarks.day
+
+# The production topology locally (PostgreSQL 127.0.0.1:5432, Redis 6379): docs/deploy.md.
+# ARGS e.g. ARGS="--web 3 --threads 4 --workers 2 --sandboxes".
+run-prod-local: $(STAMP)
+	bash scripts/run_prod_local.sh $(ARGS)

@@ -11,12 +11,13 @@ or ``redis://…`` (production; several worker threads).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from flask import Flask, current_app
 from huey import RedisHuey, SqliteHuey, crontab
@@ -116,6 +117,7 @@ def init_app(app: Flask) -> Jobs:
         _tick(app)
 
     @huey.periodic_task(crontab(minute="*"), name="plan_at_cutoff")
+    @once_per_slot(huey, "plan_at_cutoff")
     def plan_at_cutoff() -> None:
         # Each district's cutoff freezes its orders and plans the day; a trigger is handled once
         # (unique per date and cutoff), so a restart or a second worker cannot plan twice.
@@ -126,11 +128,13 @@ def init_app(app: Flask) -> Jobs:
             _queue_eta_calls(app)
 
     @huey.periodic_task(crontab(minute="23"), name="prune_events")
+    @once_per_slot(huey, "prune_events")
     def prune_events() -> None:
         # Retention (core/retention.py): webhook event ids older than a week, once an hour.
         run_retention(app)
 
     @huey.periodic_task(crontab(minute="41", hour="18"), name="privacy_retention")
+    @once_per_slot(huey, "privacy_retention")
     def privacy_retention() -> None:
         # Personal-data retention (residents/privacy.py), daily at 03:41 JST (Huey's crontab is UTC).
         run_privacy_retention(app)
@@ -143,6 +147,42 @@ def init_app(app: Flask) -> Jobs:
     event.listen(sessions, "after_rollback", _drop_flag)
     db.on_commit(lambda: _wake_after_commit(app), app)
     return jobs
+
+
+# --- scheduled work runs once, however many consumers -------------------------------------------------
+# Every Huey consumer started with periodic=True enqueues each periodic task itself, so N worker
+# processes on one Redis queue would run plan_at_cutoff N times a minute. The sweep is an idempotent
+# drain and may run in each; the others claim their minute in the queue's own storage (Redis SET NX
+# with a TTL) and the losers return. An SQLite queue has one consumer (otodoke/worker.py), no claim.
+SLOT_CLAIM_PREFIX = "otodoke:periodic:"
+SLOT_CLAIM_TTL_S = 3600
+
+
+def slot_key(queue: str, name: str, now: float | None = None) -> str:
+    """The claim key of ``name`` on ``queue`` for the wall-clock minute of ``now`` (the crontab's unit)."""
+    return f"{SLOT_CLAIM_PREFIX}{queue}:{name}:{int((time.time() if now is None else now) // 60)}"
+
+
+def claim_slot(huey: Huey, name: str, now: float | None = None) -> bool:
+    """True for exactly one caller per task name and minute on a shared (Redis) queue."""
+    if isinstance(huey, SqliteHuey) or huey.immediate:
+        return True
+    # The Redis connection itself: Huey's own put_if_empty keeps results in a hash, whose per-field
+    # TTL needs Redis 7.4+.
+    conn = huey.storage.conn
+    return bool(conn.set(slot_key(huey.name, name, now), os.getpid(), nx=True, ex=SLOT_CLAIM_TTL_S))
+
+
+def once_per_slot(huey: Huey, name: str) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    def decorate(fn: Callable[[], None]) -> Callable[[], None]:
+        @functools.wraps(fn)
+        def run_once() -> None:
+            if not claim_slot(huey, name):
+                log.debug("%s: another worker runs this minute's turn", name)
+                return
+            fn()
+        return run_once
+    return decorate
 
 
 def get_jobs(app: Flask | None = None) -> Jobs:
