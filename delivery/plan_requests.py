@@ -83,3 +83,13 @@ def finish(session: Session, request_id: int, *, plan_id: int | None, message: s
 def fail(session: Session, request_id: int, *, error: str, now: datetime) -> None:
     session.execute(update(PlanRequest).where(PlanRequest.id == request_id, PlanRequest.state.in_(OPEN_STATES))
                     .values(state=FAILED, error=error, finished_at=now))
+
+
+def progress_label(request: PlanRequest, now: datetime) -> str:
+    """The state in words for the progress page: 待機中 / 計画中（約N秒） / 完了 / 失敗."""
+    if request.state == QUEUED:
+        return "待機中"
+    if request.state == PLANNING:
+        elapsed = int((now - request.started_at).total_seconds()) if request.started_at else 0
+        return f"計画中（約{max(elapsed, 0)}秒）"
+    return "完了" if request.state == DONE else "失敗"

@@ -129,6 +129,19 @@ def refuse_past_day(delivery_date: date, now: datetime) -> None:
                           f"{format_date_ja(delivery_date)}は過ぎた日のため、計画は作り直せません。")
 
 
+PLAN_JOB_KEY = "otodoke.plan_request_job"
+
+
+def queue_plan_request(app: Flask, request_id: int) -> None:
+    """Hand the request to the background job (``otodoke.jobs`` registers it: pages cannot import the
+    top layer); without a job queue (a script, a bare app) it runs here and now."""
+    job = app.extensions.get(PLAN_JOB_KEY)
+    if job is None:
+        run_plan_request(app, request_id)
+    else:
+        job(request_id)
+
+
 def run_plan_request(app: Flask, request_id: int) -> None:
     """The background job behind 「今すぐ計画」: claim the request, plan, record the outcome.
 

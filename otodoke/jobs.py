@@ -146,6 +146,8 @@ def init_app(app: Flask) -> Jobs:
 
     jobs = Jobs(huey, drain_outbox, sweep_outbox, plan_at_cutoff, prune_events, run_plan_request)
     app.extensions[JOBS_KEY] = jobs
+    from delivery.runner import PLAN_JOB_KEY
+    app.extensions[PLAN_JOB_KEY] = run_plan_request   # calling the task wrapper enqueues it
     sessions = db.bound(app).sessions
     event.listen(sessions, "after_flush", _note_outbox_insert)
     event.listen(sessions, "after_commit", _carry_flag_to_thread)

@@ -15,6 +15,7 @@ from core.db import db
 from core.errors import DomainError
 from delivery import plan_requests
 from delivery.models import Plan, PlanRequest
+from orders.models import Order
 from delivery.runner import plan_day, run_plan_request
 from tests.test_planning import DAY, town  # noqa: F401  (the fixture)
 
@@ -165,3 +166,96 @@ def test_the_cli_refuses_a_day_that_is_over(app, clock, runner, town) -> None:  
     clock.advance(timedelta(days=1))
     result = runner.invoke(args=["plan", "--date", "2026-12-01", "--time-limit", "1"])
     assert result.exit_code != 0 and "過ぎた日のため" in result.output
+
+
+# --- the pages: confirm, queue, progress, diff, 計画後の注文 --------------------------------------------
+
+def _csrf(page: str) -> str:
+    import re
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def _ask_for_a_plan(client) -> str:  # type: ignore[no-untyped-def]
+    confirm = client.get("/staff/plan/confirm?date=2026-12-01").get_data(as_text=True)
+    assert "12月1日の計画を作り直します。現在の計画は置き換えられます。" in confirm
+    response = client.post("/staff/plan", data={"date": "2026-12-01", "csrf_token": _csrf(confirm)})
+    assert response.status_code == 302 and "/staff/plan/requests/" in response.headers["Location"]
+    return response.headers["Location"]
+
+
+def test_plan_now_asks_first_then_queues_a_job_and_shows_progress(app, client, town) -> None:  # noqa: F811
+    from tests.accounts_support import sign_in
+    from tests.jobs_support import run_queued_jobs
+
+    app.config["PLANNING_TIME_LIMIT_S"] = 1
+    sign_in(client)
+    dashboard = client.get("/staff/?date=2026-12-01").get_data(as_text=True)
+    assert 'action="/staff/plan/confirm"' in dashboard     # the button no longer plans on the spot
+    progress_url = _ask_for_a_plan(client)
+    waiting = client.get(progress_url).get_data(as_text=True)
+    assert "待機中" in waiting and 'http-equiv="refresh"' in waiting
+    with db.reading(app) as session:
+        assert session.scalar(select(func.count()).select_from(Plan)) == 0   # nothing ran in the request
+    assert _ask_for_a_plan(client) == progress_url          # a second click: the same request
+    with db.reading(app) as session:
+        assert session.scalar(select(func.count()).select_from(PlanRequest)) == 1
+    run_queued_jobs(app)
+    done = client.get(progress_url).get_data(as_text=True)
+    assert "完了" in done and "第1版" in done and "この日の最初の計画です" in done
+    assert 'http-equiv="refresh"' not in done
+    with db.reading(app) as session:
+        assert session.scalar(select(func.count()).select_from(Plan)) == 1   # the duplicate task did nothing
+    page = client.get("/staff/?date=2026-12-01").get_data(as_text=True)
+    assert "自動計画" in page and "ortools" not in page and "PATH_CHEAPEST_ARC" not in page
+
+
+def test_planning_state_shows_seconds_and_failure_shows_the_reason(app, client, clock, town) -> None:  # noqa: F811
+    from tests.accounts_support import sign_in
+
+    sign_in(client)
+    progress_url = _ask_for_a_plan(client)
+    request_id = int(progress_url.rsplit("/", 1)[1])
+    with db.transaction(app) as session:
+        plan_requests.claim(session, request_id, now=clock.now())
+    clock.advance(timedelta(seconds=12))
+    assert "計画中（約12秒）" in client.get(progress_url).get_data(as_text=True)
+    with db.transaction(app) as session:
+        plan_requests.fail(session, request_id, error="テストの理由", now=clock.now())
+    page = client.get(progress_url).get_data(as_text=True)
+    assert "失敗" in page and "テストの理由" in page
+    assert client.get("/staff/plan/requests/999").status_code == 404
+
+
+def test_a_replan_shows_what_changed_and_the_dashboard_flags_late_orders(app, client, session, town) -> None:  # noqa: F811
+    from orders.service import LineItem, place_order
+    from residents.models import Resident
+    from shops.models import Product
+    from tests.accounts_support import sign_in
+    from tests.jobs_support import run_queued_jobs
+
+    app.config["PLANNING_TIME_LIMIT_S"] = 1
+    plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
+    resident_id = session.get(Order, town["orders"][0]).resident_id
+    product_id = session.scalars(select(Product.id).where(Product.name == "大根")).first()
+    late = place_order(session, resident_id=resident_id, items=[LineItem(product_id, 1)], placed_by="test",
+                       channel="web", now=NOW + timedelta(minutes=5)).id
+    name = session.get(Resident, resident_id).name
+    session.commit()
+    sign_in(client)
+    page = client.get("/staff/?date=2026-12-01").get_data(as_text=True)
+    assert "計画後の注文 1件" in page and f"注文{late}" in page and name in page
+    progress_url = _ask_for_a_plan(client)
+    run_queued_jobs(app)
+    done = client.get(progress_url).get_data(as_text=True)
+    assert "完了" in done and "第2版" in done and "便に加わった注文（1件）" in done
+    assert f"注文{late} → " in done
+    assert "計画後の注文" not in client.get("/staff/?date=2026-12-01").get_data(as_text=True)
+
+
+def test_readonly_sees_progress_but_cannot_ask_for_a_plan(app, client, town) -> None:  # noqa: F811
+    from tests.accounts_support import sign_in
+
+    request_id, _ = _request(app)
+    sign_in(client, "readonly")
+    assert client.get(f"/staff/plan/requests/{request_id}").status_code == 200
+    assert client.get("/staff/plan/confirm?date=2026-12-01").status_code == 403
