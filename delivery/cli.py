@@ -7,6 +7,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from core.errors import DomainError
 from delivery.runner import plan_day
 
 
@@ -17,8 +18,11 @@ from delivery.runner import plan_day
 @with_appcontext
 def plan_command(day, time_limit: float | None) -> None:  # type: ignore[no-untyped-def]
     """Plan the delivery runs of a day (a new plan version; done stops are kept)."""
-    outcome = plan_day(current_app._get_current_object(), delivery_date=day.date(),  # type: ignore[attr-defined]
-                       actor="staff:cli", time_limit_s=time_limit)
+    try:
+        outcome = plan_day(current_app._get_current_object(), delivery_date=day.date(),  # type: ignore[attr-defined]
+                           actor="staff:cli", time_limit_s=time_limit)
+    except DomainError as error:   # e.g. a day that is over: the same refusal as the staff page
+        raise click.ClickException(error.message) from error
     click.echo(outcome.message)
     if outcome.created:
         click.echo(f"plan {outcome.plan_id}: {outcome.orders} orders, {outcome.unassigned} unassigned, "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.ext.orderinglist import ordering_list
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -179,3 +179,27 @@ class UnassignedOrder(Base):
     reason: Mapped[str] = mapped_column(String(256))
 
     plan: Mapped[Plan] = relationship(back_populates="unassigned")
+
+
+class PlanRequest(Base):
+    """A staff request to plan (or re-plan) a day, run by a background job: queued → planning → done or
+    failed. At most one request per day is open (queued or planning): a second click finds it."""
+
+    __tablename__ = "plan_requests"
+    __table_args__ = (
+        # Partial unique index: both SQLite and PostgreSQL support ``WHERE`` on an index.
+        Index("uq_plan_requests_open_day", "delivery_date", unique=True,
+              sqlite_where=text("state IN ('queued', 'planning')"),
+              postgresql_where=text("state IN ('queued', 'planning')")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_date: Mapped[date] = mapped_column(index=True)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    requested_at: Mapped[datetime] = mapped_column()
+    state: Mapped[str] = mapped_column(String(16), default="queued")
+    started_at: Mapped[datetime | None] = mapped_column()
+    finished_at: Mapped[datetime | None] = mapped_column()
+    plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    error: Mapped[str | None] = mapped_column(Text)
+    progress: Mapped[str | None] = mapped_column(Text)

@@ -11,7 +11,9 @@ from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from delivery import shop_links
+import logging
+
+from delivery import plan_requests, shop_links
 from delivery.advice import left_out_advice, search_again, with_reasons
 from delivery.distances import DayCache, provider_from_config
 from delivery.driver_links import make_token
@@ -26,6 +28,9 @@ from orders.calendar import cutoff_for, format_date_ja, is_delivery_day
 from core.clock import get_clock
 from core.clock import JST
 from core.db import db
+from core.errors import DomainError
+
+log = logging.getLogger("otodoke.planning")
 
 CACHE_KEY = "otodoke.distance_cache"
 ORDERS_PER_LIMIT = 120
@@ -79,6 +84,7 @@ def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None
              time_limit_s: float | None = None) -> PlanOutcome:
     """Plan (or re-plan) ``delivery_date``; a trigger already handled makes this a no-op."""
     now = get_clock(app).now()
+    refuse_past_day(delivery_date, now)
     # An on-demand plan is always new; only named triggers (a district cutoff) are de-duplicated.
     trigger = trigger or f"{actor}:{now:%Y%m%dT%H%M}:{uuid.uuid4().hex[:8]}"
     cache = _distance_cache(app)
@@ -114,6 +120,52 @@ def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None
                               f"{format_date_ja(delivery_date)}の計画（第{plan.version}版）を作成しました。"
                               f"注文{plan.order_count}件、未割当{plan.unassigned_count}件。")
     return outcome
+
+
+def refuse_past_day(delivery_date: date, now: datetime) -> None:
+    """Re-planning a day that is over would retire the plan its drivers actually ran (and its records)."""
+    if delivery_date < now.astimezone(JST).date():
+        raise DomainError("plan_past_day",
+                          f"{format_date_ja(delivery_date)}は過ぎた日のため、計画は作り直せません。")
+
+
+PLAN_JOB_KEY = "otodoke.plan_request_job"
+
+
+def queue_plan_request(app: Flask, request_id: int) -> None:
+    """Hand the request to the background job (``otodoke.jobs`` registers it: pages cannot import the
+    top layer); without a job queue (a script, a bare app) it runs here and now."""
+    job = app.extensions.get(PLAN_JOB_KEY)
+    if job is None:
+        run_plan_request(app, request_id)
+    else:
+        job(request_id)
+
+
+def run_plan_request(app: Flask, request_id: int) -> None:
+    """The background job behind 「今すぐ計画」: claim the request, plan, record the outcome.
+
+    The claim commits before the solver runs, so the progress page shows 計画中 while it works."""
+    with db.transaction(app) as session:
+        if not plan_requests.claim(session, request_id, now=get_clock(app).now()):
+            return  # another worker has it, or it was swept or finished
+        delivery_date = plan_requests.get_request(session, request_id).delivery_date  # type: ignore[union-attr]
+        actor = plan_requests.get_request(session, request_id).requested_by  # type: ignore[union-attr]
+    try:
+        outcome = plan_day(app, delivery_date=delivery_date, actor=actor)
+    except DomainError as error:
+        with db.transaction(app) as session:
+            plan_requests.fail(session, request_id, error=error.message, now=get_clock(app).now())
+        return
+    except Exception:
+        log.exception("plan request %s failed", request_id)
+        with db.transaction(app) as session:
+            plan_requests.fail(session, request_id, now=get_clock(app).now(),
+                               error="計画の作成中に問題が起きました。もう一度お試しください。")
+        return
+    with db.transaction(app) as session:
+        plan_requests.finish(session, request_id, plan_id=outcome.plan_id if outcome.created else None,
+                             message=outcome.message, now=get_clock(app).now())
 
 
 def due_cutoffs(session: Session, now: datetime) -> list[tuple[date, str]]:

@@ -48,6 +48,7 @@ class Jobs:
     sweep_outbox: TaskWrapper
     plan_at_cutoff: TaskWrapper
     prune_events: TaskWrapper | None = None
+    run_plan_request: TaskWrapper | None = None
     # Wake-up coalescing (per process): see ``wake``.
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _last_wake: float = float("-inf")
@@ -127,6 +128,14 @@ def init_app(app: Flask) -> Jobs:
                 log.info("cutoff planning: %s", outcome.message)
             _queue_eta_calls(app)
 
+    @huey.task(name="run_plan_request")
+    def run_plan_request(request_id: int) -> None:
+        # 「今すぐ計画」: the request row is the truth; a lost task leaves it queued, and the next click
+        # on 今すぐ計画 finds it and queues the task again (the claim makes a duplicate task a no-op).
+        from delivery.runner import run_plan_request as run
+        with app.app_context():
+            run(app, request_id)
+
     @huey.periodic_task(crontab(minute="23"), name="prune_events")
     @once_per_slot(huey, "prune_events")
     def prune_events() -> None:
@@ -139,8 +148,10 @@ def init_app(app: Flask) -> Jobs:
         # Personal-data retention (residents/privacy.py), daily at 03:41 JST (Huey's crontab is UTC).
         run_privacy_retention(app)
 
-    jobs = Jobs(huey, drain_outbox, sweep_outbox, plan_at_cutoff, prune_events)
+    jobs = Jobs(huey, drain_outbox, sweep_outbox, plan_at_cutoff, prune_events, run_plan_request)
     app.extensions[JOBS_KEY] = jobs
+    from delivery.runner import PLAN_JOB_KEY
+    app.extensions[PLAN_JOB_KEY] = run_plan_request   # calling the task wrapper enqueues it
     sessions = db.bound(app).sessions
     event.listen(sessions, "after_flush", _note_outbox_insert)
     event.listen(sessions, "after_commit", _carry_flag_to_thread)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
@@ -13,7 +13,9 @@ from delivery.models import Plan, Run, RunStop
 from delivery.by_hand import assign_by_hand
 from delivery.distances import provider_from_config
 from delivery.picking import picking_shops
-from delivery.runner import driver_link, picking_link, plan_day
+from delivery.plan_changes import orders_after_plan, plan_changes
+from delivery.plan_requests import OPEN_STATES, QUEUED, get_request, progress_label, request_plan
+from delivery.runner import driver_link, picking_link, queue_plan_request, refuse_past_day
 from orders.calendar import format_date_ja
 from orders.errors import OrderError
 from delivery.left_out_actions import cancel_left_out, move_to_next_delivery_day, next_day_for
@@ -21,6 +23,7 @@ from orders.models import Order, OrderStatus
 from orders.service import batch_orders
 from core.clock import get_clock
 from core.clock import JST
+from core.audit import record
 from core.db import db
 from core.errors import DomainError
 from core.inputs import db_int, parse_day
@@ -72,6 +75,7 @@ def dashboard() -> str:
         runs = list(plan.runs) if plan else []
         shops = picking_shops(session, plan) if plan else []
         unassigned = _left_out_rows(session, plan) if plan else []
+        late_orders = orders_after_plan(session, plan) if plan else []
         absent = _absent_rows(session, _not_at_home(session, day))
         outbox = status_counts(session)
         dead = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
@@ -79,11 +83,12 @@ def dashboard() -> str:
         page = render_template("staff/dashboard.html", day=day, prev_day=day - timedelta(days=1),
                                next_day=day + timedelta(days=1), batches=batches, plan=plan, runs=runs,
                                unassigned=unassigned, absent=absent, shops=shops, outbox=outbox, dead=dead,
-                               outbox_labels=OUTBOX_LABELS, moved_on=moved_on,
+                               outbox_labels=OUTBOX_LABELS, moved_on=moved_on, late_orders=late_orders,
                                csrf_token=csrf_token(), jst=JST)
     # The page names residents (left out, 不在): who looked, and at which orders, goes to the audit log.
     audit_view("dashboard", "delivery_day", day.isoformat(),
-               orders=[row["order_id"] for row in unassigned] + [row["order_id"] for row in absent])
+               orders=[row["order_id"] for row in unassigned] + [row["order_id"] for row in absent]
+               + [order.id for order in late_orders])
     return page
 
 
@@ -143,19 +148,54 @@ def _absent_rows(session: Session, stops: list[RunStop]) -> list[dict[str, str]]
     return rows
 
 
+@bp.get("/plan/confirm")
+@staff_change_required
+def plan_confirm() -> str:
+    """「今すぐ計画」 asks first: a re-plan replaces the plan drivers and shops may already have."""
+    day = _selected_date()
+    return render_template("staff/plan_confirm.html", day=day, day_ja=format_date_ja(day),
+                           csrf_token=csrf_token())
+
+
 @bp.post("/plan")
 @staff_change_required
 def plan_now():  # type: ignore[no-untyped-def]
-    """「今すぐ計画」: plan or re-plan the chosen day now (a new version; done stops are kept)."""
+    """Queue a plan (re-plan) of the chosen day as a background job and show its progress; a second
+    click while one is queued or running lands on the same request (one open request per day)."""
     day = _selected_date()
-    if day < get_clock().now().astimezone(JST).date():
-        # Re-planning a past day would retire the plan its drivers actually ran (and its records).
-        flash("過ぎた日の計画は作り直せません。")
+    now = get_clock().now()
+    try:
+        refuse_past_day(day, now)
+        with db.transaction() as session:
+            plan_request, created = request_plan(session, delivery_date=day, actor=current_actor(), now=now)
+            request_id, queued = plan_request.id, plan_request.state == QUEUED
+            if created:
+                record(session, at=now, actor=current_actor(), channel="staff", action="plan.requested",
+                       subject_type="plan_request", subject_id=request_id, delivery_date=day.isoformat())
+    except DomainError as error:
+        flash(error.message)
         return redirect(url_for("staff.dashboard", date=day.isoformat()))
-    outcome = plan_day(current_app._get_current_object(), delivery_date=day,  # type: ignore[attr-defined]
-                       actor=current_actor())
-    flash(outcome.message)
-    return redirect(url_for("staff.dashboard", date=day.isoformat()))
+    if queued:
+        # Also when the request existed: its task may have been lost (Huey drops a task it was running
+        # when killed); a duplicate task finds the request claimed and does nothing.
+        queue_plan_request(current_app._get_current_object(), request_id)  # type: ignore[attr-defined]
+    return redirect(url_for("staff.plan_progress", request_id=request_id))
+
+
+@bp.get("/plan/requests/<int:request_id>")
+@staff_required
+def plan_progress(request_id: int) -> str:
+    """待機中 / 計画中 / 完了 / 失敗; the page reloads itself until the job has finished."""
+    now = get_clock().now()
+    with db.reading() as session:
+        plan_request = get_request(session, request_id)
+        if plan_request is None:
+            abort(404)
+        changes = plan_changes(session, plan_request.plan_id) if plan_request.plan_id else None
+        return render_template("staff/plan_progress.html", req=plan_request, changes=changes,
+                               status=progress_label(plan_request, now),
+                               day_ja=format_date_ja(plan_request.delivery_date),
+                               open=plan_request.state in OPEN_STATES)
 
 
 # --- orders left out of the plan: 「次の配達日へ」「便に追加」「取り消してお知らせ」 ------------------------

@@ -148,5 +148,5 @@ def test_a_past_day_cannot_be_re_planned(app, client, session, town) -> None:  #
     page = client.get("/staff/?date=2026-11-30").get_data(as_text=True)
     response = client.post("/staff/plan", data={"date": "2026-11-30", "csrf_token": _csrf(page)},
                            follow_redirects=True)
-    assert "過ぎた日の計画は作り直せません" in response.get_data(as_text=True)
+    assert "11月30日（月）は過ぎた日のため、計画は作り直せません。" in response.get_data(as_text=True)
     assert session.scalars(select(Plan.delivery_date)).all() == [DAY]

@@ -69,6 +69,8 @@ POLICY = {
     "staff_privacy.export": STAFF,
     "staff_privacy.erase": STAFF,
     "staff.plan_now": STAFF,
+    "staff.plan_confirm": STAFF,
+    "staff.plan_progress": STAFF,
     "staff.move_next": STAFF,
     "staff.assign": STAFF,
     "staff.cancel_left": STAFF,

@@ -14,6 +14,7 @@ from orders.models import Order, OrderStatus
 from outbox.models import OutboxMessage
 from residents.models import FamilyLink
 from tests.test_planning import town  # noqa: F401  (fixture)
+from tests.jobs_support import run_queued_jobs
 from core.clock import JST
 from datetime import datetime
 
@@ -47,7 +48,9 @@ def test_plan_from_the_dashboard_then_print_the_sheet(app, client, session, town
     assert client.post("/staff/plan", data={"date": "2026-12-01"}).status_code == 400
     response = client.post("/staff/plan", data={"date": "2026-12-01", "csrf_token": _csrf(page)},
                            follow_redirects=True)
-    page = response.get_data(as_text=True)
+    assert "待機中" in response.get_data(as_text=True)
+    run_queued_jobs(app)
+    page = client.get("/staff/?date=2026-12-01").get_data(as_text=True)
     assert "第1版" in page and "ルート表" in page
     run_id = session.scalars(select(Run.id)).one()
     session.rollback()

@@ -1,0 +1,95 @@
+"""Plan requests: 「今すぐ計画」 queues a request that a background job runs (``delivery.runner``).
+
+A request goes queued → planning → done | failed. At most one request per day is open (queued or
+planning): the partial unique index ``uq_plan_requests_open_day`` makes a second click (or a second
+browser tab, racing) find the open request instead of queueing a second plan. A worker claims a request
+with a guarded UPDATE (state still 'queued'), so two workers cannot both run it. A request left in
+'planning' longer than ``STALE_AFTER`` (a killed worker) is failed by the next request or sweep.
+
+Functions take a session and never commit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from delivery.models import PlanRequest
+
+QUEUED, PLANNING, DONE, FAILED = "queued", "planning", "done", "failed"
+OPEN_STATES = (QUEUED, PLANNING)
+STALE_AFTER = timedelta(minutes=30)
+STALE_MESSAGE = "計画の処理が30分以上終わらなかったため、中断しました。もう一度お試しください。"
+
+
+def open_request(session: Session, delivery_date: date) -> PlanRequest | None:
+    return session.scalars(select(PlanRequest).where(PlanRequest.delivery_date == delivery_date,
+                                                     PlanRequest.state.in_(OPEN_STATES))).first()
+
+
+def get_request(session: Session, request_id: int) -> PlanRequest | None:
+    return session.get(PlanRequest, request_id)
+
+
+def sweep_stale(session: Session, *, now: datetime) -> int:
+    """Fail requests stuck in 'planning' (their worker died): the day can be planned again."""
+    result = session.execute(
+        update(PlanRequest)
+        .where(PlanRequest.state == PLANNING, PlanRequest.started_at < now - STALE_AFTER)
+        .values(state=FAILED, finished_at=now, error=STALE_MESSAGE))
+    return result.rowcount or 0
+
+
+def request_plan(session: Session, *, delivery_date: date, actor: str,
+                 now: datetime) -> tuple[PlanRequest, bool]:
+    """The day's open request, or a new queued one; ``True`` when this call created it."""
+    sweep_stale(session, now=now)
+    existing = open_request(session, delivery_date)
+    if existing is not None:
+        return existing, False
+    request = PlanRequest(delivery_date=delivery_date, requested_by=actor, requested_at=now,
+                          state=QUEUED, progress="待機中")
+    try:
+        # A savepoint: losing the race to another session's insert must not undo the caller's work.
+        with session.begin_nested():
+            session.add(request)
+            session.flush()
+    except IntegrityError:
+        existing = open_request(session, delivery_date)
+        if existing is None:  # the other request finished in between; no reason to fail the click
+            raise
+        return existing, False
+    return request, True
+
+
+def claim(session: Session, request_id: int, *, now: datetime) -> bool:
+    """Move a queued request to 'planning'; ``False`` when another worker (or a sweep) got there first."""
+    sweep_stale(session, now=now)
+    result = session.execute(
+        update(PlanRequest)
+        .where(PlanRequest.id == request_id, PlanRequest.state == QUEUED)
+        .values(state=PLANNING, started_at=now, progress="計画中"))
+    return (result.rowcount or 0) == 1
+
+
+def finish(session: Session, request_id: int, *, plan_id: int | None, message: str, now: datetime) -> None:
+    session.execute(update(PlanRequest).where(PlanRequest.id == request_id, PlanRequest.state == PLANNING)
+                    .values(state=DONE, plan_id=plan_id, progress=message, finished_at=now))
+
+
+def fail(session: Session, request_id: int, *, error: str, now: datetime) -> None:
+    session.execute(update(PlanRequest).where(PlanRequest.id == request_id, PlanRequest.state.in_(OPEN_STATES))
+                    .values(state=FAILED, error=error, finished_at=now))
+
+
+def progress_label(request: PlanRequest, now: datetime) -> str:
+    """The state in words for the progress page: 待機中 / 計画中（約N秒） / 完了 / 失敗."""
+    if request.state == QUEUED:
+        return "待機中"
+    if request.state == PLANNING:
+        elapsed = int((now - request.started_at).total_seconds()) if request.started_at else 0
+        return f"計画中（約{max(elapsed, 0)}秒）"
+    return "完了" if request.state == DONE else "失敗"
