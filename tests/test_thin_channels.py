@@ -54,10 +54,8 @@ STILL_TO_MOVE: set[str] = {
     "staff/*",
     "voice/calls.py",
     "voice/eta.py",
-    "voice/steps/basket.py",
     "voice/steps/common.py",
     "voice/steps/menu.py",
-    "voice/steps/speech.py",
     "voice/views.py",
 }
 
