@@ -46,7 +46,6 @@ STILL_TO_MOVE: set[str] = {
     "bot/conversation/driver.py",
     "bot/conversation/ordering.py",
     "bot/conversation/registration.py",
-    "bot/conversation/shop.py",
     "bot/conversation/state.py",
     "bot/dispatch.py",
     "driver/views.py",
