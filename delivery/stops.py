@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from delivery.models import Plan, Run, RunStop
+from delivery.models import Plan, Run, RunStop, RunStopOrder
 from orders.calendar import format_date_ja
 from orders.models import Order, OrderStatus
 from orders.notifications import recipients
@@ -104,6 +104,14 @@ def _welfare_notice(session: Session, order: Order, stop: RunStop, now: datetime
                                       if who.channel == "line" else {"body": text})
         enqueue(session, channel=who.channel, recipient=who.address, kind="welfare_not_at_home",
                 payload=payload, now=now, dedupe_key=f"stop:{stop.id}:not_at_home:{who.channel}:{who.address}")
+
+
+def planned_stop_for_order(session: Session, order_id: int) -> RunStop | None:
+    """The stop of the active plan that carries this order, or None while no active plan has it."""
+    return session.scalars(
+        select(RunStop).join(Run, Run.id == RunStop.run_id).join(Plan, Plan.id == Run.plan_id)
+        .join(RunStopOrder, RunStopOrder.run_stop_id == RunStop.id)
+        .where(RunStopOrder.order_id == order_id, Plan.active.is_(True))).first()
 
 
 def not_at_home_today(session: Session, *, delivery_date) -> list[RunStop]:  # type: ignore[no-untyped-def]

@@ -67,6 +67,21 @@ def _on_sale(query: Any, include_unavailable: bool) -> Any:
     return query if include_unavailable else query.where(Product.available.is_(True))
 
 
+def product_by_id(session: Session, product_id: int) -> Product | None:
+    """The product with this id, or None when there is none (a basket line left from a deleted one)."""
+    return session.get(Product, product_id)
+
+
+def shop_by_id(session: Session, shop_id: int) -> Shop | None:
+    """The shop with this id, or None."""
+    return session.get(Shop, shop_id)
+
+
+def products_of_shop(session: Session, shop_id: int) -> list[Product]:
+    """Every product of the shop, on sale or not, in the order it was entered."""
+    return list(session.scalars(select(Product).where(Product.shop_id == shop_id).order_by(Product.id)))
+
+
 def list_categories(session: Session, *, shop_id: int | None = None) -> list[str]:
     """Categories that have something on sale, in the order their first product was entered."""
     query = _on_sale(select(Product.category, func.min(Product.id).label("first")), False)

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
-
 from bot import messages as m
 from bot.messages import Message
 from bot.conversation.common import date_ja, error_text, menu, remember_back, yen
@@ -70,15 +68,12 @@ def usual_confirm(ctx: Ctx, *, into: int | None = None, repeat_ok: bool = False)
 def _eta(ctx: Ctx, view: Any) -> str:
     """On the delivery day: the planned arrival from today's active plan, if any — the same window as
     the ETA notice the resident was sent (a little before to half an hour after, inside their window)."""
-    from delivery.models import Plan, Run, RunStop, RunStopOrder
     from delivery.notices import eta_window
+    from delivery.stops import planned_stop_for_order
     from core.clock import JST
     if view.delivery_date != ctx.now.astimezone(JST).date():
         return ""
-    stop = ctx.session.scalars(
-        select(RunStop).join(Run, Run.id == RunStop.run_id).join(Plan, Plan.id == Run.plan_id)
-        .join(RunStopOrder, RunStopOrder.run_stop_id == RunStop.id)
-        .where(RunStopOrder.order_id == view.order_id, Plan.active.is_(True))).first()
+    stop = planned_stop_for_order(ctx.session, view.order_id)
     if stop is None:
         return ""
     if stop.status == "done":

@@ -12,14 +12,16 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import select
-
 from bot import messages as m
 from bot.messages import Message
 from bot.conversation.common import error_text
 from bot.conversation.state import Ctx
+from core.clock import JST
 from core.errors import DomainError
-from shops.models import Product, Shop
+from delivery.picking import shop_day_text
+from shops import service
+from shops.models import Product
+from understanding import parse_quantity
 
 USAGE = ("商品の変え方：\n"
          "・「大根 20」→ 在庫を20にします\n"
@@ -56,7 +58,6 @@ def _clean(text: str) -> str:
 def _number(value: str) -> int:
     if value.isdigit():
         return int(value)
-    from understanding import parse_quantity
     return parse_quantity(value)
 
 
@@ -93,8 +94,7 @@ def parse(text: str) -> Command:
 
 
 def _products(ctx: Ctx) -> list[Product]:
-    return list(ctx.session.scalars(select(Product).where(Product.shop_id == ctx.extra["shop_id"])
-                                    .order_by(Product.id)))
+    return service.products_of_shop(ctx.session, ctx.extra["shop_id"])
 
 
 def _quick() -> m.QuickReply:
@@ -102,7 +102,7 @@ def _quick() -> m.QuickReply:
 
 
 def usage(ctx: Ctx, intro: str = "") -> list[Message]:
-    shop = ctx.session.get(Shop, ctx.extra["shop_id"])
+    shop = service.shop_by_id(ctx.session, ctx.extra["shop_id"])
     head = f"{shop.name}のご担当さま\n" if shop else ""
     return [m.text(head + (intro + "\n" if intro else "") + USAGE, quick=_quick())]
 
@@ -122,8 +122,6 @@ def stock_list(ctx: Ctx) -> list[Message]:
 
 
 def today(ctx: Ctx) -> list[Message]:
-    from delivery.picking import shop_day_text
-    from core.clock import JST
     return [m.text(shop_day_text(ctx.session, ctx.extra["shop_id"], ctx.now.astimezone(JST).date()), quick=_quick())]
 
 
@@ -138,7 +136,6 @@ def _left(p: Product) -> str:
 
 
 def typed(ctx: Ctx, text: str) -> list[Message]:
-    from shops import service
     try:
         command = parse(text)
     except DomainError as exc:
@@ -177,7 +174,7 @@ def typed(ctx: Ctx, text: str) -> list[Message]:
                     service.set_available(ctx.session, product_id=product.id, available=True, **who)
                 reply = f"{name}の在庫を{n}{product.unit}にしました。"
     except DomainError as exc:
-        current = ctx.session.get(Product, product.id)
+        current = service.product_by_id(ctx.session, product.id)
         now_left = f"\nいまの在庫は{_left(current)}です。" if current is not None and command.kind == "adjust" else ""
         return [m.text(f"{name}：{error_text(exc)}{now_left}", quick=_quick())]
     return [m.text(reply, quick=_quick())]

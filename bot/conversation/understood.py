@@ -57,11 +57,11 @@ def _choice_action(choice: Any) -> m.Action:
 def apply_items(ctx: Ctx, said: Understood) -> list[str]:
     """Put what was understood into the basket; returns the sentences saying what changed."""
     from orders.basket import apply_changes
-    from shops.models import Product
+    from shops.service import product_by_id
     basket = ctx.basket()
     notes: list[str] = []
     for item, change in zip(said.items, apply_changes(basket, said.items)):
-        product = ctx.session.get(Product, item.product_id)
+        product = product_by_id(ctx.session, item.product_id)
         name = product.name if product is not None else item.name
         if change.kind == "removed":
             notes.append(f"{name}をかごから外しました。")

@@ -9,7 +9,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from orders.errors import OrderError
 from orders.service import quote_for_door, quote_order
 from shops.models import Product
-from shops.service import list_categories, list_products, list_shops
+from shops.service import list_categories, list_products, list_shops, product_by_id
 from understanding import QuantityError, parse_quantity
 from voice import prompts as P
 from voice.call import Call, Turn, common, failed, go
@@ -151,7 +151,7 @@ def on_item(call: Call, turn: Turn) -> VoiceResponse:
 
 def _pending_product(call: Call) -> Product | None:
     pending = call.state.get("pending") or []
-    return call.session.get(Product, pending[0]) if pending else None
+    return product_by_id(call.session, pending[0]) if pending else None
 
 
 def prompt_qty(call: Call) -> Prompt:
@@ -270,7 +270,7 @@ def prompt_remove(call: Call) -> Prompt:
     names = []
     for index in shown:
         pid, qty = basket[index]
-        product = call.session.get(Product, pid)
+        product = product_by_id(call.session, pid)
         names.append(f"{P.spoken_name(product.name) if product else '品物'}、{qty}{product.unit if product else ''}")
     more = ["ほかの品物は9。"] if _has_next(call, "rm_page", len(basket)) else []
     return Prompt(["取り消す品物の番号を押してください。"] + P.numbered(names) + more)
@@ -286,7 +286,7 @@ def on_remove(call: Call, turn: Turn) -> VoiceResponse:
     shown = _page(call, "rm_page", len(basket)) or []
     if key.isdigit() and 1 <= int(key) <= len(shown):
         pid, _ = basket.pop(shown[int(key) - 1])
-        product = call.session.get(Product, pid)
+        product = product_by_id(call.session, pid)
         said = [f"{P.spoken_name(product.name) if product else '品物'}を取り消しました。"]
         if not basket:
             return go(call, "shop", basket=[], page=0, rm_page=0, before=said + ["かごが空になりました。"])

@@ -16,7 +16,7 @@ from orders.basket import apply_changes
 from orders.errors import OrderError
 from orders.service import quote_order
 from shops.models import Product
-from shops.service import list_products
+from shops.service import list_products, product_by_id
 from understanding import Understood, parse_quantity, understand
 from understanding.quantities import QuantityError
 from voice import prompts as P
@@ -86,7 +86,7 @@ def _items(call: Call, turn: Turn, said: Understood) -> VoiceResponse:
     sentences: list[str] = []
     changed = False
     for item, change in zip(said.items, apply_changes(basket, said.items)):
-        name = _name(call.session.get(Product, item.product_id), item.name)
+        name = _name(product_by_id(call.session, item.product_id), item.name)
         changed = changed or change.kind != "new"
         if change.kind == "removed":
             sentences.append(f"{name}を取り消しました。")
@@ -161,7 +161,7 @@ def on_clarify(call: Call, turn: Turn) -> VoiceResponse:
     if quantity is None:
         return go(call, "qty", pending=[product_id])
     from understanding import Item
-    product = call.session.get(Product, product_id)
+    product = product_by_id(call.session, product_id)
     item = Item(product_id, product.name if product else "", product.unit if product else "", int(quantity),
                 "set" if op == "set" else "order" if op == "order" else "add")
     return _items(call, turn, Understood("order_items", (item,)))
