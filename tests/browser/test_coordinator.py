@@ -16,6 +16,7 @@ from delivery.models import Plan
 from residents.models import Resident, VoiceMessage
 from tests.browser.conftest import DELIVERY_DAY, NOW, Live, Screens
 from tests.browser.support import sign_in_coordinator
+from tests.jobs_support import run_queued_jobs
 
 pytestmark = pytest.mark.browser
 
@@ -63,8 +64,15 @@ def test_a_coordinator_registers_a_resident_and_plans_the_day(page: Any, live: L
     # 今すぐ計画: a new version of tomorrow's plan
     page.goto(f"/staff/?date={DELIVERY_DAY.isoformat()}")
     page.get_by_role("button", name=re.compile("今すぐ計画")).click()
-    page.wait_for_url(re.compile(r"/staff/\?date="))
+    page.wait_for_url(re.compile(r"/staff/plan/confirm"))
+    assert "現在の計画は置き換えられます" in page.locator("body").inner_text()
+    page.get_by_role("button", name="作り直す").click()
+    page.wait_for_url(re.compile(r"/staff/plan/requests/\d+"))
+    run_queued_jobs(live.app)          # what the job consumer does; the page refreshes itself
+    page.reload()
     assert f"（第{versions + 1}版）を作成しました" in page.locator("body").inner_text()
+    page.get_by_role("link", name="担当者ページへ戻る").click()
+    page.wait_for_url(re.compile(r"/staff/\?date="))
     screens.check(page, "dashboard-planned")
 
     # a route sheet, and the driver's link as a QR code
