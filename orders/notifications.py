@@ -57,7 +57,9 @@ def recipients(session: Session, order: Order, resident: Resident, *, family: bo
         if user_id not in seen:
             found.append(Recipient("line", user_id, family=True))
             seen.add(user_id)
-    if order.channel == "phone" and not resident.line_user_id and resident.mobile_phone:
+    # A phone order (the automated line, or the coordinator taking the call at the office) from a
+    # resident without LINE is confirmed by SMS.
+    if order.channel in ("phone", "staff") and not resident.line_user_id and resident.mobile_phone:
         found.append(Recipient("sms", resident.mobile_phone, family=False))
     return found
 

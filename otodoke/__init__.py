@@ -66,10 +66,11 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     app.register_blueprint(home.bp)
 
     # Staff pages (with the route sheets), the drivers' run pages, the shops' pages.
-    from staff import office, runs
+    from staff import office, phone_orders, runs
     from staff import views as staff_views
     app.register_blueprint(staff_views.bp)
     app.register_blueprint(office.bp)
+    app.register_blueprint(phone_orders.bp)
     app.register_blueprint(runs.bp)
     from staff import privacy as staff_privacy
     app.register_blueprint(staff_privacy.bp)

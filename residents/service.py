@@ -161,6 +161,38 @@ def residents_by_phone(session: Session, phone: str | None) -> list[Resident]:
     ))
 
 
+SEARCH_LIMIT = 30
+
+
+def search_residents(session: Session, text: str | None, *, limit: int = SEARCH_LIMIT) -> list[Resident]:
+    """Active residents whose name, reading (kana) or phone number matches what the coordinator typed.
+
+    Matched in Python, like product search: kana folding and NFKC are not portable across SQLite and
+    PostgreSQL, and a town has a few thousand residents at most. Digits alone are read as a phone
+    number (any part of it, hyphens ignored), so 「1234」 finds 0238-00-1234.
+    """
+    raw = unicodedata.normalize("NFKC", text or "").strip()
+    if not raw:
+        return []
+    needle = normalise_kana(raw).replace(" ", "").lower()
+    digits = re.sub(r"[^0-9]", "", raw) if re.fullmatch(r"[0-9+\-() ]+", raw) else ""
+    found: list[Resident] = []
+    for resident in session.scalars(select(Resident).where(Resident.active.is_(True)).order_by(Resident.kana, Resident.id)):
+        if digits:
+            numbers = [re.sub(r"[^0-9]", "", n or "") for n in (resident.phone, resident.mobile_phone)]
+            # Stored in E.164 (+81…): also match the national form the caller says (0238…).
+            hit = any(digits in n or (n.startswith("81") and digits in "0" + n[2:]) for n in numbers if n)
+        else:
+            name = normalise_kana(resident.name).replace(" ", "").lower()
+            kana = normalise_kana(resident.kana).replace(" ", "").lower()
+            hit = needle in name or needle in kana
+        if hit:
+            found.append(resident)
+            if len(found) >= limit:
+                break
+    return found
+
+
 def find_by_phone(session: Session, phone: str | None) -> Resident | None:
     """Caller ID lookup. A mobile number is personal, so it wins over a shared landline; among several
     residents on one landline the earliest registered is returned (``residents_by_phone`` lists all).

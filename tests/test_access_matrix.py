@@ -12,7 +12,9 @@ from sqlalchemy import select
 from delivery.models import Run
 from delivery.runner import plan_day
 from tests.accounts_support import csrf_of, make_account, sign_in
-from tests.factories import make_driver, make_shop, make_vehicle
+from orders.placing import LineItem, place_order
+from tests.conftest import DEFAULT_NOW
+from tests.factories import make_driver, make_product, make_resident, make_shop, make_vehicle
 from tests.test_planning import town  # noqa: F401  (fixture)
 
 DAY = date(2026, 12, 1)
@@ -40,6 +42,13 @@ PAGES = [
     ("GET", "/staff/residents/new", CHANGE_STAFF),
     ("POST", "/staff/residents/new", CHANGE_STAFF),
     ("POST", "/staff/orders/1/cancel-order", CHANGE_STAFF),
+    ("GET", "/staff/residents?q=a", VIEW_STAFF),
+    ("GET", "/staff/residents/1", VIEW_STAFF),
+    ("GET", "/staff/residents/1/order", CHANGE_STAFF),
+    ("POST", "/staff/residents/1/order/quote", CHANGE_STAFF),
+    ("POST", "/staff/residents/1/order/confirm", CHANGE_STAFF),
+    ("GET", "/staff/orders/1", VIEW_STAFF),
+    ("POST", "/staff/orders/1/change", CHANGE_STAFF),
     ("GET", "/staff/accounts", {"admin"}),
     ("GET", "/staff/audit", {"admin"}),
     ("POST", "/staff/accounts/invite", {"admin"}),
@@ -70,6 +79,12 @@ PAGES = [
 def people(app, session):  # type: ignore[no-untyped-def]
     shop = make_shop(session, name="みどり直売所")
     driver = make_driver(session, make_vehicle(session), name="配達 一郎")
+    # Resident 1 with order 1, for the pages about one resident or one order (電話受付).
+    resident = make_resident(session)
+    radish = make_product(session, shop)
+    session.commit()
+    place_order(session, resident_id=resident.id, items=[LineItem(radish.id, 1)], placed_by="test",
+                channel="phone", now=DEFAULT_NOW)
     session.commit()
     ids = {"shop": shop.id, "driver": driver.id}
     session.rollback()

@@ -64,6 +64,13 @@ POLICY = {
     "office.new_resident": STAFF,
     "office.orders": STAFF,
     "office.cancel": STAFF,
+    "phone_orders.residents": STAFF,
+    "phone_orders.resident": STAFF,
+    "phone_orders.order_entry": STAFF,
+    "phone_orders.order_quote": STAFF,
+    "phone_orders.order_confirm": STAFF,
+    "phone_orders.order_detail": STAFF,
+    "phone_orders.order_change": STAFF,
     "staff_privacy.find": STAFF,           # admin and coordinator only (tests/test_privacy.py)
     "staff_privacy.resident": STAFF,
     "staff_privacy.export": STAFF,
