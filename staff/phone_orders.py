@@ -11,6 +11,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 
 from accounts.security import audit_view, csrf_token, current_actor, staff_change_required, staff_required
 from core.clock import JST, get_clock
+from delivery.order_stop import stop_of_order
 from core.db import db
 from core.errors import DomainError
 from orders.calendar import format_date_ja, format_datetime_ja
@@ -159,9 +160,10 @@ def order_detail(order_id: int):  # type: ignore[no-untyped-def]
         except DomainError as failure:
             abort(404, description=failure.message)
         history = order_history(session, order_id)
+        stop = stop_of_order(session, order)
         changeable = order.status in OPEN_STATUSES and now < order.cutoff_at
         page = render_template(
-            "staff/order_detail.html", order=order, resident=order.resident, history=history,
+            "staff/order_detail.html", order=order, resident=order.resident, history=history, stop=stop,
             labels=STATUS_LABELS_JA, channels=CHANNEL_LABELS_JA, changeable=changeable,
             day_text=format_date_ja(order.delivery_date), cutoff_text=format_datetime_ja(order.cutoff_at),
             jst=JST, national_format=national_format, csrf_token=csrf_token())

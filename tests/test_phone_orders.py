@@ -17,6 +17,7 @@ from outbox.models import OutboxMessage
 from shops.models import Product
 from tests.accounts_support import csrf_of, sign_in
 from tests.factories import make_district, make_product, make_resident, make_shop
+from tests.test_planning import town  # noqa: F401  (fixture)
 
 
 def _town(session):  # type: ignore[no-untyped-def]
@@ -207,3 +208,16 @@ def test_a_readonly_account_reads_but_gets_403_on_every_post(app, client, sessio
         assert client.post(url, data=data).status_code == 403, url
     assert len(session.scalars(select(Order)).all()) == 1
     assert session.get(Order, order_id).lines[0].quantity == 1
+
+
+def test_the_detail_page_shows_the_run_and_stop_once_planned(app, client, session, town) -> None:  # noqa: F811
+    from datetime import date
+
+    from delivery.runner import plan_day
+    order_id = town["orders"][0]
+    session.rollback()
+    sign_in(client)
+    assert "配達便はまだ決まっていません" in client.get(f"/staff/orders/{order_id}").get_data(as_text=True)
+    plan_day(app, delivery_date=date(2026, 12, 1), actor="staff:test", time_limit_s=1)
+    page = client.get(f"/staff/orders/{order_id}").get_data(as_text=True)
+    assert "/staff/runs/" in page and "番目" in page and "到着予定" in page
