@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 
 from core.db import db
 from delivery.models import Plan
+from orders.models import Order
 from residents.models import Resident, VoiceMessage
 from tests.browser.conftest import DELIVERY_DAY, NOW, Live, Screens
 from tests.browser.support import sign_in_coordinator
@@ -60,6 +61,30 @@ def test_a_coordinator_registers_a_resident_and_plans_the_day(page: Any, live: L
         assert session.get(VoiceMessage, message_id).handled_at is not None
         versions = session.scalar(select(func.max(Plan.version)).where(Plan.delivery_date == DELIVERY_DAY))
     screens.check(page, "voicemails-handled")
+
+    # 電話受付: she phones the office the same day; find her, take her order (quote → 確定)
+    page.goto("/staff/")
+    page.get_by_role("link", name=re.compile("住民をさがす")).click()
+    page.get_by_label("お名前・ふりがな・電話番号").fill("しけん")
+    page.get_by_role("button", name="さがす").click()
+    screens.check(page, "resident-search")
+    page.get_by_role("link", name=re.compile("試験 はる 様")).click()
+    page.wait_for_url(re.compile(rf"/staff/residents/{resident.id}$"))
+    screens.check(page, "resident")
+    page.get_by_role("link", name="電話で注文を受ける").click()
+    page.wait_for_url(re.compile(rf"/staff/residents/{resident.id}/order$"))
+    screens.check(page, "phone-order")
+    page.locator("input[name^=q_]").first.fill("1")
+    page.get_by_role("button", name="見積もりを見る").click()
+    assert "合計" in page.locator("body").inner_text()
+    screens.check(page, "phone-order-quote")
+    page.get_by_role("button", name="確定する").click()
+    page.wait_for_url(re.compile(r"/staff/orders/\d+$"))
+    assert "承りました（電話受付）" in page.locator("body").inner_text()
+    screens.check(page, "order-detail")
+    with db.reading(live.app) as session:
+        (placed,) = session.scalars(select(Order).where(Order.resident_id == resident.id)).all()
+        assert placed.channel == "staff" and len(placed.lines) == 1
 
     # 今すぐ計画: a new version of tomorrow's plan
     page.goto(f"/staff/?date={DELIVERY_DAY.isoformat()}")
