@@ -28,6 +28,10 @@ OFFICE_LABEL_JA = "電話受付"
 CHANNEL_LABELS_JA = {"line": "LINE", "phone": "自動電話", "web": "ウェブ", OFFICE_CHANNEL: OFFICE_LABEL_JA,
                      "sim": "シミュレーション"}
 
+# What the order page's history says for each audit action; an unknown action shows its code.
+HISTORY_LABELS_JA = {"order.placed": "注文を受付", "order.added": "注文に追加", "order.changed": "内容を変更",
+                     "order.cancelled": "取り消し", "order.moved": "配達日を変更"}
+
 
 @dataclass(frozen=True)
 class OfficeDay:

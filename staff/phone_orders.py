@@ -16,7 +16,7 @@ from core.db import db
 from core.errors import DomainError
 from orders.calendar import format_date_ja, format_datetime_ja
 from orders.models import OPEN_STATUSES, STATUS_LABELS_JA
-from orders.office import CHANNEL_LABELS_JA, office_day, order_history, quote_office_order, take_office_order
+from orders.office import CHANNEL_LABELS_JA, HISTORY_LABELS_JA, office_day, order_history, quote_office_order, take_office_order
 from orders.placing import MAX_QUANTITY, LineItem
 from orders.service import change_order, get_order
 from residents.phones import national_format
@@ -164,7 +164,7 @@ def order_detail(order_id: int):  # type: ignore[no-untyped-def]
         changeable = order.status in OPEN_STATUSES and now < order.cutoff_at
         page = render_template(
             "staff/order_detail.html", order=order, resident=order.resident, history=history, stop=stop,
-            labels=STATUS_LABELS_JA, channels=CHANNEL_LABELS_JA, changeable=changeable,
+            labels=STATUS_LABELS_JA, channels=CHANNEL_LABELS_JA, actions=HISTORY_LABELS_JA, changeable=changeable,
             day_text=format_date_ja(order.delivery_date), cutoff_text=format_datetime_ja(order.cutoff_at),
             jst=JST, national_format=national_format, csrf_token=csrf_token())
         resident_id = order.resident_id

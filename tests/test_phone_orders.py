@@ -86,7 +86,7 @@ def test_taking_an_order_quotes_then_places_one_order_marked_phone_office(app, c
     assert sms.channel == "sms"
     session.rollback()
     detail = client.get(first.headers["Location"]).get_data(as_text=True)
-    assert "承りました（電話受付）" in detail and "電話受付" in detail and "order.placed" in detail
+    assert "承りました（電話受付）" in detail and "電話受付" in detail and "注文を受付" in detail
     listing = client.get("/staff/orders?date=2026-12-01").get_data(as_text=True)
     assert f"/staff/orders/{order.id}" in listing and "電話受付" in listing
 
@@ -160,7 +160,7 @@ def test_the_detail_page_changes_removes_a_line_and_cancels(app, client, session
     assert session.get(Product, ids["radish"]).stock == 2
     session.rollback()
     page = client.get(f"/staff/orders/{order_id}").get_data(as_text=True)
-    assert "order.changed" in page
+    assert "内容を変更（電話受付" in page
     cancelled = client.post(f"/staff/orders/{order_id}/cancel-order",
                             data={"csrf_token": csrf_of(page), "date": "2026-12-01"})
     assert cancelled.status_code == 302
