@@ -1,4 +1,4 @@
-"""Products paged ten at a time on LINE (issue 11): 「ほかの商品を見る」 / 「前へ」 keep the shop and kind,
+"""Products paged ten at a time on LINE when more than a carousel (12) (issue 11): 「ほかの商品を見る」 / 「前へ」 keep the shop and kind,
 a line says where the page stands, a forged page number is clamped, and typed 「ほか」「次」 turn pages."""
 
 from __future__ import annotations
@@ -100,6 +100,16 @@ def test_typed_next_and_previous_turn_pages(line_app, line_client, line_fake) ->
     assert chat.say("ほか")[0]["text"] == "25種類のうち11〜20番目"
     assert chat.say("次")[0]["text"] == "25種類のうち21〜25番目"
     assert chat.say("前へ")[0]["text"] == "25種類のうち11〜20番目"
+
+
+def test_a_carousel_full_of_products_shows_no_paging(line_app, line_client, line_fake) -> None:
+    # 10 or fewer (the brief), and up to 12 (one carousel: the demo greengrocer stays one page).
+    seed_town(line_app)
+    shop_id, _ids = _shop_with(line_app, 12)
+    chat = Chat(line_client, line_fake.fake, RESIDENT_USER)
+    page = chat.tap(f"a=prods&s={shop_id}&c=野菜&pg=1")
+    assert len(page) == 1 and "番目" not in wire(page) and len(_names(page)) == 12
+    assert "ほかの商品を見る" not in actions(page) and "前へ" not in actions(page)
 
 
 def test_ten_or_fewer_products_show_no_paging(line_app, line_client, line_fake) -> None:

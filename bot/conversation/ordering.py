@@ -85,8 +85,14 @@ TYPED_PREVIOUS = frozenset({"前", "まえ", "前へ", "まえへ"})
 
 def _products_page(count: int, page: int) -> int:
     """A page number from postback data anyone can craft, clamped to the pages that exist."""
-    last = max(0, (count - 1) // PRODUCTS_PAGE)
+    last = max(0, (count - 1) // PRODUCTS_PAGE) if _paged(count) else 0
     return max(0, min(page, last))
+
+
+def _paged(count: int) -> bool:
+    # Up to a full carousel (12) is shown at once: a demo shop of 12 is not split, which would cost
+    # a tap on the two-item order (issue 11's tap targets); past that, pages of 10.
+    return count > m.MAX_BUBBLES
 
 
 def products(ctx: Ctx, shop_id: int, category: str | None, page: int = 0) -> list[Message]:
@@ -100,7 +106,7 @@ def products(ctx: Ctx, shop_id: int, category: str | None, page: int = 0) -> lis
         return [m.text("いまは商品がありません。", quick=m.quick_reply([m.postback("ほかのお店を見る", "shops")],
                                                                     back=back))]
     start = page * PRODUCTS_PAGE
-    shown = items[start:start + PRODUCTS_PAGE]
+    shown = items[start:start + PRODUCTS_PAGE] if _paged(len(items)) else items
     bubbles = []
     for p in shown:
         buttons = _quantity_buttons(p) if _orderable(p) else []
@@ -108,7 +114,7 @@ def products(ctx: Ctx, shop_id: int, category: str | None, page: int = 0) -> lis
                                 image_url=p.photo_url))
     # Paging goes first among the quick replies so the 13-item trim below never drops it.
     paging: list[Any] = []
-    if start + PRODUCTS_PAGE < len(items):
+    if _paged(len(items)) and start + PRODUCTS_PAGE < len(items):
         paging.append(m.postback(MORE_PRODUCTS, "prods", s=shop_id, c=category, pg=page + 1))
     if page > 0:
         paging.append(m.postback(PREVIOUS_PAGE, "prods", s=shop_id, c=category, pg=page - 1))
@@ -122,7 +128,7 @@ def products(ctx: Ctx, shop_id: int, category: str | None, page: int = 0) -> lis
     room = m.MAX_QUICK_REPLY - 2 - len(paging) - 1   # 戻る, 最初から, paging, ほかのお店を見る
     actions = paging + actions[:room] + [m.postback("ほかのお店を見る", "shops")]
     flex = m.flex("商品を選んでください", bubbles, quick=m.quick_reply(actions, back=back))
-    if len(items) <= PRODUCTS_PAGE:
+    if not _paged(len(items)):
         return [flex]
     where = f"{len(items)}種類のうち{start + 1}〜{start + len(shown)}番目"
     return [m.text(where), flex]
