@@ -195,6 +195,10 @@ def _text(ctx: Ctx, text: str) -> list[Message]:
         answer = ordering.typed_quantity(ctx, text)
         if answer is not None:
             return answer
+    if ctx.state.get("step") == "prods":
+        answer = ordering.typed_page(ctx, text)
+        if answer is not None:
+            return answer
     if ctx.state.get("step") == "ask":
         answer = understood.typed_answer(ctx, text)
         if answer is not None:

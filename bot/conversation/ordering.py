@@ -75,34 +75,78 @@ def _quantity_buttons(p: Product) -> list[m.Action]:
     return quick + [m.postback("ほかの数", "qty", p=p.id)]
 
 
+PRODUCTS_PAGE = 10  # products per page: room in the 13 quick replies for paging, shops, 戻る, 最初から
+MORE_PRODUCTS = "ほかの商品を見る"
+PREVIOUS_PAGE = "前へ"
+# Typed on a products page: 「ほか」「次」 turn the page, 「前」 goes back one (normalised, no spaces).
+TYPED_NEXT = frozenset({"ほか", "ほかの", "ほかの商品", "ほかの商品を見る", "次", "つぎ", "次へ", "つぎへ"})
+TYPED_PREVIOUS = frozenset({"前", "まえ", "前へ", "まえへ"})
+
+
+def _products_page(count: int, page: int) -> int:
+    """A page number from postback data anyone can craft, clamped to the pages that exist."""
+    last = max(0, (count - 1) // PRODUCTS_PAGE) if _paged(count) else 0
+    return max(0, min(page, last))
+
+
+def _paged(count: int) -> bool:
+    # Up to a full carousel (12) is shown at once: a demo shop of 12 is not split, which would cost
+    # a tap on the two-item order (issue 11's tap targets); past that, pages of 10.
+    return count > m.MAX_BUBBLES
+
+
 def products(ctx: Ctx, shop_id: int, category: str | None, page: int = 0) -> list[Message]:
     from shops.service import list_categories, list_products
     ctx.state["step"] = "prods"
+    items = list(list_products(ctx.session, shop_id=shop_id, category=category))
+    page = _products_page(len(items), page)
     ctx.state["browse"] = {"s": shop_id, "c": category, "pg": page}
     back = remember_back(ctx, "prods", s=shop_id) if category else remember_back(ctx, "shops")
-    items = list(list_products(ctx.session, shop_id=shop_id, category=category))
     if not items:
         return [m.text("いまは商品がありません。", quick=m.quick_reply([m.postback("ほかのお店を見る", "shops")],
                                                                     back=back))]
-    shown, more = _page(items, page)
+    start = page * PRODUCTS_PAGE
+    shown = items[start:start + PRODUCTS_PAGE] if _paged(len(items)) else items
     bubbles = []
     for p in shown:
         buttons = _quantity_buttons(p) if _orderable(p) else []
         bubbles.append(m.bubble(p.name, [f"{yen(p.price_yen)}（1{p.unit}）", _stock_line(p)], buttons,
                                 image_url=p.photo_url))
-    if more:
-        bubbles.append(m.bubble("ほかの商品", ["続きを見る"], [m.postback("次へ", "prods", s=shop_id, c=category, pg=page + 1)]))
+    # Paging goes first among the quick replies so the 13-item trim below never drops it.
+    paging: list[Any] = []
+    if _paged(len(items)) and start + PRODUCTS_PAGE < len(items):
+        paging.append(m.postback(MORE_PRODUCTS, "prods", s=shop_id, c=category, pg=page + 1))
+    if page > 0:
+        paging.append(m.postback(PREVIOUS_PAGE, "prods", s=shop_id, c=category, pg=page - 1))
     actions: list[Any] = [m.postback("かごを見る", "basket")] if ctx.basket() else []
     if category is None:
         cats = [str(c) for c in list_categories(ctx.session, shop_id=shop_id)]
         actions += [m.postback(c, "prods", s=shop_id, c=c) for c in cats] if len(cats) > 1 else []
     else:
         actions.append(m.postback("このお店の全部", "prods", s=shop_id))
-    actions.append(m.postback("ほかのお店を見る", "shops"))
     # The way back to all shops must survive the 13-button limit: categories give way first.
-    if len(actions) > m.MAX_QUICK_REPLY - 2:
-        actions = actions[: m.MAX_QUICK_REPLY - 3] + actions[-1:]
-    return [m.flex("商品を選んでください", bubbles, quick=m.quick_reply(actions, back=back))]
+    room = m.MAX_QUICK_REPLY - 2 - len(paging) - 1   # 戻る, 最初から, paging, ほかのお店を見る
+    actions = paging + actions[:room] + [m.postback("ほかのお店を見る", "shops")]
+    flex = m.flex("商品を選んでください", bubbles, quick=m.quick_reply(actions, back=back))
+    if not _paged(len(items)):
+        return [flex]
+    where = f"{len(items)}種類のうち{start + 1}〜{start + len(shown)}番目"
+    return [m.text(where), flex]
+
+
+def typed_page(ctx: Ctx, text: str) -> list[Message] | None:
+    """「ほか」「次」 / 「前」 typed while a products page is shown: the next or previous page."""
+    from shops.service import normalise_text
+    browse = ctx.state.get("browse") or {}
+    if not browse.get("s"):
+        return None
+    word = normalise_text(text).rstrip("。、！!")
+    page = int(browse.get("pg") or 0)
+    if word in {normalise_text(w) for w in TYPED_NEXT}:
+        return products(ctx, int(browse["s"]), browse.get("c") or None, page + 1)
+    if word in {normalise_text(w) for w in TYPED_PREVIOUS}:
+        return products(ctx, int(browse["s"]), browse.get("c") or None, page - 1)
+    return None
 
 
 def _back_to_products(ctx: Ctx) -> m.Action:
