@@ -29,6 +29,11 @@ class CancelResult:
     already_cancelled: bool
 
 
+def order_or_none(session: Session, order_id: int) -> Order | None:
+    """The order with this id, or None."""
+    return session.get(Order, order_id)
+
+
 def orders_by_ids(session: Session, order_ids: Sequence[int]) -> list[Order]:
     """The orders with these ids, in the order given; ids with no order are left out."""
     found = (session.get(Order, order_id) for order_id in order_ids)

@@ -53,7 +53,6 @@ STILL_TO_MOVE: set[str] = {
     "voice/calls.py",
     "voice/eta.py",
     "voice/steps/common.py",
-    "voice/steps/menu.py",
     "voice/views.py",
 }
 
