@@ -48,7 +48,6 @@ STILL_TO_MOVE: set[str] = {
     "bot/conversation/state.py",
     "bot/dispatch.py",
     "driver/views.py",
-    "shop_portal/views.py",
     "staff/*",
     "voice/calls.py",
     "voice/eta.py",
