@@ -4,7 +4,7 @@ elderly person living alone that can matter more than the groceries; staff see i
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
@@ -104,6 +104,14 @@ def _welfare_notice(session: Session, order: Order, stop: RunStop, now: datetime
                                       if who.channel == "line" else {"body": text})
         enqueue(session, channel=who.channel, recipient=who.address, kind="welfare_not_at_home",
                 payload=payload, now=now, dedupe_key=f"stop:{stop.id}:not_at_home:{who.channel}:{who.address}")
+
+
+def driver_run_on(session: Session, driver_id: int, day: date) -> Run | None:
+    """The driver's run in the active plan of ``day``, or None while no plan gives them one."""
+    return session.scalars(
+        select(Run).join(Plan, Plan.id == Run.plan_id)
+        .where(Plan.delivery_date == day, Plan.active.is_(True), Run.driver_id == driver_id)
+        .order_by(Run.id)).first()
 
 
 def planned_stop_for_order(session: Session, order_id: int) -> RunStop | None:

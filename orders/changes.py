@@ -29,6 +29,17 @@ class CancelResult:
     already_cancelled: bool
 
 
+def order_or_none(session: Session, order_id: int) -> Order | None:
+    """The order with this id, or None."""
+    return session.get(Order, order_id)
+
+
+def orders_by_ids(session: Session, order_ids: Sequence[int]) -> list[Order]:
+    """The orders with these ids, in the order given; ids with no order are left out."""
+    found = (session.get(Order, order_id) for order_id in order_ids)
+    return [order for order in found if order is not None]
+
+
 def get_order(session: Session, *, order_id: int, resident_id: int | None = None,
               for_update: bool = False) -> Order:
     """One order; with ``resident_id`` it must be theirs (else the same answer as a missing order)."""

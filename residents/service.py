@@ -142,6 +142,21 @@ def register_resident(session: Session, *, name: str, kana: str, district_id: in
     return resident
 
 
+def resident_or_none(session: Session, resident_id: int) -> Resident | None:
+    """The resident with this id, or None (an id from a call's state may be stale)."""
+    return session.get(Resident, resident_id)
+
+
+def voice_message_for_call(session: Session, *, call_sid: str, from_number: str, purpose: str,
+                           now: datetime) -> VoiceMessage:
+    """The voice message of this call, added when it has none yet (Twilio may post a recording twice)."""
+    existing = session.scalars(select(VoiceMessage).where(VoiceMessage.call_sid == call_sid)).one_or_none()
+    if existing is None:
+        existing = VoiceMessage(call_sid=call_sid, from_number=from_number, purpose=purpose, created_at=now)
+        session.add(existing)
+    return existing
+
+
 def get_resident(session: Session, resident_id: int) -> Resident:
     resident = session.get(Resident, resident_id)
     if resident is None:

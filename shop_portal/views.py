@@ -15,7 +15,7 @@ from core.db import db
 from delivery import shop_links
 from delivery.picking import load_picking_lists
 from orders.calendar import format_date_ja
-from shops.models import Shop
+from shops.service import shop_by_id
 
 bp = Blueprint("shop", __name__, url_prefix="/shop", template_folder="templates")
 # The SMS link is short and outside /shop: a shop with no account opens it on a feature phone.
@@ -27,7 +27,7 @@ link_bp = Blueprint("shop_link", __name__, template_folder="templates")
 def home() -> str:
     today = get_clock().now().astimezone(JST).date()
     with db.reading() as session:
-        shop = session.get(Shop, current_user.shop_id)
+        shop = shop_by_id(session, current_user.shop_id)
         name = shop.name if shop else ""
     days = [today + timedelta(days=n) for n in range(3)]
     return render_template("shop/home.html", shop_name=name, days=days, today=today, format_date_ja=format_date_ja)
@@ -45,7 +45,7 @@ def picking(day: str) -> str:
 
 def picking_page(shop_id: int, day: date, *, staff: bool) -> str:
     with db.reading() as session:
-        shop = session.get(Shop, shop_id)
+        shop = shop_by_id(session, shop_id)
         if shop is None:
             abort(404, description="そのお店は見つかりませんでした。")
         plan, lists = load_picking_lists(session, day, shop_id=shop_id)

@@ -43,18 +43,15 @@ STILL_TO_MOVE: set[str] = {
     "accounts/views.py",
     "bot/conversation/__init__.py",
     "bot/conversation/catalogue.py",
-    "bot/conversation/driver.py",
     "bot/conversation/ordering.py",
     "bot/conversation/registration.py",
     "bot/conversation/state.py",
     "bot/dispatch.py",
     "driver/views.py",
-    "shop_portal/views.py",
     "staff/*",
     "voice/calls.py",
     "voice/eta.py",
     "voice/steps/common.py",
-    "voice/steps/menu.py",
     "voice/views.py",
 }
 

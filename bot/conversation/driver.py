@@ -8,26 +8,20 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import messages as m
 from bot.messages import Message
 from bot.conversation.common import error_text, help_, yen
 from bot.conversation.state import Ctx
+from core.clock import JST
 from core.inputs import db_int
 from core.errors import DomainError
+from delivery.stops import driver_run_on, record_stop_outcome
+from orders.service import orders_by_ids
 
 RESULTS = {"done": "配達完了", "not_at_home": "不在"}
 STATUS_JA = {"pending": "まだ", "done": "配達完了", "not_at_home": "不在", "refused": "受け取り拒否"}
-
-
-def _run_for(session: Session, driver_id: int, day: Any) -> Any:
-    from delivery.models import Plan, Run
-    return session.scalars(
-        select(Run).join(Plan, Plan.id == Run.plan_id)
-        .where(Plan.delivery_date == day, Plan.active.is_(True), Run.driver_id == driver_id)
-        .order_by(Run.id)).first()
 
 
 def _map_link(lat: float, lon: float) -> str:
@@ -55,34 +49,31 @@ def stop_bubble(stop: Any, orders: list[Any]) -> dict[str, Any]:
 
 
 def _jst() -> Any:
-    from core.clock import JST
     return JST
 
 
 def run_messages(session: Session, run: Any, *, only_pending: bool = True) -> list[Message]:
     """The run as a header text and a carousel of the next stops (at most 12)."""
-    from orders.models import Order
     stops = [s for s in run.stops if s.kind == "delivery"]
     pending = [s for s in stops if s.status == "pending"]
     head = f"今日の配達：{len(stops)}件（のこり{len(pending)}件）"
     shown = (pending if only_pending else stops)[: m.MAX_BUBBLES]
     if not shown:
         return [m.text(head + "\nおつかれさまでした。", quick=m.quick_reply([m.say("配達")], start_over=False))]
-    bubbles = [stop_bubble(s, [o for o in (session.get(Order, i) for i in s.order_ids) if o is not None])
+    bubbles = [stop_bubble(s, orders_by_ids(session, s.order_ids))
                for s in shown]
     return [m.text(head), m.flex(head, bubbles, quick=m.quick_reply([m.say("配達")], start_over=False))]
 
 
 def show_run(ctx: Ctx) -> list[Message]:
-    run = _run_for(ctx.session, ctx.extra["driver_id"], ctx.now.astimezone(_jst()).date())
+    run = driver_run_on(ctx.session, ctx.extra["driver_id"], ctx.now.astimezone(_jst()).date())
     if run is None:
         return [m.text("今日の配達はまだ決まっていません。", quick=m.quick_reply([m.say("配達")], start_over=False))]
     return run_messages(ctx.session, run)
 
 
 def record(ctx: Ctx, stop_id: int, result: str) -> list[Message]:
-    from delivery.stops import record_stop_outcome
-    run = _run_for(ctx.session, ctx.extra["driver_id"], ctx.now.astimezone(_jst()).date())
+    run = driver_run_on(ctx.session, ctx.extra["driver_id"], ctx.now.astimezone(_jst()).date())
     try:
         with ctx.session.begin_nested():
             record_stop_outcome(ctx.session, stop_id=stop_id, outcome=result, actor=ctx.actor,

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
 from twilio.twiml.voice_response import VoiceResponse
 
 from orders import notifications
 from orders.errors import OrderError
-from orders.models import Order
 from core.inputs import db_int
-from orders.service import usual_basket
-from residents.models import Resident, VoiceMessage
+from orders.service import order_or_none, usual_basket
+from residents.service import resident_or_none, voice_message_for_call
 from voice import prompts as P
 from voice import twiml
 from voice.call import Call, Turn, common, failed, go, to_operator
@@ -54,11 +52,9 @@ def web_url(value: str | None) -> str | None:
 def on_recording(call: Call, turn: Turn) -> VoiceResponse:
     url = web_url(turn.form.get("RecordingUrl"))
     seconds = turn.form.get("RecordingDuration")
-    existing = call.session.scalars(select(VoiceMessage).where(VoiceMessage.call_sid == call.call_sid)).one_or_none()
-    if existing is None:
-        existing = VoiceMessage(call_sid=call.call_sid, from_number=str(call.state.get("from") or "")[:32],
-                                purpose=str(call.state.get("purpose") or "registration"), created_at=call.now)
-        call.session.add(existing)
+    existing = voice_message_for_call(call.session, call_sid=call.call_sid,
+                                      from_number=str(call.state.get("from") or "")[:32],
+                                      purpose=str(call.state.get("purpose") or "registration"), now=call.now)
     existing.recording_url = url
     existing.recording_seconds = db_int(seconds)
     call.state["step"] = "ended"
@@ -75,7 +71,7 @@ def on_after_dial(call: Call, turn: Turn) -> VoiceResponse:
 
 
 def prompt_who(call: Call) -> Prompt:
-    names = [call.session.get(Resident, rid) for rid in call.state.get("who") or []]
+    names = [resident_or_none(call.session, rid) for rid in call.state.get("who") or []]
     return Prompt(["どなたのご用件ですか。"] + P.numbered([f"{r.name}様" for r in names if r is not None]))
 
 
@@ -85,7 +81,7 @@ def on_who(call: Call, turn: Turn) -> VoiceResponse:
     who = call.state.get("who") or []
     key = turn.key()
     if key.isdigit() and 1 <= int(key) <= len(who):
-        resident = call.session.get(Resident, who[int(key) - 1])
+        resident = resident_or_none(call.session, who[int(key) - 1])
         if resident is not None:
             return go(call, "menu", resident_id=resident.id, before=[f"{resident.name}様ですね。"])
     return failed(call, turn)
@@ -167,8 +163,8 @@ def on_repeat(call: Call, turn: Turn) -> VoiceResponse:
 
 def _confirmation_sentence(call: Call) -> str:
     """Promise a written confirmation only when one is really on its way (mobile SMS or LINE)."""
-    order = call.session.get(Order, call.state.get("last_order_id") or 0)
-    resident = call.session.get(Resident, call.resident_id or 0)
+    order = order_or_none(call.session, call.state.get("last_order_id") or 0)
+    resident = resident_or_none(call.session, call.resident_id or 0)
     if order is None or resident is None:
         return ""
     channels = {r.channel for r in notifications.recipients(call.session, order, resident)}
