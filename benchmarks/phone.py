@@ -90,7 +90,7 @@ def seed(database_url: str, residents: int) -> list[str]:
         with db.transaction(app) as session:
             place_order(session, resident_id=rid, items=[LineItem(ids[0], 2), LineItem(ids[1], 3),
                                                          LineItem(ids[3], 1)],
-                        placed_by="staff:bench", channel="staff", now=NOW - timedelta(days=7))
+                        placed_by="staff:bench", channel="sim", now=NOW - timedelta(days=7))
     db.bound(app).engine.dispose()
     return phones
 
