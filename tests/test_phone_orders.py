@@ -35,6 +35,16 @@ def _town(session):  # type: ignore[no-untyped-def]
     return ids
 
 
+def _phoned_order(session, ids, *lines: tuple[str, int]) -> int:  # type: ignore[no-untyped-def]
+    """An order the resident placed on the automated line at 07:00, committed; its id."""
+    order = place_order(session, resident_id=ids["resident"], items=[LineItem(ids[name], n) for name, n in lines],
+                        placed_by="resident:x", channel="phone", now=datetime(2026, 12, 1, 7, 0, tzinfo=JST))
+    session.commit()
+    order_id = order.id
+    session.rollback()
+    return order_id
+
+
 def _key(page: str) -> str:
     return re.search(r'name="key" value="([^"]+)"', page).group(1)
 
@@ -93,11 +103,7 @@ def test_taking_an_order_quotes_then_places_one_order_marked_phone_office(app, c
 
 def test_a_second_call_the_same_day_is_offered_as_an_addition(app, client, session) -> None:
     ids = _town(session)
-    first = place_order(session, resident_id=ids["resident"], items=[LineItem(ids["radish"], 1)],
-                        placed_by="resident:x", channel="phone", now=datetime(2026, 12, 1, 7, 0, tzinfo=JST))
-    session.commit()
-    first_id = first.id
-    session.rollback()
+    first_id = _phoned_order(session, ids, ("radish", 1))
     sign_in(client)
     entry = client.get(f"/staff/residents/{ids['resident']}/order").get_data(as_text=True)
     assert f"注文番号 {first_id}" in entry and "追加" in entry
@@ -142,12 +148,7 @@ def test_not_enough_stock_is_the_lines_error_and_nothing_is_placed(app, client, 
 
 def test_the_detail_page_changes_removes_a_line_and_cancels(app, client, session, clock) -> None:
     ids = _town(session)
-    order = place_order(session, resident_id=ids["resident"],
-                        items=[LineItem(ids["radish"], 2), LineItem(ids["tofu"], 1)],
-                        placed_by="resident:x", channel="phone", now=datetime(2026, 12, 1, 7, 0, tzinfo=JST))
-    session.commit()
-    order_id = order.id
-    session.rollback()
+    order_id = _phoned_order(session, ids, ("radish", 2), ("tofu", 1))
     sign_in(client)
     page = client.get(f"/staff/orders/{order_id}").get_data(as_text=True)
     assert "山田 花子" in page and "注文確定" in page and "自動電話" in page and "内容を変更する" in page
@@ -174,11 +175,7 @@ def test_the_detail_page_changes_removes_a_line_and_cancels(app, client, session
 
 def test_changing_after_the_cutoff_is_refused(app, client, session, clock) -> None:
     ids = _town(session)
-    order = place_order(session, resident_id=ids["resident"], items=[LineItem(ids["radish"], 2)],
-                        placed_by="resident:x", channel="phone", now=datetime(2026, 12, 1, 7, 0, tzinfo=JST))
-    session.commit()
-    order_id = order.id
-    session.rollback()
+    order_id = _phoned_order(session, ids, ("radish", 2))
     sign_in(client)
     page = client.get(f"/staff/orders/{order_id}").get_data(as_text=True)
     clock.advance(timedelta(hours=3))
@@ -190,11 +187,7 @@ def test_changing_after_the_cutoff_is_refused(app, client, session, clock) -> No
 
 def test_a_readonly_account_reads_but_gets_403_on_every_post(app, client, session) -> None:
     ids = _town(session)
-    order = place_order(session, resident_id=ids["resident"], items=[LineItem(ids["radish"], 1)],
-                        placed_by="resident:x", channel="phone", now=datetime(2026, 12, 1, 7, 0, tzinfo=JST))
-    session.commit()
-    order_id, resident_id = order.id, ids["resident"]
-    session.rollback()
+    order_id, resident_id = _phoned_order(session, ids, ("radish", 1)), ids["resident"]
     sign_in(client, "readonly")
     assert client.get("/staff/residents?q=山田").status_code == 200
     page = client.get(f"/staff/orders/{order_id}").get_data(as_text=True)
