@@ -74,6 +74,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     app.register_blueprint(runs.bp)
     from staff import privacy as staff_privacy
     app.register_blueprint(staff_privacy.bp)
+    from staff import master as staff_master
+    app.register_blueprint(staff_master.bp)
     from driver import views as driver_views
     app.register_blueprint(driver_views.bp)
     from shop_portal import views as shop_views

@@ -71,6 +71,11 @@ POLICY = {
     "phone_orders.order_confirm": STAFF,
     "phone_orders.order_detail": STAFF,
     "phone_orders.order_change": STAFF,
+    "master.index": STAFF,               # change pages: admin and coordinator (tests/test_access_matrix.py)
+    "master.vehicles": STAFF,
+    "master.vehicle": STAFF,
+    "master.drivers": STAFF,
+    "master.driver": STAFF,
     "staff_privacy.find": STAFF,           # admin and coordinator only (tests/test_privacy.py)
     "staff_privacy.resident": STAFF,
     "staff_privacy.export": STAFF,
