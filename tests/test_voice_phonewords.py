@@ -111,6 +111,19 @@ def test_none_of_these_while_choosing_a_kind_goes_back_there(voice_app) -> None:
     assert "どれでもなければ2" in offer and "品物の種類を選んでください" in "".join(back.said)
 
 
+def test_unmatched_word_in_a_list_of_items_is_offered_too(voice_app) -> None:
+    town = seed_phone_town(voice_app, with_history=False)
+    call = _call(voice_app)
+    call.press("2")
+    call.speak("やまびこ直売所")                         # that shop's list of items
+    nothing = "".join(call.speak("めろん").said)     # nothing near: that list again
+    assert "めろん、と聞こえましたが" in nothing and "品物の番号を押すか" in nothing
+    offer = call.speak("だいこを1本")
+    assert "だいこを1本、と聞こえました" in "".join(offer.said) and "大根は1。" in "".join(offer.said)
+    call.press("1")
+    assert _basket(voice_app, call) == [[town.product_ids["大根"], 1]]
+
+
 def test_garbled_answers_never_500(voice_app) -> None:
     seed_phone_town(voice_app, with_history=False)
     for words in ("だいこを2本", "ん", "９９９", "あああああああああああああああああああ", "大根を0本", "にんじ"):

@@ -148,6 +148,7 @@ def on_item(call: Call, turn: Turn) -> VoiceResponse:
         spoken = add_spoken_items(call, turn, _listed_products(call) + all_products(call))
         if spoken is not None:
             return spoken
+        return speech.offer_nearest(call, turn, [turn.speech])
     return failed(call, turn)
 
 

@@ -32,8 +32,8 @@ def spoken_label(label: str) -> str:
     return P.speakable(label).strip()
 
 
-def hear(call: Call, turn: Turn) -> Understood:
-    basket = {int(pid): int(qty) for pid, qty in call.state.get("basket") or []}
+def _catalogue_heard(call: Call) -> tuple[list[Product], list[Product]]:
+    """All products, those of the list being heard first; and that list."""
     products = list_products(call.session)
     shop_id, category = call.state.get("shop_id"), call.state.get("category")
     listed: list[Product] = []
@@ -43,6 +43,12 @@ def hear(call: Call, turn: Turn) -> Understood:
                   and (not category or p.category == category)]
         seen = {p.id for p in listed}
         products = listed + [p for p in products if p.id not in seen]
+    return products, listed
+
+
+def hear(call: Call, turn: Turn) -> Understood:
+    basket = {int(pid): int(qty) for pid, qty in call.state.get("basket") or []}
+    products, listed = _catalogue_heard(call)
     return understand(products, turn.speech, basket=basket, shown={p.id for p in listed})
 
 
@@ -137,7 +143,7 @@ def offer_nearest(call: Call, turn: Turn, heard: tuple[str, ...] | list[str]) ->
     choices, the next number for 「どれでもない」 (back to the step the caller was at, the menu from the
     menu); nothing near → that step's own question again (counted as a try, so a person takes over in
     the end), after saying what was heard."""
-    words, choices = nearest_for(list_products(call.session), heard)
+    words, choices = nearest_for(_catalogue_heard(call)[0], heard)
     if not choices:
         said = "、".join(spoken_label(w) for w in heard[:2])
         return failed(call, turn, reason=[f"{said}、と聞こえましたが、その品物は見つかりませんでした。"])
