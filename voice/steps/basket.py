@@ -96,6 +96,8 @@ def on_shop(call: Call, turn: Turn) -> VoiceResponse:
         spoken = add_spoken_items(call, turn, all_products(call))
         if spoken is not None:
             return spoken
+        # Not a kind, a shop or an item the layer knows: say what was heard, offer the nearest.
+        return speech.offer_nearest(call, turn, [turn.speech])
     return failed(call, turn)
 
 
@@ -146,6 +148,7 @@ def on_item(call: Call, turn: Turn) -> VoiceResponse:
         spoken = add_spoken_items(call, turn, _listed_products(call) + all_products(call))
         if spoken is not None:
             return spoken
+        return speech.offer_nearest(call, turn, [turn.speech])
     return failed(call, turn)
 
 

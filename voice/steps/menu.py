@@ -109,6 +109,8 @@ def on_menu(call: Call, turn: Turn) -> VoiceResponse:
         spoken = speech.respond(call, turn)
         if spoken is not None:
             return spoken
+        # Nothing the layer understood: say what was heard and offer the nearest products.
+        return speech.offer_nearest(call, turn, [turn.speech])
     return failed(call, turn)
 
 

@@ -17,7 +17,7 @@ from orders.errors import OrderError
 from orders.service import quote_order
 from shops.models import Product
 from shops.service import list_products, product_by_id
-from understanding import Understood, parse_quantity, understand
+from understanding import Understood, nearest_for, parse_quantity, understand
 from understanding.quantities import QuantityError
 from voice import prompts as P
 from voice.call import Call, Turn, failed, go, render, to_operator
@@ -32,8 +32,8 @@ def spoken_label(label: str) -> str:
     return P.speakable(label).strip()
 
 
-def hear(call: Call, turn: Turn) -> Understood:
-    basket = {int(pid): int(qty) for pid, qty in call.state.get("basket") or []}
+def _catalogue_heard(call: Call) -> tuple[list[Product], list[Product]]:
+    """All products, those of the list being heard first; and that list."""
     products = list_products(call.session)
     shop_id, category = call.state.get("shop_id"), call.state.get("category")
     listed: list[Product] = []
@@ -43,6 +43,12 @@ def hear(call: Call, turn: Turn) -> Understood:
                   and (not category or p.category == category)]
         seen = {p.id for p in listed}
         products = listed + [p for p in products if p.id not in seen]
+    return products, listed
+
+
+def hear(call: Call, turn: Turn) -> Understood:
+    basket = {int(pid): int(qty) for pid, qty in call.state.get("basket") or []}
+    products, listed = _catalogue_heard(call)
     return understand(products, turn.speech, basket=basket, shown={p.id for p in listed})
 
 
@@ -96,6 +102,9 @@ def _items(call: Call, turn: Turn, said: Understood) -> VoiceResponse:
             sentences.append(f"{name}を{item.quantity}{item.unit}足して、{change.total}{item.unit}にしました。")
         else:
             sentences.append(f"{name}を{item.quantity}{item.unit}、かごに入れました。")
+    if not said.items and said.ambiguity is None and not said.problem and said.unmatched:
+        # Nothing ordered at all: say what was heard and offer the nearest products.
+        return offer_nearest(call, turn, said.unmatched)
     # Words that matched nothing are said back, so a caller knows they were not ordered.
     sentences += [f"{spoken_label(word)}は、見つかりませんでした。" for word in said.unmatched[:2]]
     if basket:
@@ -129,11 +138,30 @@ def ask(call: Call, said: Understood, before: list[str]) -> VoiceResponse:
                                         "choices": choices[:MAX_SPOKEN_CHOICES]}, before=before)
 
 
+def offer_nearest(call: Call, turn: Turn, heard: tuple[str, ...] | list[str]) -> VoiceResponse:
+    """「だいこを2本、と聞こえました」 and the nearest products (``understanding.nearest_for``) as numbered
+    choices, the next number for 「どれでもない」 (back to the step the caller was at, the menu from the
+    menu); nothing near → that step's own question again (counted as a try, so a person takes over in
+    the end), after saying what was heard."""
+    words, choices = nearest_for(_catalogue_heard(call)[0], heard)
+    if not choices:
+        said = "、".join(spoken_label(w) for w in heard[:2])
+        return failed(call, turn, reason=[f"{said}、と聞こえましたが、その品物は見つかりませんでした。"])
+    spoken = [[P.spoken_name(c.label), c.product_id, c.quantity, c.op] for c in choices]
+    back = call.state.get("step") if call.state.get("step") in ("menu", "shop", "item", "more") else "menu"
+    return go(call, "clarify", clarify={"q": f"{spoken_label(words)}、と聞こえました。近い品物は、次のとおりです。",
+                                        "choices": spoken, "none_step": back})
+
+
 def prompt_clarify(call: Call) -> Prompt:
     clarify = call.state.get("clarify") or {}
     labels = [c[0] for c in clarify.get("choices") or []]
-    return Prompt([clarify.get("q", "")] + P.numbered(labels) + ["ちがうときは、品物の名前と数をもう一度お話しください。"],
-                  hints=tuple(labels))
+    if clarify.get("none_step"):
+        back = "メニュー" if clarify["none_step"] == "menu" else "前のご案内"
+        tail = [f"どれでもなければ{len(labels) + 1}を押してください。{back}に戻ります。"]
+    else:
+        tail = ["ちがうときは、品物の名前と数をもう一度お話しください。"]
+    return Prompt([clarify.get("q", "")] + P.numbered(labels) + tail, hints=tuple(labels))
 
 
 def on_clarify(call: Call, turn: Turn) -> VoiceResponse:
@@ -145,6 +173,9 @@ def on_clarify(call: Call, turn: Turn) -> VoiceResponse:
     chosen: Any = None
     if key.isdigit() and 1 <= int(key) <= len(choices):
         chosen = choices[int(key) - 1]
+    elif (none_step := (call.state.get("clarify") or {}).get("none_step")) and key == str(len(choices) + 1):
+        call.state.pop("clarify", None)
+        return go(call, none_step)
     elif turn.speech:
         try:
             said_number = parse_quantity(turn.speech)
