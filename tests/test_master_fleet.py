@@ -136,3 +136,9 @@ def test_an_unknown_vehicle_or_driver_is_404(app, client, session) -> None:
     sign_in(client, "admin")
     assert client.get("/staff/master/vehicles/4242").status_code == 404
     assert _post(client, "/staff/master/drivers/4242", {"name": "a", "kana": "a"}).status_code in (404,)
+
+
+def test_the_dashboard_links_to_the_master_data(app, client) -> None:
+    sign_in(client, "coordinator")
+    page = client.get("/staff/").get_data(as_text=True)
+    assert 'href="/staff/master/"' in page and "基本データ" in page
