@@ -90,7 +90,39 @@ def test_a_fold_may_drive_as_long_as_the_parking_it_saves_and_no_longer() -> Non
     not_worth_it = _fold_with_longer_drive(shop_setup_s=10)
     routes, _ = make_whole(not_worth_it, [list(not_worth_it.stops)])
     assert [v.stop_id for v in routes[0].visits] == ["p1", "d1", "pB", "dB", "p2", "d2"]
-    assert routes[0].second_calls == (SecondCall("p2", "p1", "capacity", "pB"),)
+    # the fold passes every check but drives 12 more than the parking saves: that is the reason kept
+    assert routes[0].second_calls == (SecondCall("p2", "p1", "longer", extra=12),)
+
+
+def _fold_makes_a_shop_late(pickup_s: int, mend_span: int | None = None) -> RoutingProblem:
+    # depot 0, shop A at 10, door 1 out at 30, shop C at 12 (closes at 55) with its door at 14, door 2
+    # at 11. The engine's route calls at A twice around C; pulling A's second pickup up makes C late,
+    # unless C's call moves up too (before door 1), which is shorter than the engine's route.
+    m = line([0, 10, 30, 12, 14, 11])
+    van = Vehicle("v", 0, 0, TimeWindow(0, 10_000), (10,))
+    stops = (Stop("p1", 1, "pickup", demand=(1,), service_s=pickup_s), Stop("d1", 2, demand=(1,), pickup="p1"),
+             Stop("pC", 3, "pickup", demand=(1,), window=TimeWindow(0, 55)), Stop("dC", 4, demand=(1,), pickup="pC"),
+             Stop("p2", 1, "pickup", demand=(1,), service_s=pickup_s), Stop("d2", 5, demand=(1,), pickup="p2"))
+    return RoutingProblem((van,), stops, m, m)
+
+
+def test_a_fold_that_makes_another_shop_late_moves_that_shops_call_up() -> None:
+    problem = _fold_makes_a_shop_late(pickup_s=5)
+    routes, unserved = make_whole(problem, [list(problem.stops)])
+    assert unserved == set()
+    assert [v.stop_id for v in routes[0].visits] == ["p1", "p2", "pC", "d1", "dC", "d2"]
+    assert routes[0].second_calls == ()
+    assert routes[0].distance == 60   # the engine's route drove 66
+
+
+def test_without_room_to_mend_the_late_shop_is_the_reason_given(monkeypatch) -> None:
+    # negative control of the mend: with no places to move, the fold fails on C's window as before
+    from delivery.solver import whole
+    monkeypatch.setattr(whole, "MEND_SPAN", 0)
+    problem = _fold_makes_a_shop_late(pickup_s=5)
+    routes, _ = make_whole(problem, [list(problem.stops)])
+    assert [v.stop_id for v in routes[0].visits] == ["p1", "d1", "pC", "dC", "p2", "d2"]
+    assert [c.stop_id for c in routes[0].second_calls] == ["p2"]
 
 
 def test_the_route_sheet_says_why_the_van_goes_back_to_the_shop(app, session) -> None:
