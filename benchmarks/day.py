@@ -94,16 +94,28 @@ def run_day(day: date, orders: int, seed: int, time_limit_s: float | None) -> di
                 "districts": districts, "orders": orders, "seed": seed, "placed": total, "on_runs": plan.order_count, "vans": len(vans),
                 "used_h": used / 3600, "offered_h": offered / 3600, "bound_h": lower / 3600,
                 "km": plan.total_distance_m / 1000, "shop_calls": shop_calls, "doors_twice": doors_twice,
-                "again_room": repeats["room"], "again_other": repeats["other"],
+                "again_room": repeats["room"], "again_window": repeats["window"], "again_longer": repeats["longer"],
+                "again_other": repeats["other"],
                 "solve_s": plan.solver_seconds or 0.0, "wall_s": wall, "sold_out": len(report.sold_out),
                 "strategy": plan.strategy, "again_on_runs": replanned.order_count,
                 "again_km": replanned.total_distance_m / 1000,
             }
 
 
+def _why_kind(why: str) -> str:
+    """A second call's reason as the sheet gives it: "room" (the van was full: a reload trip, which
+    the issue allows), "window" (a door's or shop's hours), "longer" (the fold drives further than the
+    parking it saves), else "other" (the first call's goods are handed over on the way, a break, a shift)."""
+    if ROOM_REASON in why:
+        return "room"
+    if "間に合わない" in why:
+        return "window"
+    return "longer" if "km長く" in why else "other"
+
+
 def _street_figures(runs, resident_of: dict[int, int]) -> tuple[int, int, Counter[str]]:  # type: ignore[no-untyped-def]
     """(most calls at one shop by one van in one trip, door calls that repeat a door on the same van,
-    the repeated shop calls by the reason on the sheet: "room" when the van was full, else "other")."""
+    the repeated shop calls by the reason on the sheet: ``_why_kind``)."""
     worst, twice = 0, 0
     again: Counter[str] = Counter()
     for run in runs:
@@ -120,7 +132,7 @@ def _street_figures(runs, resident_of: dict[int, int]) -> tuple[int, int, Counte
                 calls[stop.shop_id] += 1
                 worst = max(worst, calls[stop.shop_id])
                 if calls[stop.shop_id] > 1:
-                    again["room" if ROOM_REASON in (stop.why or "") else "other"] += 1
+                    again[_why_kind(stop.why or "")] += 1
                 on_board.update(stop.picks)
             else:
                 door = resident_of.get(stop.order_ids[0])   # every order of a door stop is one resident's
@@ -161,7 +173,7 @@ def main() -> None:
     args = parser.parse_args()
     limit = f"{args.time_limit:g} s" if args.time_limit else "the product's (10 s per 120 orders)"
     print(f"fleet rule: {FLEET_RULE}; time limit {limit} per plan")
-    print("| day | districts | orders | seed | vans | on runs | van-h used / offered | lower bound van-h | km | max shop calls per van trip | second shop calls: van full / other | doors twice | solve s | re-planned: on runs, km |")
+    print("| day | districts | orders | seed | vans | on runs | van-h used / offered | lower bound van-h | km | max shop calls per van trip | second shop calls: van full / window / longer / other | doors twice | solve s | re-planned: on runs, km |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for name in args.days:
         day = DAYS[name]
@@ -170,7 +182,7 @@ def main() -> None:
                 r = run_day(day, orders, seed, args.time_limit)
                 print(f"| {day:%a %m-%d} | {r['districts']} | {r['orders']} | {r['seed']} | {r['vans']} | {r['on_runs']}/{r['placed']} | "
                       f"{r['used_h']:.1f} / {r['offered_h']:.1f} | {r['bound_h']:.1f} | {r['km']:.1f} | "
-                      f"{r['shop_calls']} | {r['again_room']} / {r['again_other']} | {r['doors_twice']} | {r['solve_s']:.1f} | "
+                      f"{r['shop_calls']} | {r['again_room']} / {r['again_window']} / {r['again_longer']} / {r['again_other']} | {r['doors_twice']} | {r['solve_s']:.1f} | "
                       f"{r['again_on_runs']}/{r['placed']}, {r['again_km']:.1f} |", flush=True)
 
 

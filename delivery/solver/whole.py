@@ -100,14 +100,12 @@ def _one_call_per_shop(problem: RoutingProblem, vehicle: Vehicle, route: list[St
                 key = (trip, stop.location)
                 j = first_call.get(key)
                 if j is not None and route[i - 1].location != stop.location:
-                    for moved in _folds(route, i, j):
+                    for fold in _folds(route, i, j):
                         try:
-                            moved, candidate = _schedule_or_mend(problem, vehicle, moved, j)
+                            moved, candidate = _schedule_or_mend(problem, vehicle, fold, j)
                         except ScheduleError:
                             continue
-                        # a mended fold may move a call up into another call's run: keep it only when
-                        # the van makes fewer calls, so folding always ends
-                        if _calls(moved) < _calls(route) and _fold_pays(problem, checked, candidate, stop.location):
+                        if _progress(route, fold, moved) and _fold_pays(problem, checked, candidate, stop.location):
                             route, checked, changed = moved, candidate, True
                             break
                     if changed:
@@ -148,7 +146,7 @@ def _why_second_calls(problem: RoutingProblem, vehicle: Vehicle, route: list[Sto
             except ScheduleError as error:
                 reasons.append(SecondCall(stop.id, route[j].id, error.rule, error.stop_id))
                 continue
-            if _calls(mended) < _calls(route):
+            if _progress(route, moved, mended):
                 longer.append(SecondCall(stop.id, route[j].id, "longer",
                                          extra=candidate.distance - checked.distance))
         # a fold that passes the check but drives further is the true reason, not another fold's window
@@ -190,6 +188,14 @@ def _schedule_or_mend(problem: RoutingProblem, vehicle: Vehicle, moved: list[Sto
         if best is None:
             raise error
         return best
+
+
+def _progress(route: list[Stop], fold: list[Stop], moved: list[Stop]) -> bool:
+    """Whether ``moved`` (``fold``, mended or not) is a step towards one call per shop. A plain fold
+    moves one pickup of a call at a time (the call's next pickup follows on the next pass), so it may
+    leave the count of calls as it was; a mended one moved a call up and must make fewer, or two
+    mends could undo each other for ever."""
+    return _calls(moved) < _calls(route) or (moved is fold and _calls(moved) <= _calls(route))
 
 
 def _calls(route: list[Stop]) -> int:
