@@ -15,7 +15,7 @@ from shops import service
 from shops.models import Product, Shop, StockMovement
 from tests.accounts_support import csrf_of, sign_in
 from tests.conftest import DEFAULT_NOW
-from tests.factories import make_district, make_product, make_resident, make_shop
+from tests.factories import make_district, make_outer_district, make_product, make_resident, make_shop
 
 STAND = {"name": "あやめ直売所", "kana": "あやめちょくばいじょ", "kind": "farm_stand", "address": "長井市あやめ町1-2",
          "lat": "38.1010", "lon": "140.0350", "phone": "0238-84-0000", "pickup_open": "08:30",
@@ -94,7 +94,8 @@ def test_a_coordinator_adds_and_edits_a_product_through_the_shop_rules_and_the_l
     added = _post(client, f"/staff/master/shops/{stand_id}/products/new", {**RADISH, "cold": "yes"})
     assert added.status_code == 302 and added.headers["Location"] == f"/staff/master/shops/{stand_id}/products"
     (radish,) = session.scalars(select(Product)).all()
-    assert (radish.shop_id, radish.price_yen, radish.stock, radish.cold, radish.available) == (stand_id, 150, 10, True, True)
+    assert (radish.shop_id, radish.price_yen, radish.stock, radish.cold, radish.available) == \
+        (stand_id, 150, 10, True, True)
     radish_id = radish.id
     session.rollback()
     listing = client.get(f"/staff/master/shops/{stand_id}/products").get_data(as_text=True)
@@ -277,6 +278,27 @@ def test_a_cancelled_order_does_not_hold_its_weekday(app, client, session) -> No
     assert session.get(District, central_id).delivery_weekdays == "02345"
 
 
+def test_leaving_one_window_strands_the_orders_for_any_time(app, client, session) -> None:
+    """「時間指定なし」 exists only while a district has two windows or more (orders.calendar)."""
+    outer = make_outer_district(session, code="isazawa")
+    resident = make_resident(session, outer)
+    radish = make_product(session)
+    session.commit()
+    order = place_order(session, resident_id=resident.id, items=[LineItem(radish.id, 1)], placed_by="test",
+                        channel="phone", now=DEFAULT_NOW, window_code="any")
+    session.commit()
+    outer_id, day = outer.id, order.delivery_date
+    session.rollback()
+    sign_in(client, "coordinator")
+    form = {**CENTRAL, "code": "isazawa", "delivery_weekdays": ["1", "4"], "cutoff_days_before": "1",
+            "cutoff_time": "17:00"}
+    only_morning = _post(client, f"/staff/master/districts/{outer_id}", {**form, "windows": "am 午前 09:00-12:00"})
+    assert only_morning.status_code == 409
+    assert f"{day.month}月{day.day}日から" in only_morning.get_data(as_text=True)
+    both = _post(client, f"/staff/master/districts/{outer_id}",
+                 {**form, "windows": "am 午前 09:00-12:00\npm 午後 13:00-16:00"})
+    assert both.status_code == 302
+
 # ---- access ------------------------------------------------------------------------------------
 
 def test_a_readonly_account_sees_the_lists_but_cannot_change(app, client, session) -> None:
@@ -293,12 +315,12 @@ def test_a_readonly_account_sees_the_lists_but_cannot_change(app, client, sessio
         assert response.status_code == 200 and seen in response.get_data(as_text=True), url
         assert "変更</a>" not in response.get_data(as_text=True) and "を追加する" not in response.get_data(as_text=True)
     token = csrf_of(client.get("/staff/master/shops").get_data(as_text=True))
-    for url, data in [(f"/staff/master/shops/{stand_id}", STAND), (f"/staff/master/shops/{stand_id}/products/new", RADISH),
+    for url, data in [(f"/staff/master/shops/{stand_id}", STAND),
+                      (f"/staff/master/shops/{stand_id}/products/new", RADISH),
                       (f"/staff/master/districts/{central_id}", {**CENTRAL, "fee_yen": "0"})]:
         assert client.post(url, data={**data, "csrf_token": token}).status_code == 403, url
     assert session.get(Shop, stand_id).name == "あやめ直売所" and session.get(District, central_id).fee_yen == 100
-    assert session.scalars(select(AuditEntry)).all() == [] or all(
-        a.subject_type not in ("shop", "product", "district") for a in session.scalars(select(AuditEntry)))
+    assert _audits(session, "shop") == _audits(session, "product") == _audits(session, "district") == []
 
 
 def test_the_master_index_links_to_shops_and_districts(app, client) -> None:
