@@ -6,7 +6,6 @@ session and never commit; every change is audited in the caller's transaction.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Mapping
@@ -16,54 +15,9 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.errors import DomainError
+from core.form_fields import coordinate as _coordinate, minutes as _minutes, phone as _phone
+from core.form_fields import text as _text, time as _time, whole as _whole
 from delivery.models import Driver, Run, Vehicle
-
-_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-
-
-def _text(form: Mapping[str, str], key: str, label: str, max_length: int, required: bool = True) -> str | None:
-    value = (form.get(key) or "").strip()
-    if not value:
-        if required:
-            raise DomainError("missing_" + key, f"{label}を入力してください。")
-        return None
-    if len(value) > max_length:
-        raise DomainError("long_" + key, f"{label}は{max_length}文字以内で入力してください。")
-    return value
-
-
-def _whole(form: Mapping[str, str], key: str, label: str, low: int, high: int, default: int | None = None) -> int:
-    text = (form.get(key) or "").strip()
-    if not text and default is not None:
-        return default
-    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
-        raise DomainError("bad_" + key, f"{label}は{low}〜{high}の整数で入力してください。")
-    return int(text)
-
-
-def _time(form: Mapping[str, str], key: str, label: str, required: bool = True) -> str | None:
-    text = (form.get(key) or "").strip()
-    if not text and not required:
-        return None
-    if not _HHMM.match(text):
-        raise DomainError("bad_" + key, f"{label}は 09:00 のように「時:分」で入力してください。")
-    return text
-
-
-def _coordinate(form: Mapping[str, str], key: str, label: str, low: float, high: float) -> float:
-    text = (form.get(key) or "").strip()
-    try:
-        value = float(text)
-    except ValueError:
-        raise DomainError("bad_" + key, f"{label}は数字で入力してください。") from None
-    if not low <= value <= high:  # also refuses nan and inf
-        raise DomainError("bad_" + key, f"{label}は{low}〜{high}の範囲で入力してください。")
-    return value
-
-
-def _minutes(hhmm: str) -> int:
-    hours, minutes = hhmm.split(":")
-    return int(hours) * 60 + int(minutes)
 
 
 @dataclass(frozen=True)
@@ -161,9 +115,7 @@ def read_driver_form(session: Session, form: Mapping[str, str]) -> DriverValues:
     name = _text(form, "name", "運転手の名前", 64)
     kana = _text(form, "kana", "ふりがな", 128)
     assert name is not None and kana is not None
-    phone = _text(form, "phone", "電話番号", 32, required=False)
-    if phone is not None and not re.fullmatch(r"\+?[0-9][0-9\-]{8,19}", phone):
-        raise DomainError("bad_phone", "電話番号は 0238-00-1234 のように数字とハイフンで入力してください。")
+    phone = _phone(form)
     vehicle_text = (form.get("vehicle_id") or "").strip()
     vehicle_id = None
     if vehicle_text:

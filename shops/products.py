@@ -183,12 +183,13 @@ class NewProduct:
 
 
 def check_new_product(session: Session, *, shop_id: int, name: str, kana: str, unit: str, price_yen: int,
-                      stock: int | None, category: str = "") -> NewProduct:
+                      stock: int | None, category: str = "", except_id: int | None = None) -> NewProduct:
     """The form's values, checked (Japanese errors, nothing written): called before a photo is stored,
-    so a refused form leaves no file behind."""
+    so a refused form leaves no file behind. ``except_id``: the product being edited (staff's master
+    data page), whose own name is not "taken"."""
     clean_name = _text(name, required="name_required", too_long="name_too_long", limit=MAX_NAME)
     wanted = service.normalise_text(clean_name)
-    if any(service.normalise_text(p.name) == wanted for p in shop_products(session, shop_id)):
+    if any(service.normalise_text(p.name) == wanted for p in shop_products(session, shop_id) if p.id != except_id):
         raise _error("name_taken")
     clean_category = unicodedata.normalize("NFKC", category or "").strip() or DEFAULT_CATEGORY
     if len(clean_category) > MAX_CATEGORY:
@@ -204,13 +205,13 @@ def check_new_product(session: Session, *, shop_id: int, name: str, kana: str, u
 
 
 def add_product(session: Session, *, shop_id: int, product: NewProduct, photo_url: str | None, actor: str,
-                now: datetime) -> ShopProduct:
+                now: datetime, cold: bool = False) -> ShopProduct:
     """A new product of the shop, on sale at once. Its first stock is an ``initial`` movement, so the
     ledger balances from the start; the addition is audited (ids and numbers only)."""
     shop_name(session, shop_id)
     row = Product(shop_id=shop_id, name=product.name, kana=product.kana, category=product.category,
                   unit=product.unit, price_yen=product.price_yen, stock=product.stock, available=True,
-                  cold=False, photo_url=photo_url)
+                  cold=cold, photo_url=photo_url)
     session.add(row)
     session.flush()
     if product.stock:

@@ -1,5 +1,6 @@
-"""Master data pages for staff (/staff/master/…): vehicles and drivers. Thin adapters: the rules and
-queries are in delivery/fleet.py; admin and coordinator change, read-only accounts only look."""
+"""Master data pages for staff (/staff/master/…): vehicles and drivers, shops and their products,
+districts. Thin adapters: the rules and queries are in delivery/fleet.py, shops/master.py and
+orders/districts.py; admin and coordinator change, read-only accounts only look."""
 
 from __future__ import annotations
 
@@ -8,16 +9,24 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 
 from accounts.security import csrf_token, current_actor, staff_change_required, staff_required
-from core.clock import get_clock
+from core.clock import JST, get_clock
 from core.db import db
 from core.errors import DomainError
 from delivery import fleet
+from orders import districts as district_master
+from shops import master as shop_master
 
 bp = Blueprint("master", __name__, url_prefix="/staff/master", template_folder="templates")
 
 VEHICLE_FIELDS = ("name", "capacity_crates", "capacity_cold", "depot_lat", "depot_lon", "shift_start",
                   "shift_end", "break_start", "break_minutes", "active")
 DRIVER_FIELDS = ("name", "kana", "phone", "vehicle_id", "active")
+SHOP_FIELDS = ("name", "kana", "kind", "address", "lat", "lon", "phone", "pickup_open", "pickup_close", "active")
+PRODUCT_FIELDS = ("name", "kana", "category", "unit", "price_yen", "stock", "available", "cold")
+DISTRICT_FIELDS = ("code", "name", "kana", "delivery_weekdays", "cutoff_days_before", "cutoff_time",
+                   "skip_public_holidays", "centre_lat", "centre_lon", "depot_name", "depot_lat", "depot_lon",
+                   "fee_yen")
+WEEKDAYS = tuple(enumerate("月火水木金土日"))   # Python's weekday numbers, as District.delivery_weekdays
 
 
 def _form_of(obj: Any, fields: tuple[str, ...]) -> dict[str, str]:
@@ -119,3 +128,144 @@ def driver(driver_id: int | None):  # type: ignore[no-untyped-def]
         vehicles = [(v.id, v.name) for v in fleet.list_vehicles(session)]
     return render_template("staff/master/driver.html", form=form, driver_id=driver_id, error=error,
                            linked=linked, vehicles=vehicles, csrf_token=csrf_token()), (400 if error else 200)
+
+
+@bp.get("/shops")
+@staff_required
+def shops() -> str:
+    with db.reading() as session:
+        return render_template("staff/master/shops.html", shops=shop_master.list_shops(session),
+                               products=shop_master.product_counts(session),
+                               owners=shop_master.line_owner_counts(session), kinds=shop_master.KIND_LABELS_JA)
+
+
+@bp.route("/shops/new", methods=["GET", "POST"], defaults={"shop_id": None})
+@bp.route("/shops/<int:shop_id>", methods=["GET", "POST"])
+@staff_change_required
+def shop(shop_id: int | None):  # type: ignore[no-untyped-def]
+    error = None
+    if request.method == "POST":
+        form = _posted(SHOP_FIELDS)
+        try:
+            with db.transaction() as session:
+                saved = shop_master.save_shop(session, shop_master.read_shop_form(form), shop_id=shop_id,
+                                              actor=current_actor(), now=get_clock().now())
+                name = saved.name
+            flash(f"お店「{name}」を保存しました。")
+            return redirect(url_for("master.shops"))
+        except DomainError as failure:
+            if failure.code == "unknown_shop":
+                abort(404, description=failure.message)
+            error = failure.message
+    owners = 0
+    with db.reading() as session:
+        if shop_id is not None:
+            try:
+                existing = shop_master.get_shop(session, shop_id)
+            except DomainError as failure:
+                abort(404, description=failure.message)
+            owners = shop_master.line_owner_counts(session).get(shop_id, 0)
+            if request.method == "GET":
+                form = _form_of(existing, SHOP_FIELDS)
+        elif request.method == "GET":
+            form = {"kind": "farm_stand", "pickup_open": "09:00", "pickup_close": "17:00", "active": "yes"}
+    return render_template("staff/master/shop.html", form=form, shop_id=shop_id, error=error, owners=owners,
+                           kinds=shop_master.KIND_LABELS_JA, csrf_token=csrf_token()), (400 if error else 200)
+
+
+@bp.get("/shops/<int:shop_id>/products")
+@staff_required
+def products(shop_id: int) -> str:
+    with db.reading() as session:
+        try:
+            found = shop_master.get_shop(session, shop_id)
+        except DomainError as failure:
+            abort(404, description=failure.message)
+        return render_template("staff/master/products.html", shop=found,
+                               products=found.products)
+
+
+@bp.route("/shops/<int:shop_id>/products/new", methods=["GET", "POST"], defaults={"product_id": None})
+@bp.route("/shops/<int:shop_id>/products/<int:product_id>", methods=["GET", "POST"])
+@staff_change_required
+def product(shop_id: int, product_id: int | None):  # type: ignore[no-untyped-def]
+    error, status = None, 200
+    if request.method == "POST":
+        form = _posted(PRODUCT_FIELDS + ("expected_stock",))
+        try:
+            with db.transaction() as session:
+                shop_master.get_shop(session, shop_id)
+                values = shop_master.read_product_form(session, form, shop_id=shop_id, product_id=product_id)
+                saved = shop_master.save_product(session, values, shop_id=shop_id, product_id=product_id,
+                                                 expected_stock=shop_master.read_expected_stock(form),
+                                                 actor=current_actor(), now=get_clock().now())
+                name = saved.name
+            flash(f"商品「{name}」を保存しました。")
+            return redirect(url_for("master.products", shop_id=shop_id))
+        except DomainError as failure:
+            if failure.http_status == 404 or failure.code == "unknown_shop":
+                abort(404, description=failure.message)
+            error, status = failure.message, (409 if failure.http_status == 409 else 400)
+    with db.reading() as session:
+        try:
+            shop_name = shop_master.get_shop(session, shop_id).name
+            existing = None if product_id is None else \
+                shop_master.get_product(session, shop_id=shop_id, product_id=product_id)
+        except DomainError as failure:
+            abort(404, description=failure.message)
+        if existing is not None and (request.method == "GET" or status == 409):
+            # After a stale stock (orders came in meanwhile) the page shows the stock as it is now.
+            fresh = _form_of(existing, PRODUCT_FIELDS)
+            form = fresh if request.method == "GET" else {**form, "stock": fresh["stock"]}
+            form["expected_stock"] = fresh["stock"]
+        elif request.method == "GET":
+            form = {"available": "yes", "category": ""}
+    return render_template("staff/master/product.html", form=form, shop_id=shop_id, shop_name=shop_name,
+                           product_id=product_id, error=error, csrf_token=csrf_token()), status
+
+
+@bp.get("/districts")
+@staff_required
+def districts() -> str:
+    with db.reading() as session:
+        return render_template("staff/master/districts.html", districts=district_master.list_districts(session),
+                               windows_text=district_master.windows_text, weekdays=WEEKDAYS)
+
+
+@bp.route("/districts/new", methods=["GET", "POST"], defaults={"district_id": None})
+@bp.route("/districts/<int:district_id>", methods=["GET", "POST"])
+@staff_change_required
+def district(district_id: int | None):  # type: ignore[no-untyped-def]
+    error, status = None, 200
+    if request.method == "POST":
+        form = _posted(DISTRICT_FIELDS + ("windows",))
+        # The weekdays are one check box each; the model holds the ticked numbers as one string.
+        form["delivery_weekdays"] = "".join(request.form.getlist("delivery_weekdays"))[:7]
+        try:
+            now = get_clock().now()
+            with db.transaction() as session:
+                saved = district_master.save_district(
+                    session, district_master.read_district_form(form), district_id=district_id,
+                    actor=current_actor(), now=now, today=now.astimezone(JST).date())
+                name = saved.name
+            flash(f"地区「{name}」を保存しました。")
+            return redirect(url_for("master.districts"))
+        except DomainError as failure:
+            if failure.code == "unknown_district":
+                abort(404, description=failure.message)
+            error, status = failure.message, (409 if failure.http_status == 409 else 400)
+    else:
+        with db.reading() as session:
+            if district_id is None:
+                form = {"delivery_weekdays": "", "cutoff_days_before": "1", "cutoff_time": "17:00",
+                        "skip_public_holidays": "yes", "fee_yen": "0",
+                        "windows": "am 午前 09:00-12:00\npm 午後 13:00-17:00"}
+            else:
+                try:
+                    existing = district_master.get_district(session, district_id)
+                except DomainError as failure:
+                    abort(404, description=failure.message)
+                form = _form_of(existing, DISTRICT_FIELDS)
+                form["windows"] = district_master.windows_text(existing.windows)
+    return render_template("staff/master/district.html", form=form, district_id=district_id, error=error,
+                           weekdays=WEEKDAYS, csrf_token=csrf_token()), status

@@ -1,0 +1,177 @@
+"""Master data for districts, as staff keep it (the pages in staff/master.py are thin adapters).
+
+It lives beside the calendar rather than in places/ because a change is refused when it strands open
+orders, and places/ sits below orders and imports nothing of theirs. Whether a day is a delivery day and
+which windows a resident may choose are ``orders.calendar``'s answers, asked of the district as it is
+and as it would be, so the refusal and the calendar can never disagree.
+Services take a session and never commit; every change is audited in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Mapping
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from core import audit
+from core.errors import Conflict, DomainError
+from core.form_fields import coordinate, is_hhmm, minutes, text, time, whole
+from orders.calendar import ANY_TIME, WEEKDAYS_JA, delivery_choices, is_delivery_day
+from orders.models import OPEN_STATUSES, Order
+from places.models import District
+
+_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+_WINDOW_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,15}")   # orders.window_code is 16 characters
+MAX_WINDOWS = 6
+
+
+@dataclass(frozen=True)
+class DistrictValues:
+    code: str
+    name: str
+    kana: str
+    delivery_weekdays: str
+    cutoff_days_before: int
+    cutoff_time: str
+    skip_public_holidays: bool
+    windows: list[dict[str, str]]
+    centre_lat: float
+    centre_lon: float
+    depot_name: str
+    depot_lat: float
+    depot_lon: float
+    fee_yen: int
+
+
+def windows_text(windows: list[Any]) -> str:
+    """The windows as the form's text area shows them: one 「am 午前 09:00-12:00」 a line."""
+    return "\n".join(f"{w['code']} {w.get('label') or w['code']} {w['start']}-{w['end']}" for w in windows or [])
+
+
+def _windows(raw: str) -> list[dict[str, str]]:
+    windows: list[dict[str, str]] = []
+    for number, line in enumerate((line.strip() for line in raw.replace("\r", "").split("\n")), start=1):
+        if not line:
+            continue
+        parts = line.replace("〜", "-").split()
+        span = parts[-1].split("-") if parts else []
+        if len(parts) != 3 or len(span) != 2 or not all(is_hhmm(t) for t in span):
+            raise DomainError("bad_windows", f"配達の時間帯の{number}行目は「am 午前 09:00-12:00」のように"
+                                             "「記号 名前 開始-終了」で入力してください。")
+        code, label, (start, end) = parts[0], parts[1], span
+        if not _WINDOW_CODE.fullmatch(code) or code == ANY_TIME:
+            raise DomainError("bad_windows", f"配達の時間帯の{number}行目の記号は英小文字と数字（16文字まで、"
+                                             f"「{ANY_TIME}」以外）にしてください。")
+        if len(label) > 16:
+            raise DomainError("bad_windows", f"配達の時間帯の{number}行目の名前は16文字以内にしてください。")
+        if minutes(start) >= minutes(end):
+            raise DomainError("bad_windows", f"配達の時間帯の{number}行目は、終了を開始より後にしてください。")
+        if any(w["code"] == code for w in windows):
+            raise DomainError("bad_windows", f"配達の時間帯の記号「{code}」が2回出てきます。")
+        windows.append({"code": code, "label": label, "start": start, "end": end})
+    if not windows:
+        raise DomainError("bad_windows", "配達の時間帯を1つ以上入力してください。")
+    if len(windows) > MAX_WINDOWS:
+        raise DomainError("bad_windows", f"配達の時間帯は{MAX_WINDOWS}つまでにしてください。")
+    return windows
+
+
+def read_district_form(form: Mapping[str, str]) -> DistrictValues:
+    """The district form's fields, checked; DomainError (Japanese) on the first bad one.
+    ``delivery_weekdays`` is the ticked weekday numbers joined (0 = Monday), as the model holds them."""
+    code = text(form, "code", "地区の記号", 32)
+    assert code is not None
+    if not _CODE.fullmatch(code):
+        raise DomainError("bad_code", "地区の記号は英小文字・数字・「-」「_」で入力してください（例: isazawa）。")
+    name = text(form, "name", "地区の名前", 64)
+    kana = text(form, "kana", "ふりがな", 128)
+    depot_name = text(form, "depot_name", "出発地の名前", 128)
+    assert name is not None and kana is not None and depot_name is not None
+    ticked = form.get("delivery_weekdays") or ""
+    if not set(ticked) <= set("0123456"):
+        raise DomainError("bad_delivery_weekdays", "配達する曜日は一覧から選んでください。")
+    weekdays = "".join(sorted(set(ticked)))
+    if not weekdays:
+        raise DomainError("bad_delivery_weekdays", "配達する曜日を1つ以上選んでください。")
+    cutoff_time = time(form, "cutoff_time", "締め切りの時刻")
+    assert cutoff_time is not None
+    return DistrictValues(
+        code=code, name=name, kana=kana, delivery_weekdays=weekdays,
+        cutoff_days_before=whole(form, "cutoff_days_before", "締め切りの日（何日前）", 0, 14, default=0),
+        cutoff_time=cutoff_time, skip_public_holidays=form.get("skip_public_holidays") == "yes",
+        windows=_windows(form.get("windows") or ""),
+        centre_lat=coordinate(form, "centre_lat", "地区の中心の緯度", -90.0, 90.0),
+        centre_lon=coordinate(form, "centre_lon", "地区の中心の経度", -180.0, 180.0),
+        depot_name=depot_name,
+        depot_lat=coordinate(form, "depot_lat", "出発地の緯度", -90.0, 90.0),
+        depot_lon=coordinate(form, "depot_lon", "出発地の経度", -180.0, 180.0),
+        fee_yen=whole(form, "fee_yen", "配達料（円）", 0, 10_000, default=0))
+
+
+def list_districts(session: Session) -> list[District]:
+    return list(session.scalars(select(District).order_by(District.id)))
+
+
+def get_district(session: Session, district_id: int) -> District:
+    district = session.get(District, district_id)
+    if district is None:
+        raise DomainError("unknown_district", "その地区は見つかりませんでした。")
+    return district
+
+
+def _deliverable(district: District, day: date, window_code: str) -> bool:
+    return is_delivery_day(district, day) and any(w.code == window_code for w in delivery_choices(district))
+
+
+def stranded_orders(session: Session, district: District, values: DistrictValues, *, today: date) -> list[Order]:
+    """Open orders (受付中・確定) of the district, from ``today`` on, that its calendar delivers now and
+    ``values`` would not: a weekday taken out, a window removed (or 「時間指定なし」, when only one window
+    would be left), public holidays newly skipped. Today counts: its orders are still to be delivered.
+
+    Checked in Python on purpose: the weekday of a date is not portable SQL, and a district has a few
+    hundred open orders at most."""
+    proposed = District(**values.__dict__)       # transient: never added to the session
+    orders = session.scalars(select(Order).where(Order.district_id == district.id,
+                                                 Order.status.in_(OPEN_STATUSES), Order.delivery_date >= today)
+                             .order_by(Order.delivery_date, Order.id))
+    return [order for order in orders if _deliverable(district, order.delivery_date, order.window_code)
+            and not _deliverable(proposed, order.delivery_date, order.window_code)]
+
+
+def _refusal(stranded: list[Order]) -> Conflict:
+    days = sorted({WEEKDAYS_JA[o.delivery_date.weekday()] for o in stranded}, key=WEEKDAYS_JA.index)
+    first = stranded[0].delivery_date
+    return Conflict("open_orders", f"この変更では、受付中・確定済みの注文{len(stranded)}件（{first.month}月{first.day}日"
+                                   f"から、{'・'.join(days)}曜日）が配達できなくなるため、保存していません。"
+                                   "先にその注文を別の日に移すか取り消してから、もう一度保存してください。",
+                    orders=len(stranded))
+
+
+def save_district(session: Session, values: DistrictValues, *, district_id: int | None, actor: str,
+                  now: datetime, today: date) -> District:
+    """Add or change a district. A change that would leave open orders on a day or in a window the
+    district no longer delivers is refused (``open_orders``, 409): those orders are moved or cancelled
+    first, by a person who tells the residents. Districts are never deleted (residents belong to one)."""
+    taken = session.scalar(select(District.id).where(District.code == values.code))
+    if taken is not None and taken != district_id:
+        raise DomainError("code_taken", "その地区の記号はほかの地区で使われています。別の記号にしてください。")
+    district = District() if district_id is None else get_district(session, district_id)
+    if district_id is not None:
+        stranded = stranded_orders(session, district, values, today=today)
+        if stranded:
+            raise _refusal(stranded)
+    before = {} if district_id is None else {f: getattr(district, f) for f in DistrictValues.__dataclass_fields__}
+    for field, value in values.__dict__.items():
+        setattr(district, field, value)
+    if district_id is None:
+        session.add(district)
+    session.flush()
+    after = {f: getattr(district, f) for f in DistrictValues.__dataclass_fields__}
+    audit.record(session, at=now, actor=actor, channel="web",
+                 action="district.add" if district_id is None else "district.edit", subject_type="district",
+                 subject_id=district.id, fields=sorted(k for k in after if before.get(k) != after[k]))
+    return district
