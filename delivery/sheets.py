@@ -41,6 +41,7 @@ class SheetStop:
     order_ids: tuple[int, ...]              # the orders handed over at a door (a resident may have two)
     cash_collected_yen: int | None = None   # what the driver recorded at the door
     cancelled: bool = False                 # cancelled after the plan was made: nothing to do here
+    cash_due_yen: int = 0                   # the cash the driver is to collect here (each order once)
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,8 @@ def _door(stop: RunStop, here: list[Order], legs: dict[int, list[RunStop]], carr
         stop.id, stop.seq, "delivery", hhmm(stop.eta), f"{stop.window_start}〜{stop.window_end}",
         f"{resident.name} 様", resident.address, national_format(resident.phone or resident.mobile_phone or ""),
         tuple(items), "　".join(collect) if live else "なし", "　".join(notes), map_link(stop.lat, stop.lon),
-        stop.status, tuple(order.id for order in here), stop.cash_collected_yen, cancelled=not live)
+        stop.status, tuple(order.id for order in here), stop.cash_collected_yen, cancelled=not live,
+        cash_due_yen=sum(cash_here))
     return sheet_stop, sum(cash_here)
 
 

@@ -128,3 +128,20 @@ def not_at_home_today(session: Session, *, delivery_date) -> list[RunStop]:  # t
         select(RunStop).join(Run).join(Plan)
         .where(Plan.delivery_date == delivery_date, Plan.active.is_(True), RunStop.status == "not_at_home")
         .order_by(RunStop.done_at)))
+
+
+def not_at_home_visits(session: Session, *, first: date, last: date) -> list[tuple[date, RunStop]]:
+    """The 不在 door visits of the days ``first``…``last`` on every plan version, once per visit (a stop
+    may bring several of the resident's orders), oldest first: a re-plan (which carries recorded stops
+    into the new runs) must neither drop a resident from the welfare list nor count them twice."""
+    seen: set[tuple[date, int]] = set()
+    visits = []
+    for day, stop in session.execute(
+            select(Plan.delivery_date, RunStop).join(Run, Run.id == RunStop.run_id).join(Plan, Plan.id == Run.plan_id)
+            .where(Plan.delivery_date >= first, Plan.delivery_date <= last, RunStop.status == "not_at_home")
+            .order_by(Plan.delivery_date, RunStop.done_at, RunStop.id)):
+        keys = {(day, order_id) for order_id in stop.order_ids}
+        if not seen.issuperset(keys):
+            seen.update(keys)
+            visits.append((day, stop))
+    return visits

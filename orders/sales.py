@@ -8,12 +8,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from orders.models import Order, OrderLine, OrderStatus
-from shops.models import Product
+from shops.models import Product, Shop
 
 PERIODS = ("day", "week")
 MAX_SPAN_DAYS = 400
@@ -43,6 +44,31 @@ def period_start(day: date, by: str) -> date:
     return day - timedelta(days=day.weekday()) if by == "week" else day
 
 
+def _sold(start: date, end: date) -> tuple[Any, ...]:
+    """The lines that are sales: of delivered orders, delivered from ``start`` to ``end`` (inclusive)."""
+    return (Order.status == OrderStatus.DELIVERED, Order.delivery_date >= start, Order.delivery_date <= end)
+
+
+@dataclass(frozen=True)
+class ShopDaySales:
+    day: date
+    shop_id: int
+    shop_name: str
+    yen: int
+
+
+def sales_by_shop(session: Session, *, start: date, end: date) -> list[ShopDaySales]:
+    """Every shop's sales per delivery day from ``start`` to ``end`` (the staff's daily report): days
+    and shops with sales only, by day then by yen (largest first)."""
+    rows = session.execute(
+        select(Order.delivery_date, OrderLine.shop_id, Shop.name, func.sum(OrderLine.line_total_yen).label("yen"))
+        .join(Order, Order.id == OrderLine.order_id).join(Shop, Shop.id == OrderLine.shop_id)
+        .where(*_sold(start, end))
+        .group_by(Order.delivery_date, OrderLine.shop_id, Shop.name)).all()
+    sales = [ShopDaySales(row.delivery_date, row.shop_id, row.name, int(row.yen)) for row in rows]
+    return sorted(sales, key=lambda s: (s.day, -s.yen, s.shop_id))
+
+
 def shop_sales(session: Session, *, shop_id: int, start: date, end: date, by: str = "day") -> list[SalesPeriod]:
     """The shop's sales from ``start`` to ``end`` (delivery dates, inclusive), one entry per day or per
     week, newest first, empty periods included (a day with nothing sold shows 0円)."""
@@ -55,8 +81,7 @@ def shop_sales(session: Session, *, shop_id: int, start: date, end: date, by: st
                func.sum(OrderLine.quantity).label("quantity"), func.sum(OrderLine.line_total_yen).label("yen"))
         .join(Order, Order.id == OrderLine.order_id)
         .join(Product, Product.id == OrderLine.product_id)
-        .where(OrderLine.shop_id == shop_id, Order.status == OrderStatus.DELIVERED,
-               Order.delivery_date >= start, Order.delivery_date <= end)
+        .where(OrderLine.shop_id == shop_id, *_sold(start, end))
         .group_by(Order.delivery_date, OrderLine.product_id, Product.name, Product.unit)
     ).all()
     totals: dict[date, dict[int, list]] = defaultdict(dict)

@@ -76,6 +76,8 @@ def create_app(config: Mapping[str, Any] | None = None, *, clock: Clock | None =
     app.register_blueprint(staff_privacy.bp)
     from staff import master as staff_master
     app.register_blueprint(staff_master.bp)
+    from staff import report as staff_report
+    app.register_blueprint(staff_report.bp)
     from driver import views as driver_views
     app.register_blueprint(driver_views.bp)
     from shop_portal import views as shop_views

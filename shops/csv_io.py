@@ -22,6 +22,7 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from core.spreadsheet import FORMULA_STARTS, csv_text, excel_csv_bytes
 from shops.products import ShopProduct
 from shops.service import MAX_PRICE_YEN, MAX_STOCK, normalise_text
 
@@ -41,8 +42,6 @@ _YES = {"販売中", "販売", "する", "はい", "○", "〇", "1", "true", "y
 _NO = {"お休み", "休み", "停止", "販売停止", "しない", "いいえ", "×", "0", "false", "no"}
 MAX_ROWS = 2000
 MAX_CSV_BYTES = 200_000
-# Excel runs a cell that starts with one of these as a formula: the export quotes it with 「'」.
-_FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -109,23 +108,18 @@ def decode(data: bytes) -> str:
 
 # ---- export ----------------------------------------------------------------------------------
 
-def _cell(text: str) -> str:
-    return "'" + text if text.startswith(_FORMULA) or text.startswith("'") else text
+def _export_rows(products: Sequence[ShopProduct]) -> list[list[str | int]]:
+    return [list(HEADERS)] + [[p.id, p.name, p.kana, p.unit, p.price_yen, UNLIMITED if p.stock is None else p.stock,
+                               ON_SALE if p.available else OFF_SALE] for p in products]
 
 
 def export_text(products: Sequence[ShopProduct]) -> str:
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(HEADERS)
-    for p in products:
-        writer.writerow([p.id, _cell(p.name), _cell(p.kana), _cell(p.unit), p.price_yen,
-                         UNLIMITED if p.stock is None else p.stock, ON_SALE if p.available else OFF_SALE])
-    return out.getvalue()
+    return csv_text(_export_rows(products))
 
 
 def export_bytes(products: Sequence[ShopProduct]) -> bytes:
     """The shop's products as CSV bytes: UTF-8 with a BOM, CRLF lines (what Excel expects)."""
-    return export_text(products).encode("utf-8-sig")
+    return excel_csv_bytes(_export_rows(products))
 
 
 # ---- import ----------------------------------------------------------------------------------
@@ -137,7 +131,7 @@ def _clean(text: str) -> str:
 def _uncell(text: str) -> str:
     """A text cell as the shop meant it (the export's formula quote taken off again)."""
     # the quote is looked for before stripping: the export quoted a cell that began with a tab or CR
-    if text.startswith("'") and text[1:].startswith(_FORMULA + ("'",)):
+    if text.startswith("'") and text[1:].startswith(FORMULA_STARTS + ("'",)):
         return text[1:].strip()
     return text.strip()
 

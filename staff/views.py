@@ -15,6 +15,7 @@ from delivery.distances import provider_from_config
 from delivery.picking import picking_shops
 from delivery.plan_changes import orders_after_plan, plan_changes
 from delivery.plan_requests import OPEN_STATES, QUEUED, get_request, progress_label, request_plan
+from delivery.stops import not_at_home_visits
 from delivery.runner import driver_link, picking_link, queue_plan_request, refuse_past_day
 from orders.calendar import format_date_ja
 from orders.errors import OrderError
@@ -76,7 +77,7 @@ def dashboard() -> str:
         shops = picking_shops(session, plan) if plan else []
         unassigned = _left_out_rows(session, plan) if plan else []
         late_orders = orders_after_plan(session, plan) if plan else []
-        absent = _absent_rows(session, _not_at_home(session, day))
+        absent = _absent_rows(session, [stop for _, stop in not_at_home_visits(session, first=day, last=day)])
         outbox = status_counts(session)
         dead = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
                                     .order_by(OutboxMessage.created_at.desc()).limit(20)))
@@ -107,20 +108,6 @@ def _left_out_rows(session: Session, plan: Plan) -> list[dict[str, object]]:
                      "address": resident.address, "next_day": next_day,
                      "movable": order.status is OrderStatus.CONFIRMED})
     return rows
-
-
-def _not_at_home(session: Session, day: date) -> list[RunStop]:
-    """The day's 不在 stops on every plan version, once per door visit (a stop may bring several of the
-    resident's orders): a re-plan (which carries recorded stops into the new runs) must neither drop a
-    resident from the welfare list nor list them twice."""
-    seen: set[int] = set()
-    stops = []
-    for stop in session.scalars(select(RunStop).join(Run).join(Plan).where(
-            Plan.delivery_date == day, RunStop.status == "not_at_home").order_by(RunStop.done_at, RunStop.id)):
-        if not seen.issuperset(stop.order_ids):
-            seen.update(stop.order_ids)
-            stops.append(stop)
-    return stops
 
 
 def _absent_rows(session: Session, stops: list[RunStop]) -> list[dict[str, str]]:
