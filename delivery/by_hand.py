@@ -1,8 +1,10 @@
-"""Staff put an order the solver left out onto a van by hand.
+"""Staff put an order onto a van by hand: one the solver left out, or one moved from another van.
 
 The order's pickups (one per shop it buys from) and its door stop are added at the end of the chosen
 run of the day's active plan, after the van's last stop and before it drives back: nobody else's ETA
-moves, so only the driver, the shops concerned and this order's resident (and family) hear about it.
+moves, so only the drivers, the shops concerned and this order's resident (and family) hear about it.
+A move takes the whole door (every order handed over there) off its van first; that van's other stops
+keep their times (it arrives early rather than late, and nobody is told a new time for nothing).
 A later re-plan decides afresh (the order is then planned like any other).
 """
 
@@ -11,17 +13,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from uuid import uuid4
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from delivery.distances import DistanceProvider, Point
 from delivery.leftovers import on_runs
-from delivery.models import Run, RunStop, UnassignedOrder
+from delivery.models import Run, RunStop, RunStopOrder, UnassignedOrder
 from delivery.notices import ShopLink, plan_messages
 from delivery.problem_builder import ServiceTimes
 from orders.changes import get_order
-from orders.models import OrderStatus
+from orders.models import Order, OrderStatus
 from core import audit
 from core.clock import JST
 from core.errors import DomainError, NotFound
@@ -50,11 +53,7 @@ def assign_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, 
     Refuses an order that is not confirmed, is already on a run, or is for another day than the run.
     It never reorders or re-times the run's existing stops.
     """
-    run = session.scalars(select(Run).where(Run.id == run_id)
-                          .options(selectinload(Run.plan), selectinload(Run.stops), selectinload(Run.vehicle))
-                          ).one_or_none()
-    if run is None or not run.plan.active:
-        raise NotFound("unknown_run", "その便は見つかりませんでした（計画が新しくなっていれば、開き直してください）。")
+    run = _active_run(session, run_id)
     plan = run.plan
     order = get_order(session, order_id=order_id, for_update=True)
     if order.status is not OrderStatus.CONFIRMED:
@@ -64,40 +63,8 @@ def assign_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, 
     if order.id in on_runs(plan):
         raise AssignError("already_on_a_run", "この注文はすでに便に入っています。")
     before = plan_messages(session, plan, driver_link, shop_link)
-
-    shops = sorted({line.shop_id: line.shop for line in order.lines}.items())
-    resident = order.resident
-    home = Point(resident.lat if resident.lat is not None else order.district.centre_lat,
-                 resident.lon if resident.lon is not None else order.district.centre_lon)
-    depot = Point(run.vehicle.depot_lat, run.vehicle.depot_lon)
-    last = run.stops[-1] if run.stops else None
-    origin = Point(last.lat, last.lon) if last else depot
-    points = [origin, *(Point(shop.lat, shop.lon) for _, shop in shops), home, depot]
-    matrix = distances.matrix(points)
-    # after the van's last stop, and never in the past when staff add it during the day
-    clock = max((last.eta + timedelta(seconds=last.service_s)) if last else run.start_at, now)
-    added_m = -_leg(matrix.distance_m, 0, len(points) - 1)   # the old drive back is replaced
-    day = datetime.combine(plan.delivery_date, datetime.min.time(), tzinfo=JST)
-    for i, (shop_id, shop) in enumerate(shops, start=1):
-        clock = max(clock + timedelta(seconds=_leg(matrix.travel_s, i - 1, i)), day + _hhmm(shop.pickup_open))
-        service = times.shop_setup_s + times.pickup_per_order_s
-        run.stops.append(RunStop(seq=len(run.stops) + 1, kind="pickup", shop_id=shop_id, picks=[order.id],
-                                 lat=shop.lat, lon=shop.lon, eta=clock, service_s=service))
-        added_m += _leg(matrix.distance_m, i - 1, i)
-        clock += timedelta(seconds=service)
-    door_at = len(points) - 2
-    clock = max(clock + timedelta(seconds=_leg(matrix.travel_s, door_at - 1, door_at)),
-                day + _hhmm(order.window_start))
-    service = times.door_setup_s + times.handover_s * len(shops) + (times.cash_s if order.payment_method == "cash" else 0)
-    door = RunStop(seq=len(run.stops) + 1, kind="delivery", order_ids=[order.id], lat=home.lat, lon=home.lon,
-                   eta=clock, window_start=order.window_start, window_end=order.window_end, service_s=service)
-    run.stops.append(door)
-    added_m += _leg(matrix.distance_m, door_at - 1, door_at) + _leg(matrix.distance_m, door_at, door_at + 1)
-    run.end_at = max(run.end_at, clock + timedelta(seconds=service + _leg(matrix.travel_s, door_at, door_at + 1)))
-    run.distance_m = max(0, run.distance_m + added_m)
-    run.duration_s = int((run.end_at - run.start_at).total_seconds())
-    if order.district.name not in (run.districts or "").split("・"):
-        run.districts = "・".join(filter(None, [run.districts, order.district.name]))
+    door, clock = _append_door(run, [order], order.window_start, order.window_end, now=now,
+                               distances=distances, times=times)
     removed = session.execute(delete(UnassignedOrder).where(UnassignedOrder.plan_id == plan.id,
                                                             UnassignedOrder.order_id == order.id)).rowcount
     plan.unassigned_count = max(0, plan.unassigned_count - (removed or 0))
@@ -108,15 +75,161 @@ def assign_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, 
     session.expire(plan, ["unassigned"])
     audit.record(session, at=now, actor=actor, channel="staff", action="plan.assigned_by_hand",
                  subject_type="order", subject_id=order.id, plan_id=plan.id, run_id=run.id, stop_id=door.id)
-    queued = _queue_changes(session, plan.id, order.id, before, plan_messages(session, plan, driver_link, shop_link), now)
+    queued = _queue_changes(session, f"plan:{plan.id}:hand:{order.id}", before,
+                            plan_messages(session, plan, driver_link, shop_link), now)
     local_end = run.end_at.astimezone(JST).strftime("%H:%M")
     return Assigned(run, door, late=clock.astimezone(JST).strftime("%H:%M") > order.window_end,
                     past_shift=local_end > run.vehicle.shift_end, messages=queued)
 
 
-def _queue_changes(session: Session, plan_id: int, order_id: int, before: dict[tuple[str, str, str], str],
+@dataclass(frozen=True)
+class Moved:
+    run: Run               # the van it now rides on
+    source: Run            # the van it came off
+    stop: RunStop          # the door, at the end of ``run``
+    order_ids: list[int]   # every order handed over at that door (they move together)
+    late: bool
+    past_shift: bool
+    messages: int
+
+
+def move_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, now: datetime,
+                 distances: DistanceProvider, driver_link: Callable[[Run], str],
+                 shop_link: ShopLink | None = None, times: ServiceTimes = ServiceTimes()) -> Moved:
+    """Move ``order_id``'s door (with every order handed over there, so the house stays one stop) from
+    its van to the end of run ``run_id`` of the same active plan, and queue what changed.
+
+    Refuses when the order is on no run (use ``assign_by_hand``), already on that run, or when anything
+    at the door has happened: the goods collected, the door visited.
+    """
+    run = _active_run(session, run_id)
+    plan = run.plan
+    door = session.scalars(
+        select(RunStop).join(Run, Run.id == RunStop.run_id)
+        .join(RunStopOrder, RunStopOrder.run_stop_id == RunStop.id)
+        .where(Run.plan_id == plan.id, RunStopOrder.order_id == order_id, RunStop.kind == "delivery")
+    ).one_or_none()
+    if door is None:
+        get_order(session, order_id=order_id)      # an unknown order is a 404, not "not on a run"
+        raise AssignError("not_on_a_run", "この注文はまだ便に入っていません。「この便の最後に追加」を使ってください。")
+    source = door.run
+    if source.id == run.id:
+        raise AssignError("same_run", "この注文はすでにこの便に入っています。")
+    moved = sorted(door.order_ids)
+    orders = [get_order(session, order_id=i, for_update=True) for i in moved]   # ascending: no deadlock
+    if door.status != "pending" or any(o.status is not OrderStatus.CONFIRMED for o in orders):
+        raise AssignError("under_way", "この注文はもう積み込みや配達が始まっているため、別の車両には移せません。")
+    pickups = [s for s in source.stops if s.kind == "pickup" and set(s.picks) & set(moved)]
+    if any(s.status != "pending" for s in pickups):
+        raise AssignError("under_way", "この注文はもう積み込みや配達が始まっているため、別の車両には移せません。")
+    before = plan_messages(session, plan, driver_link, shop_link)
+
+    route_before = list(source.stops)
+    window = (door.window_start or orders[0].window_start, door.window_end or orders[0].window_end)
+    for stop in pickups:
+        left = [i for i in stop.picks if i not in moved]
+        stop.service_s = max(0, stop.service_s - times.pickup_per_order_s * (len(stop.picks) - len(left)))
+        stop.picks = left
+    for stop in [door, *(s for s in pickups if not s.picks)]:
+        source.stops.remove(stop)                    # delete-orphan: the row goes
+    for seq, stop in enumerate(source.stops, start=1):
+        stop.seq = seq
+    saved_m = _length(source, route_before, distances) - _length(source, source.stops, distances)
+    source.distance_m = max(0, source.distance_m - saved_m)
+    session.flush()
+
+    new_door, clock = _append_door(run, orders, *window, now=now, distances=distances, times=times)
+    plan.total_distance_m = sum(r.distance_m for r in plan.runs)
+    plan.total_duration_s = sum(r.duration_s for r in plan.runs)
+    session.flush()
+    audit.record(session, at=now, actor=actor, channel="staff", action="plan.moved_by_hand",
+                 subject_type="order", subject_id=order_id, order_ids=moved, plan_id=plan.id,
+                 from_run_id=source.id, run_id=run.id, stop_id=new_door.id)
+    # a fresh key per move (a row id can come back on SQLite once its row is deleted), so an order moved
+    # there and back is told both times; the move is one transaction, so nothing can send it twice
+    queued = _queue_changes(session, f"plan:{plan.id}:move:{order_id}:{uuid4().hex[:12]}", before,
+                            plan_messages(session, plan, driver_link, shop_link), now)
+    local_end = run.end_at.astimezone(JST).strftime("%H:%M")
+    return Moved(run, source, new_door, moved, late=clock.astimezone(JST).strftime("%H:%M") > window[1],
+                 past_shift=local_end > run.vehicle.shift_end, messages=queued)
+
+
+def move_choices(session: Session, run_id: int) -> list[Run]:
+    """The other runs of run ``run_id``'s plan, with their vans and drivers, for 「別の車両に移す」
+    (none when that plan is no longer the active one)."""
+    this = aliased(Run)
+    same_plan = select(this.plan_id).where(this.id == run_id).scalar_subquery()
+    return list(session.scalars(
+        select(Run).where(Run.plan_id == same_plan, Run.id != run_id, Run.plan.has(active=True))
+        .order_by(Run.id).options(selectinload(Run.vehicle), selectinload(Run.driver))))
+
+
+def _active_run(session: Session, run_id: int) -> Run:
+    run = session.scalars(select(Run).where(Run.id == run_id)
+                          .options(selectinload(Run.plan), selectinload(Run.stops), selectinload(Run.vehicle))
+                          ).one_or_none()
+    if run is None or not run.plan.active:
+        raise NotFound("unknown_run", "その便は見つかりませんでした（計画が新しくなっていれば、開き直してください）。")
+    return run
+
+
+def _length(run: Run, stops: Sequence[RunStop], distances: DistanceProvider) -> int:
+    """Metres from the depot through ``stops`` and back: only the difference between two of these is used."""
+    depot = Point(run.vehicle.depot_lat, run.vehicle.depot_lon)
+    points = [depot, *(Point(s.lat, s.lon) for s in stops), depot]
+    matrix = distances.matrix(points)
+    return sum(_leg(matrix.distance_m, i, i + 1) for i in range(len(points) - 1))
+
+
+def _append_door(run: Run, orders: Sequence[Order], window_start: str, window_end: str, *, now: datetime,
+                 distances: DistanceProvider, times: ServiceTimes) -> tuple[RunStop, datetime]:
+    """Add a pickup per shop the ``orders`` buy from and then their (one) door after the run's last stop,
+    before the drive back; returns the door and its arrival time. The run's earlier stops keep their times."""
+    plan = run.plan
+    shops = sorted({line.shop_id: line.shop for order in orders for line in order.lines}.items())
+    first = orders[0]
+    resident = first.resident
+    home = Point(resident.lat if resident.lat is not None else first.district.centre_lat,
+                 resident.lon if resident.lon is not None else first.district.centre_lon)
+    depot = Point(run.vehicle.depot_lat, run.vehicle.depot_lon)
+    last = run.stops[-1] if run.stops else None
+    origin = Point(last.lat, last.lon) if last else depot
+    points = [origin, *(Point(shop.lat, shop.lon) for _, shop in shops), home, depot]
+    matrix = distances.matrix(points)
+    # after the van's last stop, and never in the past when staff add it during the day
+    clock = max((last.eta + timedelta(seconds=last.service_s)) if last else run.start_at, now)
+    added_m = -_leg(matrix.distance_m, 0, len(points) - 1)   # the old drive back is replaced
+    day = datetime.combine(plan.delivery_date, datetime.min.time(), tzinfo=JST)
+    for i, (shop_id, shop) in enumerate(shops, start=1):
+        picks = [o.id for o in orders if any(line.shop_id == shop_id for line in o.lines)]
+        clock = max(clock + timedelta(seconds=_leg(matrix.travel_s, i - 1, i)), day + _hhmm(shop.pickup_open))
+        service = times.shop_setup_s + times.pickup_per_order_s * len(picks)
+        run.stops.append(RunStop(seq=len(run.stops) + 1, kind="pickup", shop_id=shop_id, picks=picks,
+                                 lat=shop.lat, lon=shop.lon, eta=clock, service_s=service))
+        added_m += _leg(matrix.distance_m, i - 1, i)
+        clock += timedelta(seconds=service)
+    door_at = len(points) - 2
+    clock = max(clock + timedelta(seconds=_leg(matrix.travel_s, door_at - 1, door_at)), day + _hhmm(window_start))
+    handed = sum(len({line.shop_id for line in o.lines}) for o in orders)
+    service = (times.door_setup_s + times.handover_s * handed
+               + times.cash_s * sum(1 for o in orders if o.payment_method == "cash"))
+    door = RunStop(seq=len(run.stops) + 1, kind="delivery", order_ids=[o.id for o in orders], lat=home.lat,
+                   lon=home.lon, eta=clock, window_start=window_start, window_end=window_end, service_s=service)
+    run.stops.append(door)
+    added_m += _leg(matrix.distance_m, door_at - 1, door_at) + _leg(matrix.distance_m, door_at, door_at + 1)
+    run.end_at = max(run.end_at, clock + timedelta(seconds=service + _leg(matrix.travel_s, door_at, door_at + 1)))
+    run.distance_m = max(0, run.distance_m + added_m)
+    run.duration_s = int((run.end_at - run.start_at).total_seconds())
+    for order in orders:
+        if order.district.name not in (run.districts or "").split("・"):
+            run.districts = "・".join(filter(None, [run.districts, order.district.name]))
+    return door, clock
+
+
+def _queue_changes(session: Session, key: str, before: dict[tuple[str, str, str], str],
                    after: dict[tuple[str, str, str], str], now: datetime) -> int:
-    """The messages whose text the hand assignment changed, as queue_plan_messages sends a re-plan's."""
+    """The messages whose text the change by hand changed, as queue_plan_messages sends a re-plan's
+    (``key`` is unique per change, so an order moved there and back is told both times)."""
     queued = 0
     for (channel, recipient, kind), text in sorted(after.items()):
         old = before.get((channel, recipient, kind))
@@ -126,7 +239,7 @@ def _queue_changes(session: Session, plan_id: int, order_id: int, before: dict[t
         payload: dict[str, object] = ({"messages": [{"type": "text", "text": text[:5000]}]}
                                       if channel == "line" else {"body": text})
         enqueue(session, channel=channel, recipient=recipient, kind=kind, payload=payload, now=now,
-                dedupe_key=f"plan:{plan_id}:hand:{order_id}:{kind}:{channel}:{recipient}")
+                dedupe_key=f"{key}:{kind}:{channel}:{recipient}")
         queued += 1
     return queued
 

@@ -7,13 +7,17 @@ from __future__ import annotations
 import secrets
 from datetime import date
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from accounts.security import audit_view, csrf_token, current_actor, staff_change_required, staff_required
 from core.clock import JST, get_clock
+from delivery.by_hand import move_by_hand, move_choices
+from delivery.distances import provider_from_config
 from delivery.order_stop import stop_of_order
+from delivery.runner import driver_link, picking_link
 from core.db import db
 from core.errors import DomainError
+from core.inputs import db_int
 from orders.calendar import format_date_ja, format_datetime_ja
 from orders.models import OPEN_STATUSES, STATUS_LABELS_JA
 from orders.office import CHANNEL_LABELS_JA, HISTORY_LABELS_JA, office_day, order_history, quote_office_order, take_office_order
@@ -161,15 +165,43 @@ def order_detail(order_id: int):  # type: ignore[no-untyped-def]
             abort(404, description=failure.message)
         history = order_history(session, order_id)
         stop = stop_of_order(session, order)
+        # another van, while nothing at the door has happened yet
+        vans = move_choices(session, stop.run_id) if stop and stop.status == "pending" else []
         changeable = order.status in OPEN_STATUSES and now < order.cutoff_at
         page = render_template(
-            "staff/order_detail.html", order=order, resident=order.resident, history=history, stop=stop,
+            "staff/order_detail.html", order=order, resident=order.resident, history=history, stop=stop, vans=vans,
             labels=STATUS_LABELS_JA, channels=CHANNEL_LABELS_JA, actions=HISTORY_LABELS_JA, changeable=changeable,
             day_text=format_date_ja(order.delivery_date), cutoff_text=format_datetime_ja(order.cutoff_at),
             jst=JST, national_format=national_format, csrf_token=csrf_token())
         resident_id = order.resident_id
     audit_view("order", "order", order_id, resident_id=resident_id)
     return page
+
+
+@bp.post("/orders/<int:order_id>/move-van")
+@staff_change_required
+def move_van(order_id: int):  # type: ignore[no-untyped-def]
+    """Move the order's door (every order handed over there) to the end of another van's run."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run_id = db_int(request.form.get("run_id", ""))
+    if run_id is None:
+        flash("移す先の車両を選んでください。")
+        return redirect(url_for("phone_orders.order_detail", order_id=order_id))
+    try:
+        with db.transaction() as session:
+            done = move_by_hand(session, order_id=order_id, run_id=run_id, actor=current_actor(),
+                                now=get_clock().now(), distances=provider_from_config(app.config),
+                                driver_link=lambda run: driver_link(app, run),
+                                shop_link=lambda shop_id, day: picking_link(app, shop_id, day))
+            eta = done.stop.eta.astimezone(JST).strftime("%H:%M")
+            notes = ("（ご希望の時間帯を過ぎます）" if done.late else "") + ("（勤務時間を過ぎます）" if done.past_shift else "")
+            together = "・".join(str(i) for i in done.order_ids)
+            message = (f"注文番号 {together} を{done.source.vehicle.name}から{done.run.vehicle.name}の最後に移しました"
+                       f"（{eta}ごろ）{notes}。配達員・お店・お客様にお知らせしました。")
+        flash(message)
+    except DomainError as failure:
+        flash(failure.message)
+    return redirect(url_for("phone_orders.order_detail", order_id=order_id))
 
 
 @bp.post("/orders/<int:order_id>/change")

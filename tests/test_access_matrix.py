@@ -49,6 +49,7 @@ PAGES = [
     ("POST", "/staff/residents/1/order/confirm", CHANGE_STAFF),
     ("GET", "/staff/orders/1", VIEW_STAFF),
     ("POST", "/staff/orders/1/change", CHANGE_STAFF),
+    ("POST", "/staff/orders/1/move-van", CHANGE_STAFF),
     ("GET", "/staff/report", VIEW_STAFF),
     ("GET", "/staff/report.csv?from=2026-11-25&to=2026-12-01", VIEW_STAFF),
     ("GET", "/staff/master/", VIEW_STAFF),
