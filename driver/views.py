@@ -8,7 +8,6 @@ from datetime import timedelta
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.security import csrf_token, role_required
@@ -16,8 +15,8 @@ from core.clock import JST, get_clock
 from core.db import db
 from core.errors import DomainError, NotFound
 from delivery.driver_links import driver_run
-from delivery.models import Plan, Run
 from delivery.runner import driver_link
+from delivery.runs import driver_runs, get_run
 from delivery.sheets import RunSheet, run_sheet
 from delivery.stops import record_stop_outcome
 from orders.calendar import format_date_ja
@@ -43,7 +42,7 @@ def driver_run_page(token: str, run_id: int) -> str:
     """The driver's phone page: stops in order with times, items, cash, notes, map links and buttons."""
     with db.reading() as session:
         sheet = sheet_or_404(session, run_id)
-        current = session.get(Run, sheet.current_run_id) if sheet.current_run_id else None
+        current = get_run(session, sheet.current_run_id) if sheet.current_run_id else None
         # A superseded run's link is revoked: its page shows no stop (no names, addresses, phones), only
         # the way to the run that replaced it, or the coordinator's number.
         current_url = driver_link(current_app, current) if current else None  # type: ignore[arg-type]
@@ -67,7 +66,7 @@ def driver_stop(token: str, run_id: int, stop_id: int):  # type: ignore[no-untyp
         return redirect(url_for("driver.run", token=token) + f"#stop-{stop_id}")
     try:
         with db.transaction() as session:
-            run = session.get(Run, run_id)
+            run = get_run(session, run_id)
             record_stop_outcome(session, stop_id=stop_id, outcome=request.form.get("outcome", ""),
                                 actor=f"driver:{run.driver_id if run else '?'}", channel="web",
                                 now=get_clock().now(), cash_yen=cash, run_id=run_id)
@@ -85,10 +84,7 @@ def driver_home() -> str:
     """A signed-in driver's runs for today and the next days (only their own), each opening the run page."""
     today = get_clock().now().astimezone(JST).date()
     with db.reading() as session:
-        runs = list(session.scalars(select(Run).join(Plan).where(
-            Run.driver_id == current_user.driver_id, Plan.active.is_(True),
-            Plan.delivery_date >= today, Plan.delivery_date <= today + timedelta(days=2))
-            .order_by(Plan.delivery_date, Run.start_at)))
+        runs = driver_runs(session, driver_id=current_user.driver_id, first=today, last=today + timedelta(days=2))
         rows = [(format_date_ja(run.plan.delivery_date), run.vehicle.name, run.districts,
                  driver_link(current_app, run)) for run in runs]  # type: ignore[arg-type]
     return render_template("driver/home.html", rows=rows)

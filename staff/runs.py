@@ -8,12 +8,12 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from markupsafe import Markup
 
 from accounts.security import audit_view, csrf_token, current_actor, staff_change_required, staff_required
-from core import audit
 from core.clock import get_clock
 from core.db import db
+from core.errors import NotFound
 from core.inputs import parse_day
-from delivery.models import Run
 from delivery.runner import driver_link
+from delivery.runs import get_run, revoke_run_link
 from driver.views import sheet_or_404
 from shop_portal.views import picking_page
 
@@ -36,7 +36,7 @@ def run_link(run_id: int) -> str:
     """The driver's run link as a large QR code, to show on a screen or print for a driver without LINE."""
     with db.reading() as session:
         sheet = sheet_or_404(session, run_id)
-        run = session.get(Run, run_id)
+        run = get_run(session, run_id)
         # A superseded run gets no code: its page only points on, so staff are sent to the current one.
         url = driver_link(current_app, run) if sheet.plan_active else None  # type: ignore[arg-type]
     qr = Markup(segno.make(url, error="m").svg_inline(scale=8, border=4)) if url else None
@@ -49,13 +49,11 @@ def revoke_link(run_id: int):  # type: ignore[no-untyped-def]
     """Staff revoke the run's driver link (a lost or shared phone): every link made before stops
     opening; the page then shows the new link's QR code to give the driver."""
     now = get_clock().now()
-    with db.transaction() as session:
-        run = session.get(Run, run_id)
-        if run is None:
-            abort(404, description="その便は見つかりませんでした。")
-        run.link_version = (run.link_version or 0) + 1
-        audit.record(session, at=now, actor=current_actor(), channel="web", action="run.link_revoked",
-                     subject_type="run", subject_id=run.id, link_version=run.link_version)
+    try:
+        with db.transaction() as session:
+            revoke_run_link(session, run_id=run_id, actor=current_actor(), now=now)
+    except NotFound as error:
+        abort(404, description=error.message)
     flash("これまでのリンクを取り消しました。下の新しいリンク（QRコード）を配達員に渡してください。")
     return redirect(url_for("runs.run_link", run_id=run_id))
 

@@ -47,7 +47,6 @@ STILL_TO_MOVE: set[str] = {
     "bot/conversation/registration.py",
     "bot/conversation/state.py",
     "bot/dispatch.py",
-    "driver/views.py",
     "staff/*",
     "voice/calls.py",
     "voice/eta.py",
