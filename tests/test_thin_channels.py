@@ -50,7 +50,6 @@ STILL_TO_MOVE: set[str] = {
     "staff/*",
     "voice/calls.py",
     "voice/eta.py",
-    "voice/steps/common.py",
     "voice/views.py",
 }
 

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
-
-from sqlalchemy import Select, func, select
 
 from twilio.twiml.voice_response import VoiceResponse
 
 from orders.errors import OrderError
 from orders.service import LineItem, Quote, order_or_add
-from shops.models import Product, Shop
+from shops.names import product_names_on_sale, shared_product_names
+from shops.service import shop_by_id
 from voice import prompts as P
 from voice.call import Call, go
 
@@ -34,21 +32,14 @@ def line_items(pairs: list[list[int]]) -> list[LineItem]:
     return [LineItem(int(pid), int(qty)) for pid, qty in pairs]
 
 
-def _on_sale() -> Select[Any]:
-    return (select(Product.name).join(Shop, Shop.id == Product.shop_id)
-            .where(Shop.active.is_(True), Product.available.is_(True)))
-
-
 def shared_names(call: Call) -> set[str]:
     """Product names sold by more than one shop (大根 at the greengrocer and at a farm stand)."""
-    # One aggregate query: this runs on every read-back, and loading the catalogue cost more.
-    query = _on_sale().group_by(Product.name).having(func.count(Product.id) > 1)
-    return set(call.session.scalars(query))
+    return shared_product_names(call.session)
 
 
 def catalogue_names(call: Call) -> list[str]:
     """Names of everything on sale, for speech-recognition hints (names only, no ORM objects)."""
-    return list(call.session.scalars(_on_sale().order_by(Product.id)))
+    return product_names_on_sale(call.session)
 
 
 def item_name(call: Call, name: str, shop_id: int, shared: set[str]) -> str:
@@ -56,7 +47,7 @@ def item_name(call: Call, name: str, shop_id: int, shared: set[str]) -> str:
     read naturally: 「卵 6個入り」)."""
     if name not in shared:
         return P.spoken_name(name)
-    shop = call.session.get(Shop, shop_id)
+    shop = shop_by_id(call.session, shop_id)
     return P.spoken_name(name, shop.name if shop else None)
 
 
