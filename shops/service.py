@@ -9,10 +9,11 @@ StockMovement, so ``initial + Σ delta == stock`` (an unlimited product, stock N
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -99,6 +100,45 @@ def list_products(session: Session, *, shop_id: int | None = None, category: str
     if category is not None:
         query = query.where(Product.category == category)
     return list(session.scalars(query))
+
+
+@dataclass(frozen=True)
+class Word:
+    """What the free-text matcher needs of a product (``understanding.understand``'s ``Entry``)."""
+
+    id: int
+    name: str
+    kana: str
+    unit: str
+    category: str
+    shop_id: int
+
+
+_WORD_ON_SALE = (Shop.active.is_(True), Product.available.is_(True))
+# Same order as list_products: when two products share a name, the earlier one wins.
+_WORD_COLUMNS = (Product.id, Product.name, Product.kana, Product.unit, Product.category, Product.shop_id)
+# Prebuilt: the bot reads these on every typed order, and building a statement costs more than running it.
+_WORDS = (select(*_WORD_COLUMNS).join(Shop, Shop.id == Product.shop_id)
+          .where(*_WORD_ON_SALE).order_by(Product.shop_id, Product.id))
+_WORDS_AMONG = (select(*_WORD_COLUMNS).join(Shop, Shop.id == Product.shop_id)
+                .where(Product.id.in_(bindparam("ids", expanding=True)), *_WORD_ON_SALE)
+                .order_by(Product.shop_id, Product.id))
+
+
+def on_sale_words(session: Session) -> list[Word]:
+    """The words of every product on sale (active shop, available), in catalogue order."""
+    return [_word(row) for row in session.execute(_WORDS)]
+
+
+def on_sale_words_among(session: Session, ids: Sequence[int]) -> list[Word]:
+    """The words of the products among ``ids`` that are on sale now, in catalogue order."""
+    if not ids:
+        return []
+    return [_word(row) for row in session.execute(_WORDS_AMONG, {"ids": list(dict.fromkeys(ids))})]
+
+
+def _word(row: Any) -> Word:
+    return Word(row.id, row.name, row.kana or "", row.unit or "", row.category or "", row.shop_id)
 
 
 def normalise_text(text: str) -> str:

@@ -42,7 +42,6 @@ STATEMENT_BUILDERS = {"select", "insert", "update", "delete"}
 STILL_TO_MOVE: set[str] = {
     "accounts/views.py",
     "bot/conversation/__init__.py",
-    "bot/conversation/catalogue.py",
     "bot/conversation/ordering.py",
     "bot/conversation/registration.py",
     "bot/conversation/state.py",

@@ -15,40 +15,18 @@ from __future__ import annotations
 import threading
 import time
 import weakref
-from dataclasses import dataclass
 from typing import Any, Sequence
 
-from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
-from shops.models import Product, Shop
+from shops.service import Word, on_sale_words, on_sale_words_among
+
+__all__ = ["TTL_S", "Word", "fresh_words", "shop_first", "words"]
 
 TTL_S = 10.0
 
-
-@dataclass(frozen=True)
-class Word:
-    """What ``understanding.understand`` needs of a product (its ``Entry`` protocol)."""
-
-    id: int
-    name: str
-    kana: str
-    unit: str
-    category: str
-    shop_id: int
-
-
-_ON_SALE = (Shop.active.is_(True), Product.available.is_(True))
-# Same order as shops.service.list_products: when two products share a name, the earlier one wins.
-_COLUMNS = (Product.id, Product.name, Product.kana, Product.unit, Product.category, Product.shop_id)
-_WORDS = (select(*_COLUMNS).join(Shop, Shop.id == Product.shop_id)
-          .where(*_ON_SALE).order_by(Product.shop_id, Product.id))
-_FRESH = (select(*_COLUMNS).join(Shop, Shop.id == Product.shop_id)
-          .where(Product.id.in_(bindparam("ids", expanding=True)), *_ON_SALE)
-          .order_by(Product.shop_id, Product.id))
-
 # Per engine (tests make a database per app; ids mean nothing across databases).
-_cache: weakref.WeakKeyDictionary[Engine, tuple[float, tuple[Word, ...]]] = weakref.WeakKeyDictionary()
+_cache: weakref.WeakKeyDictionary[Any, tuple[float, tuple[Word, ...]]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
 
 
@@ -60,27 +38,21 @@ def words(session: Session) -> tuple[Word, ...]:
         cached = _cache.get(engine)
     if cached is not None and now - cached[0] < TTL_S:
         return cached[1]
-    fresh = tuple(_word(row) for row in session.execute(_WORDS))
+    fresh = tuple(on_sale_words(session))
     with _lock:
         _cache[engine] = (now, fresh)
     return fresh
 
 
-def _engine(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine   # a session joined to a Connection
+def _engine(session: Session) -> Any:
+    # An Engine's ``.engine`` is itself; a Connection's (a session joined to one) is its engine.
+    return session.get_bind().engine
 
 
 def fresh_words(session: Session, ids: Sequence[int]) -> list[Word]:
     """The words of the products among ``ids`` that are on sale now, read from the database, in
     catalogue order."""
-    if not ids:
-        return []
-    return [_word(row) for row in session.execute(_FRESH, {"ids": list(dict.fromkeys(ids))})]
-
-
-def _word(row: Any) -> Word:
-    return Word(row.id, row.name, row.kana or "", row.unit or "", row.category or "", row.shop_id)
+    return on_sale_words_among(session, ids)
 
 
 def shop_first(words: Sequence[Word], shop_id: int | None) -> Sequence[Word]:
