@@ -44,6 +44,11 @@ class Assigned:
     messages: int
 
 
+def overrun_notes_ja(late: bool, past_shift: bool) -> str:
+    """The staff page's warning after a change by hand: the door after its window, the van after its shift."""
+    return ("（ご希望の時間帯を過ぎます）" if late else "") + ("（勤務時間を過ぎます）" if past_shift else "")
+
+
 def assign_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, now: datetime,
                    distances: DistanceProvider, driver_link: Callable[[Run], str],
                    shop_link: ShopLink | None = None, times: ServiceTimes = ServiceTimes()) -> Assigned:

@@ -65,6 +65,13 @@ def picking_link(app: Flask, shop_id: int, delivery_date: date) -> str:
     return app.config["PUBLIC_BASE_URL"].rstrip("/") + f"/picking/{token}"
 
 
+def by_hand_links(app: Flask) -> dict[str, object]:
+    """What a change by hand (``delivery/by_hand.py``) needs from the app: distances and the links its
+    messages carry."""
+    return dict(distances=provider_from_config(app.config), driver_link=lambda run: driver_link(app, run),
+                shop_link=lambda shop_id, day: picking_link(app, shop_id, day))
+
+
 def warm_start(routes: dict[str, list[str]]) -> RoutePlan | None:
     """The previous version's routes as a starting point (``solve`` reads only vehicle and stop ids)."""
     if not routes:

@@ -11,10 +11,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from accounts.security import audit_view, csrf_token, current_actor, staff_change_required, staff_required
 from core.clock import JST, get_clock
-from delivery.by_hand import move_by_hand, move_choices
-from delivery.distances import provider_from_config
+from delivery.by_hand import move_by_hand, move_choices, overrun_notes_ja
 from delivery.order_stop import stop_of_order
-from delivery.runner import driver_link, picking_link
+from delivery.runner import by_hand_links
 from core.db import db
 from core.errors import DomainError
 from core.inputs import db_int
@@ -190,11 +189,9 @@ def move_van(order_id: int):  # type: ignore[no-untyped-def]
     try:
         with db.transaction() as session:
             done = move_by_hand(session, order_id=order_id, run_id=run_id, actor=current_actor(),
-                                now=get_clock().now(), distances=provider_from_config(app.config),
-                                driver_link=lambda run: driver_link(app, run),
-                                shop_link=lambda shop_id, day: picking_link(app, shop_id, day))
+                                now=get_clock().now(), **by_hand_links(app))  # type: ignore[arg-type]
             eta = done.stop.eta.astimezone(JST).strftime("%H:%M")
-            notes = ("（ご希望の時間帯を過ぎます）" if done.late else "") + ("（勤務時間を過ぎます）" if done.past_shift else "")
+            notes = overrun_notes_ja(done.late, done.past_shift)
             together = "・".join(str(i) for i in done.order_ids)
             message = (f"注文番号 {together} を{done.source.vehicle.name}から{done.run.vehicle.name}の最後に移しました"
                        f"（{eta}ごろ）{notes}。配達員・お店・お客様にお知らせしました。")

@@ -10,13 +10,12 @@ from sqlalchemy.orm import Session, selectinload
 
 from delivery.leftovers import left_out_orders
 from delivery.models import Plan, Run, RunStop
-from delivery.by_hand import assign_by_hand
-from delivery.distances import provider_from_config
+from delivery.by_hand import assign_by_hand, overrun_notes_ja
 from delivery.picking import picking_shops
 from delivery.plan_changes import orders_after_plan, plan_changes
 from delivery.plan_requests import OPEN_STATES, QUEUED, get_request, progress_label, request_plan
 from delivery.stops import not_at_home_visits
-from delivery.runner import driver_link, picking_link, queue_plan_request, refuse_past_day
+from delivery.runner import by_hand_links, queue_plan_request, refuse_past_day
 from orders.calendar import format_date_ja
 from orders.errors import OrderError
 from delivery.left_out_actions import cancel_left_out, move_to_next_delivery_day, next_day_for
@@ -218,11 +217,9 @@ def assign(order_id: int):  # type: ignore[no-untyped-def]
     try:
         with db.transaction() as session:
             done = assign_by_hand(session, order_id=order_id, run_id=run_id, actor=current_actor(),
-                                  now=get_clock().now(), distances=provider_from_config(app.config),
-                                  driver_link=lambda run: driver_link(app, run),
-                                  shop_link=lambda shop_id, day: picking_link(app, shop_id, day))
+                                  now=get_clock().now(), **by_hand_links(app))  # type: ignore[arg-type]
             eta = done.stop.eta.astimezone(JST).strftime("%H:%M")
-            notes = ("（ご希望の時間帯を過ぎます）" if done.late else "") + ("（勤務時間を過ぎます）" if done.past_shift else "")
+            notes = overrun_notes_ja(done.late, done.past_shift)
             message = (f"注文番号 {order_id} を{done.run.vehicle.name}の最後に追加しました（{eta}ごろ）{notes}。"
                        "配達員とお客様にお知らせしました。")
         flash(message)
