@@ -31,8 +31,8 @@ class OutboxMessage(Base):
     __tablename__ = "outbox"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_outbox_id)
-    channel: Mapped[str] = mapped_column(String(16))     # "line" | "sms" | "voice"
-    recipient: Mapped[str] = mapped_column(String(64))   # LINE user id or E.164 phone number
+    channel: Mapped[str] = mapped_column(String(16))     # "line" | "sms" | "voice" | "recording"
+    recipient: Mapped[str] = mapped_column(String(64))   # LINE user id, E.164 number, or what "recording" deletes
     kind: Mapped[str] = mapped_column(String(48))        # e.g. "order_confirmed", "picking_list"
     payload: Mapped[dict[str, Any]] = mapped_column()     # channel-specific message body
     # Unique per logical message so that the same event never queues the same message twice.

@@ -14,7 +14,9 @@ from sqlalchemy.orm import Session
 
 from outbox.models import OutboxMessage, OutboxStatus, new_outbox_id
 
-CHANNELS = ("line", "sms", "voice")
+# "recording" is not a message to a person: it deletes a call recording kept at Twilio (the resident's
+# voice), queued like a message so that it leaves only after the erasure commits and is retried.
+CHANNELS = ("line", "sms", "voice", "recording")
 # Set on the session when outbox rows are written; otodoke.jobs wakes the worker after the commit.
 # (ORM inserts are seen by its after_flush hook; enqueue_all's Core INSERT says so itself.)
 WRITTEN_FLAG = "otodoke.outbox_written"

@@ -39,6 +39,9 @@ HORIZON = timedelta(hours=23)
 NOT_CONFIGURED = "channel not configured"
 NEEDS_HUMAN = "needs human check"
 ERROR_MAX = 500
+# Channels whose done sends are audited too: a recording deleted at Twilio is the proof that a
+# resident's erasure finished (the queueing is audited by residents/privacy.py).
+AUDITED_WHEN_SENT = frozenset({"recording"})
 
 
 @dataclass
@@ -185,6 +188,10 @@ def record_outcome(session: Session, item: Claimed, result: SendResult, *, now: 
         row.sent_at = now
         row.provider_ref = result.provider_ref
         row.lease_until = None
+        if row.channel in AUDITED_WHEN_SENT:
+            audit.record(session, at=now, actor="worker", channel=row.channel, action="outbox.sent",
+                         subject_type="outbox", subject_id=row.id, kind=row.kind, attempts=row.attempts,
+                         detail=result.detail[:ERROR_MAX] or None)
         return "sent"
     if row.status is not OutboxStatus.SENDING or row.attempts != item.attempt:
         return "stale"

@@ -1,6 +1,7 @@
 """A resident's personal data under APPI (個人情報保護法): disclosure on request (export), deletion on request
 (erase: personal fields anonymised, order and accounting rows kept without them), and the retention sweep
 that anonymises residents inactive for years and prunes old call recordings and conversation state.
+A call recording is deleted where Twilio keeps it, not only unlinked here (``queue_recording_deletion``).
 
 The data sits in several domains, and a domain never imports one above it (``tests/test_layout.py``), so
 each domain above this one that holds a resident's data (orders, delivery) contributes a
@@ -144,11 +145,38 @@ def _calls(session: Session, resident: Resident) -> list[Row]:
             for m in session.scalars(_calls_query(resident))]
 
 
+RECORDING_DELETE = "recording_delete"
+
+
+def _recording_deletion(voice_message_id: int, recording_url: str) -> outbox_service.NewMessage:
+    return outbox_service.NewMessage(channel="recording", recipient=f"voice_message:{voice_message_id}",
+                                     kind=RECORDING_DELETE, payload={"recording_url": recording_url},
+                                     dedupe_key=f"recording:{voice_message_id}:delete")
+
+
+def queue_recording_deletion(session: Session, message: VoiceMessage, *, actor: str, now: datetime) -> None:
+    """Queue the deletion of a call's recording where it is kept (Twilio), before its link is dropped.
+
+    Dropping only our link would leave the resident's voice at the provider. The deletion is an outbox
+    row ("recording" channel): it leaves only after the caller commits, and the worker retries it until
+    Twilio confirms (a 404 counts: already gone). The audit entry names the row, never the URL.
+    """
+    if not message.recording_url:
+        return
+    new = _recording_deletion(message.id, message.recording_url)
+    row = outbox_service.enqueue(session, channel=new.channel, recipient=new.recipient, kind=new.kind,
+                                 payload=new.payload, now=now, dedupe_key=new.dedupe_key)
+    session.flush()
+    audit.record(session, at=now, actor=actor, channel="job", action="privacy.recording_delete",
+                 subject_type="outbox", subject_id=row.id, voice_message_id=message.id)
+
+
 def _erase_calls(session: Session, resident: Resident, now: datetime) -> int:
     if not _phones(resident):
         return 0
     messages = list(session.scalars(_calls_query(resident)))
     for message in messages:
+        queue_recording_deletion(session, message, actor="privacy", now=now)
         message.from_number, message.recording_url = "", None
         message.handled_at = message.handled_at or now
         message.handled_by = message.handled_by or "privacy"
@@ -295,10 +323,18 @@ def retention_sweep(session: Session, *, parts: Sequence[PersonalDataPart], poli
             anonymised += 1
     recordings = conversations = 0
     if policy.recording_days > 0:
-        result = session.execute(update(VoiceMessage).where(
+        old = session.execute(select(VoiceMessage.id, VoiceMessage.recording_url).where(
             VoiceMessage.created_at < now - timedelta(days=policy.recording_days),
-            VoiceMessage.recording_url.is_not(None)).values(recording_url=None))
-        recordings = int(result.rowcount or 0)  # type: ignore[attr-defined]
+            VoiceMessage.recording_url.is_not(None))).all()
+        # The recordings themselves go too, not only our links; ON CONFLICT skips a deletion another
+        # sweep running at once already queued (the audit entry below counts them).
+        if old:
+            outbox_service.enqueue_all(session, [_recording_deletion(vm_id, url) for vm_id, url in old],
+                                       now=now)
+            result = session.execute(update(VoiceMessage).where(
+                VoiceMessage.id.in_([vm_id for vm_id, _ in old]), VoiceMessage.recording_url.is_not(None))
+                .values(recording_url=None).execution_options(synchronize_session=False))
+            recordings = int(result.rowcount or 0)  # type: ignore[attr-defined]
     if policy.conversation_days > 0:
         result = session.execute(delete(Conversation).where(
             Conversation.updated_at < now - timedelta(days=policy.conversation_days)))

@@ -1,4 +1,4 @@
-"""A small fake of Twilio's REST API (Messages and Calls), as a WSGI app.
+"""A small fake of Twilio's REST API (Messages, Calls, deleting Recordings), as a WSGI app.
 
 Tests run it on 127.0.0.1 in a thread (``serve``) and point the real twilio client at it; the sandbox
 mounts the same app inside Otodoke (``/sandbox/twilio``) so that staff can see the SMS and calls the
@@ -41,6 +41,8 @@ class FakeTwilio:
     created: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Answer a create (POST) after recording it, then fail the connection: Twilio got it, we never knew.
     lose_next_answer: bool = False
+    # Recording SIDs deleted (or never there): a DELETE of one of them answers 404, as Twilio does.
+    deleted_recordings: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _seq: Any = field(default_factory=lambda: itertools.count(1), repr=False)
 
@@ -49,6 +51,9 @@ class FakeTwilio:
 
     def calls(self) -> list[FakeRequest]:
         return [r for r in self.requests if r.path.endswith("/Calls.json") and r.method == "POST"]
+
+    def recording_deletes(self) -> list[FakeRequest]:
+        return [r for r in self.requests if r.method == "DELETE" and "/Recordings/" in r.path]
 
     def lookups(self) -> list[FakeRequest]:
         return [r for r in self.requests if r.method == "GET"]
@@ -59,6 +64,9 @@ class FakeTwilio:
     def handle(self, request: Request) -> Response:
         path = request.path[len(self.prefix):] if request.path.startswith(self.prefix) else request.path
         parts = path.strip("/").split("/")
+        if request.method == "DELETE" and len(parts) == 5 and parts[:2] == ["2010-04-01", "Accounts"] \
+                and parts[3] == "Recordings":
+            return self._delete_recording(request, path, parts[2], parts[4])
         if request.method not in ("GET", "POST") or len(parts) != 4 or parts[0] != "2010-04-01" \
                 or parts[1] != "Accounts":
             return _error(404, 20404, "The requested resource was not found")
@@ -97,6 +105,23 @@ class FakeTwilio:
         if lose:
             return Response("", status=599)   # the "answer never arrived" stand-in: a failure to retry
         return _created(record)
+
+    def _delete_recording(self, request: Request, path: str, account: str, resource: str) -> Response:
+        """``DELETE …/Recordings/{Sid}.json``: 204 the first time, 404 once it is gone."""
+        if _basic_user(request.headers.get("Authorization", "")) != account:
+            return _error(401, 20003, "Authenticate")
+        sid = resource.removesuffix(".json")
+        with self._lock:
+            self.requests.append(FakeRequest("DELETE", path, {}, account))
+            failure = self.script.pop(0) if self.script else None
+            gone = sid in self.deleted_recordings
+            if not failure:
+                self.deleted_recordings.add(sid)
+        if failure:
+            return _error(failure[0], failure[1], "scripted failure")
+        if gone:
+            return _error(404, 20404, f"The requested resource /Recordings/{sid}.json was not found")
+        return Response("", status=204)
 
     def _list(self, request: Request, path: str, account: str, resource: str) -> Response:
         """Messages / Calls list filtered by To and From (the date filters are recorded, not applied)."""

@@ -72,6 +72,6 @@ def sent() -> Response:
     return jsonify(rows[-50:])
 
 
-@bp.route(f"{SANDBOX_API_PATH}/<path:rest>", methods=["GET", "POST"])
+@bp.route(f"{SANDBOX_API_PATH}/<path:rest>", methods=["GET", "POST", "DELETE"])
 def fake_api(rest: str) -> Response:
     return fake().handle(request)

@@ -47,7 +47,7 @@ def test_status_counts_every_status(app: Flask, clock: FixedClock, runner) -> No
     assert result.exit_code == 0, result.output
     lines = dict(line.split(maxsplit=1) for line in result.output.splitlines() if line.strip())
     assert lines["pending"] == "2" and lines["sent"] == "0" and lines["dead"] == "0"
-    assert lines["not"] == "configured: line, sms, voice"
+    assert lines["not"] == "configured: line, sms, voice, recording"
 
 
 def test_drain_sends_and_list_shows_dead_letters(app: Flask, clock: FixedClock, runner) -> None:  # type: ignore[no-untyped-def]

@@ -74,9 +74,9 @@ def signals_restored() -> Iterator[None]:
 
 def test_registry_starts_empty_and_reports_unconfigured_channels(app: Flask) -> None:
     assert senders_for(app) == {}
-    assert unconfigured_channels(app) == ["line", "sms", "voice"]
+    assert unconfigured_channels(app) == ["line", "sms", "voice", "recording"]
     register_sender(app, RecordingSender("sms"))
-    assert unconfigured_channels(app) == ["line", "voice"]
+    assert unconfigured_channels(app) == ["line", "voice", "recording"]
     with pytest.raises(ValueError):
         register_sender(app, RecordingSender("fax"))
 

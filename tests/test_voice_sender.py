@@ -141,3 +141,34 @@ def test_phone_order_without_mobile_reaches_family(voice_app: Any) -> None:
 
 
 from tests.voice_sim import voice_app  # noqa: E402,F401  (fixture)
+
+
+RECORDING_URL = "https://api.twilio.com/2010-04-01/Accounts/ACtest/Recordings/RE" + "a" * 32
+
+
+@pytest.mark.parametrize("status, code, outcome", [
+    (None, None, Outcome.SENT), (404, 20404, Outcome.SENT), (500, 20500, Outcome.RETRY),
+    (429, 20429, Outcome.RETRY), (401, 20003, Outcome.DEAD),
+])
+def test_a_recording_deletion_is_one_delete_and_404_means_done(status: int | None, code: int | None,
+                                                               outcome: Outcome) -> None:
+    from voice.sender import TwilioRecordingDeleter
+    with serve() as (fake, url):
+        if status is not None:
+            fake.script.append((status, code))
+        sender = TwilioRecordingDeleter(TwilioSettings("ACtest", "token", "+815011112222", base_url=url))
+        result = sender.send(_message("recording", {"recording_url": RECORDING_URL + ".mp3"}, to="voice_message:1"))
+        assert result.outcome is outcome
+        [request] = fake.recording_deletes()
+        assert request.path == "/2010-04-01/Accounts/ACtest/Recordings/RE" + "a" * 32 + ".json"
+        if outcome is Outcome.SENT:
+            assert result.provider_ref == "RE" + "a" * 32
+
+
+def test_a_deletion_without_a_twilio_recording_url_is_dead_without_calling_twilio() -> None:
+    from voice.sender import TwilioRecordingDeleter
+    with serve() as (fake, url):
+        sender = TwilioRecordingDeleter(TwilioSettings("ACtest", "token", "+815011112222", base_url=url))
+        for payload in ({}, {"recording_url": "https://api.twilio.example/rec/RE1"}, {"recording_url": 7}):
+            assert sender.send(_message("recording", payload)).outcome is Outcome.DEAD
+        assert fake.requests == []

@@ -14,11 +14,11 @@ SANDBOX_FROM_NUMBER = "+815000000000"
 
 def init_app(app: Flask) -> None:
     """Register the webhooks; turn the sandbox on (default when Twilio is not configured, never by
-    default in production or tests); register the SMS and voice senders when Twilio is configured or
-    sandboxed. Unconfigured and not sandboxed, nothing is faked: SMS rows wait in the outbox."""
+    default in production or tests); register the SMS, voice and recording-deletion senders when Twilio
+    is configured or sandboxed. Unconfigured and not sandboxed, nothing is faked: SMS rows wait in the outbox."""
     from outbox.registry import register_sender
     from voice import views
-    from voice.sender import TwilioSmsSender, TwilioVoiceSender
+    from voice.sender import TwilioRecordingDeleter, TwilioSmsSender, TwilioVoiceSender
     from voice.twilio_client import TwilioSettings
     from voice.twiml import VoiceStyle
 
@@ -42,3 +42,4 @@ def init_app(app: Flask) -> None:
     if settings is not None:
         register_sender(app, TwilioSmsSender(settings))
         register_sender(app, TwilioVoiceSender(settings, style=VoiceStyle.from_config(config)))
+        register_sender(app, TwilioRecordingDeleter(settings))

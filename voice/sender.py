@@ -1,8 +1,10 @@
-"""Outbox senders for the "sms" and "voice" channels, through ``voice.twilio_client``.
+"""Outbox senders for the "sms", "voice" and "recording" channels, through ``voice.twilio_client``.
 
 Payload contract: "sms" → ``{"body": str}``; "voice" → ``{"say": [str, ...]}`` (a call that reads the
 sentences slowly in the configured Japanese voice: the domains queue words, not TwiML) or ``{"twiml": str}``
 (a call that plays that TwiML as built by the phone line, e.g. the delivery-day ETA call). The recipient is an E.164 number.
+"recording" → ``{"recording_url": str}``: delete that call recording at Twilio (a resident's erasure); the
+recipient only names the row it came from (``voice_message:<id>``).
 
 A second attempt first asks Twilio whether the first one got through (``twilio_client.find_sms`` /
 ``find_call``): Twilio takes no idempotency key, and a worker killed after its request, or a timeout,
@@ -82,3 +84,19 @@ class TwilioVoiceSender(_TwilioSender):
             return str(twiml_builder.goodbye(self.style, sentences))
         built = payload.get("twiml")
         return built if isinstance(built, str) and built else None
+
+
+@dataclass
+class TwilioRecordingDeleter(_TwilioSender):
+    """Deletes a stored call recording at Twilio. Repeating it is harmless (404 counts as done), so a
+    retry needs no lookup first."""
+
+    channel: str = "recording"
+
+    def send(self, message: OutboxMessage) -> SendResult:
+        url = (message.payload or {}).get("recording_url")
+        sid = twilio_client.recording_sid(url) if isinstance(url, str) else None
+        if sid is None:
+            # Not a Twilio recording URL: nothing we can delete; dead (and audited) for a person to check.
+            return SendResult(Outcome.DEAD, "recording payload has no Twilio recording URL")
+        return twilio_client.delete_recording(self.client(), self.settings, sid=sid)

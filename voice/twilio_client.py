@@ -1,4 +1,4 @@
-"""The one module that talks to Twilio's REST API (SMS and outbound calls).
+"""The one module that talks to Twilio's REST API (SMS, outbound calls, deleting call recordings).
 
 The base URL is configurable (``TWILIO_API_BASE_URL``) so that tests and the sandbox point the real
 twilio client at a fake server on 127.0.0.1; nothing else about the client changes. Errors are
@@ -7,6 +7,7 @@ classified here into the outbox's SENT / RETRY / DEAD so callers never interpret
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -77,6 +78,31 @@ def create_call(client: Client, settings: TwilioSettings, *, to: str, twiml: str
     except Exception as error:  # noqa: BLE001
         return classify(error)
     return SendResult(Outcome.SENT, provider_ref=call.sid)
+
+
+# A RecordingUrl is ``…/2010-04-01/Accounts/AC…/Recordings/RE…`` (a media suffix such as ``.mp3`` may
+# follow); the SID is 'RE' and 32 hex digits.
+_RECORDING_SID = re.compile(r"/Recordings/(RE[0-9a-fA-F]{32})(?:\.[A-Za-z0-9]+)?/?$")
+
+
+def recording_sid(recording_url: str) -> str | None:
+    """The recording SID in a stored RecordingUrl, or None when the URL is not a Twilio recording's."""
+    found = _RECORDING_SID.search(recording_url.split("?", 1)[0])
+    return found.group(1) if found else None
+
+
+def delete_recording(client: Client, settings: TwilioSettings, *, sid: str) -> SendResult:
+    """Delete one recording (and its media) at Twilio. A 404 is success: it is already gone (an earlier
+    attempt whose answer was lost, or deleted in the console), and a retry of a deletion must not die."""
+    try:
+        client.api.v2010.accounts(settings.account_sid).recordings(sid).delete()
+    except TwilioRestException as error:
+        if error.status == 404:
+            return SendResult(Outcome.SENT, "already deleted (404)", provider_ref=sid)
+        return classify(error)
+    except Exception as error:  # noqa: BLE001
+        return classify(error)
+    return SendResult(Outcome.SENT, provider_ref=sid)
 
 
 # Twilio keeps no idempotency key, so a send whose answer was lost (a timeout, a worker killed after the
