@@ -27,6 +27,7 @@ from core import audit
 from core.errors import DomainError, NotFound
 from links.models import LinkCode
 from residents.models import FamilyLink, Resident
+from residents.phones import normalise_phone
 from shops.models import Shop, ShopOwner
 
 Purpose = Literal["resident", "family", "shop", "driver"]
@@ -85,9 +86,39 @@ def issue_code(session: Session, *, purpose: Purpose | str, target_id: int, acto
     raise RuntimeError("could not find a free link code")  # ~900,000 codes: only if nearly all are taken
 
 
-def _normalise_code(code: str) -> str:
+def normalise_code(code: str) -> str:
+    """A code as typed (full-width digits, spaces, dashes) reduced to the digits stored."""
     text = unicodedata.normalize("NFKC", code or "")
     return "".join(c for c in text if not c.isspace() and c not in "-ー‐")
+
+
+CodeStep = Literal["unknown", "confirm_phone", "redeem"]
+
+
+def next_step_for_code(session: Session, *, code: str, now: datetime) -> CodeStep:
+    """What a code sent to the LINE bot needs before it links: "unknown" (no unused, unexpired code),
+    "confirm_phone" (a resident registered by staff with a phone on file confirms that number first,
+    so a code read over someone's shoulder is not enough) or "redeem" (``redeem_code`` may go ahead)."""
+    link = session.scalars(select(LinkCode).where(LinkCode.code == normalise_code(code), LinkCode.used_at.is_(None),
+                                                  LinkCode.expires_at > now)).one_or_none()
+    if link is None:
+        return "unknown"
+    if link.purpose == "resident":
+        resident = session.get(Resident, link.target_id)
+        if resident is not None and (resident.phone or resident.mobile_phone):
+            return "confirm_phone"
+    return "redeem"
+
+
+def phone_confirms_code(session: Session, *, code: str, phone: str) -> bool | None:
+    """Whether ``phone`` is a number on file for the resident the code links; None when the code names
+    no resident (start again from the code). A number that is not a phone number raises ``PhoneError``
+    (checked after the code, so a stale code asks for the code again whatever was typed)."""
+    link = session.scalars(select(LinkCode).where(LinkCode.code == code)).one_or_none()
+    resident = session.get(Resident, link.target_id) if link is not None else None
+    if resident is None:
+        return None
+    return normalise_phone(phone) in (resident.phone, resident.mobile_phone)
 
 
 def redeem_code(session: Session, *, code: str, line_user_id: str, now: datetime,
@@ -97,7 +128,7 @@ def redeem_code(session: Session, *, code: str, line_user_id: str, now: datetime
     """
     if not line_user_id:
         raise ValueError("line_user_id is required")
-    text = _normalise_code(code)
+    text = normalise_code(code)
     if not (len(text) == 6 and text.isascii() and text.isdigit()):
         raise LinkError("link_code_format", "6けたの数字を送ってください。")
     link = session.scalars(select(LinkCode).where(LinkCode.code == text)).one_or_none()

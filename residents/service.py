@@ -21,9 +21,9 @@ from residents.models import PAYMENT_METHODS, FamilyLink, Resident, VoiceMessage
 from residents.phones import PhoneError, normalise_phone, try_normalise_phone
 
 __all__ = [
-    "PhoneError", "ResidentError", "deactivate_resident", "find_by_line_user", "find_by_phone",
-    "get_resident", "list_districts", "normalise_kana", "normalise_phone", "register_resident",
-    "residents_by_phone", "residents_for_family", "update_resident",
+    "PhoneError", "ResidentError", "deactivate_resident", "district_or_none",
+    "find_by_line_user", "find_by_phone", "get_resident", "list_districts", "normalise_kana", "normalise_phone",
+    "register_resident", "residents_by_phone", "residents_for_family", "update_resident",
 ]
 
 # Rough bounding box of Japan: a point outside it is a typing or a map-pin mistake.
@@ -316,6 +316,11 @@ def residents_for_family(session: Session, line_user_id: str | None) -> list[Res
 def list_districts(session: Session) -> list[District]:
     """All districts in a stable order (registration menus, staff pages)."""
     return list(session.scalars(select(District).order_by(District.id)))
+
+
+def district_or_none(session: Session, district_id: int) -> District | None:
+    """The district with this id, or None (a registration summary shows an unknown one as blank)."""
+    return session.get(District, district_id)
 
 
 CALLBACK_PURPOSE = "line_callback"

@@ -43,7 +43,6 @@ STILL_TO_MOVE: set[str] = {
     "accounts/views.py",
     "bot/conversation/__init__.py",
     "bot/conversation/ordering.py",
-    "bot/conversation/registration.py",
     "bot/conversation/state.py",
     "bot/dispatch.py",
     "staff/*",

@@ -8,9 +8,12 @@ from typing import Any
 
 from bot import messages as m
 from bot.messages import Message
-from bot.conversation.common import error_text, remember_back
+from bot.conversation.common import error_text, menu, remember_back
 from bot.conversation.state import Ctx
 from core.errors import DomainError
+from links.service import next_step_for_code, normalise_code, phone_confirms_code, redeem_code
+from residents.service import (district_or_none, list_districts, normalise_phone, register_resident,
+                               request_callback)
 
 
 def greeting(ctx: Ctx) -> list[Message]:
@@ -50,7 +53,6 @@ def ask_callback_phone(ctx: Ctx, problem: str = "") -> list[Message]:
 
 def callback_phone(ctx: Ctx, value: str) -> list[Message]:
     """Queue the call-back request for staff (``/voice/messages``), like a registration voicemail."""
-    from residents.service import request_callback
     try:
         with ctx.session.begin_nested():
             request_callback(ctx.session, phone=value, line_user_id=ctx.user_id, key=ctx.event_id, now=ctx.now)
@@ -83,7 +85,6 @@ def ask_kana(ctx: Ctx, problem: str = "") -> list[Message]:
 
 
 def ask_district(ctx: Ctx) -> list[Message]:
-    from residents.service import list_districts
     actions = [m.postback(d.name, "regd", d=d.id) for d in list_districts(ctx.session)]
     return _ask(ctx, "reg_district", "お住まいの地区を選んでください。", "regback", actions, to="kana")
 
@@ -105,9 +106,8 @@ def ask_phone(ctx: Ctx, problem: str = "") -> list[Message]:
 
 
 def ask_consent(ctx: Ctx) -> list[Message]:
-    from places.models import District
     reg = ctx.state.get("reg", {})
-    district = ctx.session.get(District, int(reg.get("district_id") or 0))
+    district = district_or_none(ctx.session, int(reg.get("district_id") or 0))
     summary = [f"お名前：{reg.get('name')}（{reg.get('kana')}）",
                f"地区：{district.name if district else ''}", f"ご住所：{reg.get('address')}",
                f"位置：{'あり' if reg.get('lat') is not None else 'なし'}",
@@ -138,7 +138,6 @@ def typed(ctx: Ctx, text: str) -> list[Message] | None:
         reg["address"] = value[:256]
         return ask_location(ctx)
     if step == "reg_phone":
-        from residents.service import normalise_phone
         try:
             reg["phone"] = normalise_phone(value)
         except DomainError as exc:
@@ -163,8 +162,6 @@ def location(ctx: Ctx) -> list[Message] | None:
 
 
 def finish(ctx: Ctx) -> list[Message]:
-    from bot.conversation.common import menu
-    from residents.service import register_resident
     reg = ctx.state.get("reg", {})
     try:
         with ctx.session.begin_nested():
@@ -208,11 +205,6 @@ MAX_TRIES = 5            # wrong codes or phone numbers before the chat stops ta
 LOCKOUT_S = 3600
 
 
-def _normalise_code(code: str) -> str:
-    import unicodedata
-    return "".join(c for c in unicodedata.normalize("NFKC", code) if not c.isspace() and c not in "-ー‐")
-
-
 def _locked(ctx: Ctx) -> list[Message] | None:
     until = float(ctx.state.get("code_locked_until") or 0)
     if ctx.now.timestamp() < until:
@@ -236,51 +228,39 @@ def _failed(ctx: Ctx, step: str, message: str) -> list[Message]:
 
 
 def check_code(ctx: Ctx, code: str) -> list[Message]:
-    """A resident registered by staff confirms with the phone number on file before the code links."""
-    from links.models import LinkCode
-    from residents.models import Resident
-    from sqlalchemy import select
+    """A resident registered by staff confirms with the phone number on file before the code links
+    (the rule is the linking service's: ``next_step_for_code``)."""
     locked = _locked(ctx)
     if locked:
         return locked
-    text = _normalise_code(code)
-    link = ctx.session.scalars(select(LinkCode).where(LinkCode.code == text, LinkCode.used_at.is_(None),
-                                                      LinkCode.expires_at > ctx.now)).one_or_none()
-    if link is not None and link.purpose == "resident":
-        resident = ctx.session.get(Resident, link.target_id)
-        if resident is not None and (resident.phone or resident.mobile_phone):
-            ctx.state["pending_code"] = text
-            return _ask(ctx, "code_phone", "確認のため、ご登録のお電話番号を送ってください。\n（例：0238-88-1234）", "link")
-    if link is None:
+    text = normalise_code(code)
+    step = next_step_for_code(ctx.session, code=text, now=ctx.now)
+    if step == "confirm_phone":
+        ctx.state["pending_code"] = text
+        return _ask(ctx, "code_phone", "確認のため、ご登録のお電話番号を送ってください。\n（例：0238-88-1234）", "link")
+    if step == "unknown":
         return _failed(ctx, "code", "その番号は見つかりませんでした。番号をお確かめのうえ、もう一度送ってください。")
     return redeem(ctx, text)
 
 
 def check_phone(ctx: Ctx, value: str) -> list[Message]:
-    from links.models import LinkCode
-    from residents.models import Resident
-    from residents.service import normalise_phone
-    from sqlalchemy import select
     locked = _locked(ctx)
     if locked:
         return locked
     code = str(ctx.state.get("pending_code") or "")
-    link = ctx.session.scalars(select(LinkCode).where(LinkCode.code == code)).one_or_none()
-    resident = ctx.session.get(Resident, link.target_id) if link is not None else None
-    if resident is None:
-        return ask_code(ctx)
     try:
-        number = normalise_phone(value)
+        matches = phone_confirms_code(ctx.session, code=code, phone=value)
     except DomainError as exc:
         return _ask(ctx, "code_phone", error_text(exc), "link")
-    if number not in (resident.phone, resident.mobile_phone):
+    if matches is None:
+        return ask_code(ctx)
+    if not matches:
         return _failed(ctx, "code_phone", "ご登録のお電話番号と一致しませんでした。もう一度送ってください。")
     ctx.state.pop("pending_code", None)
     return redeem(ctx, code)
 
 
 def redeem(ctx: Ctx, code: str) -> list[Message]:
-    from links.service import redeem_code
     try:
         with ctx.session.begin_nested():
             result = redeem_code(ctx.session, code=code.strip().upper(), line_user_id=ctx.user_id, now=ctx.now)
