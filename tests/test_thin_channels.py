@@ -49,7 +49,6 @@ STILL_TO_MOVE: set[str] = {
     "bot/dispatch.py",
     "driver/views.py",
     "staff/*",
-    "voice/calls.py",
     "voice/eta.py",
     "voice/views.py",
 }
