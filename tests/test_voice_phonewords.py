@@ -47,10 +47,10 @@ def test_nearest_products_by_reading() -> None:
 def test_unmatched_word_says_what_was_heard_and_offers_choices(voice_app) -> None:
     town = seed_phone_town(voice_app, with_history=False)
     call = _call(voice_app)
-    offer = call.speak("だいこを2本")
+    offer = call.speak("だいこむを2本")
     heard = "".join(offer.said)
     assert offer.status == 200 and offer.waiting_for == "gather"
-    assert "だいこを2本、と聞こえました" in heard
+    assert "だいこむを2本、と聞こえました" in heard
     assert "大根は1。" in heard and "どれでもなければ" in heard
     assert "うまく聞き取れませんでした" not in heard
     gather = offer.element
@@ -96,8 +96,8 @@ def test_unmatched_word_while_choosing_a_kind_is_offered_too(voice_app) -> None:
     town = seed_phone_town(voice_app, with_history=False)
     call = _call(voice_app)
     call.press("2")                                   # new order: the kinds of item
-    offer = "".join(call.speak("ぎゅうにゅを2本").said)
-    assert "ぎゅうにゅを2本、と聞こえました" in offer and "牛乳は1。" in offer and "前のご案内に戻ります" in offer
+    offer = "".join(call.speak("ぎゅうにょを2本").said)
+    assert "ぎゅうにょを2本、と聞こえました" in offer and "牛乳は1。" in offer and "前のご案内に戻ります" in offer
     call.press("1")
     assert _basket(voice_app, call) == [[town.product_ids["牛乳"], 2]]
 
@@ -118,15 +118,15 @@ def test_unmatched_word_in_a_list_of_items_is_offered_too(voice_app) -> None:
     call.speak("やまびこ直売所")                         # that shop's list of items
     nothing = "".join(call.speak("めろん").said)     # nothing near: that list again
     assert "めろん、と聞こえましたが" in nothing and "品物の番号を押すか" in nothing
-    offer = call.speak("だいこを1本")
-    assert "だいこを1本、と聞こえました" in "".join(offer.said) and "大根は1。" in "".join(offer.said)
+    offer = call.speak("だいこむを1本")
+    assert "だいこむを1本、と聞こえました" in "".join(offer.said) and "大根は1。" in "".join(offer.said)
     call.press("1")
     assert _basket(voice_app, call) == [[town.product_ids["大根"], 1]]
 
 
 def test_garbled_answers_never_500(voice_app) -> None:
     seed_phone_town(voice_app, with_history=False)
-    for words in ("だいこを2本", "ん", "９９９", "あああああああああああああああああああ", "大根を0本", "にんじ"):
+    for words in ("だいこむを2本", "ん", "９９９", "あああああああああああああああああああ", "大根を0本", "にんじ"):
         call = _call(voice_app)
         first = call.speak(words)
         assert first.status == 200, words

@@ -12,6 +12,8 @@ from understanding.analyser import width_fold as fold
 from understanding.lexicon import clean_reading, lexicon
 from understanding.result import Entry
 
+# 「食パン（1斤）」「牛乳（1リットル）」: the brackets give the size of one, so 「食パン一斤」 names one of it.
+_ONE_PIECE = re.compile(r"[（(]\s*[1１]\s*[^0-9０-９.．）)][^）)]*[)）]")
 _PACK = re.compile(r"[（(]\s*([0-9０-９]+)\s*(個|本|枚|パック|ロール|箱|食|玉)(?:入り)?\s*[)）]")
 
 
@@ -43,6 +45,7 @@ class _Product:
     rank: int           # catalogue order: the earlier wins between equals
     reading: str
     exact: frozenset[str] = frozenset()   # loose readings of the full name and the full kana
+    one: frozenset[str] = frozenset()     # the full name when its brackets say one piece: 食パン（1斤）
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,29 @@ class _Index:
     products: dict[int, _Product]
     keys: list[tuple[str, _Target]]   # longest first
     by_base: dict[str, list[int]] = field(default_factory=dict)
+    stems: list[tuple[str, _Target]] = field(default_factory=list)   # clipped names, longest first
+
+
+# A name said with its end clipped (「だいこ」 for だいこん, 「がんも」 for がんもどき, 「ほうれん」): at most
+# two kana dropped, three kept, and only a clip that one product name alone begins with. Clips are of
+# the exact readings, not the loose form: a clip and a lost voicing mark together (「たいこ」) is too far.
+STEM_MIN, STEM_DROP = 3, 2
+
+
+def _stems(keys: Iterable[tuple[str, _Target]], products: dict[int, _Product]) -> list[tuple[str, _Target]]:
+    keys = list(keys)
+    full = {key for key, _ in keys} | {loose(key) for key, _ in keys}
+    found: dict[str, dict[frozenset[str], _Target]] = {}
+    for key, target in keys:
+        if target.category is not None:
+            continue
+        names = frozenset(products[i].name for i in target.product_ids)
+        for length in range(max(STEM_MIN, len(key) - STEM_DROP), len(key)):
+            found.setdefault(key[:length], {}).setdefault(names, target)
+    # A clip that is itself a name is that name; a clip two products begin with is neither of them.
+    stems = [(stem, next(iter(by_names.values()))) for stem, by_names in found.items()
+             if stem not in full and len(by_names) == 1]
+    return sorted(stems, key=lambda kv: len(kv[0]), reverse=True)
 
 
 def _base(name: str) -> str:
@@ -83,7 +109,8 @@ def _index(rows: tuple[tuple[int, str, str, str, str], ...]) -> _Index:
         pack_match = _PACK.search(fold(name).replace("(", "（").replace(")", "）")) or _PACK.search(name)
         pack = (int(fold(pack_match.group(1))), pack_match.group(2)) if pack_match else None
         exact = frozenset(loose(k) for k in (clean_reading(name), clean_reading((kana or "").replace(" ", ""))) if k)
-        product = _Product(pid, name, _base(name), unit, category or "", pack, rank, clean_reading(name), exact)
+        one = frozenset({loose(clean_reading(name))}) if _ONE_PIECE.search(name) else frozenset()
+        product = _Product(pid, name, _base(name), unit, category or "", pack, rank, clean_reading(name), exact, one)
         products[pid] = product
         for key in _keys_of(product, kana or ""):
             table.setdefault(key, set()).add(pid)
@@ -118,7 +145,7 @@ def _index(rows: tuple[tuple[int, str, str, str, str], ...]) -> _Index:
         elif lkey not in merged or (merged[lkey].category is not None and target.category is None):
             merged[lkey] = target
     keys = sorted(merged.items(), key=lambda kv: len(kv[0]), reverse=True)
-    return _Index(products, keys, by_base)
+    return _Index(products, keys, by_base, _stems(targets.items(), products))
 
 
 def _rows(catalogue: Iterable[Entry]) -> tuple[tuple[int, str, str, str, str], ...]:

@@ -47,17 +47,20 @@ def _w(kind: str) -> tuple[str, ...]:
 
 
 # Between a product and its number: particles (not the は of はずして, not the も of もう), 入り of
-# 「10個入りを1パック」, and お typed for を before a number (「だいこんお2本」).
+# 「10個入りを1パック」, お typed for を before a number (「だいこんお2本」), and the Yamagata/Tohoku
+# object particle ば for を (「キャベツば1玉けろ」), only before a number: ば begins ばら, ばんそうこう.
 _NUMBER_AHEAD = r"(?=[0-9一二三四五六七八九十]|ひと|ふた|いち|いっ|に|さん|よん|みっ)"
 _PARTICLES = re.compile(r"^(?:を|は(?!ず|ん)|が|も(?!う)|いり(?:の|を|で)?" + _NUMBER_AHEAD + r"|お" + _NUMBER_AHEAD
-                        + r"|、|,|。|・|って|っていう|というの|のほう)+")
+                        + r"|ば" + _NUMBER_AHEAD + r"|、|,|。|・|って|っていう|というの|のほう)+")
 _FILLER_WORDS = ("おねがいします", "おねがいいたします", "おねがい", "くださいな", "ください", "くれる", "くれ",
                  "ちょうだい", "ほしいです", "ほしい", "ほしいんですけど", "ほしいんだけど", "いただけますか",
                  "もらえますか", "もらえる", "たのみます", "たのむ", "とどけて", "おとどけ", "ですか", "です",
                  "ます", "でした", "だよ", "ね", "よ", "な", "えーと", "えっと", "えー", "あのう", "あのー", "あの",
                  "すみません", "すいません", "じゃあ", "では", "それから", "それと", "あとは", "かな", "けど",
                  "ずつ", "ぐらい", "くらい", "ほど", "を", "が", "は", "も", "と", "や", "の", "に", "で", "か",
-                 "さん", "しゅるい", "お")
+                 "さん", "しゅるい", "お",
+                 # Yamagata/Tohoku for くれ (「大根1本けろ」): a please, not a word to look up.
+                 "けろ", "けれ")
 _FILLER = re.compile("^(?:" + "|".join(sorted(map(re.escape, _FILLER_WORDS), key=len, reverse=True)) + ")+")
 
 
@@ -137,8 +140,28 @@ def _mentions(said: str, index: _Index, starts: frozenset[int] = frozenset(),
                 pos += len(key)
                 break
         else:
-            pos += 1
+            stem = _stem_at(said, pos, index, starts, ends)
+            if stem is not None:
+                hits.append(stem)
+                pos = stem[1]
+            else:
+                pos += 1
     return hits
+
+
+def _stem_at(said: str, pos: int, index: _Index, starts: frozenset[int],
+             ends: frozenset[int]) -> tuple[int, int, _Target] | None:
+    """A clipped name (「だいこ2本」「がんも3こ」): whole words, and a number said right after it, so that
+    an ordinary word that happens to begin a name (「ほうれん」 in a sentence) is not an order."""
+    if not starts or pos not in starts:
+        return None
+    for stem, target in index.stems:
+        end = pos + len(stem)
+        if end in ends and said.startswith(stem, pos):
+            ahead = _PARTICLES.sub("", said[end:])
+            if Q.leading_quantity(ahead, bare_kana_ok=False) is not None:
+                return pos, end, target
+    return None
 
 
 def _quantity(text: str, more_follows: bool) -> tuple[int, str | None, int] | None:
@@ -191,7 +214,8 @@ def _parse_segment(mention: _Said, segment: str, more_follows: bool) -> None:
     for words in (_w("reduce"), _w("remove"), _w("add_after"), _w("set")):
         for word in sorted(words, key=len, reverse=True):
             rest = rest.replace(word, "")
-    rest = re.sub(r"(?:し|して|した|する|しい|たい|ます|まし|ください|ほしい|おねがい|です|ちょうだい|て|だ)+$", "", rest)
+    rest = re.sub(r"(?:し|して|した|する|しい|たい|ます|まし|ください|ほしい|おねがい|です|ちょうだい|けろ|けれ|て|だ)+$",
+                  "", rest)
     mention.leftover = _clean(rest)
     if mention.quantity is not None:
         for start in range(len(rest)):
@@ -370,6 +394,9 @@ def _resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], sh
                                       tuple(Choice(f"{n}{p.unit}", p.id, n, op if held else "order")
                                             for n in (mention.quantity, mention.second)), product_id=p.id)
             continue
+        if mention.quantity is None and loose(said_word) in p.one:
+            # 「食パン一斤」「牛乳1リットル」: the size in the name's brackets, said with no other number, is one.
+            mention.quantity = 1
         if mention.quantity is None:
             if ambiguity is None:
                 ambiguity = Ambiguity("quantity", f"{p.name}をいくつにしますか？",
