@@ -122,10 +122,10 @@ def move_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, no
         raise AssignError("same_run", "この注文はすでにこの便に入っています。")
     moved = sorted(door.order_ids)
     orders = [get_order(session, order_id=i, for_update=True) for i in moved]   # ascending: no deadlock
-    if door.status != "pending" or any(o.status is not OrderStatus.CONFIRMED for o in orders):
-        raise AssignError("under_way", "この注文はもう積み込みや配達が始まっているため、別の車両には移せません。")
     pickups = [s for s in source.stops if s.kind == "pickup" and set(s.picks) & set(moved)]
-    if any(s.status != "pending" for s in pickups):
+    under_way = (door.status != "pending" or any(s.status != "pending" for s in pickups)
+                 or any(o.status is not OrderStatus.CONFIRMED for o in orders))
+    if under_way:
         raise AssignError("under_way", "この注文はもう積み込みや配達が始まっているため、別の車両には移せません。")
     before = plan_messages(session, plan, driver_link, shop_link)
 
@@ -139,7 +139,7 @@ def move_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, no
         source.stops.remove(stop)                    # delete-orphan: the row goes
     for seq, stop in enumerate(source.stops, start=1):
         stop.seq = seq
-    saved_m = _length(source, route_before, distances) - _length(source, source.stops, distances)
+    saved_m = _saved_by_removal(source, route_before, source.stops, distances)
     source.distance_m = max(0, source.distance_m - saved_m)
     session.flush()
 
@@ -178,12 +178,19 @@ def _active_run(session: Session, run_id: int) -> Run:
     return run
 
 
-def _length(run: Run, stops: Sequence[RunStop], distances: DistanceProvider) -> int:
-    """Metres from the depot through ``stops`` and back: only the difference between two of these is used."""
+def _saved_by_removal(run: Run, before: Sequence[RunStop], after: Sequence[RunStop],
+                      distances: DistanceProvider) -> int:
+    """Metres the van no longer drives once ``after`` (``before`` with stops taken out) is its route,
+    depot to depot; one matrix over the old route serves both lengths."""
     depot = Point(run.vehicle.depot_lat, run.vehicle.depot_lon)
-    points = [depot, *(Point(s.lat, s.lon) for s in stops), depot]
-    matrix = distances.matrix(points)
-    return sum(_leg(matrix.distance_m, i, i + 1) for i in range(len(points) - 1))
+    matrix = distances.matrix([depot, *(Point(s.lat, s.lon) for s in before)])
+    place = {id(stop): i for i, stop in enumerate(before, start=1)}
+
+    def length(path: Sequence[int]) -> int:
+        legs = [0, *path, 0]
+        return sum(_leg(matrix.distance_m, a, b) for a, b in zip(legs, legs[1:]))
+
+    return length(range(1, len(before) + 1)) - length([place[id(stop)] for stop in after])
 
 
 def _append_door(run: Run, orders: Sequence[Order], window_start: str, window_end: str, *, now: datetime,
