@@ -129,3 +129,12 @@ def test_kero_without_a_number_still_asks_how_many() -> None:
 def test_other_endings_are_still_said_back() -> None:
     # Only けろ/けれ were added: an unknown ending is not silently swallowed.
     assert said("大根2本くれろ").unmatched == ("くれろ",)
+
+
+# --- one question at a time, nothing dropped ----------------------------------------------------------
+
+def test_products_waiting_behind_the_question_are_named() -> None:
+    u = said("大根と牛乳とキャベツば1玉")
+    assert u.ambiguity is not None and u.ambiguity.product_id == DAIKON.id
+    assert items(u) == [(CABBAGE.id, 1)] and u.pending == ("牛乳",)
+    assert said("大根2本と牛乳").pending == ()         # the only question is 牛乳's own

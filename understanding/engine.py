@@ -356,19 +356,22 @@ def _resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], sh
     items: list[Item] = []
     ambiguity: Ambiguity | None = None
     problem = ""
+    pending: list[str] = []     # one question at a time: the others are named, not dropped
     for mention in mentions:
         found = _candidates(index, mention, basket, shown)
         said_word = mention.word
         op = "set" if mention.op == "reduce" else mention.op
         if len(found) != 1:
+            bases = {_base(p.name) for p in found}
+            what = mention.target.category or (bases.pop() if len(bases) == 1 else said_word)
             if ambiguity is None:
-                bases = {_base(p.name) for p in found}
-                what = mention.target.category or (bases.pop() if len(bases) == 1 else said_word)
                 choices = tuple(Choice(_label(p, mention.quantity if _fits(p, mention.counter) else None), p.id,
                                        mention.quantity if _fits(p, mention.counter) else None,
                                        "order" if op == "remove" else op) for p in found)
                 ambiguity = Ambiguity("product", f"{what}は{len(found)}種類あります。どれにしますか？", choices,
                                       category=mention.target.category)
+            else:
+                pending.append(what)
             continue
         p = found[0]
         held = _in_basket(index, [p.id], basket)
@@ -393,6 +396,8 @@ def _resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], sh
                                       "どちらにしますか？",
                                       tuple(Choice(f"{n}{p.unit}", p.id, n, op if held else "order")
                                             for n in (mention.quantity, mention.second)), product_id=p.id)
+            else:
+                pending.append(_base(p.name))
             continue
         if mention.quantity is None and loose(said_word) in p.one:
             # 「食パン一斤」「牛乳1リットル」: the size in the name's brackets, said with no other number, is one.
@@ -402,9 +407,13 @@ def _resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], sh
                 ambiguity = Ambiguity("quantity", f"{p.name}をいくつにしますか？",
                                       tuple(Choice(f"{n}{p.unit}", p.id, n, op if held else "order")
                                             for n in (1, 2, 3, 4, 5)), product_id=p.id)
+            else:
+                pending.append(_base(p.name))
             continue
         unit_question = _unit_question(p, mention.quantity, mention.counter, op if held else "order")
         if unit_question is not None:
+            if ambiguity is not None:
+                pending.append(_base(p.name))
             ambiguity = ambiguity or unit_question
             continue
         if held and op == "order":
@@ -414,6 +423,8 @@ def _resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], sh
                     "in_basket", f"{p.name}は、かごに{current}{p.unit}入っています。どうしますか？",
                     (Choice(f"合わせて{current + q}{p.unit}にする", pid, q, "add"),
                      Choice(f"{q}{p.unit}にする", pid, q, "set")), product_id=pid)
+            else:
+                pending.append(_base(p.name))
             continue
         if not held:
             op = "order"
@@ -424,7 +435,7 @@ def _resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], sh
     intent = "order_items" if changed == "order" else f"change_{changed}"
     if not items and ambiguity is None and problem and all(m.op in ("remove", "reduce") for m in mentions):
         intent = "change_remove"
-    return Understood(intent, tuple(items), ambiguity, problem, unmatched, text)
+    return Understood(intent, tuple(items), ambiguity, problem, unmatched, text, tuple(dict.fromkeys(pending)))
 
 
 def _fits(p: _Product, counter: str | None) -> bool:
