@@ -1,5 +1,5 @@
 """The four rules added for the held-out corpus (#11), each on its own, each with the case it must
-not reach: clipped names (``catalogue._stems``, ``engine._stem_at``), the one-piece size in a name's
+not reach: clipped names (``catalogue._stems``, ``scanner._stem_at``), the one-piece size in a name's
 brackets (「食パン（1斤）」), ば for を before a number, and けろ/けれ as a please. The held-out share
 (``test_understanding_held_out.py``) says they help in bulk; these say what each one does and where it
 stops, so that a change to one of them fails here by name."""
