@@ -58,7 +58,7 @@ def assign_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, 
     (the driver's run, the shops' picking lists, the resident's ETA) in the caller's transaction.
 
     Refuses an order that is not confirmed, is already on a run, or is for another day than the run.
-    It never reorders or re-times the run's existing stops.
+    It never reorders or re-times the run's existing stops. Pins the door to the run's van for re-plans.
     """
     run = _active_run(session, run_id)
     plan = run.plan
@@ -109,7 +109,7 @@ def move_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, no
     its van to the end of run ``run_id`` of the same active plan, and queue what changed.
 
     Refuses when the order is on no run (use ``assign_by_hand``), already on that run, or when anything
-    at the door has happened: the goods collected, the door visited.
+    at the door has happened: the goods collected, the door visited. Pins the door to the new van.
     """
     run = _active_run(session, run_id)
     plan = run.plan

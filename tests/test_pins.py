@@ -129,3 +129,18 @@ def test_a_pinned_van_out_of_service_leaves_the_door_unassigned_with_a_reason(ap
     _post(client, first, "unpin")
     _replan(app)
     assert _van_of(session, first) == van1
+
+
+def test_the_portfolio_leaves_pyvrp_out_of_a_pinned_problem() -> None:
+    """PyVRP has no per-stop vehicle lists: on a day with a pinned door it would plan another problem,
+    so the portfolio runs OR-Tools in both processes, and the pinned stop rides its van."""
+    from delivery.problem import RoutingProblem, Stop as RStop, TimeWindow, Vehicle as RVehicle
+    from delivery.routing import solve
+
+    m = ((0, 10, 500), (10, 0, 490), (500, 490, 0))
+    vans = (RVehicle("v1", 1, 1, TimeWindow(0, 30_000), (10,)), RVehicle("v2", 2, 2, TimeWindow(0, 30_000), (10,)))
+    stops = (RStop("pinned", 1, vehicles=("v2",), demand=(1,)), RStop("free", 1, demand=(1,)))
+    plan = solve(RoutingProblem(vans, stops, m, m), time_limit_s=2)
+    assert plan.stats.candidates and all(k.startswith("ortools/") for k, _ in plan.stats.candidates)
+    assert plan.unassigned == ()
+    assert "pinned" in [v.stop_id for r in plan.routes if r.vehicle_id == "v2" for v in r.visits]
