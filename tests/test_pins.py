@@ -144,3 +144,17 @@ def test_the_portfolio_leaves_pyvrp_out_of_a_pinned_problem() -> None:
     assert plan.stats.candidates and all(k.startswith("ortools/") for k, _ in plan.stats.candidates)
     assert plan.unassigned == ()
     assert "pinned" in [v.stop_id for r in plan.routes if r.vehicle_id == "v2" for v in r.visits]
+
+
+def test_routes_that_put_a_pinned_stop_on_another_van_are_mended() -> None:
+    """The check every engine's routes pass (``make_whole``) does not take an engine's word for the
+    vehicle lists: a pinned stop handed back on the wrong van is moved onto its own."""
+    from delivery.problem import RoutingProblem, Stop as RStop, TimeWindow, Vehicle as RVehicle
+    from delivery.solver.whole import make_whole
+
+    m = ((0, 10, 500), (10, 0, 490), (500, 490, 0))
+    vans = (RVehicle("v1", 1, 1, TimeWindow(0, 30_000), (10,)), RVehicle("v2", 2, 2, TimeWindow(0, 30_000), (10,)))
+    pinned, free = RStop("pinned", 1, vehicles=("v2",), demand=(1,)), RStop("free", 1, demand=(1,))
+    routes, unserved = make_whole(RoutingProblem(vans, (pinned, free), m, m), [[pinned, free], []])
+    assert unserved == set()
+    assert [v.stop_id for v in routes[1].visits] == ["pinned"] and [v.stop_id for v in routes[0].visits] == ["free"]
