@@ -46,8 +46,6 @@ STILL_TO_MOVE: set[str] = {
     "bot/conversation/state.py",
     "bot/dispatch.py",
     "staff/*",
-    "voice/eta.py",
-    "voice/views.py",
 }
 
 
