@@ -16,6 +16,7 @@ import click
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from sqlalchemy.orm import Session
+
 from core.clock import get_clock
 from core.clock import JST
 from core.db import db
