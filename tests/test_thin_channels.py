@@ -43,8 +43,6 @@ STILL_TO_MOVE: set[str] = {
     "accounts/views.py",
     "bot/dispatch.py",
     "staff/*",
-    "voice/eta.py",
-    "voice/views.py",
 }
 
 
