@@ -147,6 +147,11 @@ def resident_or_none(session: Session, resident_id: int) -> Resident | None:
     return session.get(Resident, resident_id)
 
 
+def voice_message_or_none(session: Session, message_id: int) -> VoiceMessage | None:
+    """The recorded message with this id, or None (also for an id no row can have: a typed URL)."""
+    return session.get(VoiceMessage, message_id) if 0 < message_id < 2**31 else None
+
+
 def voice_message_for_call(session: Session, *, call_sid: str, from_number: str, purpose: str,
                            now: datetime) -> VoiceMessage:
     """The voice message of this call, added when it has none yet (Twilio may post a recording twice)."""
