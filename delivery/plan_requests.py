@@ -5,6 +5,8 @@ planning): the partial unique index ``uq_plan_requests_open_day`` makes a second
 browser tab, racing) find the open request instead of queueing a second plan. A worker claims a request
 with a guarded UPDATE (state still 'queued'), so two workers cannot both run it. A request left in
 'planning' longer than ``STALE_AFTER`` (a killed worker) is failed by the next request or sweep.
+A day that is over is refused here (``refuse_past_day``) and again by ``plan_day`` when the job runs, so
+every way in (the staff page, ``otodoke plan``, the job) gets the same refusal.
 
 Functions take a session and never commit.
 """
@@ -17,12 +19,22 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.clock import JST
+from core.errors import DomainError
 from delivery.models import PlanRequest
+from orders.calendar import format_date_ja
 
 QUEUED, PLANNING, DONE, FAILED = "queued", "planning", "done", "failed"
 OPEN_STATES = (QUEUED, PLANNING)
 STALE_AFTER = timedelta(minutes=30)
 STALE_MESSAGE = "計画の処理が30分以上終わらなかったため、中断しました。もう一度お試しください。"
+
+
+def refuse_past_day(delivery_date: date, now: datetime) -> None:
+    """Re-planning a day that is over would retire the plan its drivers actually ran (and its records)."""
+    if delivery_date < now.astimezone(JST).date():
+        raise DomainError("plan_past_day",
+                          f"{format_date_ja(delivery_date)}は過ぎた日のため、計画は作り直せません。")
 
 
 def open_request(session: Session, delivery_date: date) -> PlanRequest | None:
@@ -45,7 +57,10 @@ def sweep_stale(session: Session, *, now: datetime) -> int:
 
 def request_plan(session: Session, *, delivery_date: date, actor: str,
                  now: datetime) -> tuple[PlanRequest, bool]:
-    """The day's open request, or a new queued one; ``True`` when this call created it."""
+    """The day's open request, or a new queued one; ``True`` when this call created it.
+
+    Raises ``DomainError`` for a day that is over, before anything is written."""
+    refuse_past_day(delivery_date, now)
     sweep_stale(session, now=now)
     existing = open_request(session, delivery_date)
     if existing is not None:

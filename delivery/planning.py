@@ -77,7 +77,7 @@ def prepare_day(session: Session, *, delivery_date: date, trigger: str, matrix: 
     """
     done = session.scalars(select(PlanningTrigger).where(
         PlanningTrigger.delivery_date == delivery_date, PlanningTrigger.trigger == trigger)).first()
-    previous = _active_plan(session, delivery_date)
+    previous = active_plan(session, delivery_date)
     if done is not None:
         return DayInput(delivery_date, trigger, None, [], previous.id if previous else None, already_done=True)
     orders = session.scalars(
@@ -112,7 +112,8 @@ def _carrying_vehicles(previous: Plan | None, picked: set[int]) -> dict[int, int
             for order_id in stop.order_ids if order_id in picked}
 
 
-def _active_plan(session: Session, delivery_date: date) -> Plan | None:
+def active_plan(session: Session, delivery_date: date) -> Plan | None:
+    """The day's active plan (the newest version), or None before the day has been planned."""
     return session.scalars(select(Plan).where(Plan.delivery_date == delivery_date, Plan.active.is_(True))
                            .order_by(Plan.version.desc())).first()
 
@@ -138,7 +139,7 @@ def store_plan(session: Session, day: DayInput, result: RoutePlan | None, *, now
         Order.delivery_date == day.delivery_date, Order.status.in_(to_deliver),
         Order.id.not_in(day.order_ids) if day.order_ids else True)).all()
 
-    previous = _active_plan(session, day.delivery_date)
+    previous = active_plan(session, day.delivery_date)
     version = (session.scalars(select(Plan.version).where(Plan.delivery_date == day.delivery_date)
                                .order_by(Plan.version.desc())).first() or 0) + 1
     if previous is not None:

@@ -20,6 +20,7 @@ from delivery.driver_links import make_token
 from places.models import District
 from delivery.models import Plan, PlanningTrigger, Run
 from delivery.notices import queue_plan_messages
+from delivery.plan_requests import refuse_past_day
 from delivery.planning import prepare_day, store_plan
 from delivery.problem import Route, RoutePlan, Visit
 from delivery.late_start import leave_late
@@ -127,13 +128,6 @@ def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None
                               f"{format_date_ja(delivery_date)}の計画（第{plan.version}版）を作成しました。"
                               f"注文{plan.order_count}件、未割当{plan.unassigned_count}件。")
     return outcome
-
-
-def refuse_past_day(delivery_date: date, now: datetime) -> None:
-    """Re-planning a day that is over would retire the plan its drivers actually ran (and its records)."""
-    if delivery_date < now.astimezone(JST).date():
-        raise DomainError("plan_past_day",
-                          f"{format_date_ja(delivery_date)}は過ぎた日のため、計画は作り直せません。")
 
 
 PLAN_JOB_KEY = "otodoke.plan_request_job"

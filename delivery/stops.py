@@ -4,6 +4,7 @@ elderly person living alone that can matter more than the groceries; staff see i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select, update
@@ -17,6 +18,7 @@ from core import audit
 from core.clock import JST
 from core.errors import DomainError, NotFound
 from outbox.service import enqueue
+from residents.phones import national_format
 
 OUTCOMES = {
     # outcome: (stop kinds it applies to, order status it sets)
@@ -137,3 +139,41 @@ def not_at_home_visits(session: Session, *, first: date, last: date) -> list[tup
             seen.update(keys)
             visits.append((day, stop))
     return visits
+
+
+@dataclass(frozen=True)
+class WelfareRow:
+    """One line of the staff page's 見守り list: who, when, where, how to reach them, which van."""
+    order_id: str      # the visit's orders, "12・13" (one door may bring several)
+    time: str          # HH:MM JST the driver recorded 不在, or ""
+    name: str
+    phone: str         # national format, the landline first
+    address: str
+    run: str           # 「車両名（配達員）」
+
+
+def welfare_watch(session: Session, *, day: date) -> list[WelfareRow]:
+    """見守り for the staff page: the day's 不在 visits (every plan version, once each, oldest first) with
+    who was not at home, where, and how to reach them; an order number alone means nothing to the
+    coordinator who has to phone the resident or the family. Read-only."""
+    stops = [stop for _, stop in not_at_home_visits(session, first=day, last=day)]
+    order_ids = [order_id for s in stops for order_id in s.order_ids]
+    orders = {o.id: o for o in session.scalars(
+        select(Order).where(Order.id.in_(order_ids)).options(selectinload(Order.resident)))} if order_ids else {}
+    runs = {r.id: r for r in session.scalars(
+        select(Run).where(Run.id.in_({s.run_id for s in stops})).options(
+            selectinload(Run.vehicle), selectinload(Run.driver)))} if stops else {}
+    rows = []
+    for stop in stops:
+        order = orders.get(stop.order_ids[0]) if stop.order_ids else None
+        resident = order.resident if order else None
+        run = runs.get(stop.run_id)
+        rows.append(WelfareRow(
+            order_id="・".join(map(str, stop.order_ids)),
+            time=stop.done_at.astimezone(JST).strftime("%H:%M") if stop.done_at else "",
+            name=f"{resident.name} 様" if resident else "",
+            phone=national_format(resident.phone or resident.mobile_phone or "") if resident else "",
+            address=resident.address if resident else "",
+            run=(f"{run.vehicle.name}（{run.driver.name}）" if run.driver else run.vehicle.name) if run else "",
+        ))
+    return rows

@@ -1,4 +1,5 @@
-"""The input of planning: a delivery day's confirmed orders, grouped by district and window."""
+"""A delivery day's orders: grouped by district and window (the input of planning and the staff
+dashboard), the whole list for the office, and the next day that has any."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from itertools import groupby
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from places.models import District
@@ -45,3 +46,21 @@ def batch_orders(session: Session, *, delivery_date: date,
                                      window_code=code, window_start=first.window_start,
                                      window_end=first.window_end, orders=members))
     return batches
+
+
+def orders_of_day(session: Session, *, delivery_date: date) -> list[Order]:
+    """Every order of the day in any status, by number, with its resident loaded (the office's list)."""
+    return list(session.scalars(select(Order).where(Order.delivery_date == delivery_date)
+                                .options(selectinload(Order.resident)).order_by(Order.id)))
+
+
+def next_day_with_orders(session: Session, *, today: date, statuses: Iterable[OrderStatus]) -> date:
+    """``today`` when it has orders in ``statuses``, else the first later day that has, else ``today``:
+    the staff dashboard opens where the work is (the evening before, tomorrow's orders)."""
+    wanted = list(statuses)
+    has_orders = select(Order.id).where(Order.delivery_date == today, Order.status.in_(wanted)).limit(1)
+    if session.scalar(has_orders) is not None:
+        return today
+    later = session.scalar(select(func.min(Order.delivery_date)).where(
+        Order.delivery_date > today, Order.status.in_(wanted)))
+    return later or today

@@ -34,17 +34,21 @@ def residents_by_numbers(session: Session, numbers: Collection[str]) -> list[Res
 
 
 def voice_message_or_none(session: Session, message_id: int) -> VoiceMessage | None:
-    return session.get(VoiceMessage, message_id)
+    """The recorded message with this id, or None (also for an id no row can have: a typed URL)."""
+    return session.get(VoiceMessage, message_id) if 0 < message_id < 2**31 else None
 
 
-def mark_handled(session: Session, message: VoiceMessage, *, actor: str, now: datetime) -> None:
-    """Staff have called back / registered the caller; marking it again changes nothing (nor audits)."""
+def mark_handled(session: Session, message: VoiceMessage, *, actor: str, now: datetime,
+                 resident_id: int | None = None) -> None:
+    """Staff have called back / registered the caller (``resident_id``: the resident registered from
+    it); marking it again changes nothing (nor audits)."""
     if message.handled_at is not None:
         return
     message.handled_at = now
     message.handled_by = actor
+    extra = {} if resident_id is None else {"resident_id": resident_id}
     audit.record(session, at=now, actor=actor, channel="web", action="voice_message.handled",
-                 subject_type="voice_message", subject_id=message.id)
+                 subject_type="voice_message", subject_id=message.id, **extra)
 
 
 def note_not_home(session: Session, *, call_sid: str, called_number: str, order_id: int, resident_id: int,

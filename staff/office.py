@@ -6,14 +6,12 @@ from __future__ import annotations
 from datetime import date
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session
 
 from accounts.security import audit_view, csrf_token, current_actor, staff_change_required, staff_required
 from orders.calendar import format_date_ja
-from orders.models import STATUS_LABELS_JA, Order
-from orders.service import cancel_order
-from core import audit
+from orders.models import STATUS_LABELS_JA
+from orders.service import cancel_order, orders_of_day
 from core.clock import get_clock
 from core.clock import JST
 from core.db import db
@@ -21,6 +19,7 @@ from core.errors import DomainError
 from residents.models import VoiceMessage
 from residents.phones import national_format
 from residents.service import list_districts, register_resident
+from residents.voice_messages import mark_handled, voice_message_or_none
 
 bp = Blueprint("office", __name__, url_prefix="/staff", template_folder="templates")
 
@@ -37,10 +36,10 @@ def _float(text: str) -> float | None:
         raise DomainError("bad_location", "地図の位置（緯度・経度）は数字で入力してください。") from None
 
 
-def _message(session, message_id: int | None) -> VoiceMessage | None:  # type: ignore[no-untyped-def]
+def _message(session: Session, message_id: int | None) -> VoiceMessage | None:
     if message_id is None:
         return None
-    message = session.get(VoiceMessage, message_id) if 0 < message_id < 2**31 else None
+    message = voice_message_or_none(session, message_id)
     if message is None:
         abort(404, description="その録音メッセージは見つかりませんでした。")
     return message
@@ -68,10 +67,8 @@ def new_resident():  # type: ignore[no-untyped-def]
                     address=form["address"], lat=_float(form["lat"]), lon=_float(form["lon"]),
                     phone=form["phone"] or None, delivery_notes=form["delivery_notes"],
                     consent=request.form.get("consent") == "yes", actor=current_actor(), channel="staff", now=now)
-                if message is not None and message.handled_at is None:
-                    message.handled_at, message.handled_by = now, current_actor()
-                    audit.record(session, at=now, actor=current_actor(), channel="web", action="voice_message.handled",
-                                 subject_type="voice_message", subject_id=message.id, resident_id=resident.id)
+                if message is not None:
+                    mark_handled(session, message, actor=current_actor(), now=now, resident_id=resident.id)
                 resident_id = resident.id
             flash(f"{form['name']} 様を登録しました（番号 {resident_id}）。電話注文ができるようになりました。")
             return redirect(url_for("voice.messages") if message_id else url_for("staff.dashboard"))
@@ -96,8 +93,7 @@ def orders() -> str:
     except ValueError:
         abort(400, description="日付は YYYY-MM-DD の形で指定してください。")
     with db.reading() as session:
-        rows = list(session.scalars(select(Order).where(Order.delivery_date == day)
-                                    .options(selectinload(Order.resident)).order_by(Order.id)))
+        rows = orders_of_day(session, delivery_date=day)
         page = render_template("staff/orders.html", day=day, day_text=format_date_ja(day), orders=rows,
                                labels=STATUS_LABELS_JA, csrf_token=csrf_token(), national_format=national_format)
     audit_view("orders", "delivery_day", day.isoformat(), orders=[o.id for o in rows])

@@ -5,30 +5,30 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from delivery.leftovers import left_out_orders
-from delivery.models import Plan, Run, RunStop
+from delivery.models import Plan
 from delivery.by_hand import assign_by_hand, overrun_notes_ja
 from delivery.picking import picking_shops
 from delivery.plan_changes import orders_after_plan, plan_changes
 from delivery.plan_requests import OPEN_STATES, QUEUED, get_request, progress_label, request_plan
-from delivery.stops import not_at_home_visits
-from delivery.runner import by_hand_links, queue_plan_request, refuse_past_day
+from delivery.planning import active_plan
+from delivery.stops import welfare_watch
+from delivery.runner import by_hand_links, queue_plan_request
 from orders.calendar import format_date_ja
 from orders.errors import OrderError
 from delivery.left_out_actions import cancel_left_out, move_to_next_delivery_day, next_day_for
-from orders.models import Order, OrderStatus
-from orders.service import batch_orders
+from orders.models import OrderStatus
+from orders.service import batch_orders, next_day_with_orders
 from core.clock import get_clock
 from core.clock import JST
 from core.audit import record
 from core.db import db
 from core.errors import DomainError
 from core.inputs import db_int, parse_day
-from outbox.models import OutboxMessage, OutboxStatus
-from outbox.worker import status_counts
+from outbox.models import OutboxStatus
+from outbox.worker import list_messages, status_counts
 from residents.phones import national_format
 from accounts.security import audit_view, csrf_token, current_actor, staff_change_required, staff_required
 
@@ -49,37 +49,25 @@ def _selected_date() -> date:
     return get_clock().now().astimezone(JST).date()
 
 
-def _next_day_with_orders(session: Session) -> date:
-    """Today, or else the first day from today that has orders: the dashboard opens where the work is
-    (the evening before, tomorrow's orders; on a day without deliveries, the next one)."""
-    today = get_clock().now().astimezone(JST).date()
-    has_orders = select(Order.id).where(Order.delivery_date == today, Order.status.in_(DAY_STATUSES)).limit(1)
-    if session.scalar(has_orders) is not None:
-        return today
-    later = session.scalar(select(func.min(Order.delivery_date)).where(
-        Order.delivery_date > today, Order.status.in_(DAY_STATUSES)))
-    return later or today
-
-
 @bp.get("/")
 @staff_required
 def dashboard() -> str:
     with db.reading() as session:
         chosen = bool(request.args.get("date"))
-        day = _selected_date() if chosen else _next_day_with_orders(session)
         today = get_clock().now().astimezone(JST).date()
+        # Not chosen: the dashboard opens where the work is (the evening before, tomorrow's orders).
+        day = _selected_date() if chosen else next_day_with_orders(session, today=today, statuses=DAY_STATUSES)
         moved_on = not chosen and day != today
         # Delivered and 不在 orders stay in the day's table: it must not empty out as the vans go round.
         batches = batch_orders(session, delivery_date=day, statuses=DAY_STATUSES)
-        plan = session.scalars(select(Plan).where(Plan.delivery_date == day, Plan.active.is_(True))).first()
+        plan = active_plan(session, day)
         runs = list(plan.runs) if plan else []
         shops = picking_shops(session, plan) if plan else []
         unassigned = _left_out_rows(session, plan) if plan else []
         late_orders = orders_after_plan(session, plan) if plan else []
-        absent = _absent_rows(session, [stop for _, stop in not_at_home_visits(session, first=day, last=day)])
+        absent = welfare_watch(session, day=day)
         outbox = status_counts(session)
-        dead = list(session.scalars(select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.DEAD)
-                                    .order_by(OutboxMessage.created_at.desc()).limit(20)))
+        dead = list_messages(session, status=OutboxStatus.DEAD, limit=20)
         page = render_template("staff/dashboard.html", day=day, prev_day=day - timedelta(days=1),
                                next_day=day + timedelta(days=1), batches=batches, plan=plan, runs=runs,
                                unassigned=unassigned, absent=absent, shops=shops, outbox=outbox, dead=dead,
@@ -87,7 +75,7 @@ def dashboard() -> str:
                                csrf_token=csrf_token(), jst=JST)
     # The page names residents (left out, 不在): who looked, and at which orders, goes to the audit log.
     audit_view("dashboard", "delivery_day", day.isoformat(),
-               orders=[row["order_id"] for row in unassigned] + [row["order_id"] for row in absent]
+               orders=[row["order_id"] for row in unassigned] + [row.order_id for row in absent]
                + [order.id for order in late_orders])
     return page
 
@@ -109,31 +97,6 @@ def _left_out_rows(session: Session, plan: Plan) -> list[dict[str, object]]:
     return rows
 
 
-def _absent_rows(session: Session, stops: list[RunStop]) -> list[dict[str, str]]:
-    """見守り: who was not at home, where, and how to reach them; an order number alone means nothing
-    to the coordinator who has to phone the resident or the family."""
-    order_ids = [order_id for s in stops for order_id in s.order_ids]
-    orders = {o.id: o for o in session.scalars(
-        select(Order).where(Order.id.in_(order_ids)).options(selectinload(Order.resident)))} if order_ids else {}
-    runs = {r.id: r for r in session.scalars(
-        select(Run).where(Run.id.in_({s.run_id for s in stops})).options(
-            selectinload(Run.vehicle), selectinload(Run.driver)))} if stops else {}
-    rows = []
-    for stop in stops:
-        order = orders.get(stop.order_ids[0]) if stop.order_ids else None
-        resident = order.resident if order else None
-        run = runs.get(stop.run_id)
-        rows.append({
-            "order_id": "・".join(map(str, stop.order_ids)),
-            "time": stop.done_at.astimezone(JST).strftime("%H:%M") if stop.done_at else "",
-            "name": f"{resident.name} 様" if resident else "",
-            "phone": national_format(resident.phone or resident.mobile_phone or "") if resident else "",
-            "address": resident.address if resident else "",
-            "run": (f"{run.vehicle.name}（{run.driver.name}）" if run.driver else run.vehicle.name) if run else "",
-        })
-    return rows
-
-
 @bp.get("/plan/confirm")
 @staff_change_required
 def plan_confirm() -> str:
@@ -151,7 +114,7 @@ def plan_now():  # type: ignore[no-untyped-def]
     day = _selected_date()
     now = get_clock().now()
     try:
-        refuse_past_day(day, now)
+        # request_plan refuses a day that is over (the same refusal as ``otodoke plan``).
         with db.transaction() as session:
             plan_request, created = request_plan(session, delivery_date=day, actor=current_actor(), now=now)
             request_id, queued = plan_request.id, plan_request.state == QUEUED

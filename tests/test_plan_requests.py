@@ -165,7 +165,26 @@ def test_plan_day_refuses_a_day_that_is_over(app, clock, town) -> None:  # noqa:
 def test_the_cli_refuses_a_day_that_is_over(app, clock, runner, town) -> None:  # noqa: F811
     clock.advance(timedelta(days=1))
     result = runner.invoke(args=["plan", "--date", "2026-12-01", "--time-limit", "1"])
-    assert result.exit_code != 0 and "過ぎた日のため" in result.output
+    assert result.exit_code == 1, result.output
+    assert result.output.strip() == "Error: 12月1日（火）は過ぎた日のため、計画は作り直せません。"
+    with db.reading(app) as session:
+        assert session.scalar(select(func.count()).select_from(Plan)) == 0
+    # The negative control: the day that is not over yet (the 2nd, now "today") is planned.
+    today = runner.invoke(args=["plan", "--date", "2026-12-02", "--time-limit", "1"])
+    assert today.exit_code == 0 and "過ぎた日" not in today.output, today.output
+
+
+def test_a_request_for_a_day_that_is_over_is_refused_before_anything_is_written(app) -> None:
+    """``request_plan`` itself refuses (the staff page no longer checks first): no request is queued."""
+    with pytest.raises(DomainError) as refused:
+        with db.transaction(app) as session:
+            plan_requests.request_plan(session, delivery_date=DAY - timedelta(days=1), actor="staff:test", now=NOW)
+    assert refused.value.code == "plan_past_day"
+    assert refused.value.message == "11月30日（月）は過ぎた日のため、計画は作り直せません。"
+    with db.reading(app) as session:
+        assert session.scalar(select(func.count()).select_from(PlanRequest)) == 0
+    _, created = _request(app)          # today (before its cutoff) is still asked for
+    assert created
 
 
 # --- the pages: confirm, queue, progress, diff, 計画後の注文 --------------------------------------------
