@@ -44,7 +44,6 @@ STILL_TO_MOVE: set[str] = {
     "bot/conversation/__init__.py",
     "bot/conversation/ordering.py",
     "bot/conversation/state.py",
-    "bot/dispatch.py",
     "staff/*",
     "voice/eta.py",
     "voice/views.py",
