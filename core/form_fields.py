@@ -10,7 +10,6 @@ from typing import Mapping
 from core.errors import DomainError
 
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
-_PHONE = re.compile(r"\+?[0-9][0-9\-]{8,19}")
 
 
 def text(form: Mapping[str, str], key: str, label: str, max_length: int, required: bool = True) -> str | None:
@@ -54,13 +53,6 @@ def coordinate(form: Mapping[str, str], key: str, label: str, low: float, high: 
         raise DomainError("bad_" + key, f"{label}は数字で入力してください。") from None
     if not low <= value <= high:  # also refuses nan and inf
         raise DomainError("bad_" + key, f"{label}は{low}〜{high}の範囲で入力してください。")
-    return value
-
-
-def phone(form: Mapping[str, str], key: str = "phone", label: str = "電話番号") -> str | None:
-    value = text(form, key, label, 32, required=False)
-    if value is not None and not _PHONE.fullmatch(value):
-        raise DomainError("bad_" + key, f"{label}は 0238-00-1234 のように数字とハイフンで入力してください。")
     return value
 
 

@@ -5,7 +5,8 @@ run of the day's active plan, after the van's last stop and before it drives bac
 moves, so only the drivers, the shops concerned and this order's resident (and family) hear about it.
 A move takes the whole door (every order handed over there) off its van first; that van's other stops
 keep their times (it arrives early rather than late, and nobody is told a new time for nothing).
-A later re-plan decides afresh (the order is then planned like any other).
+The door is then pinned to that van (``delivery.pins``): a later re-plan keeps it there, wherever on
+the run it fits best, until staff take the pin off (「固定を外す」).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from delivery.distances import DistanceProvider, Point
 from delivery.leftovers import on_runs
 from delivery.models import Run, RunStop, RunStopOrder, UnassignedOrder
 from delivery.notices import ShopLink, plan_messages
+from delivery.pins import pin_door
 from delivery.problem_builder import ServiceTimes
 from orders.changes import get_order
 from orders.models import Order, OrderStatus
@@ -56,7 +58,7 @@ def assign_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, 
     (the driver's run, the shops' picking lists, the resident's ETA) in the caller's transaction.
 
     Refuses an order that is not confirmed, is already on a run, or is for another day than the run.
-    It never reorders or re-times the run's existing stops.
+    It never reorders or re-times the run's existing stops. Pins the door to the run's van for re-plans.
     """
     run = _active_run(session, run_id)
     plan = run.plan
@@ -80,6 +82,8 @@ def assign_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, 
     session.expire(plan, ["unassigned"])
     audit.record(session, at=now, actor=actor, channel="staff", action="plan.assigned_by_hand",
                  subject_type="order", subject_id=order.id, plan_id=plan.id, run_id=run.id, stop_id=door.id)
+    pin_door(session, delivery_date=plan.delivery_date, resident_id=order.resident_id, vehicle_id=run.vehicle_id,
+             actor=actor, now=now)
     queued = _queue_changes(session, f"plan:{plan.id}:hand:{order.id}", before,
                             plan_messages(session, plan, driver_link, shop_link), now)
     local_end = run.end_at.astimezone(JST).strftime("%H:%M")
@@ -105,7 +109,7 @@ def move_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, no
     its van to the end of run ``run_id`` of the same active plan, and queue what changed.
 
     Refuses when the order is on no run (use ``assign_by_hand``), already on that run, or when anything
-    at the door has happened: the goods collected, the door visited.
+    at the door has happened: the goods collected, the door visited. Pins the door to the new van.
     """
     run = _active_run(session, run_id)
     plan = run.plan
@@ -150,6 +154,8 @@ def move_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, no
     audit.record(session, at=now, actor=actor, channel="staff", action="plan.moved_by_hand",
                  subject_type="order", subject_id=order_id, order_ids=moved, plan_id=plan.id,
                  from_run_id=source.id, run_id=run.id, stop_id=new_door.id)
+    pin_door(session, delivery_date=plan.delivery_date, resident_id=orders[0].resident_id,
+             vehicle_id=run.vehicle_id, actor=actor, now=now)
     # a fresh key per move (a row id can come back on SQLite once its row is deleted), so an order moved
     # there and back is told both times; the move is one transaction, so nothing can send it twice
     queued = _queue_changes(session, f"plan:{plan.id}:move:{order_id}:{uuid4().hex[:12]}", before,

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.errors import DomainError
-from core.form_fields import coordinate as _coordinate, minutes as _minutes, phone as _phone
+from core.form_fields import coordinate as _coordinate, minutes as _minutes
 from core.form_fields import text as _text, time as _time, whole as _whole
 from delivery.models import Driver, Run, Vehicle
+from residents.phones import form_phone
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,7 @@ def read_driver_form(session: Session, form: Mapping[str, str]) -> DriverValues:
     name = _text(form, "name", "運転手の名前", 64)
     kana = _text(form, "kana", "ふりがな", 128)
     assert name is not None and kana is not None
-    phone = _phone(form)
+    phone = form_phone(form)
     vehicle_text = (form.get("vehicle_id") or "").strip()
     vehicle_id = None
     if vehicle_text:

@@ -203,3 +203,22 @@ class PlanRequest(Base):
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
     error: Mapped[str | None] = mapped_column(Text)
     progress: Mapped[str | None] = mapped_column(Text)
+
+
+class StopPin(Base):
+    """A coordinator put a door on a van by hand (moved or assigned it): re-plans of that day keep every
+    order handed over at that door on that van (``delivery.pins``), until staff take the pin off.
+
+    Pinned per door, not per order: a door is one stop (issue #9), so all its orders ride one van."""
+
+    __tablename__ = "stop_pins"
+    __table_args__ = (UniqueConstraint("delivery_date", "resident_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_date: Mapped[date] = mapped_column(index=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("residents.id"))
+    vehicle_id: Mapped[int] = mapped_column(ForeignKey("vehicles.id"))
+    pinned_by: Mapped[str] = mapped_column(String(64))
+    pinned_at: Mapped[datetime] = mapped_column()
+
+    vehicle: Mapped[Vehicle] = relationship()

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from delivery.door_stops import route_stops
 from delivery.models import Driver, Plan, PlanningTrigger, Run, RunStop, UnassignedOrder, Vehicle
+from delivery.pins import PIN_OFF, pin_off_ja, pins_for_day
 from delivery.problem import RoutePlan
 from delivery.problem_builder import BuiltProblem, MatrixFn, ServiceTimes, build_problem
 from delivery.whole_orders import partly_unassigned
@@ -55,6 +56,8 @@ class DayInput:
     previous_plan_id: int | None
     previous_routes: dict[str, list[str]] = field(default_factory=dict)
     already_done: bool = False  # the trigger was handled before: nothing to do
+    # orders whose door is pinned by hand to a van not in this plan's fleet → the reason staff read
+    pinned_off: dict[int, str] = field(default_factory=dict)
 
 
 def day_start(delivery_date: date) -> datetime:
@@ -86,13 +89,20 @@ def prepare_day(session: Session, *, delivery_date: date, trigger: str, matrix: 
     ).all()
     vehicles = session.scalars(select(Vehicle).where(Vehicle.active.is_(True)).order_by(Vehicle.id)).all()
     on_board = _carrying_vehicles(previous, {o.id for o in orders if o.status in ON_BOARD})
+    # Doors pinned by hand ride only their van; goods on board stay where they physically are.
+    pins, fleet = pins_for_day(session, delivery_date), {v.id for v in vehicles}
+    pinned = {r: pin.vehicle_id for r, pin in pins.items() if pin.vehicle_id in fleet}
+    pinned_off = {o.id: pin_off_ja(pins[o.resident_id].vehicle.name) for o in orders
+                  if o.resident_id in pins and o.resident_id not in pinned and o.id not in on_board}
+    to_plan = [o for o in orders if o.id not in pinned_off]
     local_now = now.astimezone(JST)
     not_before = (local_now.hour * 3600 + local_now.minute * 60) if local_now.date() == delivery_date else None
-    built = (build_problem(orders, vehicles, matrix, times=times, on_board=on_board, not_before_s=not_before)
-             if orders and vehicles else None)
+    built = (build_problem(to_plan, vehicles, matrix, times=times, on_board=on_board, pinned=pinned,
+                           not_before_s=not_before)
+             if to_plan and vehicles else None)
     return DayInput(delivery_date, trigger, built, [o.id for o in orders],
                     previous.id if previous else None,
-                    previous_routes=dict(previous.routes) if previous else {})
+                    previous_routes=dict(previous.routes) if previous else {}, pinned_off=pinned_off)
 
 
 def _carrying_vehicles(previous: Plan | None, picked: set[int]) -> dict[int, int]:
@@ -153,6 +163,9 @@ def store_plan(session: Session, day: DayInput, result: RoutePlan | None, *, now
             if order_id in still_open:
                 plan.unassigned.append(UnassignedOrder(order_id=order_id, reason_code=reason,
                                                        reason=REASONS_JA.get(reason, reason)))
+    for order_id, reason_ja in sorted(day.pinned_off.items()):
+        if order_id in still_open:
+            plan.unassigned.append(UnassignedOrder(order_id=order_id, reason_code=PIN_OFF, reason=reason_ja))
     plan.order_count = len(assigned)
     plan.unassigned_count = len(plan.unassigned)
     session.flush()

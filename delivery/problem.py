@@ -16,7 +16,8 @@ How the product maps onto it:
   location*, while each stop's ``service_s`` is the per-order handling. The optimiser therefore has every
   reason to chain co-located pickups, and the route lists them one after another at the same time;
 * goods already on board (pickup done, delivery pending) are a plain delivery pinned to that vehicle
-  with ``vehicles=(vehicle_id,)``; stops already done are simply left out by the caller, who also moves
+  with ``vehicles=(vehicle_id,)``, and so is every leg of a door a coordinator pinned to a van by hand
+  (``delivery.pins``); stops already done are simply left out by the caller, who also moves
   the vehicle's start to where it is and when.
 """
 

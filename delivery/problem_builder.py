@@ -59,14 +59,17 @@ class BuiltProblem:
 
 def build_problem(orders: Sequence[Order], vehicles: Sequence[VehicleRow], matrix: MatrixFn, *,
                   times: ServiceTimes = ServiceTimes(), on_board: dict[int, int] | None = None,
-                  not_before_s: int | None = None) -> BuiltProblem:
+                  pinned: dict[int, int] | None = None, not_before_s: int | None = None) -> BuiltProblem:
     """Build the routing problem for ``orders`` (lines, residents and shops loaded) and ``vehicles``.
 
     ``on_board`` maps orders already picked up to the vehicle row carrying them: they become plain
-    deliveries pinned to that vehicle. ``not_before_s`` (re-planning during the day) keeps vehicles
+    deliveries pinned to that vehicle. ``pinned`` maps residents whose door a coordinator put on a van
+    by hand to that vehicle row (``delivery.pins``): every leg of the door may ride only that van.
+    ``not_before_s`` (re-planning during the day) keeps vehicles
     from being planned to leave in the past.
     """
     on_board = on_board or {}
+    pinned = pinned or {}
     points: list[LatLon] = []
     index: dict[LatLon, int] = {}
 
@@ -107,6 +110,7 @@ def build_problem(orders: Sequence[Order], vehicles: Sequence[VehicleRow], matri
         window = TimeWindow(hhmm_to_s(order.window_start), hhmm_to_s(order.window_end))
         # every leg of every order for this door rides one van: one stop at the door, one hand-over
         door = f"r{order.resident_id}"
+        allowed = (f"v{pinned[order.resident_id]}",) if order.resident_id in pinned else None
         by_shop: dict[int, list] = {}
         for line in order.lines:
             by_shop.setdefault(line.shop_id, []).append(line)
@@ -131,9 +135,9 @@ def build_problem(orders: Sequence[Order], vehicles: Sequence[VehicleRow], matri
             setup[at_shop] = times.shop_setup_s
             stops.append(Stop(id=pickup_id, location=at_shop, kind="pickup",
                               window=TimeWindow(hhmm_to_s(shop.pickup_open), hhmm_to_s(shop.pickup_close)),
-                              service_s=times.pickup_per_order_s, demand=demand, group=door))
+                              service_s=times.pickup_per_order_s, demand=demand, vehicles=allowed, group=door))
             stops.append(Stop(id=delivery_id, location=home, kind="delivery", window=window,
-                              service_s=service, demand=demand, pickup=pickup_id, group=door))
+                              service_s=service, demand=demand, pickup=pickup_id, vehicles=allowed, group=door))
             for sid in (pickup_id, delivery_id):
                 built.stop_order[sid] = order.id
                 built.stop_shop[sid] = shop_id

@@ -120,12 +120,18 @@ def _initial_routes(nodes: Nodes, plan: RoutePlan | None) -> list[list[int]] | N
     out = []
     for v in nodes.problem.vehicles:
         r = by_vehicle.get(v.id)
-        out.append([nodes.index_of[x.stop_id] for x in r.visits if x.stop_id in nodes.index_of] if r else [])
+        # a stop now pinned to another van (moved by hand since) is left for the search to insert
+        out.append([nodes.index_of[x.stop_id] for x in r.visits if x.stop_id in nodes.index_of
+                    and _may_ride(nodes.stops[nodes.index_of[x.stop_id]], v.id)] if r else [])
     # a pickup whose delivery is no longer planned (or the reverse) would make the routes unreadable
     for route in out:
         present = set(route)
         route[:] = [n for n in route if _pair_complete(nodes, n, present)]
     return out
+
+
+def _may_ride(stop: Stop, vehicle_id: str) -> bool:
+    return stop.vehicles is None or vehicle_id in stop.vehicles
 
 
 def _pair_complete(nodes: Nodes, node: int, present: set[int]) -> bool:

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, selectinload
 
-from delivery.models import Plan, Run, RunStop, RunStopOrder
+from delivery.models import Plan, Run, RunStop
 from orders.calendar import format_date_ja
 from orders.models import Order, OrderStatus
 from orders.notifications import recipients
@@ -112,14 +112,6 @@ def driver_run_on(session: Session, driver_id: int, day: date) -> Run | None:
         select(Run).join(Plan, Plan.id == Run.plan_id)
         .where(Plan.delivery_date == day, Plan.active.is_(True), Run.driver_id == driver_id)
         .order_by(Run.id)).first()
-
-
-def planned_stop_for_order(session: Session, order_id: int) -> RunStop | None:
-    """The stop of the active plan that carries this order, or None while no active plan has it."""
-    return session.scalars(
-        select(RunStop).join(Run, Run.id == RunStop.run_id).join(Plan, Plan.id == Run.plan_id)
-        .join(RunStopOrder, RunStopOrder.run_stop_id == RunStop.id)
-        .where(RunStopOrder.order_id == order_id, Plan.active.is_(True))).first()
 
 
 def not_at_home_today(session: Session, *, delivery_date) -> list[RunStop]:  # type: ignore[no-untyped-def]

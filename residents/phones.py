@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Mapping
 
 from core.errors import DomainError
+from core.form_fields import text
 
 BAD_PHONE_MESSAGE = "電話番号の形がちがうようです。市外局番から、もう一度お知らせください。"
 
@@ -65,6 +67,21 @@ def try_normalise_phone(text: str | None) -> str | None:
         return normalise_phone(text)
     except PhoneError:
         return None
+
+
+def form_phone(form: Mapping[str, str], key: str = "phone", label: str = "電話番号") -> str | None:
+    """A master-data form's optional phone field, stored in E.164 like every other number.
+
+    Stored as typed, a shop's or driver's number that cannot be normalised would only show up when their
+    picking-list SMS or run link silently found no number to send to; refusing it here tells the
+    coordinator while they can still fix it."""
+    value = text(form, key, label, 32, required=False)
+    if value is None:
+        return None
+    try:
+        return normalise_phone(value)
+    except PhoneError:
+        raise DomainError("bad_" + key, f"{label}は 0238-00-1234 のように市外局番から入力してください。") from None
 
 
 def national_format(e164: str) -> str:

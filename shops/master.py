@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session
 
 from core import audit
 from core.errors import DomainError
-from core.form_fields import coordinate, minutes, phone, text, time
+from core.form_fields import coordinate, minutes, text, time
+from residents.phones import form_phone
 from shops import products as catalogue
 from shops import service
 from shops.models import SHOP_KINDS, Product, Shop, ShopOwner
@@ -58,7 +59,7 @@ def read_shop_form(form: Mapping[str, str]) -> ShopValues:
     return ShopValues(name=name, kana=kana, kind=kind, address=address,
                       lat=coordinate(form, "lat", "緯度", -90.0, 90.0),
                       lon=coordinate(form, "lon", "経度", -180.0, 180.0),
-                      phone=phone(form), pickup_open=pickup_open, pickup_close=pickup_close,
+                      phone=form_phone(form), pickup_open=pickup_open, pickup_close=pickup_close,
                       active=form.get("active") == "yes")
 
 

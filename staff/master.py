@@ -14,6 +14,7 @@ from core.db import db
 from core.errors import DomainError
 from delivery import fleet
 from orders import districts as district_master
+from residents.phones import national_format
 from shops import master as shop_master
 
 bp = Blueprint("master", __name__, url_prefix="/staff/master", template_folder="templates")
@@ -30,10 +31,12 @@ WEEKDAYS = tuple(enumerate("月火水木金土日"))   # Python's weekday number
 
 
 def _form_of(obj: Any, fields: tuple[str, ...]) -> dict[str, str]:
-    """An object's fields as the strings the form shows (checkbox: "yes" or "")."""
+    """An object's fields as the strings the form shows (checkbox: "yes" or ""; a phone as dialled)."""
     values = {}
     for field in fields:
         value = getattr(obj, field)
+        if field == "phone" and value:
+            value = national_format(value)
         values[field] = ("yes" if value else "") if isinstance(value, bool) else "" if value is None else str(value)
     return values
 
@@ -92,7 +95,8 @@ def vehicle(vehicle_id: int | None):  # type: ignore[no-untyped-def]
 @staff_required
 def drivers() -> str:
     with db.reading() as session:
-        return render_template("staff/master/drivers.html", drivers=fleet.list_drivers(session))
+        return render_template("staff/master/drivers.html", drivers=fleet.list_drivers(session),
+                               national_format=national_format)
 
 
 @bp.route("/drivers/new", methods=["GET", "POST"], defaults={"driver_id": None})
@@ -135,6 +139,7 @@ def driver(driver_id: int | None):  # type: ignore[no-untyped-def]
 def shops() -> str:
     with db.reading() as session:
         return render_template("staff/master/shops.html", shops=shop_master.list_shops(session),
+                               national_format=national_format,
                                products=shop_master.product_counts(session),
                                owners=shop_master.line_owner_counts(session), kinds=shop_master.KIND_LABELS_JA)
 

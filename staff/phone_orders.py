@@ -13,6 +13,7 @@ from accounts.security import audit_view, csrf_token, current_actor, staff_chang
 from core.clock import JST, get_clock
 from delivery.by_hand import move_by_hand, move_choices, overrun_notes_ja
 from delivery.order_stop import stop_of_order
+from delivery.pins import pin_of, unpin_door
 from delivery.runner import by_hand_links
 from core.db import db
 from core.errors import DomainError
@@ -167,8 +168,10 @@ def order_detail(order_id: int):  # type: ignore[no-untyped-def]
         # another van, while nothing at the door has happened yet
         vans = move_choices(session, stop.run_id) if stop and stop.status == "pending" else []
         changeable = order.status in OPEN_STATUSES and now < order.cutoff_at
+        pin = pin_of(session, delivery_date=order.delivery_date, resident_id=order.resident_id)
         page = render_template(
             "staff/order_detail.html", order=order, resident=order.resident, history=history, stop=stop, vans=vans,
+            pin=pin,
             labels=STATUS_LABELS_JA, channels=CHANNEL_LABELS_JA, actions=HISTORY_LABELS_JA, changeable=changeable,
             day_text=format_date_ja(order.delivery_date), cutoff_text=format_datetime_ja(order.cutoff_at),
             jst=JST, national_format=national_format, csrf_token=csrf_token())
@@ -198,6 +201,21 @@ def move_van(order_id: int):  # type: ignore[no-untyped-def]
         flash(message)
     except DomainError as failure:
         flash(failure.message)
+    return redirect(url_for("phone_orders.order_detail", order_id=order_id))
+
+
+@bp.post("/orders/<int:order_id>/unpin")
+@staff_change_required
+def unpin(order_id: int):  # type: ignore[no-untyped-def]
+    """Take the by-hand pin off the order's door: the next re-plan chooses its van freely."""
+    try:
+        with db.transaction() as session:
+            order = get_order(session, order_id=order_id)
+            done = unpin_door(session, delivery_date=order.delivery_date, resident_id=order.resident_id,
+                              actor=current_actor(), now=get_clock().now())
+        flash("車両の固定を外しました。次の計画で車両を選び直します。" if done else "この注文は車両に固定されていません。")
+    except DomainError as failure:
+        abort(404, description=failure.message)
     return redirect(url_for("phone_orders.order_detail", order_id=order_id))
 
 

@@ -50,6 +50,7 @@ PAGES = [
     ("GET", "/staff/orders/1", VIEW_STAFF),
     ("POST", "/staff/orders/1/change", CHANGE_STAFF),
     ("POST", "/staff/orders/1/move-van", CHANGE_STAFF),
+    ("POST", "/staff/orders/1/unpin", CHANGE_STAFF),
     ("GET", "/staff/report", VIEW_STAFF),
     ("GET", "/staff/report.csv?from=2026-11-25&to=2026-12-01", VIEW_STAFF),
     ("GET", "/staff/master/", VIEW_STAFF),

@@ -80,11 +80,13 @@ def test_a_coordinator_adds_and_edits_a_driver_and_sees_the_line_status(app, cli
     assert added.status_code == 302
     hanako = session.scalars(select(Driver).where(Driver.name == "配達 花子")).one()
     assert (hanako.kana, hanako.phone, hanako.vehicle_id, hanako.active, hanako.line_user_id) == \
-        ("はいたつ はなこ", "0238-00-5678", van_id, True, None)
+        ("はいたつ はなこ", "+81238005678", van_id, True, None)   # stored as the SMS sender dials it
     hanako_id = hanako.id
     session.rollback()
     listing = client.get("/staff/master/drivers").get_data(as_text=True)
     assert "配達 花子" in listing and "白い軽バン" in listing and "連携済み" in listing and "未連携" in listing
+    assert "0238005678" in listing and "+81" not in listing
+    assert 'value="0238005678"' in client.get(f"/staff/master/drivers/{hanako_id}").get_data(as_text=True)
     assert "連携済み" in client.get(f"/staff/master/drivers/{linked_id}").get_data(as_text=True)
     edited = _post(client, f"/staff/master/drivers/{hanako_id}", {"name": "配達 花子", "kana": "はいたつ はなこ",
                                                                   "phone": "", "vehicle_id": "", "active": ""})
@@ -102,6 +104,8 @@ def test_bad_driver_input_shows_the_form_again_in_japanese(app, client, session)
     good = {"name": "配達 花子", "kana": "はいたつ はなこ", "phone": "", "vehicle_id": "", "active": "yes"}
     for change, message in [({"kana": ""}, "ふりがなを入力してください"),
                             ({"phone": "でんわ"}, "電話番号は 0238-00-1234 のように"),
+                            # digits and hyphens, but one digit too many: no SMS could ever reach it
+                            ({"phone": "090-1234-56789"}, "電話番号は 0238-00-1234 のように市外局番から"),
                             ({"vehicle_id": "999"}, "いつもの車両は一覧から選んでください")]:
         response = _post(client, "/staff/master/drivers/new", {**good, **change})
         assert response.status_code == 400 and message in response.get_data(as_text=True), change

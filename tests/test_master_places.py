@@ -48,19 +48,24 @@ def test_a_coordinator_adds_lists_and_edits_a_shop(app, client, session) -> None
     assert added.status_code == 302 and added.headers["Location"] == "/staff/master/shops"
     (stand,) = session.scalars(select(Shop)).all()
     assert (stand.kind, stand.address, stand.phone, stand.pickup_open, stand.pickup_close, stand.active) == \
-        ("farm_stand", "長井市あやめ町1-2", "0238-84-0000", "08:30", "15:00", True)
+        ("farm_stand", "長井市あやめ町1-2", "+81238840000", "08:30", "15:00", True)   # E.164, as SMS needs
     stand_id = stand.id
     session.rollback()
     listing = client.get("/staff/master/shops").get_data(as_text=True)
     assert "あやめ直売所" in listing and "08:30〜15:00" in listing and "営業中" in listing and "未連携" in listing
-    assert 'value="長井市あやめ町1-2"' in client.get(f"/staff/master/shops/{stand_id}").get_data(as_text=True)
+    assert "0238840000" in listing and "+81" not in listing
+    form = client.get(f"/staff/master/shops/{stand_id}").get_data(as_text=True)
+    assert 'value="長井市あやめ町1-2"' in form and 'value="0238840000"' in form
+    unchanged = _post(client, f"/staff/master/shops/{stand_id}", STAND)   # the same number, as typed again
+    assert unchanged.status_code == 302
     edited = _post(client, f"/staff/master/shops/{stand_id}", {**STAND, "phone": "", "kind": "shop", "active": ""})
     assert edited.status_code == 302
     stand = session.get(Shop, stand_id)
     assert (stand.phone, stand.kind, stand.active) == (None, "shop", False)
     audits = _audits(session, "shop")
-    assert [a.action for a in audits] == ["shop.add", "shop.edit"]
-    assert audits[1].actor != "anonymous" and set(audits[1].data["fields"]) == {"phone", "kind", "active"}
+    assert [a.action for a in audits] == ["shop.add", "shop.edit", "shop.edit"]
+    assert audits[1].data["fields"] == []   # 0238-84-0000 typed again is the number already stored
+    assert audits[2].actor != "anonymous" and set(audits[2].data["fields"]) == {"phone", "kind", "active"}
     session.rollback()
     assert "休業" in client.get("/staff/master/shops").get_data(as_text=True)
 
@@ -72,6 +77,7 @@ def test_bad_shop_input_shows_the_form_again_in_japanese(app, client, session) -
              ({"lat": "北"}, "緯度は数字で入力してください"),
              ({"lon": "200"}, "経度は-180.0〜180.0の範囲"),
              ({"phone": "でんわ"}, "電話番号は 0238-00-1234 のように"),
+             ({"phone": "84-0000"}, "電話番号は 0238-00-1234 のように市外局番から"),   # no area code
              ({"pickup_open": "8時"}, "集荷の開始は 09:00 のように"),
              ({"pickup_open": "16:00"}, "集荷の終了は開始より後")]
     for change, message in cases:

@@ -72,6 +72,7 @@ POLICY = {
     "phone_orders.order_detail": STAFF,
     "phone_orders.order_change": STAFF,
     "phone_orders.move_van": STAFF,
+    "phone_orders.unpin": STAFF,
     "master.index": STAFF,               # change pages: admin and coordinator (tests/test_access_matrix.py)
     "master.vehicles": STAFF,
     "master.vehicle": STAFF,

@@ -286,3 +286,16 @@ def test_phone_of_two_names_the_one_in_the_list_is_meant(voice_app) -> None:
     other = CallSim(voice_app.test_client(), RESIDENT_PHONE)   # at the menu, no list: which egg?
     other.dial_in()
     assert "どれにしますか" in "".join(other.speak("卵を2パック").said)
+
+
+def test_line_every_unmatched_word_and_a_waiting_product_are_said_back(line_app, line_client, line_fake) -> None:
+    # The same result the phone renders (``Understood.unmatched`` / ``pending``): nothing said is dropped.
+    seed_town(line_app)
+    chat = Chat(line_client, line_fake.fake, RESIDENT_USER)
+    reply = wire(chat.say("メロン1個と大根2本とすいか2個、りんご1個とぶどう1房、食パン1斤とみかん1袋"))
+    # Four fragments: before #11 the fourth was dropped in silence.
+    assert all(f"「{w}」は見つかりませんでした" in reply for w in ("メロン1個", "すいか2個", "ぶどう1房", "みかん1袋"))
+    chat.tap("a=clear")
+    reply = wire(chat.say("大根とりんご"))
+    assert "いくつ" in reply and "りんごは、まだかごに入れていません" in reply
+    assert _line_basket(line_app) == []

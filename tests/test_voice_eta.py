@@ -114,3 +114,31 @@ def test_eta_answer_needs_a_signature(voice_app: Any) -> None:
     assert heard.status == 403
     with db.reading(voice_app) as session:
         assert session.scalar(select(func.count()).select_from(VoiceMessage)) == 0
+
+
+def test_silence_asks_again_with_the_planned_time(voice_app: Any) -> None:
+    order_id = _plan_with_stop(voice_app)
+    quiet = _answer(voice_app, order_id)
+    assert "本日午後2時ごろ" in quiet.heard()
+
+
+def test_the_asking_again_reads_the_stop_of_the_orders_own_day(voice_app: Any) -> None:
+    """A stale stop (the order was on another day's plan, still active until it is re-made) is not the
+    time the resident is told again: the same read as LINE's order status (delivery.order_stop)."""
+    order_id = _plan_with_stop(voice_app)
+    with db.transaction(voice_app) as session:
+        day_before = DEFAULT_NOW.date() - timedelta(days=1)
+        old = Plan(delivery_date=day_before, version=1, active=True, trigger="test", created_by="test",
+                   created_at=DEFAULT_NOW)
+        session.add(old)
+        session.flush()
+        vehicle = f.make_vehicle(session, name="旧便")
+        stale = ETA - timedelta(days=1, hours=4)
+        run = Run(plan_id=old.id, vehicle_id=vehicle.id, start_at=stale - timedelta(hours=1),
+                  end_at=stale + timedelta(hours=1), distance_m=1000, duration_s=3600)
+        session.add(run)
+        session.flush()
+        session.add(RunStop(run_id=run.id, seq=1, kind="delivery", order_ids=[order_id], lat=38.1, lon=140.0,
+                            eta=stale))
+    quiet = _answer(voice_app, order_id)
+    assert "本日午後2時ごろ" in quiet.heard() and "午前10時" not in quiet.heard()

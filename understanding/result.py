@@ -49,8 +49,11 @@ class Understood:
     items: tuple[Item, ...] = ()
     ambiguity: Ambiguity | None = None
     problem: str = ""          # a sentence to say as is (「半分などの量は承れません…」)
-    unmatched: tuple[str, ...] = ()
+    unmatched: tuple[str, ...] = ()   # words that named nothing on sale, as said: every one is said back
     text: str = ""
+    # Products recognised but not settled because one question comes first (「大根と牛乳」: how many
+    # 大根? — 牛乳 waits): named back so that nothing said is dropped in silence.
+    pending: tuple[str, ...] = ()
 
     @property
     def asks(self) -> bool:

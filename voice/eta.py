@@ -11,16 +11,15 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Mapping
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from twilio.twiml.voice_response import VoiceResponse
 
-from delivery.models import Plan, Run, RunStop, RunStopOrder
-from orders.models import Order, OrderStatus
-from core import audit
 from core.clock import JST
+from delivery.order_stop import eta_calls_of_day, stop_of_order
+from orders.service import order_or_none
 from outbox.service import enqueue
-from residents.models import Resident, VoiceMessage
+from residents.service import resident_or_none
+from residents.voice_messages import note_not_home
 from voice import prompts as P
 from voice import twiml
 from voice.twiml import VoiceStyle
@@ -53,27 +52,11 @@ def queue_eta_calls(session: Session, *, delivery_date: date, now: datetime,
     order still to deliver); returns how many were newly queued."""
     style = VoiceStyle.from_config(config)
     base_url = str(config.get("PUBLIC_BASE_URL") or "")
-    rows = session.execute(
-        select(RunStop, Order, Resident)
-        .join(Run, Run.id == RunStop.run_id).join(Plan, Plan.id == Run.plan_id)
-        .join(RunStopOrder, RunStopOrder.run_stop_id == RunStop.id)
-        .join(Order, Order.id == RunStopOrder.order_id).join(Resident, Resident.id == Order.resident_id)
-        .where(Plan.delivery_date == delivery_date, Plan.active.is_(True), RunStop.kind == "delivery",
-               Resident.wants_eta_call.is_(True), Order.status != OrderStatus.CANCELLED,
-               # an order staff moved to another day is still on the old plan until it is re-made
-               Order.delivery_date == delivery_date)
-        .order_by(RunStop.eta, RunStop.id, RunStopOrder.position)
-    ).all()
     queued = 0
-    called: set[int] = set()
-    for stop, order, resident in rows:
-        number = resident.phone or resident.mobile_phone
-        if not number or stop.id in called:
-            continue
-        called.add(stop.id)
-        key = f"eta-call:{order.id}:{delivery_date.isoformat()}"
-        response = eta_twiml(style, base_url=base_url, order_id=order.id, name=resident.name, eta=stop.eta)
-        message = enqueue(session, channel="voice", recipient=number, kind="eta_call",
+    for call in eta_calls_of_day(session, delivery_date=delivery_date):
+        key = f"eta-call:{call.order_id}:{delivery_date.isoformat()}"
+        response = eta_twiml(style, base_url=base_url, order_id=call.order_id, name=call.name, eta=call.eta)
+        message = enqueue(session, channel="voice", recipient=call.number, kind="eta_call",
                           payload={"twiml": str(response)}, now=now, dedupe_key=key)
         if message.id is None:
             queued += 1
@@ -83,28 +66,24 @@ def queue_eta_calls(session: Session, *, delivery_date: date, now: datetime,
 def answer(session: Session, *, order_id: int, attempt: int, form: Mapping[str, str], now: datetime,
            style: VoiceStyle, base_url: str) -> str:
     """The resident's key press on the ETA call."""
-    order = session.get(Order, order_id)
+    order = order_or_none(session, order_id)
     if order is None:
         return str(twiml.goodbye(style, [P.GOODBYE]))
-    resident = session.get(Resident, order.resident_id)
+    resident = resident_or_none(session, order.resident_id)
     digits = (form.get("Digits") or "").strip()
     speech = P.normalise(form.get("SpeechResult") or "")
     if digits == "1" or (speech and ("はい" in speech or "います" in speech) and "いません" not in speech):
         return str(twiml.goodbye(style, ["ありがとうございます。のちほどお伺いします。失礼いたします。"]))
     if digits == "2" or any(w in speech for w in ("いません", "不在", "るす", "留守")):
         call_sid = (form.get("CallSid") or "")[:64]
-        exists = session.scalars(select(VoiceMessage).where(VoiceMessage.call_sid == call_sid)).first()
-        if exists is None:
-            session.add(VoiceMessage(call_sid=call_sid, from_number=(form.get("To") or "")[:32],
-                                     purpose="not_home", created_at=now))
-            audit.record(session, at=now, actor=f"resident:{order.resident_id}", channel="phone",
-                         action="eta.not_home", subject_type="order", subject_id=order.id)
+        note_not_home(session, call_sid=call_sid, called_number=(form.get("To") or "")[:32], order_id=order.id,
+                      resident_id=order.resident_id, now=now)
         return str(twiml.goodbye(style, ["承知しました。担当者に伝えます。お届けの日を改めてご相談します。"
                                          "失礼いたします。"]))
     if attempt >= 2:
         return str(twiml.goodbye(style, ["お返事がありませんでしたので、予定どおりお伺いします。失礼いたします。"]))
     name = resident.name if resident else ""
-    stop_eta = session.scalars(select(RunStop.eta).join(RunStopOrder, RunStopOrder.run_stop_id == RunStop.id)
-                               .where(RunStopOrder.order_id == order.id).order_by(RunStop.id.desc())).first()
-    return str(eta_twiml(style, base_url=base_url, order_id=order.id, name=name, eta=stop_eta or now,
+    # the same stop the call was made for, read the way the LINE order status reads it
+    stop = stop_of_order(session, order)
+    return str(eta_twiml(style, base_url=base_url, order_id=order.id, name=name, eta=stop.eta if stop else now,
                          attempt=attempt + 1))

@@ -15,15 +15,15 @@ from typing import Any
 import click
 
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
-from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
 
-from core import audit
 from core.clock import get_clock
 from core.clock import JST
 from core.db import db
 from core.inputs import db_int
-from residents.models import Resident, VoiceMessage
 from residents.phones import national_format, try_normalise_phone
+from residents.voice_messages import (latest_voice_messages, mark_handled, residents_by_numbers,
+                                      voice_message_or_none)
 from accounts.security import audit_view, csrf, csrf_token, current_actor, staff_change_required, staff_required
 from voice import calls, eta, flow
 from voice.security import twilio_signed
@@ -167,7 +167,7 @@ def eta_calls_command(day: str | None) -> None:
 def messages() -> str:
     """Recorded messages for staff (unknown callers asking to register, callback requests)."""
     with db.reading() as session:
-        rows = list(session.scalars(select(VoiceMessage).order_by(VoiceMessage.created_at.desc()).limit(200)))
+        rows = latest_voice_messages(session)
         callers = _callers(session, {m.from_number for m in rows})
     audit_view("voice_messages", "voice_messages", "latest", messages=[m.id for m in rows])
     # web_url again when the link is drawn: a row stored before the check (or written by other code)
@@ -176,14 +176,12 @@ def messages() -> str:
                            callers=callers, national_format=national_format, web_url=web_url)
 
 
-def _callers(session: Any, numbers: set[str]) -> dict[str, str]:
+def _callers(session: Session, numbers: set[str]) -> dict[str, str]:
     """Who is behind a known number (a callback request, 本日不在), so staff need not look it up."""
     names: dict[str, list[str]] = {}
-    if numbers:
-        for resident in session.scalars(select(Resident).where(
-                or_(Resident.phone.in_(numbers), Resident.mobile_phone.in_(numbers))).order_by(Resident.id)):
-            for number in {resident.phone, resident.mobile_phone} & numbers:
-                names.setdefault(number, []).append(f"{resident.name} 様")   # type: ignore[arg-type]
+    for resident in residents_by_numbers(session, numbers):
+        for number in {resident.phone, resident.mobile_phone} & numbers:
+            names.setdefault(number, []).append(f"{resident.name} 様")   # type: ignore[arg-type]
     return {number: "・".join(who) for number, who in names.items()}
 
 
@@ -193,12 +191,8 @@ def message_handled(message_id: int) -> Response:
     """Staff have called back / registered the caller: the message leaves the to-do list."""
     now = get_clock().now()
     with db.transaction() as session:
-        message = session.get(VoiceMessage, message_id)
+        message = voice_message_or_none(session, message_id)
         if message is None:
             abort(404)
-        if message.handled_at is None:
-            message.handled_at = now
-            message.handled_by = current_actor()
-            audit.record(session, at=now, actor=current_actor(), channel="web", action="voice_message.handled",
-                         subject_type="voice_message", subject_id=message.id)
+        mark_handled(session, message, actor=current_actor(), now=now)
     return redirect(url_for("voice.messages"))

@@ -7,74 +7,42 @@ through services and the conversation row, inside the caller's transaction.
 
 from __future__ import annotations
 
-
-import functools
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import bindparam, select
-
 from bot.conversation import common, my_orders, ordering, registration
-from bot.conversation import state as conv_state
 from bot.conversation.state import Ctx
 from bot.events import Incoming
 from bot.messages import Message
-from orders.placing import MAX_QUANTITY
-from core.inputs import db_int
+from core.conversations import save_state
 from core.errors import DomainError
+from core.inputs import db_int
+from links.roles import LineRoles, line_roles, open_line_conversation
+from orders.placing import MAX_QUANTITY
+from residents.service import family_link_id, residents_for_family
 
 __all__ = ["handle"]
 
-def _role_columns() -> list[Any]:
-    """Shop owner id and shop, driver id, resident id of the LINE user ``party`` (or NULL)."""
-    from delivery.models import Driver
-    from residents.models import Resident
-    from shops.models import ShopOwner
-    user = bindparam("party")
-    return [
-        select(ShopOwner.id).where(ShopOwner.line_user_id == user).order_by(ShopOwner.id).limit(1).scalar_subquery(),
-        select(ShopOwner.shop_id).where(ShopOwner.line_user_id == user).order_by(ShopOwner.id).limit(1).scalar_subquery(),
-        select(Driver.id).where(Driver.line_user_id == user, Driver.active.is_(True)).limit(1).scalar_subquery(),
-        select(Resident.id).where(Resident.line_user_id == user, Resident.active.is_(True)).limit(1).scalar_subquery(),
-    ]
 
-
-# Built once: building a statement costs SQLAlchemy more than running this one.
-@functools.cache
-def _roles_query() -> Any:
-    return select(*_role_columns())
-
-
-@functools.cache
-def _conversation_and_roles_query() -> Any:
-    """The conversation row (locked) and the roles in one round trip (this runs on every event)."""
-    return conv_state.LOAD.add_columns(*_role_columns())
-
-
-def _identify(ctx: Ctx, roles: tuple[Any, ...] | None = None) -> None:
+def _identify(ctx: Ctx, roles: LineRoles | None = None) -> None:
     """Fill in the role, the resident served and the actor string recorded on orders (``roles``:
-    the four role columns when the caller already read them)."""
-    from residents.service import residents_for_family
-
+    when the caller already read them with the conversation row)."""
     if roles is None:
-        roles = tuple(ctx.session.execute(_roles_query(), {"party": ctx.user_id}).one())
-    owner_id, shop_id, driver_id, resident_id = roles
-    if owner_id is not None:
-        ctx.role, ctx.actor, ctx.extra["shop_id"] = "shop", f"shop_owner:{owner_id}", shop_id
+        roles = line_roles(ctx.session, ctx.user_id)
+    if roles.owner_id is not None:
+        ctx.role, ctx.actor, ctx.extra["shop_id"] = "shop", f"shop_owner:{roles.owner_id}", roles.shop_id
         return
-    if driver_id is not None:
-        ctx.role, ctx.actor, ctx.extra["driver_id"] = "driver", f"driver:{driver_id}", driver_id
+    if roles.driver_id is not None:
+        ctx.role, ctx.actor, ctx.extra["driver_id"] = "driver", f"driver:{roles.driver_id}", roles.driver_id
         return
-    if resident_id is not None:
-        ctx.role, ctx.resident_id, ctx.actor = "resident", resident_id, f"resident:{resident_id}"
+    if roles.resident_id is not None:
+        ctx.role, ctx.resident_id, ctx.actor = "resident", roles.resident_id, f"resident:{roles.resident_id}"
         return
     family = residents_for_family(ctx.session, ctx.user_id)
     if family:
-        from residents.models import FamilyLink
         chosen = next((r for r in family if r.id == ctx.state.get("for")), family[0])
-        link = ctx.session.scalars(select(FamilyLink).where(FamilyLink.resident_id == chosen.id,
-                                                            FamilyLink.line_user_id == ctx.user_id)).first()
+        link_id = family_link_id(ctx.session, resident_id=chosen.id, line_user_id=ctx.user_id)
         ctx.role, ctx.resident_id = "family", chosen.id
-        ctx.actor = f"family:{link.id if link else 0}"
+        ctx.actor = f"family:{link_id or 0}"
         ctx.state["for"] = chosen.id
         ctx.extra.update(for_name=chosen.name, family_count=len(family),
                          family=[(r.id, r.name) for r in family])
@@ -215,7 +183,7 @@ def handle(session: Any, incoming: Incoming, *, now: Any, config: Mapping[str, A
     """Answer one event (the caller has already claimed its id in this transaction)."""
     if incoming.kind == "unfollow" or incoming.user_id is None:
         return []   # blocked: nothing can be sent; the conversation row is kept for a return
-    conv, roles = conv_state.load(session, incoming.user_id, now, _conversation_and_roles_query())
+    conv, roles = open_line_conversation(session, line_user_id=incoming.user_id, now=now)
     ctx = Ctx(session=session, incoming=incoming, now=now, config=config, state=dict(conv.state or {}),
               user_id=incoming.user_id)
     _identify(ctx, roles)
@@ -226,7 +194,7 @@ def handle(session: Any, incoming: Incoming, *, now: Any, config: Mapping[str, A
             answer = _route(ctx, incoming)
     except DomainError as exc:
         answer = common.menu(ctx, common.error_text(exc))
-    conv_state.save(session, conv, ctx.state, now)
+    save_state(session, conv, ctx.state, now)
     return answer
 
 

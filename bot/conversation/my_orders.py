@@ -69,11 +69,12 @@ def _eta(ctx: Ctx, view: Any) -> str:
     """On the delivery day: the planned arrival from today's active plan, if any — the same window as
     the ETA notice the resident was sent (a little before to half an hour after, inside their window)."""
     from delivery.notices import eta_window
-    from delivery.stops import planned_stop_for_order
+    from delivery.order_stop import order_stop
     from core.clock import JST
     if view.delivery_date != ctx.now.astimezone(JST).date():
         return ""
-    stop = planned_stop_for_order(ctx.session, view.order_id)
+    # the same read as the phone line's ETA call and the office's order page
+    stop = order_stop(ctx.session, order_id=view.order_id, delivery_date=view.delivery_date)
     if stop is None:
         return ""
     if stop.status == "done":

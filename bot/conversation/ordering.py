@@ -6,7 +6,6 @@ nothing is reserved until the order is confirmed by ``orders.service.place_order
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from bot import messages as m
@@ -16,7 +15,9 @@ from bot.conversation.state import Ctx
 from orders.basket import Wanted, apply_changes
 from orders.placing import MAX_QUANTITY
 from core.errors import DomainError
+from residents.service import resident_with_district
 from shops.models import Product
+from shops.service import product_by_id
 
 PAGE = 11          # bubbles per carousel page, leaving the 12th for 「次へ」
 QUICK_QTYS = (1, 2, 3, 4, 5, 10)
@@ -162,7 +163,7 @@ def _shop_in_use(ctx: Ctx) -> int | None:
     if browse.get("s"):
         return int(browse["s"])
     for pid, _qty in reversed(ctx.basket()):
-        p = ctx.session.get(Product, pid)
+        p = product_by_id(ctx.session, pid)
         if p is not None:
             return p.shop_id
     return None
@@ -177,7 +178,7 @@ def more_actions(ctx: Ctx) -> list[m.Action]:
 
 
 def ask_quantity(ctx: Ctx, product_id: int, problem: str = "") -> list[Message]:
-    product = ctx.session.get(Product, product_id)
+    product = product_by_id(ctx.session, product_id)
     if product is None:
         return menu(ctx, "その商品は見つかりませんでした。")
     ctx.state["step"] = "qty"
@@ -210,7 +211,7 @@ def set_quantity(ctx: Ctx, product_id: int, quantity: int) -> list[Message]:
     position = next((i for i, line in enumerate(ctx.basket()) if line[0] == product_id), len(basket))
     basket.insert(position, [product_id, quantity])
     ctx.set_basket(basket)
-    product = ctx.session.get(Product, product_id)
+    product = product_by_id(ctx.session, product_id)
     name, unit = (product.name, product.unit) if product is not None else ("", "")
     return quote(ctx, notes=[f"{name}を{quantity}{unit}にしました。"])
 
@@ -218,7 +219,7 @@ def set_quantity(ctx: Ctx, product_id: int, quantity: int) -> list[Message]:
 def add(ctx: Ctx, product_id: int, quantity: int) -> list[Message]:
     """Into the basket, and straight to the order card: confirming is one tap from here, and
     「ほかの商品も買う」 (same shop) / 「ほかのお店を見る」 sit under it. Nothing counts before 注文する."""
-    product = ctx.session.get(Product, product_id)
+    product = product_by_id(ctx.session, product_id)
     if product is None:
         return menu(ctx, "その商品は見つかりませんでした。")
     basket = ctx.basket()
@@ -230,7 +231,7 @@ def add(ctx: Ctx, product_id: int, quantity: int) -> list[Message]:
 def _basket_lines(ctx: Ctx) -> tuple[list[str], int]:
     lines, subtotal = [], 0
     for pid, qty in ctx.basket():
-        p = ctx.session.get(Product, pid)
+        p = product_by_id(ctx.session, pid)
         if p is None:
             continue
         subtotal += p.price_yen * qty
@@ -285,41 +286,21 @@ def quote_bubble(quote: Any, *, title: str, confirm: dict[str, Any] | list[dict[
     return m.bubble(title, lines, [*confirms, cancel])
 
 
-@functools.cache
-def _resident_query() -> Any:
-    from residents.models import Resident
-    from sqlalchemy import bindparam, select
-    from sqlalchemy.orm import contains_eager
-    return (select(Resident).join(Resident.district).options(contains_eager(Resident.district))
-            .where(Resident.id == bindparam("resident_id")))
-
-
-def _resident(ctx: Ctx) -> Any:
-    """The resident served, with their district, in one prebuilt query (Session.get with a joinedload
-    option cost twice as much). The caller keeps the reference while it quotes: the session's
-    identity map holds objects weakly, and a dropped resident meant two more queries (resident, then
-    district) when the windows were asked for after the quote; held, quote_order finds both in the
-    session, with ``resident.district`` already filled in."""
-    if ctx.resident_id is None:
-        return None
-    return ctx.session.scalars(_resident_query(), {"resident_id": ctx.resident_id}).first()
-
-
 def quote(ctx: Ctx, window_code: str | None = None, notes: list[str] | None = None) -> list[Message]:
     """Show date, window and total before anything counts; ask for the window first if there is a choice.
     With an open order for that day, the card says the items go into it, with no second fee."""
     from orders.calendar import ANY_TIME, delivery_choices
-    from orders.service import quote_for_door, quote_order
+    from orders.service import order_or_none, quote_for_door, quote_order
     if not ctx.basket():
         return show_basket(ctx)
-    resident = _resident(ctx)   # held until the end: quote_order then finds it in the session
+    # Held until the end: quote_order then finds the resident and district in the session.
+    resident = resident_with_district(ctx.session, ctx.resident_id)
     changing = ctx.state.get("changing")
     into = None
     try:
         if changing:
             # The card shows the window the order keeps (a change does not move it).
-            from orders.models import Order
-            kept = ctx.session.get(Order, int(changing))
+            kept = order_or_none(ctx.session, int(changing))
             q = quote_order(ctx.session, resident_id=ctx.resident_id, items=_items(ctx), now=ctx.now,
                             window_code=window_code or (kept.window_code if kept is not None else None))
         else:

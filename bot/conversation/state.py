@@ -1,9 +1,7 @@
-"""Where a LINE chat stands, kept in ``core.models.Conversation`` (channel "line", party = user id).
-
-The row is locked for the event's transaction (FOR UPDATE on PostgreSQL; SQLite's BEGIN IMMEDIATE
-already serialises writers), so two events from one user never interleave their basket updates.
-Read and written with prebuilt Core statements: this runs on every event, and the ORM's unit of work
-(an identity-mapped row, a flush at commit) cost more than the two statements themselves.
+"""What a dialogue step of the LINE chat works with (``Ctx``). Where the chat stands is kept in
+``core.models.Conversation`` (channel "line", party = user id), read and written by
+``links.roles.open_line_conversation`` and ``core.conversations.save_state``: the row is locked for the
+event's transaction, so two events from one user never interleave their basket updates.
 """
 
 from __future__ import annotations
@@ -12,46 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Mapping
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.events import Incoming
-from core.models import Conversation
-
-CHANNEL = "line"
-
-_table = Conversation.__table__
-# ``party`` is the LINE user id. Callers may add columns (scalar subqueries on the same ``party``)
-# to learn more in the same round trip; FOR UPDATE OF locks the conversation row only.
-LOAD = (select(_table.c.id, _table.c.state)
-        .where(_table.c.channel == CHANNEL, _table.c.party == bindparam("party")).with_for_update(of=_table))
-_SAVE = update(_table).where(_table.c.id == bindparam("row_id")).values(
-    state=bindparam("state", type_=_table.c.state.type), updated_at=bindparam("now", type_=_table.c.updated_at.type))
-# First contact: create the row unless another event from the same user just did.
-_CREATE = {name: dialect.insert(_table).on_conflict_do_nothing(index_elements=["channel", "party"])
-           for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
-
-
-@dataclass
-class Row:
-    id: int
-    state: dict[str, Any]
-
-
-def load(session: Session, user_id: str, now: datetime, query: Any = LOAD) -> tuple[Row, tuple[Any, ...]]:
-    """The user's conversation row, created on first contact and locked for this transaction, and
-    the values of any columns ``query`` adds to ``LOAD``."""
-    found = session.execute(query, {"party": user_id}).first()
-    if found is None:
-        dialect = session.get_bind().dialect.name
-        session.execute(_CREATE[dialect], {"channel": CHANNEL, "party": user_id, "state": {}, "updated_at": now})
-        found = session.execute(query, {"party": user_id}).one()
-    return Row(id=found[0], state=dict(found[1] or {})), tuple(found[2:])
-
-
-def save(session: Session, row: Row, state: dict[str, Any], now: datetime) -> None:
-    session.execute(_SAVE, {"row_id": row.id, "state": dict(state), "now": now})
 
 
 @dataclass

@@ -134,7 +134,10 @@ def render(ctx: Ctx, said: Understood) -> list[Message]:
 
 def _items(ctx: Ctx, said: Understood) -> list[Message]:
     notes = apply_items(ctx, said)
-    notes += [f"「{u}」は見つかりませんでした。" for u in said.unmatched if u][:3]
+    # Every word that named nothing, and every product waiting behind the question, is said back.
+    notes += [f"「{u}」は見つかりませんでした。" for u in said.unmatched if u]
+    if said.pending:
+        notes.append(f"{'、'.join(said.pending)}は、まだかごに入れていません。この質問のあとで、もう一度送ってください。")
     if said.ambiguity is not None:
         return ask(ctx, said, notes)
     if said.problem:

@@ -53,7 +53,7 @@ def make_whole(problem: RoutingProblem, routes: Sequence[Sequence[Stop]],
     work: Routes = [list(r) for r in routes] + [[] for _ in range(len(problem.vehicles) - len(routes))]
     starts = [list(b) for b in break_starts] + [[] for _ in range(len(work) - len(break_starts))]
 
-    broken = _broken_groups(work, members)
+    broken = _broken_groups(work, members, tuple(v.id for v in problem.vehicles))
     carried = {g: _majority(work, g) for g in broken}
     for g in broken:
         _remove(work, g)
@@ -278,15 +278,20 @@ def trip_numbers(route: Route, *, at_empty: bool = True) -> list[int]:
     return out
 
 
-def _broken_groups(work: Routes, members: dict[str, list[Stop]]) -> list[str]:
-    """Groups on more than one vehicle, partly served, or whose door legs are not one after another."""
+def _broken_groups(work: Routes, members: dict[str, list[Stop]], vehicle_ids: tuple[str, ...]) -> list[str]:
+    """Groups on more than one vehicle, partly served, on a vehicle one of their stops may not ride (a
+    door pinned by hand to another van: no engine's word is taken for it), or whose door legs are not
+    one after another."""
     where: dict[str, Counter[int]] = {}
+    misplaced: set[str] = set()
     for k, route in enumerate(work):
         for s in route:
             where.setdefault(group_key(s), Counter())[k] += 1
+            if s.vehicles is not None and vehicle_ids[k] not in s.vehicles:
+                misplaced.add(group_key(s))
     broken = []
     for g, vans in where.items():
-        if len(vans) > 1 or sum(vans.values()) != len(members.get(g, ())):
+        if len(vans) > 1 or sum(vans.values()) != len(members.get(g, ())) or g in misplaced:
             broken.append(g)
             continue
         (k,) = vans

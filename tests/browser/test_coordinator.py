@@ -1,5 +1,6 @@
 """A coordinator's day in the browser: sign in with the second factor, register a phone-only resident
-from a registration voicemail, plan the day again (今すぐ計画), open a route sheet and a driver's link.
+from a registration voicemail, take her order, plan the day again (今すぐ計画), move a door to another van
+by hand, open a route sheet and a driver's link.
 
 Runs on the pass's database (see tests/browser/conftest.py): SQLite file or PostgreSQL."""
 
@@ -12,7 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core.db import db
-from delivery.models import Plan
+from delivery.models import Plan, Run, RunStop, RunStopOrder
 from orders.models import Order
 from residents.models import Resident, VoiceMessage
 from tests.browser.conftest import DELIVERY_DAY, NOW, Live, Screens
@@ -100,7 +101,33 @@ def test_a_coordinator_registers_a_resident_and_plans_the_day(page: Any, live: L
     page.wait_for_url(re.compile(r"/staff/\?date="))
     screens.check(page, "dashboard-planned")
 
+    # move a door to another van by hand: the order page offers the plan's other vans
+    with db.reading(live.app) as session:
+        order_id, from_run = session.execute(
+            select(RunStopOrder.order_id, RunStop.run_id).join(RunStop, RunStop.id == RunStopOrder.run_stop_id)
+            .join(Run, Run.id == RunStop.run_id).join(Plan, Plan.id == Run.plan_id)
+            .where(Plan.delivery_date == DELIVERY_DAY, Plan.active.is_(True), RunStop.kind == "delivery",
+                   RunStop.status == "pending").order_by(RunStopOrder.order_id).limit(1)).one()
+    page.goto(f"/staff/orders/{order_id}")
+    choice = page.get_by_label("別の車両に移す")
+    to_run = int(choice.locator("option").first.get_attribute("value"))
+    assert to_run != from_run
+    choice.select_option(str(to_run))
+    page.once("dialog", lambda dialog: dialog.accept())     # 「よろしいですか？」
+    page.get_by_role("button", name="この車両の最後に移す").click()
+    page.wait_for_url(re.compile(rf"/staff/orders/{order_id}$"))
+    assert "の最後に移しました" in page.locator("body").inner_text()
+    assert f"便 {to_run}" in page.locator("body").inner_text()
+    screens.check(page, "order-moved")
+    with db.reading(live.app) as session:
+        now_on = session.scalar(select(RunStop.run_id).join(RunStopOrder, RunStopOrder.run_stop_id == RunStop.id)
+                                .join(Run, Run.id == RunStop.run_id).join(Plan, Plan.id == Run.plan_id)
+                                .where(RunStopOrder.order_id == order_id, Plan.active.is_(True),
+                                       RunStop.kind == "delivery"))
+    assert now_on == to_run
+
     # a route sheet, and the driver's link as a QR code
+    page.goto(f"/staff/?date={DELIVERY_DAY.isoformat()}")
     page.get_by_role("link", name="ルート表・地図").first.click()
     page.wait_for_url(re.compile(r"/staff/runs/\d+/sheet"))
     assert "配達ルート表" in page.locator("h1").inner_text()

@@ -105,8 +105,7 @@ def _items(call: Call, turn: Turn, said: Understood) -> VoiceResponse:
     if not said.items and said.ambiguity is None and not said.problem and said.unmatched:
         # Nothing ordered at all: say what was heard and offer the nearest products.
         return offer_nearest(call, turn, said.unmatched)
-    # Words that matched nothing are said back, so a caller knows they were not ordered.
-    sentences += [f"{spoken_label(word)}は、見つかりませんでした。" for word in said.unmatched[:2]]
+    sentences += not_taken(said.unmatched, said.pending)
     if basket:
         try:
             quote_order(call.session, resident_id=call.resident_id, items=line_items(basket), now=call.now)
@@ -122,6 +121,19 @@ def _items(call: Call, turn: Turn, said: Understood) -> VoiceResponse:
     if changed:
         return go(call, "review", before=sentences)
     return go(call, "more", before=sentences)
+
+
+def not_taken(unmatched: tuple[str, ...] | list[str], pending: tuple[str, ...] = ()) -> list[str]:
+    """What the caller said that is not in the basket, one short sentence each: words that named
+    nothing (all of them, not the first two), and products waiting behind the one question
+    (``Understood.pending``), so a caller knows what to say again and nothing is dropped in silence."""
+    sentences = []
+    if unmatched:
+        sentences.append(f"{'と、'.join(spoken_label(w) for w in unmatched)}は、見つかりませんでした。")
+    if pending:
+        sentences.append(f"{'と、'.join(P.spoken_name(n) for n in pending)}は、まだかごに入れていません。"
+                         "この質問のあとで、もう一度お話しください。")
+    return sentences
 
 
 def ask(call: Call, said: Understood, before: list[str]) -> VoiceResponse:
