@@ -24,6 +24,7 @@ from werkzeug.exceptions import Forbidden
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from accounts.models import STAFF_ROLES, Account
+from accounts.service import account_for_session_id
 from core import audit
 from core.db import db
 
@@ -92,15 +93,9 @@ def signed_in_from(account: Account) -> SignedIn:
 
 @login_manager.user_loader
 def _load(user_id: str) -> SignedIn | None:
-    try:
-        account_id, generation = (int(part) for part in user_id.split(":"))
-    except ValueError:
-        return None
     with db.reading() as session:
-        account = session.get(Account, account_id)
-        if account is None or account.disabled or account.generation != generation:
-            return None
-        return signed_in_from(account)
+        account = account_for_session_id(session, user_id)
+        return signed_in_from(account) if account is not None else None
 
 
 @login_manager.unauthorized_handler

@@ -91,6 +91,34 @@ def authenticate(session: Session, *, email: str, password: str) -> Account | No
     return account
 
 
+def find_account(session: Session, account_id: int) -> Account | None:
+    return session.get(Account, account_id)
+
+
+def account_for_session_id(session: Session, value: str) -> Account | None:
+    """The account a session id ``"id:generation"`` names (``SignedIn.get_id``, and the half-signed-in
+    state between password and TOTP code), or None when it is malformed, unknown, disabled, or of an
+    older generation (signed out everywhere, disabled or role changed since)."""
+    try:
+        account_id, generation = (int(part) for part in value.split(":"))
+    except ValueError:
+        return None
+    account = session.get(Account, account_id)
+    if account is None or account.disabled or account.generation != generation:
+        return None
+    return account
+
+
+def list_accounts(session: Session) -> list[Account]:
+    return list(session.scalars(select(Account).order_by(Account.id)))
+
+
+def role_choices(session: Session) -> tuple[list[Shop], list[Driver]]:
+    """Every shop and every driver, by id: what a shop or driver account may be tied to."""
+    return (list(session.scalars(select(Shop).order_by(Shop.id))),
+            list(session.scalars(select(Driver).order_by(Driver.id))))
+
+
 def get_account(session: Session, account_id: int) -> Account:
     account = session.get(Account, account_id)
     if account is None:

@@ -7,20 +7,16 @@ import segno
 from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 from markupsafe import Markup
-from sqlalchemy import select
 
 from accounts import service
 from accounts.forms import AcceptForm, CodeForm, EmptyForm, InviteForm, LoginForm, RoleForm
 from accounts.models import ROLE_LABELS, Account
 from accounts.security import (LOCKED_MESSAGE, admin_required, count_failure, new_session, safe_next,
                                sign_in_locked, signed_in_from)
-from delivery.models import Driver
-from core.clock import get_clock
-from core.clock import JST
+from core import audit
+from core.clock import JST, get_clock
 from core.db import db
 from core.errors import DomainError
-from core.models import AuditEntry
-from shops.models import Shop
 
 bp = Blueprint("accounts", __name__, url_prefix="/staff", template_folder="templates")
 
@@ -45,15 +41,8 @@ def _finish(account: Account, target: str | None):  # type: ignore[no-untyped-de
 
 
 def _pending_account(db_session) -> Account | None:  # type: ignore[no-untyped-def]
-    value = session.get(_PENDING, "")
-    try:
-        account_id, generation = (int(p) for p in value.split(":"))
-    except ValueError:
-        return None
-    account = db_session.get(Account, account_id)
-    if account is None or account.disabled or account.generation != generation:
-        return None
-    return account
+    """The account half signed in (password right, TOTP code still to come) in this browser session."""
+    return service.account_for_session_id(db_session, session.get(_PENDING, ""))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -72,7 +61,6 @@ def login():  # type: ignore[no-untyped-def]
                 target = safe_next(request.args.get("next", ""))
                 if account is None:
                     count_failure(form.email.data)
-                    from core import audit
                     audit.record(db_session, at=get_clock().now(), actor="anonymous", channel="web",
                                  action="account.login_failed", subject_type="sign_in", subject_id="-")
                     error, status = "メールアドレスかパスワードが違います。", 401
@@ -145,7 +133,7 @@ def logout():  # type: ignore[no-untyped-def]
     """Sign out on every device: the account's generation goes up, so a copied cookie stops working too."""
     if current_user.is_authenticated:
         with db.transaction() as db_session:
-            account = db_session.get(Account, current_user.id)
+            account = service.find_account(db_session, current_user.id)
             if account is not None:
                 service.end_all_sessions(db_session, account, now=get_clock().now(), actor=current_user.actor)
     logout_user()
@@ -184,18 +172,12 @@ def accept(token: str):  # type: ignore[no-untyped-def]
 
 # --- the accounts page (admin) -------------------------------------------------------------------
 
-def _choices(db_session):  # type: ignore[no-untyped-def]
-    shops = list(db_session.scalars(select(Shop).order_by(Shop.id)))
-    drivers = list(db_session.scalars(select(Driver).order_by(Driver.id)))
-    return shops, drivers
-
-
 @bp.get("/accounts")
 @admin_required
 def accounts_page() -> str:
     with db.reading() as db_session:
-        accounts = list(db_session.scalars(select(Account).order_by(Account.id)))
-        shops, drivers = _choices(db_session)
+        accounts = service.list_accounts(db_session)
+        shops, drivers = service.role_choices(db_session)
         return render_template("accounts/accounts.html", accounts=accounts, shops=shops, drivers=drivers,
                                labels=ROLE_LABELS, form=EmptyForm(), invite_form=InviteForm(),
                                link=session.pop("invite_link", None))
@@ -274,9 +256,6 @@ def audit_page() -> str:
     except ValueError:
         before = 0
     with db.reading() as db_session:
-        query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(200)
-        if 0 < before < 2**62:
-            query = query.where(AuditEntry.id < before)
-        entries = list(db_session.scalars(query))
+        entries = audit.recent_entries(db_session, before=before)
     return render_template("accounts/audit.html", entries=entries, jst=JST,
-                           older=entries[-1].id if len(entries) == 200 else None)
+                           older=entries[-1].id if len(entries) == audit.AUDIT_PAGE else None)

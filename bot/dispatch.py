@@ -1,15 +1,17 @@
 """One webhook event, start to finish: claim its id, run the conversation, answer by reply or push.
 
 The ``processed_events`` row is written in the SAME transaction as the event's effects, by one
-``INSERT … ON CONFLICT DO NOTHING`` (no savepoint): a redelivered or concurrent duplicate finds the
-unique key taken, the insert returns no row and the event is skipped (no 500, nothing done twice). The answer goes by reply token when the token is fresh;
-otherwise (redelivery, old event, reply refused) by push through the outbox, with the outbox id —
-LINE's retry key — derived from the event id, so the same event can never push twice.
+``INSERT … ON CONFLICT DO NOTHING`` (``core.events.claim_event``; the claim takes no savepoint of its
+own, the conversation runs its rules in one): a redelivered or concurrent duplicate finds the unique key
+taken, the insert returns no row and the event is skipped (no 500, nothing done twice). The answer goes
+by reply token when the token is fresh; otherwise (redelivery, old event, reply refused) by push through
+the outbox, with the outbox id — LINE's retry key — derived from the event id, so the same event can
+never push twice.
 
 A replied answer is never lost: the same transaction queues it as a standby push, due ``STANDBY_S``
-later; the reply, once LINE confirms it, marks that row sent. A process killed between the commit and
-the reply (the redelivery is then skipped as a duplicate) leaves the standby to the outbox.
-"""
+later; the reply, once LINE confirms it, marks that row sent (``outbox.service.settle_standby``). A
+process killed between the commit and the reply (the redelivery is then skipped as a duplicate) leaves
+the standby to the outbox."""
 
 from __future__ import annotations
 
@@ -22,8 +24,6 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import Any, Callable, Sequence
 
 from flask import Flask
-from sqlalchemy import update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot import messages as m
@@ -32,10 +32,9 @@ from bot.events import Incoming
 from bot.line_client import line_api
 from core.clock import get_clock
 from core.db import db
-from core.models import ProcessedEvent
+from core.events import claim_event
 from core.retention import EVENT_RETENTION
-from outbox.models import OutboxMessage, OutboxStatus
-from outbox.service import WRITTEN_FLAG, enqueue
+from outbox.service import WRITTEN_FLAG, enqueue, settle_standby
 
 log = logging.getLogger(__name__)
 
@@ -94,22 +93,6 @@ def retry_key(event_id: str) -> str:
     return str(uuid.uuid5(NAMESPACE, f"line-answer:{event_id}"))
 
 
-# INSERT … ON CONFLICT DO NOTHING RETURNING id on the unique (source, event_id): one statement, no
-# SAVEPOINT and no ORM flush. A concurrent duplicate waits for the first transaction: if that one
-# commits, this insert does nothing and returns no row; if it rolls back, this one records the event.
-# (RETURNING, not rowcount: through the Session, psycopg reports rowcount -1 for this statement.)
-_events = ProcessedEvent.__table__
-_CLAIM = {name: dialect.insert(_events).on_conflict_do_nothing(index_elements=["source", "event_id"])
-          .returning(_events.c.id) for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))}
-
-
-def claim(session: Session, incoming: Incoming, now: Any) -> bool:
-    """Record the event id; False if it was already processed (or is being processed right now)."""
-    statement = _CLAIM[session.get_bind().dialect.name]
-    row = session.execute(statement, {"source": SOURCE, "event_id": incoming.event_id, "received_at": now}).first()
-    return row is not None
-
-
 def queue_push(session: Session, incoming: Incoming, messages: Sequence[Message], now: Any, *,
                standby: bool = False) -> None:
     """Queue the answer as a push; the dedupe key and id come from the event, so never twice.
@@ -134,19 +117,11 @@ def queue_push(session: Session, incoming: Incoming, messages: Sequence[Message]
             session.info.pop(WRITTEN_FLAG, None)
 
 
-_outbox = OutboxMessage.__table__
-
-
 def _settle(app: Flask, incoming: Incoming, now: Any, *, replied: bool) -> None:
-    """After the reply: mark the standby push sent (LINE confirmed the reply), or make it due now.
-    Guarded on "still pending", so a standby the worker already took is left to the worker."""
-    values: dict[str, Any] = ({"status": OutboxStatus.SENT, "sent_at": now, "provider_ref": "reply"}
-                              if replied else {"next_attempt_at": now})
+    """After the reply, in a transaction of its own: mark the standby push sent (LINE confirmed the
+    reply), or make it due now. A standby the worker already took is left to the worker."""
     with db.transaction(app) as session:
-        session.execute(update(_outbox).where(_outbox.c.id == retry_key(incoming.event_id),
-                                              _outbox.c.status == OutboxStatus.PENDING).values(**values))
-        if not replied:
-            session.info[WRITTEN_FLAG] = True   # wake the drain after this commit
+        settle_standby(session, retry_key(incoming.event_id), now=now, delivered=replied)
 
 
 def _fresh(incoming: Incoming, now: Any) -> bool:
@@ -174,7 +149,7 @@ def process(app: Flask, incoming: Incoming, deferred: list[Callable[[], str]] | 
         return "ignored"
     fresh = _fresh(incoming, now)
     with db.transaction(app) as session:
-        if not claim(session, incoming, now):
+        if not claim_event(session, source=SOURCE, event_id=incoming.event_id, now=now):
             log.info("duplicate LINE event %s skipped", incoming.event_id)
             return "duplicate"
         answer = m.check(handle(session, incoming, now=now, config=app.config))

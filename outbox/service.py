@@ -112,3 +112,19 @@ def erase_messages_to(session: Session, recipients: Sequence[str], *, now: datet
     result = session.execute(update(OutboxMessage).where(where).values(
         recipient=ERASED_RECIPIENT, payload={}, dedupe_key=None))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def settle_standby(session: Session, message_id: str, *, now: datetime, delivered: bool) -> None:
+    """Settle a standby message (queued with a later ``next_attempt_at`` while the same answer went out
+    another way, e.g. a LINE reply): ``delivered`` marks it sent (``provider_ref`` "reply"), otherwise it
+    is made due now and the worker is woken after the caller's commit.
+
+    Only a row still pending is touched, so one a worker has already leased is left to that worker. Never
+    sends anything itself and never commits.
+    """
+    values: dict[str, Any] = ({"status": OutboxStatus.SENT, "sent_at": now, "provider_ref": "reply"}
+                              if delivered else {"next_attempt_at": now})
+    session.execute(update(_outbox).where(_outbox.c.id == message_id, _outbox.c.status == OutboxStatus.PENDING)
+                    .values(**values))
+    if not delivered:
+        session.info[WRITTEN_FLAG] = True   # wake the drain after this commit

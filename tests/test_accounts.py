@@ -316,6 +316,28 @@ def test_views_of_personal_data_and_changes_are_audited_and_admins_read_them(app
     assert "view.dashboard" in page and f"account:{coordinator}" in page
 
 
+def test_the_audit_page_pages_back_by_id(app, session, clock) -> None:
+    """``?before=<id>`` lists only older entries; a value that is no plausible id lists from the newest."""
+    from core import audit
+    for action in ("test.first", "test.second", "test.third"):
+        audit.record(session, at=clock.now(), actor="test", channel="web", action=action,
+                     subject_type="test", subject_id=0)
+    session.commit()
+    second = session.scalar(select(AuditEntry.id).where(AuditEntry.action == "test.second"))
+    session.rollback()
+    admin = app.test_client()
+    sign_in(admin, "admin")
+
+    def shown(query: str) -> set[str]:
+        page = admin.get(f"/staff/audit{query}").get_data(as_text=True)
+        return {a for a in ("test.first", "test.second", "test.third") if a in page}
+
+    assert shown("") == {"test.first", "test.second", "test.third"}
+    assert shown(f"?before={second}") == {"test.first"}
+    for nonsense in (f"{2**31}", f"{2**62}", f"{2**64}", "x", "-5", "0"):
+        assert shown(f"?before={nonsense}") == shown(""), nonsense
+
+
 def test_cookie_is_httponly_and_samesite_and_secure_in_production(app, client, database_url, clock, tmp_path) -> None:
     from otodoke import create_app
     from core.db import db

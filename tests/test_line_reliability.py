@@ -95,7 +95,7 @@ def test_negative_control_without_the_claim_duplicates_double(line_app, line_fak
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """The same test with the event-id claim switched off must see the duplicates' effects."""
     town = seed_town(line_app)
-    monkeypatch.setattr(dispatch, "claim", lambda session, incoming, now: True)
+    monkeypatch.setattr(dispatch, "claim_event", lambda session, **_: True)
     raw = body("text", event_id="01JENEGATIVE00000000000000", text="大根もう2本")   # adds each time
     _post_together(served, raw)
     [[product_id, quantity]] = _basket(line_app)

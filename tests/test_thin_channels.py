@@ -36,12 +36,9 @@ SESSION_NAMES = {"session", "db_session"}
 QUERY_METHODS = {"execute", "scalars", "scalar", "get", "query"}
 STATEMENT_BUILDERS = {"select", "insert", "update", "delete"}
 
-# Not yet clean: their queries still have to move into a domain service. An entry "pkg/*" would cover
-# every module under pkg/ (new ones included) and count as clean once none of them holds a query.
-STILL_TO_MOVE: set[str] = {
-    "accounts/views.py",
-    "bot/dispatch.py",
-}
+# Modules not yet clean, whose queries still have to move into a domain service (an entry "pkg/*" covers
+# every module under pkg/). Empty: every channel and page module is clean, and the list only shrinks.
+STILL_TO_MOVE: set[str] = set()
 
 
 def _thin_modules() -> list[str]:
