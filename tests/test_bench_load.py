@@ -1,0 +1,41 @@
+"""The load bench's staff sessions (benchmarks/load_seed.py): the cookie it makes is the one the app
+accepts for that account, CSRF token included, and nothing else gets in."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from benchmarks.load_seed import seed, session_cookie, stock_form
+from core.db import db
+from shops.models import Product
+
+
+def _use(client, plan, role) -> None:  # type: ignore[no-untyped-def]
+    # Locust sends it as a Cookie header (the cookie is Secure, plain http); the test client keeps a jar.
+    app = client.application
+    client.set_cookie(app.config["SESSION_COOKIE_NAME"], session_cookie(app, plan["accounts"][role]))
+
+
+def test_a_made_coordinator_session_opens_staff_pages(app, client) -> None:  # type: ignore[no-untyped-def]
+    plan = seed(app, line_residents=3, phone_residents=2)
+    assert client.get("/staff/").status_code == 302    # signed out: to the sign-in page
+    _use(client, plan, "coordinator")
+    assert client.get("/staff/").status_code == 200
+    assert client.get("/staff/residents?q=電話1").status_code == 200
+
+
+def test_a_made_shop_session_sets_stock_with_the_pages_csrf_token(app, client) -> None:  # type: ignore[no-untyped-def]
+    plan = seed(app, line_residents=1, phone_residents=1)
+    _use(client, plan, "shop")
+    page = client.get("/shop/products").get_data(as_text=True)
+    product = plan["stock_product"]
+    fields = stock_form(page, product)
+    assert fields is not None and fields["expected"] == "50"
+    answer = client.post(f"/shop/products/{product}/stock", data={"stock": "77", **fields})
+    assert answer.status_code in (302, 303)
+    with db.reading(app) as session:
+        assert session.scalar(select(Product.stock).where(Product.id == product)) == 77
+    # A forged token is refused (400), and a coordinator session is no shop session.
+    assert client.post(f"/shop/products/{product}/stock", data={"stock": "1", "expected": "77", "csrf_token": "x"}).status_code == 400
+    _use(client, plan, "coordinator")
+    assert client.get("/shop/products").status_code == 403
