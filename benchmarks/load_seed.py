@@ -40,7 +40,7 @@ def seed(app: Any, line_residents: int = LINE_RESIDENTS, phone_residents: int = 
     from shops.models import Product, Shop
     now = datetime.now(timezone.utc)
     line_users = [f"U{uuid.uuid4().hex}" for _ in range(line_residents)]
-    phones = [f"+8123777{i:05d}" for i in range(phone_residents)]
+    phones = [f"+8190{i:08d}" for i in range(phone_residents)]
     with db.transaction(app) as session:
         # Every day a delivery day, cutoff the day before: an order placed at any hour has a next day.
         district = District(code="load", name="中央", kana="ちゅうおう", delivery_weekdays="0123456",
