@@ -112,9 +112,10 @@ def main() -> int:
     parser.add_argument("--secret-file", required=True)
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
+    from core.config import normalise_database_url
     from otodoke import create_app
     secret = Path(args.secret_file).read_text().strip()
-    app = create_app({"DATABASE_URL": args.db, "SECRET_KEY": secret, "JOBS_URL": args.jobs})
+    app = create_app({"DATABASE_URL": normalise_database_url(args.db), "SECRET_KEY": secret, "JOBS_URL": args.jobs})
     plan = seed(app)
     plan["cookie_name"] = app.config["SESSION_COOKIE_NAME"]
     plan["sessions"] = {role: session_cookie(app, account_id) for role, account_id in plan["accounts"].items()}
