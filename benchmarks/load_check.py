@@ -69,12 +69,25 @@ def database_rows(url: str, district_code: str) -> tuple[list[str], list[str], l
     return refs, recorded, outbox, int(pending)   # type: ignore[return-value]
 
 
+def web_cpu_seconds(instance: Path) -> float:
+    """CPU (user+system) so far of the topology's gunicorn masters and their workers, from /proc
+    (``instance/prod_local_web*.pid``, written by scripts/run_prod_local.sh)."""
+    from benchmarks.line import _cpu_seconds
+    masters = [int(p.read_text().split()[0]) for p in instance.glob("prod_local_web*.pid") if p.read_text().strip()]
+    return sum(_cpu_seconds(pid) for pid in masters)
+
+
 def main() -> int:
+    import sys
+    if sys.argv[1:2] == ["cpu"]:     # scripts/bench_load.sh, before and after the run
+        print(f"{web_cpu_seconds(Path(sys.argv[2])):.3f}")
+        return 0
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", required=True)
     parser.add_argument("--dir", required=True)
     parser.add_argument("--fake-line", default="")
     parser.add_argument("--drain-s", type=float, default=60)
+    parser.add_argument("--web-cpu", type=float, default=None, help="web CPU seconds spent during the run")
     args = parser.parse_args()
     folder = Path(args.dir)
     sent = json.loads((folder / "sent.json").read_text())
@@ -93,6 +106,8 @@ def main() -> int:
     if args.fake_line:
         replies = json.loads(urllib.request.urlopen(f"{args.fake_line}/_fake/stats", timeout=10).read())
     print(table(figures, orders, len(sent["line_events"]), events_lost, events_doubled, pending, replies))
+    if args.web_cpu is not None and figures["requests"]:
+        print(f"\nweb CPU (gunicorn processes): {args.web_cpu:.1f} s = {args.web_cpu * 1000 / figures['requests']:.1f} ms per request")
     bad = (figures["5xx"] or not orders.clean or events_lost or events_doubled
            or (replies and replies["replies_ok"] != replies["reply_tokens"]))
     return 1 if bad else 0

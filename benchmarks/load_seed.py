@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import secrets
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
@@ -70,7 +71,8 @@ def seed(app: Any, line_residents: int = LINE_RESIDENTS, phone_residents: int = 
         # No password anyone can use (sessions are made below); TOTP state as a signed-in coordinator has.
         accounts = [Account(email=f"load-{role}@bench.invalid", display_name=f"負荷 {role}",
                             password_hash="!unusable", role=role, shop_id=shops[1].id if role == "shop" else None,
-                            driver_id=None, totp_secret=None, totp_enabled=False, totp_last_step=0,
+                            driver_id=None, totp_secret=secrets.token_hex(10) if role == "coordinator" else None,
+                            totp_enabled=role == "coordinator", totp_last_step=0,
                             disabled=False, generation=1, is_demo=False, created_at=now)
                     for role in ("coordinator", "shop")]
         session.add_all(accounts)

@@ -59,11 +59,14 @@ curl -fsS -o /dev/null "http://127.0.0.1:$PORT/health" || { echo "topology did n
 $VENV/python -m benchmarks.load_seed --db "$DB" --jobs "$JOBS_URL" --secret-file instance/prod_local_secret --out "$DIR"
 
 echo "uptime before: $(uptime)"
+cpu_before=$($VENV/python -m benchmarks.load_check cpu instance)
 $VENV/locust -f benchmarks/load.py --headless --users "$USERS" --spawn-rate "$SPAWN" --run-time "$TIME" \
   --host "http://127.0.0.1:$PORT" --csv "$DIR/stats" --only-summary --loglevel WARNING > "$DIR/locust.log" 2>&1 || true
 echo "uptime after:  $(uptime)"
+cpu_after=$($VENV/python -m benchmarks.load_check cpu instance)
 echo "locust: $USERS users, spawn $SPAWN/s, $TIME; topology: $TOPOLOGY; $(nproc) cores"
 # Reconcile while the workers still run: the outbox drains first, then the database is counted.
 rc=0
-$VENV/python -m benchmarks.load_check --db "$DB" --dir "$DIR" --fake-line "http://127.0.0.1:$LINE_PORT" || rc=$?
+$VENV/python -m benchmarks.load_check --db "$DB" --dir "$DIR" --fake-line "http://127.0.0.1:$LINE_PORT" \
+  --web-cpu "$(python3 -c "print($cpu_after - $cpu_before)")" || rc=$?
 exit $rc
