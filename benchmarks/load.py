@@ -12,7 +12,8 @@ confirmed flow must be exactly one order. What was sent and answered 2xx is writ
 at the end for ``benchmarks.load_check``. Environment: ``LOAD_DIR`` (plan.json, sent.json),
 ``LINE_CHANNEL_SECRET``, ``TWILIO_AUTH_TOKEN``, ``PUBLIC_BASE_URL`` (what Twilio signs).
 
-Driver updates are not in the mix yet: they need a planned run (see docs/benchmarks.md).
+* Drivers: a planned run's page (its link from ``plan_day``), then 完了 on its next stop; once every
+  stop is recorded, taps repeat (a no-op by design: the same outcome twice changes nothing).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import time
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 from xml.etree import ElementTree
 
 from locust import FastHttpUser, between, events, task
@@ -43,6 +45,7 @@ _line_pool = iter(PLAN.get("line_users", []))
 _phone_pool = iter(PLAN.get("phones", []))
 SENT: dict[str, list[str]] = {"line_events": [], "line_orders": [], "phone_orders": [], "call_sids": []}
 _stock = itertools.count(1000)
+_driver_seq = itertools.count()
 
 
 def _line_body(user: str, message: dict[str, Any] | None = None, postback: str | None = None) -> tuple[str, str]:
@@ -165,6 +168,33 @@ class Coordinator(_Staff):
     @task
     def residents(self) -> None:
         self.get("/staff/residents?q=電話1", "staff residents")
+
+
+class DriverTaps(FastHttpUser):
+    weight = 1
+    wait_time = between(0.5, 1.5)
+
+    def on_start(self) -> None:
+        runs = PLAN.get("driver_runs") or []
+        self.run = runs[next(_driver_seq) % len(runs)] if runs else None
+        self.stops = itertools.cycle(self.run["stops"]) if self.run and self.run["stops"] else None
+
+    @task
+    def tap(self) -> None:
+        if self.run is None or self.stops is None:
+            return
+        # The run page's anonymous session (CSRF) rides in locust's cookie jar, which FastHttpUser
+        # sends to http too.
+        path = urlsplit(self.run["link"]).path
+        with self.client.get(path, name="driver run page", catch_response=True) as response:
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.text or "")
+            if response.status_code != 200 or not token:
+                response.failure(f"status {response.status_code}")
+                return
+        with self.client.post(f"{path}/stops/{next(self.stops)}", name="driver stop done", allow_redirects=False,
+                              data={"outcome": "done", "csrf_token": token.group(1)}, catch_response=True) as response:
+            if response.status_code not in (302, 303):
+                response.failure(f"status {response.status_code}")
 
 
 @events.test_stop.add_listener

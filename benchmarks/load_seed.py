@@ -81,6 +81,57 @@ def seed(app: Any, line_residents: int = LINE_RESIDENTS, phone_residents: int = 
                 "stock_product": products[-1].id, "accounts": {a.role: a.id for a in accounts}}
 
 
+def seed_driver_runs(app: Any, *, stops: int = 40) -> dict[str, Any]:
+    """A second district with ``stops`` orders placed through ``place_order`` and planned with the
+    product's own ``plan_day`` (one van, one driver): the driver users mark its delivery stops.
+    Its orders are not the load's (a district of their own, left out of the reconciliation)."""
+    from sqlalchemy import select
+
+    from core.clock import get_clock
+    from core.db import db
+    from delivery.models import Driver, Run, RunStop, Vehicle
+    from delivery.runner import driver_link, plan_day
+    from orders.service import LineItem, place_order
+    from places.models import District
+    from residents.models import Resident
+    from shops.models import Product
+    now = get_clock(app).now()
+    with db.transaction(app) as session:
+        district = District(code="load-drv", name="西", kana="にし", delivery_weekdays="0123456",
+                            cutoff_days_before=1, cutoff_time="23:59", skip_public_holidays=False,
+                            windows=[{"code": "pm", "label": "午後", "start": "13:00", "end": "17:00"}],
+                            centre_lat=38.1075, centre_lon=140.0405, depot_name="市役所", depot_lat=38.1075,
+                            depot_lon=140.0405, fee_yen=100)
+        session.add(district)
+        vehicle = Vehicle(name="負荷バン", capacity_crates=200, capacity_cold=50, depot_lat=38.1075,
+                          depot_lon=140.0405, shift_start="08:00", shift_end="19:00", active=True)
+        session.add(vehicle)
+        session.flush()
+        session.add(Driver(name="負荷 運転手", kana="ふか うんてんしゅ", vehicle_id=vehicle.id, active=True))
+        people = [Resident(name=f"配達{i}", kana=f"はいたつ{i}", phone=None, address=f"長井市栄町{i}",
+                           lat=38.10 + i * 0.0005, lon=140.03 + (i % 7) * 0.001, district_id=district.id,
+                           payment_method="cash", active=True, consented_at=now, created_at=now)
+                  for i in range(stops)]
+        session.add_all(people)
+        session.flush()
+        residents = [r.id for r in people]
+        product = session.scalars(select(Product.id).order_by(Product.id)).first()
+    day = None
+    for resident_id in residents:
+        with db.transaction(app) as session:
+            day = place_order(session, resident_id=resident_id, items=[LineItem(product, 1)],
+                              placed_by="staff:load-seed", channel="sim", now=now).delivery_date
+    plan_day(app, delivery_date=day, actor="bench:load", time_limit_s=3)
+    with db.reading(app) as session:
+        runs = list(session.scalars(select(Run).join(Run.plan).where(Run.plan.has(active=True))))
+        out = []
+        for run in runs:
+            ids = list(session.scalars(select(RunStop.id).where(RunStop.run_id == run.id,
+                                                                RunStop.kind == "delivery").order_by(RunStop.seq)))
+            out.append({"link": driver_link(app, run), "stops": ids})
+    return {"driver_runs": out}
+
+
 def stock_form(page: str, product_id: int) -> dict[str, str] | None:
     """The stock form's hidden fields for one product on /shop/products (its CSRF token, and the number
     the page showed: the compare-and-set refuses a change made against a stale page)."""
@@ -119,6 +170,11 @@ def main() -> int:
     secret = Path(args.secret_file).read_text().strip()
     app = create_app({"DATABASE_URL": normalise_database_url(args.db), "SECRET_KEY": secret, "JOBS_URL": args.jobs})
     plan = seed(app)
+    try:
+        plan.update(seed_driver_runs(app))
+    except Exception as error:  # noqa: BLE001 - the rest of the mix still runs; said in the output
+        print(f"!! no driver runs: {error!r}")
+        plan["driver_runs"] = []
     plan["cookie_name"] = app.config["SESSION_COOKIE_NAME"]
     plan["sessions"] = {role: session_cookie(app, account_id) for role, account_id in plan["accounts"].items()}
     out = Path(args.out)

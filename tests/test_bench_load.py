@@ -3,6 +3,8 @@ accepts for that account, CSRF token included, and nothing else gets in."""
 
 from __future__ import annotations
 
+import re
+
 from sqlalchemy import select
 
 from benchmarks.load_seed import seed, session_cookie, stock_form
@@ -45,3 +47,18 @@ def test_a_made_shop_session_sets_stock_with_the_pages_csrf_token(app, client) -
     assert client.post(f"/shop/products/{product}/stock", data={"stock": "1", "expected": "77", "csrf_token": "x"}).status_code == 400
     _use(client, plan, "coordinator")
     assert client.get("/shop/products").status_code == 403
+
+
+def test_the_driver_runs_are_planned_and_a_tap_records_a_stop(app, client) -> None:  # type: ignore[no-untyped-def]
+    from delivery.models import RunStop
+    from benchmarks.load_seed import seed_driver_runs
+    seed(app, line_residents=1, phone_residents=1)
+    runs = seed_driver_runs(app, stops=4)["driver_runs"]
+    assert runs and sum(len(r["stops"]) for r in runs) == 4
+    path = "/driver/run/" + runs[0]["link"].rsplit("/driver/run/", 1)[1]
+    page = client.get(path).get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    stop = runs[0]["stops"][0]
+    assert client.post(f"{path}/stops/{stop}", data={"outcome": "done", "csrf_token": token}).status_code == 302
+    with db.reading(app) as session:
+        assert session.get(RunStop, stop).status == "done"
