@@ -57,3 +57,8 @@ bench-day: $(STAMP)
 # ARGS e.g. ARGS="--web 3 --threads 4 --workers 2 --sandboxes".
 run-prod-local: $(STAMP)
 	bash scripts/run_prod_local.sh $(ARGS)
+
+# The load mix (LINE, phone, shop stock, staff pages) against run-prod-local's topology for 2 minutes, then the
+# reconciliation and the table (scripts/bench_load.sh; LOAD_TIME, LOAD_USERS, LOAD_SPAWN, LOAD_TOPOLOGY).
+bench-load: $(STAMP)
+	bash scripts/bench_load.sh

@@ -6,6 +6,11 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 
+# Known vulnerabilities in what is installed fail the run; an unreachable service only warns (scripts/audit.py).
+echo "== pip-audit =="
+$PY scripts/audit.py
+audit_rc=$?
+
 echo "== tests on SQLite =="
 env -u TEST_DATABASE_URL $PY -m pytest -q -p no:cacheprovider "$@"
 sqlite_rc=$?
@@ -20,8 +25,8 @@ else
   if [ "${REQUIRE_POSTGRES:-0}" = "1" ]; then pg_rc=1; else pg_rc=0; fi
 fi
 
-if [ $sqlite_rc -ne 0 ] || [ $pg_rc -ne 0 ]; then
-  echo "FAILED: sqlite=$sqlite_rc postgresql=$pg_rc"
+if [ $audit_rc -ne 0 ] || [ $sqlite_rc -ne 0 ] || [ $pg_rc -ne 0 ]; then
+  echo "FAILED: pip-audit=$audit_rc sqlite=$sqlite_rc postgresql=$pg_rc"
   exit 1
 fi
 echo "all test passes green (sqlite=$sqlite_rc postgresql=$pg_rc)"
