@@ -230,3 +230,21 @@ def test_a_day_without_orders_makes_no_plan(app, session, town) -> None:
     outcome = plan_day(app, delivery_date=date(2026, 12, 6), actor="staff:test", time_limit_s=1)
     assert not outcome.created and "12月6日（日）にお届けする注文はありません" in outcome.message
     assert session.scalar(select(func.count()).select_from(Plan)) == 0
+
+
+def test_a_starved_replan_keeps_the_plan_in_force(app, session, town) -> None:
+    """A re-plan whose search got no time (as on a CPU-starved worker) would deliver none of the orders
+    the plan in force delivers: it is not stored, nothing is sent, and staff are told why."""
+    first = plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
+    messages = session.scalar(select(func.count()).select_from(OutboxMessage))
+    session.rollback()
+    again = plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=0.001)
+    session.expire_all()
+    assert not again.created and again.plan_id == first.plan_id
+    assert "少なくなるため（0件、今は4件）、第1版のままにしました" in again.message
+    plan = session.scalars(select(Plan).where(Plan.active.is_(True))).one()
+    assert (plan.id, plan.version, plan.order_count) == (first.plan_id, 1, 4)
+    assert session.scalar(select(func.count()).select_from(OutboxMessage)) == messages
+    # given its seconds, the same re-plan is stored as usual
+    session.rollback()
+    assert plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1).created
