@@ -85,8 +85,17 @@ def fail(session: Session, request_id: int, *, error: str, now: datetime) -> Non
                     .values(state=FAILED, error=error, finished_at=now))
 
 
+def is_stale(request: PlanRequest, now: datetime) -> bool:
+    """Still 'planning' past ``STALE_AFTER``: its worker died mid-solve (nothing else keeps a request
+    there that long). Pages show it as failed before any sweep has written so, since a page only reads."""
+    return (request.state == PLANNING and request.started_at is not None
+            and request.started_at < now - STALE_AFTER)
+
+
 def progress_label(request: PlanRequest, now: datetime) -> str:
     """The state in words for the progress page: 待機中 / 計画中（約N秒） / 完了 / 失敗."""
+    if is_stale(request, now):
+        return "失敗"
     if request.state == QUEUED:
         return "待機中"
     if request.state == PLANNING:
