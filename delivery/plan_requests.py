@@ -4,7 +4,8 @@ A request goes queued → planning → done | failed. At most one request per da
 planning): the partial unique index ``uq_plan_requests_open_day`` makes a second click (or a second
 browser tab, racing) find the open request instead of queueing a second plan. A worker claims a request
 with a guarded UPDATE (state still 'queued'), so two workers cannot both run it. A request left in
-'planning' longer than ``STALE_AFTER`` (a killed worker) is failed by the next request or sweep.
+'planning' longer than ``STALE_AFTER`` (a killed worker) is failed by the next request or sweep, and
+shown as failed on its progress page before that (``is_stale``).
 
 Functions take a session and never commit.
 """
