@@ -4,9 +4,10 @@ A request goes queued → planning → done | failed. At most one request per da
 planning): the partial unique index ``uq_plan_requests_open_day`` makes a second click (or a second
 browser tab, racing) find the open request instead of queueing a second plan. A worker claims a request
 with a guarded UPDATE (state still 'queued'), so two workers cannot both run it. A request left in
-'planning' longer than ``STALE_AFTER`` (a killed worker) is failed by the next request or sweep.
-A day that is over is refused here (``refuse_past_day``) and again by ``plan_day`` when the job runs, so
-every way in (the staff page, ``otodoke plan``, the job) gets the same refusal.
+'planning' longer than ``STALE_AFTER`` (a killed worker) is failed by the next request or sweep, and
+shown as failed on its progress page before that (``is_stale``). A day that is over is refused here
+(``refuse_past_day``) and again by ``plan_day`` when the job runs, so every way in (the staff page,
+``otodoke plan``, the job) gets the same refusal.
 
 Functions take a session and never commit.
 """
@@ -100,8 +101,17 @@ def fail(session: Session, request_id: int, *, error: str, now: datetime) -> Non
                     .values(state=FAILED, error=error, finished_at=now))
 
 
+def is_stale(request: PlanRequest, now: datetime) -> bool:
+    """Still 'planning' past ``STALE_AFTER``: its worker died mid-solve (nothing else keeps a request
+    there that long). Pages show it as failed before any sweep has written so, since a page only reads."""
+    return (request.state == PLANNING and request.started_at is not None
+            and request.started_at < now - STALE_AFTER)
+
+
 def progress_label(request: PlanRequest, now: datetime) -> str:
     """The state in words for the progress page: 待機中 / 計画中（約N秒） / 完了 / 失敗."""
+    if is_stale(request, now):
+        return "失敗"
     if request.state == QUEUED:
         return "待機中"
     if request.state == PLANNING:

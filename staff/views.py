@@ -12,7 +12,8 @@ from delivery.models import Plan
 from delivery.by_hand import assign_by_hand, overrun_notes_ja
 from delivery.picking import picking_shops
 from delivery.plan_changes import orders_after_plan, plan_changes
-from delivery.plan_requests import OPEN_STATES, QUEUED, get_request, progress_label, request_plan
+from delivery.plan_requests import (FAILED, OPEN_STATES, QUEUED, STALE_MESSAGE, get_request, is_stale,
+                                    progress_label, request_plan)
 from delivery.planning import active_plan
 from delivery.stops import welfare_watch
 from delivery.runner import by_hand_links, queue_plan_request
@@ -141,10 +142,13 @@ def plan_progress(request_id: int) -> str:
         if plan_request is None:
             abort(404)
         changes = plan_changes(session, plan_request.plan_id) if plan_request.plan_id else None
+        stale = is_stale(plan_request, now)   # its worker died: say so instead of 計画中 for ever
         return render_template("staff/plan_progress.html", req=plan_request, changes=changes,
                                status=progress_label(plan_request, now),
                                day_ja=format_date_ja(plan_request.delivery_date),
-                               open=plan_request.state in OPEN_STATES)
+                               open=plan_request.state in OPEN_STATES and not stale,
+                               failed=plan_request.state == FAILED or stale,
+                               error=STALE_MESSAGE if stale else plan_request.error)
 
 
 # --- orders left out of the plan: 「次の配達日へ」「便に追加」「取り消してお知らせ」 ------------------------
