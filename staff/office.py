@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 from accounts.security import audit_view, csrf_token, current_actor, staff_change_required, staff_required
 from orders.calendar import format_date_ja
 from orders.models import STATUS_LABELS_JA, Order
-from orders.service import cancel_order
+from delivery.door_orders import cancel_order
 from core import audit
 from core.clock import get_clock
 from core.clock import JST
