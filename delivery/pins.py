@@ -10,6 +10,7 @@ Services take a session and never commit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -17,7 +18,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import audit
 from delivery.models import StopPin
-from orders.models import OPEN_STATUSES, Order
+from orders.models import OPEN_STATUSES, Order, OrderStatus
+from residents.models import Resident
 
 PIN_OFF = "pinned_vehicle_off"
 
@@ -91,3 +93,27 @@ def pins_for_day(session: Session, delivery_date: date) -> dict[int, StopPin]:
                            .options(selectinload(StopPin.vehicle))).all()
     return {pin.resident_id: pin for pin in rows}
 
+
+@dataclass(frozen=True)
+class PinnedDoor:
+    """One line of the dashboard's 「手動で固定」: whose door, on which van, and the orders to open."""
+    resident_name: str
+    vehicle_name: str
+    order_ids: tuple[int, ...]
+
+
+def pinned_doors(session: Session, delivery_date: date) -> list[PinnedDoor]:
+    """The day's pins for the staff dashboard, by resident kana, each with its orders not cancelled."""
+    pins = pins_for_day(session, delivery_date)
+    if not pins:
+        return []
+    residents = {r.id: r for r in session.scalars(select(Resident).where(Resident.id.in_(pins)))}
+    orders: dict[int, list[int]] = {}
+    for order_id, resident_id in session.execute(
+            select(Order.id, Order.resident_id).where(Order.delivery_date == delivery_date,
+                                                      Order.resident_id.in_(pins),
+                                                      Order.status != OrderStatus.CANCELLED).order_by(Order.id)):
+        orders.setdefault(resident_id, []).append(order_id)
+    ordered = sorted(pins, key=lambda rid: (residents[rid].kana or "", rid))
+    return [PinnedDoor(residents[rid].name, pins[rid].vehicle.name, tuple(orders.get(rid, ())))
+            for rid in ordered]
