@@ -20,6 +20,7 @@ from delivery.pins import unpin_if_door_empty
 from orders.changes import get_order
 from orders.errors import OrderError
 from orders.models import Order, OrderStatus
+from orders.placing import lock_district_for_booking
 from core import audit
 
 # An order already collected from the shops rides on its van; it cannot wait for another day.
@@ -42,6 +43,8 @@ def move_to_next_delivery_day(session: Session, *, order_id: int, actor: str, ch
     if order.status not in MOVABLE:
         raise OrderError("not_changeable", status=order.status.value)
     old_date = order.delivery_date
+    # the day it moves to is read under the district lock a calendar save waits for (orders.placing)
+    lock_district_for_booking(session, order.district_id)
     slot = next_day_for(order, now)
     left_out = _left_out_of_active_plan(session, order)
     order.delivery_date = slot.date
