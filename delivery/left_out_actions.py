@@ -15,9 +15,12 @@ from sqlalchemy.orm import Session
 from delivery.models import Plan, Run, RunStop, RunStopOrder
 from orders import notifications
 from orders.calendar import DeliverySlot, cutoff_for, format_date_ja, next_delivery_slot
-from orders.changes import cancel_order, get_order
+from delivery.door_orders import cancel_order
+from delivery.pins import unpin_if_door_empty
+from orders.changes import get_order
 from orders.errors import OrderError
 from orders.models import Order, OrderStatus
+from orders.placing import lock_district_for_booking
 from core import audit
 
 # An order already collected from the shops rides on its van; it cannot wait for another day.
@@ -40,12 +43,17 @@ def move_to_next_delivery_day(session: Session, *, order_id: int, actor: str, ch
     if order.status not in MOVABLE:
         raise OrderError("not_changeable", status=order.status.value)
     old_date = order.delivery_date
+    # the day it moves to is read under the district lock a calendar save waits for (orders.placing)
+    lock_district_for_booking(session, order.district_id)
     slot = next_day_for(order, now)
     left_out = _left_out_of_active_plan(session, order)
     order.delivery_date = slot.date
     order.cutoff_at = slot.cutoff_at
     order.updated_at = now
     session.flush()
+    # the old day's pin, if this was the door's last open order there, would hold a later order
+    unpin_if_door_empty(session, delivery_date=old_date, resident_id=order.resident_id, actor=actor,
+                        channel=channel, now=now)
     audit.record(session, at=now, actor=actor, channel=channel, action="order.moved", subject_type="order",
                  subject_id=order.id, resident_id=order.resident_id, from_date=old_date.isoformat(),
                  to_date=slot.date.isoformat())

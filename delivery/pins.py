@@ -10,6 +10,7 @@ Services take a session and never commit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
@@ -17,6 +18,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from core import audit
 from delivery.models import StopPin
+from orders.models import OPEN_STATUSES, Order, OrderStatus
+from residents.models import Resident
 
 PIN_OFF = "pinned_vehicle_off"
 
@@ -56,6 +59,28 @@ def unpin_door(session: Session, *, delivery_date: date, resident_id: int, actor
     return True
 
 
+def unpin_if_door_empty(session: Session, *, delivery_date: date, resident_id: int, actor: str, channel: str,
+                        now: datetime) -> bool:
+    """Take the door's pin off when no open order of the resident is left on ``delivery_date``.
+
+    Called in the same transaction as the cancel or the move that may have emptied the door (see
+    ``delivery.door_orders``). Done there, not as a filter at planning time: a filter would still find
+    the pin live once the resident orders again for that day, and silently put that new order on the
+    van the coordinator chose for the old one. True when a pin was taken off (audited)."""
+    left = session.scalars(select(Order.id).where(Order.delivery_date == delivery_date,
+                                                  Order.resident_id == resident_id,
+                                                  Order.status.in_(OPEN_STATUSES)).limit(1)).first()
+    pin = None if left is not None else pin_of(session, delivery_date=delivery_date, resident_id=resident_id)
+    if pin is None:
+        return False
+    session.delete(pin)
+    session.flush()
+    audit.record(session, at=now, actor=actor, channel=channel, action="plan.door_unpinned",
+                 subject_type="resident", subject_id=resident_id, delivery_date=delivery_date.isoformat(),
+                 vehicle_id=pin.vehicle_id, reason="no_open_order")
+    return True
+
+
 def pin_of(session: Session, *, delivery_date: date, resident_id: int) -> StopPin | None:
     return session.scalars(select(StopPin).where(StopPin.delivery_date == delivery_date,
                                                  StopPin.resident_id == resident_id)
@@ -67,3 +92,28 @@ def pins_for_day(session: Session, delivery_date: date) -> dict[int, StopPin]:
     rows = session.scalars(select(StopPin).where(StopPin.delivery_date == delivery_date)
                            .options(selectinload(StopPin.vehicle))).all()
     return {pin.resident_id: pin for pin in rows}
+
+
+@dataclass(frozen=True)
+class PinnedDoor:
+    """One line of the dashboard's 「手動で固定」: whose door, on which van, and the orders to open."""
+    resident_name: str
+    vehicle_name: str
+    order_ids: tuple[int, ...]
+
+
+def pinned_doors(session: Session, delivery_date: date) -> list[PinnedDoor]:
+    """The day's pins for the staff dashboard, by resident kana, each with its orders not cancelled."""
+    pins = pins_for_day(session, delivery_date)
+    if not pins:
+        return []
+    residents = {r.id: r for r in session.scalars(select(Resident).where(Resident.id.in_(pins)))}
+    orders: dict[int, list[int]] = {}
+    for order_id, resident_id in session.execute(
+            select(Order.id, Order.resident_id).where(Order.delivery_date == delivery_date,
+                                                      Order.resident_id.in_(pins),
+                                                      Order.status != OrderStatus.CANCELLED).order_by(Order.id)):
+        orders.setdefault(resident_id, []).append(order_id)
+    ordered = sorted(pins, key=lambda rid: (residents[rid].kana or "", rid))
+    return [PinnedDoor(residents[rid].name, pins[rid].vehicle.name, tuple(orders.get(rid, ())))
+            for rid in ordered]

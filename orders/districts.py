@@ -123,6 +123,18 @@ def get_district(session: Session, district_id: int) -> District:
     return district
 
 
+def _locked(session: Session, district_id: int) -> District:
+    """The district under FOR UPDATE (PostgreSQL), taken before the stranded-orders check: an order
+    being placed holds FOR KEY SHARE on it from reading the calendar to COMMIT (``orders.placing``), so
+    the check runs only once those orders are visible, and no order reads the old calendar while this
+    save is under way. On SQLite the whole save is one BEGIN IMMEDIATE writer already (``core/db.py``)."""
+    district = session.scalars(select(District).where(District.id == district_id).with_for_update()
+                               .execution_options(populate_existing=True)).one_or_none()
+    if district is None:
+        raise DomainError("unknown_district", "その地区は見つかりませんでした。")
+    return district
+
+
 def _deliverable(district: District, day: date, window_code: str) -> bool:
     return is_delivery_day(district, day) and any(w.code == window_code for w in delivery_choices(district))
 
@@ -159,7 +171,7 @@ def save_district(session: Session, values: DistrictValues, *, district_id: int 
     taken = session.scalar(select(District.id).where(District.code == values.code))
     if taken is not None and taken != district_id:
         raise DomainError("code_taken", "その地区の記号はほかの地区で使われています。別の記号にしてください。")
-    district = District() if district_id is None else get_district(session, district_id)
+    district = District() if district_id is None else _locked(session, district_id)
     if district_id is not None:
         stranded = stranded_orders(session, district, values, today=today)
         if stranded:

@@ -123,10 +123,18 @@ class _Found:
 # key nearly always misses.
 _KEYED_ORDER = select(Order.id).where(Order.idempotency_key == bindparam("key")).scalar_subquery()
 _FAMILY_TO_NOTIFY = exists().where(FamilyLink.resident_id == Resident.id, FamilyLink.notify.is_(True))
+# The district row is read under FOR KEY SHARE (PostgreSQL; SQLite renders nothing, its writers are
+# serialised by BEGIN IMMEDIATE): a staff save of the district takes FOR UPDATE first
+# (``orders.districts.save_district``), so it cannot take a weekday or window out between this read and
+# the order's INSERT, nor can this read see the district as it was before a save still under way. KEY
+# SHARE is the lock the order's foreign key takes at INSERT anyway, so placers never wait on each other;
+# populate_existing because the caller may hold the district from before the lock (``_lock_door``).
 _LOOK_UP = (
     select(Resident, District, _KEYED_ORDER, _FAMILY_TO_NOTIFY)
     .join(District, District.id == Resident.district_id)
     .where(Resident.id == bindparam("resident_id"))
+    .with_for_update(read=True, key_share=True, of=District)
+    .execution_options(populate_existing=True)
 )
 _PRODUCTS = (
     select(Product, Shop.active).join(Shop, Shop.id == Product.shop_id)
@@ -146,6 +154,16 @@ def _look_up(session: Session, resident_id: int, idempotency_key: str | None) ->
     if row is None:
         return _Found(None, None, None, False)
     return _Found(row[0], row[1], row[2], bool(row[3]))
+
+
+def lock_district_for_booking(session: Session, district_id: int) -> District:
+    """The district, read under the same FOR KEY SHARE as ``place_order``'s, for a service that books an
+    order onto one of its days (moving an order to the next delivery day): a save of the district's
+    calendar waits for it, and it sees the calendar as saved."""
+    district = session.scalars(select(District).where(District.id == district_id)
+                               .with_for_update(read=True, key_share=True)
+                               .execution_options(populate_existing=True)).one()
+    return district
 
 
 def load_products(session: Session, quantities: Mapping[int, int], *,

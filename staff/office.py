@@ -11,7 +11,8 @@ from sqlalchemy.orm import Session
 from accounts.security import audit_view, csrf_token, current_actor, staff_change_required, staff_required
 from orders.calendar import format_date_ja
 from orders.models import STATUS_LABELS_JA
-from orders.service import cancel_order, orders_of_day
+from orders.service import orders_of_day
+from delivery.door_orders import cancel_order
 from core.clock import get_clock
 from core.clock import JST
 from core.db import db

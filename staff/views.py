@@ -11,6 +11,7 @@ from delivery.leftovers import left_out_orders
 from delivery.models import Plan
 from delivery.by_hand import assign_by_hand, overrun_notes_ja
 from delivery.picking import picking_shops
+from delivery.pins import pinned_doors
 from delivery.plan_changes import orders_after_plan, plan_changes
 from delivery.plan_requests import (FAILED, OPEN_STATES, QUEUED, STALE_MESSAGE, get_request, is_stale,
                                     progress_label, request_plan)
@@ -68,16 +69,17 @@ def dashboard() -> str:
         late_orders = orders_after_plan(session, plan) if plan else []
         absent = welfare_watch(session, day=day)
         outbox = status_counts(session)
+        pinned = pinned_doors(session, day)
         dead = list_messages(session, status=OutboxStatus.DEAD, limit=20)
         page = render_template("staff/dashboard.html", day=day, prev_day=day - timedelta(days=1),
                                next_day=day + timedelta(days=1), batches=batches, plan=plan, runs=runs,
                                unassigned=unassigned, absent=absent, shops=shops, outbox=outbox, dead=dead,
                                outbox_labels=OUTBOX_LABELS, moved_on=moved_on, late_orders=late_orders,
-                               csrf_token=csrf_token(), jst=JST)
+                               pinned=pinned, csrf_token=csrf_token(), jst=JST)
     # The page names residents (left out, 不在): who looked, and at which orders, goes to the audit log.
     audit_view("dashboard", "delivery_day", day.isoformat(),
                orders=[row["order_id"] for row in unassigned] + [row.order_id for row in absent]
-               + [order.id for order in late_orders])
+               + [order.id for order in late_orders] + [i for door in pinned for i in door.order_ids])
     return page
 
 

@@ -120,7 +120,7 @@ def ask_cancel(ctx: Ctx, order_id: int) -> list[Message]:
 
 
 def cancel(ctx: Ctx, order_id: int) -> list[Message]:
-    from orders.service import cancel_order
+    from delivery.door_orders import cancel_order
     try:
         with ctx.session.begin_nested():
             result = cancel_order(ctx.session, order_id=order_id, actor=ctx.actor, channel="line",

@@ -6,9 +6,10 @@ from typing import Any
 
 from twilio.twiml.voice_response import VoiceResponse
 
+from delivery.door_orders import cancel_order
 from orders.errors import OrderError
 from orders.models import OrderStatus
-from orders.service import cancel_order, order_status
+from orders.service import order_status
 from voice import prompts as P
 from voice.call import Call, Turn, common, failed, go
 from voice.steps.common import Prompt
