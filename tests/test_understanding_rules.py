@@ -154,4 +154,6 @@ def test_products_waiting_behind_the_question_are_named() -> None:
     u = said("大根と牛乳とキャベツば1玉")
     assert u.ambiguity is not None and u.ambiguity.product_id == DAIKON.id
     assert items(u) == [(CABBAGE.id, 1)] and u.pending == ("牛乳",)
+    # Its words are kept as said, to be read again once the question is answered (``waiting``).
+    assert u.pending_said == ("牛乳と",) and said("大根と卵2個ください").pending_said == ("卵2個ください",)
     assert said("大根2本と牛乳").pending == ()         # the only question is 牛乳's own

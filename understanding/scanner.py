@@ -131,6 +131,7 @@ class _Said:
     leftover: str = ""
     word: str = ""
     second: int | None = None      # 「大根2本、やっぱり3本」: another number after the first
+    said_as: str = ""              # the mention and the words after it, as written (「牛乳を2本」)
 
 
 def _mentions(said: str, index: _Index, starts: frozenset[int] = frozenset(),
@@ -254,9 +255,10 @@ def scan(said: str, spans: Sequence[tuple[int, int, str]], hits: list[tuple[int,
     starts = frozenset(start for start, _, _ in spans)
     cursor = 0
     for number, (start, end, target) in enumerate(hits):
-        mention = _Said(target, start, end, word=said[start:end])
-        before = said[cursor:start]
         following = hits[number + 1][0] if number + 1 < len(hits) else len(said)
+        mention = _Said(target, start, end, word=said[start:end],
+                        said_as="".join(w for lo, hi, w in spans if lo < following and hi > start))
+        before = said[cursor:start]
         _parse_segment(mention, said[end:following], more_follows=number + 1 < len(hits), at=end,
                        starts=starts)
         # 「2本の大根」: the quantity comes first, with の.
