@@ -17,7 +17,7 @@ from orders.errors import OrderError
 from orders.service import quote_order
 from shops.models import Product
 from shops.service import list_products, product_by_id
-from understanding import Understood, nearest_for, parse_quantity, understand, waiting
+from understanding import Understood, heard_words, nearest_for, parse_quantity, understand, waiting
 from understanding.quantities import QuantityError
 from voice import prompts as P
 from voice.call import Call, Turn, failed, go, render, to_operator
@@ -174,15 +174,18 @@ def offer_nearest(call: Call, turn: Turn, heard: tuple[str, ...] | list[str]) ->
     """「だいこを2本、と聞こえました」 and the nearest products (``understanding.nearest_for``) as numbered
     choices, the next number for 「どれでもない」 (back to the step the caller was at, the menu from the
     menu); nothing near → that step's own question again (counted as a try, so a person takes over in
-    the end), after saying what was heard."""
-    words, choices = nearest_for(_catalogue_heard(call)[0], heard)
+    the end), after saying what was heard. Every word heard is said (``heard_words`` splits an
+    utterance at と): the one offered, and each of the others as not found (as ``not_taken`` does)."""
+    words_heard = [w for said in heard for w in heard_words(said)]
+    words, choices = nearest_for(_catalogue_heard(call)[0], words_heard)
     if not choices:
-        said = "、".join(spoken_label(w) for w in heard[:2])
+        said = "と、".join(spoken_label(w) for w in words_heard)
         return failed(call, turn, reason=[f"{said}、と聞こえましたが、その品物は見つかりませんでした。"])
+    others = not_taken([w for w in words_heard if w != words])
     spoken = [[P.spoken_name(c.label), c.product_id, c.quantity, c.op] for c in choices]
     back = call.state.get("step") if call.state.get("step") in ("menu", "shop", "item", "more") else "menu"
     return go(call, "clarify", clarify={"q": f"{spoken_label(words)}、と聞こえました。近い品物は、次のとおりです。",
-                                        "choices": spoken, "none_step": back})
+                                        "choices": spoken, "none_step": back}, before=others)
 
 
 def prompt_clarify(call: Call) -> Prompt:
