@@ -297,5 +297,5 @@ def test_line_every_unmatched_word_and_a_waiting_product_are_said_back(line_app,
     assert all(f"「{w}」は見つかりませんでした" in reply for w in ("メロン1個", "すいか2個", "ぶどう1房", "みかん1袋"))
     chat.tap("a=clear")
     reply = wire(chat.say("大根とりんご"))
-    assert "いくつ" in reply and "りんごは、まだかごに入れていません" in reply
+    assert "いくつ" in reply and "りんごは、この質問のあとで続けます" in reply
     assert _line_basket(line_app) == []

@@ -15,7 +15,13 @@ from understanding import understand
 HELD_OUT = Path(__file__).parent / "fixtures" / "held_out.csv"
 # Measured 2026-12-04: first run before any tuning 148/160; after words.csv dialect forms 154/160;
 # after the general mechanisms (ば before a number, けろ, clipped names, one-piece sizes) 160/160.
-MEASURED_SHARE = 1.0  # 160 of 160 after ば, けろ, clipped names and one-piece sizes (was 0.9625, 154 of 160)
+# Then a fresh batch of 44 (the last 44 rows: older residents in Yamagata, dialect endings, kana,
+# counters), written before any run and not tuned on: 39 of 44 on its first run, 199/204 in all.
+# Its misses, left as they are: 「つや姫の５キロ ひとつ」 and 「しおざけ にきれ」 ask instead of
+# placing (a question, not a wrong guess); 「おばんです」 is not a greeting yet; 「なにが あるんだっけ」
+# shows the shops, not the menu; 「大根 さんぼんと…」 drops 大根: the analyser reads 大根 as おおね
+# before kana, so it names nothing (only 「ぼん」 is said back).
+MEASURED_SHARE = 199 / 204
 
 
 def _rows() -> list[dict[str, str]]:

@@ -101,6 +101,23 @@ def test_ba_before_a_number_is_the_object_particle(text: str, expected: list[tup
     assert (u.intent, items(u), u.ambiguity, u.unmatched) == ("order_items", expected, None, ())
 
 
+@pytest.mark.parametrize("text, expected", [
+    ("だいこんばごほん", [(1, 5)]),
+    ("大根ばろっぽん", [(1, 6)]),
+    ("大根ばななほん", [(1, 7)]),
+    ("大根ばはっぽん", [(1, 8)]),
+    ("大根ばじゅっぽん", [(1, 10)]),
+    ("キャベツばさんたま", [(5, 3)]),
+    ("キャベツばにけろ", [(5, 2)]),       # a bare kana number, split off by the analyser as its own word
+    ("だいこんおごほん", [(1, 5)]),       # お typed for を takes the same numbers
+    ("大根はっぽん", [(1, 8)]),           # はっ is 8, not the particle は
+])
+def test_ba_before_a_kana_number_is_the_object_particle(text: str, expected: list[tuple[int, int]]) -> None:
+    # The numbers are the ones ``quantities`` reads (ご, ろっ, なな, はっ, じゅっ …), not a list of their own.
+    u = said(text)
+    assert (u.intent, items(u), u.ambiguity, u.unmatched) == ("order_items", expected, None, ())
+
+
 def test_ba_not_before_a_number_is_kept_as_a_word() -> None:
     # 「ばなな」 is not sold here: were ば dropped, its なな would be read as 7 キャベツ, a silent guess.
     u = said("キャベツばなな")
@@ -137,4 +154,6 @@ def test_products_waiting_behind_the_question_are_named() -> None:
     u = said("大根と牛乳とキャベツば1玉")
     assert u.ambiguity is not None and u.ambiguity.product_id == DAIKON.id
     assert items(u) == [(CABBAGE.id, 1)] and u.pending == ("牛乳",)
+    # Its words are kept as said, to be read again once the question is answered (``waiting``).
+    assert u.pending_said == ("牛乳と",) and said("大根と卵2個ください").pending_said == ("卵2個ください",)
     assert said("大根2本と牛乳").pending == ()         # the only question is 牛乳's own

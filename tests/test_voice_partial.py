@@ -49,11 +49,12 @@ def test_a_product_waiting_behind_the_question_is_named(voice_app) -> None:
     call = _call(voice_app)
     reply = call.speak("大根と牛乳")          # no number for either: one question at a time
     heard = "".join(reply.said)
-    assert "いくつ" in heard and "牛乳は、まだかごに入れていません。" in heard
+    assert "いくつ" in heard and "牛乳は、この質問のあとで続けてお聞きします。" in heard
     assert "牛乳をいくつ" not in heard
     assert _basket(voice_app, call) == []
-    call.press("2")
+    then = "".join(call.press("2").said)
     assert _basket(voice_app, call) == [[town.product_ids["大根"], 2]]     # 牛乳 was not guessed
+    assert "牛乳ですね。いくつにしますか" in then                           # its own question, unasked-for
 
 
 def test_the_question_reads_a_bracketed_name_naturally(voice_app) -> None:

@@ -134,3 +134,18 @@ def test_garbled_answers_never_500(voice_app) -> None:
             if call.last is None or call.last.waiting_for != "gather":
                 break
             assert call.press(key).status == 200, (words, key)
+
+
+def test_every_word_heard_is_said_back_and_a_later_one_is_offered(voice_app) -> None:
+    # Before: only the name before the first number was tried (「めろん」: nothing near, 大根 never
+    # offered) and the "nothing near" sentence read at most two of the words.
+    town = seed_phone_town(voice_app, with_history=False)
+    call = _call(voice_app)
+    offer = "".join(call.speak("めろん1個とだいこむを2本").said)
+    assert "めろん1個は、見つかりませんでした。" in offer
+    assert "だいこむを2本、と聞こえました" in offer and "大根は1。" in offer
+    call.press("1")
+    assert _basket(voice_app, call) == [[town.product_ids["大根"], 2]]
+    other = _call(voice_app)
+    nothing = "".join(other.speak("めろんと、すいかと、ぶどうと、ばなな").said)
+    assert "めろんと、すいかと、ぶどうと、ばなな、と聞こえましたが、その品物は見つかりませんでした。" in nothing

@@ -5,8 +5,8 @@ The channels render the result; they do not parse."""
 
 from understanding.analyser import warm
 from understanding.engine import Ambiguity, Choice, Item, Understood, normalise, understand
-from understanding.nearest import nearest_for, nearest_products
+from understanding.nearest import heard_words, nearest_for, nearest_products
 from understanding.quantities import MAX_QUANTITY, QuantityError, fold, parse_quantity
 
-__all__ = ["Ambiguity", "Choice", "Item", "MAX_QUANTITY", "QuantityError", "Understood", "fold", "nearest_for",
+__all__ = ["Ambiguity", "Choice", "Item", "MAX_QUANTITY", "QuantityError", "Understood", "fold", "heard_words", "nearest_for",
            "nearest_products", "normalise", "parse_quantity", "understand", "warm"]

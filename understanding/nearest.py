@@ -72,6 +72,20 @@ def nearest_products(catalogue: Iterable[Entry], words: str, *, limit: int = MAX
     return tuple(choices)
 
 
+def heard_words(words: str) -> list[str]:
+    """「めろん1個とだいこむを2本」 → 「めろん1個」, 「だいこむを2本」: an utterance that named nothing, cut
+    where the analyser reads the particle と or a pause mark, so that each part is offered or said back
+    (the name of the first part alone is not the whole utterance)."""
+    parts: list[str] = []
+    current = ""
+    for token in tokens(words):
+        if (token.pos == "助詞" and token.surface == "と") or token.surface in ("、", ",", "。", "・"):
+            parts, current = parts + ([current] if current else []), ""
+            continue
+        current += token.surface
+    return parts + ([current] if current else []) or ([words] if words else [])
+
+
 def nearest_for(catalogue: Sequence[Entry], unmatched: Iterable[str]) -> tuple[str, tuple[Choice, ...]]:
     """The first unmatched words with anything near, and those choices; ("", ()) when none has."""
     for words in unmatched:

@@ -73,7 +73,8 @@ def resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], sho
     items: list[Item] = []
     ambiguity: Ambiguity | None = None
     problem = ""
-    pending: list[str] = []     # one question at a time: the others are named, not dropped
+    # One question at a time: the others are named (and their words kept to read again), not dropped.
+    pending: list[tuple[str, str]] = []
     for mention in mentions:
         found = _candidates(index, mention, basket, shown)
         said_word = mention.word
@@ -88,7 +89,7 @@ def resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], sho
                 ambiguity = Ambiguity("product", f"{what}は{len(found)}種類あります。どれにしますか？", choices,
                                       category=mention.target.category)
             else:
-                pending.append(what)
+                pending.append((what, mention.said_as))
             continue
         p = found[0]
         held = _in_basket(index, [p.id], basket)
@@ -114,7 +115,7 @@ def resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], sho
                                       tuple(Choice(f"{n}{p.unit}", p.id, n, op if held else "order")
                                             for n in (mention.quantity, mention.second)), product_id=p.id)
             else:
-                pending.append(_base(p.name))
+                pending.append((_base(p.name), mention.said_as))
             continue
         if mention.quantity is None and loose(said_word) in p.one:
             # 「食パン一斤」「牛乳1リットル」: the size in the name's brackets, said with no other number, is one.
@@ -125,12 +126,12 @@ def resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], sho
                                       tuple(Choice(f"{n}{p.unit}", p.id, n, op if held else "order")
                                             for n in (1, 2, 3, 4, 5)), product_id=p.id)
             else:
-                pending.append(_base(p.name))
+                pending.append((_base(p.name), mention.said_as))
             continue
         unit_question = _unit_question(p, mention.quantity, mention.counter, op if held else "order")
         if unit_question is not None:
             if ambiguity is not None:
-                pending.append(_base(p.name))
+                pending.append((_base(p.name), mention.said_as))
             ambiguity = ambiguity or unit_question
             continue
         if held and op == "order":
@@ -141,7 +142,7 @@ def resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], sho
                     (Choice(f"合わせて{current + q}{p.unit}にする", pid, q, "add"),
                      Choice(f"{q}{p.unit}にする", pid, q, "set")), product_id=pid)
             else:
-                pending.append(_base(p.name))
+                pending.append((_base(p.name), mention.said_as))
             continue
         if not held:
             op = "order"
@@ -152,7 +153,8 @@ def resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], sho
     intent = "order_items" if changed == "order" else f"change_{changed}"
     if not items and ambiguity is None and problem and all(m.op in ("remove", "reduce") for m in mentions):
         intent = "change_remove"
-    return Understood(intent, tuple(items), ambiguity, problem, unmatched, text, tuple(dict.fromkeys(pending)))
+    return Understood(intent, tuple(items), ambiguity, problem, unmatched, text,
+                      tuple(dict.fromkeys(name for name, _ in pending)), tuple(words for _, words in pending))
 
 
 def _fits(p: _Product, counter: str | None) -> bool:

@@ -54,6 +54,10 @@ class Understood:
     # Products recognised but not settled because one question comes first (「大根と牛乳」: how many
     # 大根? — 牛乳 waits): named back so that nothing said is dropped in silence.
     pending: tuple[str, ...] = ()
+    # The same products' words as the resident said them (「牛乳2本」), one entry each, to be read again
+    # (``understand``) once the question is answered: the channel goes on to them (``waiting``), so the
+    # resident never says them twice.
+    pending_said: tuple[str, ...] = ()
 
     @property
     def asks(self) -> bool:

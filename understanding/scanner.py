@@ -37,12 +37,37 @@ def _w(kind: str) -> tuple[str, ...]:
     return _words().get(kind, ())
 
 
-# Between a product and its number: particles (not the は of はずして, not the も of もう), 入り of
-# 「10個入りを1パック」, お typed for を before a number (「だいこんお2本」), and the Yamagata/Tohoku
-# object particle ば for を (「キャベツば1玉けろ」), only before a number: ば begins ばら, ばんそうこう.
-_NUMBER_AHEAD = r"(?=[0-9一二三四五六七八九十]|ひと|ふた|いち|いっ|に|さん|よん|みっ)"
-_PARTICLES = re.compile(r"^(?:を|は(?!ず|ん)|が|も(?!う)|いり(?:の|を|で)?" + _NUMBER_AHEAD + r"|お" + _NUMBER_AHEAD
-                        + r"|ば" + _NUMBER_AHEAD + r"|、|,|。|・|って|っていう|というの|のほう)+")
+# Between a product and its number: particles (not the は of はずして or はっぽん, not the も of もう), and three
+# that count only before a number: 入り of 「10個入りを1パック」, お typed for を (「だいこんお2本」), and
+# the Yamagata/Tohoku object particle ば for を (「キャベツば1玉けろ」「だいこんばごほん」); ば also
+# begins ばなな, ばら, ばんそうこう. "A number" is what ``quantities`` reads as one, not a list kept here.
+_PLAIN_PARTICLES = re.compile(r"^(?:を|は(?!ず|ん|っ)|が|も(?!う)|、|,|。|・|って|っていう|というの|のほう)+")
+_BEFORE_A_NUMBER = re.compile(r"^(?:いり(?:の|を|で)?|お|ば)")
+
+
+def _number_ahead(text: str, at: int, starts: frozenset[int]) -> bool:
+    """Whether a number begins ``text`` (found at ``at`` in the reading): one with its counter or in
+    digits/kanji (「ごほん」「5本」「一本」「ひとつ」) always; a bare kana one (「に」「なな」) only where
+    the analyser begins a word, so that the なな inside 「ばなな」 is not 7. Whether a bare kana number
+    really is the quantity is decided later (``_quantity``), as after any other particle."""
+    if Q.leading_quantity(text, bare_kana_ok=False) is not None:
+        return True
+    return at in starts and Q.leading_quantity(text, bare_kana_ok=True) is not None
+
+
+def _strip_particles(text: str, at: int = 0, starts: frozenset[int] = frozenset()) -> str:
+    """``text`` (at ``at`` in the reading, whose words begin at ``starts``) without the particles
+    in front of its number."""
+    whole, previous = len(text), None
+    while previous != text:
+        previous = text
+        text = _PLAIN_PARTICLES.sub("", text)
+        head = _BEFORE_A_NUMBER.match(text)
+        if head and _number_ahead(text[head.end():], at + whole - len(text) + head.end(), starts):
+            text = text[head.end():]
+    return text
+
+
 _FILLER_WORDS = ("おねがいします", "おねがいいたします", "おねがい", "くださいな", "ください", "くれる", "くれ",
                  "ちょうだい", "ほしいです", "ほしい", "ほしいんですけど", "ほしいんだけど", "いただけますか",
                  "もらえますか", "もらえる", "たのみます", "たのむ", "とどけて", "おとどけ", "ですか", "です",
@@ -106,6 +131,7 @@ class _Said:
     leftover: str = ""
     word: str = ""
     second: int | None = None      # 「大根2本、やっぱり3本」: another number after the first
+    said_as: str = ""              # the mention and the words after it, as written (「牛乳を2本」)
 
 
 def _mentions(said: str, index: _Index, starts: frozenset[int] = frozenset(),
@@ -146,7 +172,7 @@ def _stem_at(said: str, pos: int, index: _Index, starts: frozenset[int],
     for stem, target in index.stems:
         end = pos + len(stem)
         if end in ends and said.startswith(stem, pos):
-            ahead = _PARTICLES.sub("", said[end:])
+            ahead = _strip_particles(said[end:], end, starts)
             if Q.leading_quantity(ahead, bare_kana_ok=False) is not None:
                 return pos, end, target
     return None
@@ -166,13 +192,15 @@ def _quantity(text: str, more_follows: bool) -> tuple[int, str | None, int] | No
     return loose
 
 
-def _parse_segment(mention: _Said, segment: str, more_follows: bool) -> None:
+def _parse_segment(mention: _Said, segment: str, more_follows: bool, at: int = 0,
+                   starts: frozenset[int] = frozenset()) -> None:
     if Q.is_fraction(segment[:5]):
         raise Q.refuse_fraction()
-    s = segment if segment.startswith(_w("add_before")) else _PARTICLES.sub("", segment)
+    s = segment if segment.startswith(_w("add_before")) else _strip_particles(segment, at, starts)
     for word in _w("add_before"):
         if s.startswith(word) and not s.startswith("もういい") and not s.startswith("もういら"):
-            mention.op, s = "add", _PARTICLES.sub("", s[len(word):])
+            rest = s[len(word):]
+            mention.op, s = "add", _strip_particles(rest, at + len(segment) - len(rest), starts)
             break
     if Q.is_fraction(s[:4]):
         raise Q.refuse_fraction()
@@ -224,12 +252,15 @@ def scan(said: str, spans: Sequence[tuple[int, int, str]], hits: list[tuple[int,
     quantity that cannot be taken (a fraction, out of range)."""
     mentions: list[_Said] = []
     unmatched: list[str] = []
+    starts = frozenset(start for start, _, _ in spans)
     cursor = 0
     for number, (start, end, target) in enumerate(hits):
-        mention = _Said(target, start, end, word=said[start:end])
-        before = said[cursor:start]
         following = hits[number + 1][0] if number + 1 < len(hits) else len(said)
-        _parse_segment(mention, said[end:following], more_follows=number + 1 < len(hits))
+        mention = _Said(target, start, end, word=said[start:end],
+                        said_as="".join(w for lo, hi, w in spans if lo < following and hi > start))
+        before = said[cursor:start]
+        _parse_segment(mention, said[end:following], more_follows=number + 1 < len(hits), at=end,
+                       starts=starts)
         # 「2本の大根」: the quantity comes first, with の.
         if mention.quantity is None and before.endswith("の"):
             found = Q.leading_quantity(before[:-1], bare_kana_ok=True)

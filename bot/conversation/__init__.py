@@ -186,6 +186,8 @@ def handle(session: Any, incoming: Incoming, *, now: Any, config: Mapping[str, A
     conv, roles = open_line_conversation(session, line_user_id=incoming.user_id, now=now)
     ctx = Ctx(session=session, incoming=incoming, now=now, config=config, state=dict(conv.state or {}),
               user_id=incoming.user_id)
+    from bot.conversation import understood
+    ctx.extra["after_answer"] = understood.after_answer   # ordering goes on to products said with an answer
     _identify(ctx, roles)
     try:
         # A rule broken somewhere unexpected is answered politely instead of failing the event

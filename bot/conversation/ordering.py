@@ -213,7 +213,7 @@ def set_quantity(ctx: Ctx, product_id: int, quantity: int) -> list[Message]:
     ctx.set_basket(basket)
     product = product_by_id(ctx.session, product_id)
     name, unit = (product.name, product.unit) if product is not None else ("", "")
-    return quote(ctx, notes=[f"{name}を{quantity}{unit}にしました。"])
+    return _then(ctx, product_id, [f"{name}を{quantity}{unit}にしました。"])
 
 
 def add(ctx: Ctx, product_id: int, quantity: int) -> list[Message]:
@@ -225,7 +225,14 @@ def add(ctx: Ctx, product_id: int, quantity: int) -> list[Message]:
     basket = ctx.basket()
     apply_changes(basket, [Wanted("add", product_id, quantity)])
     ctx.set_basket(basket)
-    return quote(ctx, notes=[f"{product.name}を{quantity}{product.unit}、かごに入れました。"])
+    return _then(ctx, product_id, [f"{product.name}を{quantity}{product.unit}、かごに入れました。"])
+
+
+def _then(ctx: Ctx, product_id: int, notes: list[str]) -> list[Message]:
+    # Products said with the answer and waiting behind its question come first (``extra`` holds
+    # ``understood.after_answer``, set by the conversation root: it imports this module), else the card.
+    going_on = ctx.extra.get("after_answer")
+    return (going_on(ctx, product_id, notes) if going_on else None) or quote(ctx, notes=notes)
 
 
 def _basket_lines(ctx: Ctx) -> tuple[list[str], int]:

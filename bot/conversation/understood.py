@@ -14,7 +14,7 @@ from bot.conversation import common, my_orders, ordering
 from bot.conversation.common import remember_back
 from bot.conversation.state import Ctx
 from bot.messages import Message
-from understanding import Understood, understand
+from understanding import Understood, understand, waiting
 
 MAX_CHOICES = 10     # quick replies: 13 at most, with 戻る and 最初から after them
 
@@ -132,14 +132,35 @@ def render(ctx: Ctx, said: Understood) -> list[Message]:
     return common.not_understood(ctx)
 
 
-def _items(ctx: Ctx, said: Understood) -> list[Message]:
-    notes = apply_items(ctx, said)
+def after_answer(ctx: Ctx, product_id: int, notes: list[str]) -> list[Message] | None:
+    """Once the one question about ``product_id`` is answered (``ordering.add``/``set_quantity``, the
+    answer already in the basket, ``notes`` saying so): on to the products said with it that were
+    waiting (``understanding.waiting``); None when nothing waits, and the order card follows as usual."""
+    words = waiting.take_after(ctx.state, product_id)
+    if not words:
+        return None
+    return _items(ctx, _read_again(ctx, words[0]), carried=words[1:], before=notes)
+
+
+def _read_again(ctx: Ctx, words: str) -> Understood:
+    return waiting.read_again(read(ctx, words), words)
+
+
+def _items(ctx: Ctx, said: Understood, carried: list[str] | None = None,
+           before: list[str] | None = None) -> list[Message]:
+    notes = list(before or []) + apply_items(ctx, said)
     # Every word that named nothing, and every product waiting behind the question, is said back.
     notes += [f"「{u}」は見つかりませんでした。" for u in said.unmatched if u]
     if said.pending:
-        notes.append(f"{'、'.join(said.pending)}は、まだかごに入れていません。この質問のあとで、もう一度送ってください。")
+        notes.append(f"{'、'.join(said.pending)}は、この質問のあとで続けます。")
     if said.ambiguity is not None:
+        waiting.hold(ctx.state, said, carried or [])
         return ask(ctx, said, notes)
+    waiting.drop(ctx.state)
+    if carried:
+        # The answer needed no question of its own: on to the next product that was waiting.
+        return _items(ctx, _read_again(ctx, carried[0]), carried[1:],
+                      notes + ([said.problem] if said.problem else []))
     if said.problem:
         if ctx.basket():
             return ordering.show_basket(ctx, "\n".join(notes + [said.problem]))
@@ -147,4 +168,3 @@ def _items(ctx: Ctx, said: Understood) -> list[Message]:
     if not ctx.basket():
         return common.menu(ctx, "\n".join(notes + ["かごが空になりました。"]))
     return ordering.quote(ctx, notes=notes)
-

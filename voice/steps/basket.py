@@ -10,7 +10,7 @@ from orders.errors import OrderError
 from orders.service import quote_for_door, quote_order
 from shops.models import Product
 from shops.service import list_categories, list_products, list_shops, product_by_id
-from understanding import QuantityError, parse_quantity
+from understanding import Item, QuantityError, parse_quantity
 from voice import prompts as P
 from voice.call import Call, Turn, common, failed, go
 from voice.steps import speech
@@ -181,6 +181,11 @@ def on_qty(call: Call, turn: Turn) -> VoiceResponse:
         return failed(call, turn, reason=None if turn.empty else [error.message])
     rest = list(call.state.get("pending") or [])[1:]
     call.state["pending"] = rest
+    if not rest:
+        # The answer to the one question about this product: on to what was said with it, if anything waits.
+        going_on = speech.after_answer(call, turn, Item(product.id, product.name, product.unit, quantity))
+        if going_on is not None:
+            return going_on
     return _add(call, [(product, quantity)], rest)
 
 

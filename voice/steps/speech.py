@@ -17,7 +17,7 @@ from orders.errors import OrderError
 from orders.service import quote_order
 from shops.models import Product
 from shops.service import list_products, product_by_id
-from understanding import Understood, nearest_for, parse_quantity, understand
+from understanding import Understood, heard_words, nearest_for, parse_quantity, understand, waiting
 from understanding.quantities import QuantityError
 from voice import prompts as P
 from voice.call import Call, Turn, failed, go, render, to_operator
@@ -47,9 +47,23 @@ def _catalogue_heard(call: Call) -> tuple[list[Product], list[Product]]:
 
 
 def hear(call: Call, turn: Turn) -> Understood:
+    return _hear(call, turn.speech)
+
+
+def _hear(call: Call, words: str) -> Understood:
     basket = {int(pid): int(qty) for pid, qty in call.state.get("basket") or []}
     products, listed = _catalogue_heard(call)
-    return understand(products, turn.speech, basket=basket, shown={p.id for p in listed})
+    return understand(products, words, basket=basket, shown={p.id for p in listed})
+
+
+def after_answer(call: Call, turn: Turn, item: Any) -> VoiceResponse | None:
+    """The one question about ``item``'s product was answered (a choice, a quantity): put it in the
+    basket and go on to the products said with it that were waiting (``understanding.waiting``);
+    None when nothing waits, and the step goes on as usual."""
+    words = waiting.take_after(call.state, item.product_id)
+    if not words:
+        return None
+    return _items(call, turn, Understood("order_items", (item,)), carried=words)
 
 
 def respond(call: Call, turn: Turn, *, items_only: bool = False) -> VoiceResponse | None:
@@ -87,9 +101,10 @@ def _name(product: Product | None, fallback: str) -> str:
     return P.spoken_name(product.name) if product is not None else fallback
 
 
-def _items(call: Call, turn: Turn, said: Understood) -> VoiceResponse:
+def _items(call: Call, turn: Turn, said: Understood, carried: list[str] | None = None,
+           before: list[str] | None = None) -> VoiceResponse:
     basket: list[list[int]] = [list(map(int, pair)) for pair in call.state.get("basket") or []]
-    sentences: list[str] = []
+    sentences: list[str] = list(before or [])
     changed = False
     for item, change in zip(said.items, apply_changes(basket, said.items)):
         name = _name(product_by_id(call.session, item.product_id), item.name)
@@ -102,8 +117,8 @@ def _items(call: Call, turn: Turn, said: Understood) -> VoiceResponse:
             sentences.append(f"{name}を{item.quantity}{item.unit}足して、{change.total}{item.unit}にしました。")
         else:
             sentences.append(f"{name}を{item.quantity}{item.unit}、かごに入れました。")
-    if not said.items and said.ambiguity is None and not said.problem and said.unmatched:
-        # Nothing ordered at all: say what was heard and offer the nearest products.
+    if not said.items and said.ambiguity is None and not said.problem and said.unmatched and not before:
+        # Nothing ordered at all (and nothing just answered): say what was heard, offer the nearest.
         return offer_nearest(call, turn, said.unmatched)
     sentences += not_taken(said.unmatched, said.pending)
     if basket:
@@ -113,7 +128,13 @@ def _items(call: Call, turn: Turn, said: Understood) -> VoiceResponse:
             return failed(call, turn, reason=[error.message])
     call.state["basket"] = basket
     if said.ambiguity is not None:
+        waiting.hold(call.state, said, carried or [])
         return ask(call, said, sentences)
+    waiting.drop(call.state)
+    if carried:
+        # The answer needed no question of its own: on to the next product that was waiting.
+        return _items(call, turn, waiting.read_again(_hear(call, carried[0]), carried[0]), carried[1:],
+                      sentences + ([said.problem] if said.problem else []))
     if said.problem:
         return failed(call, turn, reason=sentences + [said.problem])
     if not basket:
@@ -126,13 +147,12 @@ def _items(call: Call, turn: Turn, said: Understood) -> VoiceResponse:
 def not_taken(unmatched: tuple[str, ...] | list[str], pending: tuple[str, ...] = ()) -> list[str]:
     """What the caller said that is not in the basket, one short sentence each: words that named
     nothing (all of them, not the first two), and products waiting behind the one question
-    (``Understood.pending``), so a caller knows what to say again and nothing is dropped in silence."""
+    (``Understood.pending``, taken up again once it is answered), so nothing is dropped in silence."""
     sentences = []
     if unmatched:
         sentences.append(f"{'と、'.join(spoken_label(w) for w in unmatched)}は、見つかりませんでした。")
     if pending:
-        sentences.append(f"{'と、'.join(P.spoken_name(n) for n in pending)}は、まだかごに入れていません。"
-                         "この質問のあとで、もう一度お話しください。")
+        sentences.append(f"{'と、'.join(P.spoken_name(n) for n in pending)}は、この質問のあとで続けてお聞きします。")
     return sentences
 
 
@@ -154,15 +174,18 @@ def offer_nearest(call: Call, turn: Turn, heard: tuple[str, ...] | list[str]) ->
     """「だいこを2本、と聞こえました」 and the nearest products (``understanding.nearest_for``) as numbered
     choices, the next number for 「どれでもない」 (back to the step the caller was at, the menu from the
     menu); nothing near → that step's own question again (counted as a try, so a person takes over in
-    the end), after saying what was heard."""
-    words, choices = nearest_for(_catalogue_heard(call)[0], heard)
+    the end), after saying what was heard. Every word heard is said (``heard_words`` splits an
+    utterance at と): the one offered, and each of the others as not found (as ``not_taken`` does)."""
+    words_heard = [w for said in heard for w in heard_words(said)]
+    words, choices = nearest_for(_catalogue_heard(call)[0], words_heard)
     if not choices:
-        said = "、".join(spoken_label(w) for w in heard[:2])
+        said = "と、".join(spoken_label(w) for w in words_heard)
         return failed(call, turn, reason=[f"{said}、と聞こえましたが、その品物は見つかりませんでした。"])
+    others = not_taken([w for w in words_heard if w != words])
     spoken = [[P.spoken_name(c.label), c.product_id, c.quantity, c.op] for c in choices]
     back = call.state.get("step") if call.state.get("step") in ("menu", "shop", "item", "more") else "menu"
     return go(call, "clarify", clarify={"q": f"{spoken_label(words)}、と聞こえました。近い品物は、次のとおりです。",
-                                        "choices": spoken, "none_step": back})
+                                        "choices": spoken, "none_step": back}, before=others)
 
 
 def prompt_clarify(call: Call) -> Prompt:
@@ -207,4 +230,4 @@ def on_clarify(call: Call, turn: Turn) -> VoiceResponse:
     product = product_by_id(call.session, product_id)
     item = Item(product_id, product.name if product else "", product.unit if product else "", int(quantity),
                 "set" if op == "set" else "order" if op == "order" else "add")
-    return _items(call, turn, Understood("order_items", (item,)))
+    return after_answer(call, turn, item) or _items(call, turn, Understood("order_items", (item,)))
