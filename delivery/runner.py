@@ -24,7 +24,7 @@ from delivery.plan_requests import refuse_past_day
 from delivery.planning import fewer_than_in_force, prepare_day, store_plan
 from delivery.problem import Route, RoutePlan, Visit
 from delivery.late_start import leave_late
-from delivery.routing import solve
+from delivery.routing import NO_ANSWER, solve
 from orders.calendar import cutoff_for, format_date_ja, is_delivery_day
 from core.clock import get_clock
 from core.clock import JST
@@ -114,6 +114,12 @@ def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None
         if advice is not None:
             result = with_reasons(result, advice.reasons)
         result = leave_late(day.built.problem, result)
+    if result is not None and result.stats.status == NO_ANSWER:
+        # Stored, it would tell every resident their order is not on a run. Not stored, the cutoff job
+        # tries again next minute (its trigger is not marked done) and staff can press 今すぐ計画 again.
+        kept = "今の計画のままです。" if day.previous_plan_id else ""
+        return PlanOutcome(day.previous_plan_id, False, 0, 0, 0,
+                           f"計算が時間内に終わらず、計画を作れませんでした。{kept}少し待ってもう一度お試しください。")
     fewer = fewer_than_in_force(day, result)
     if fewer is not None:
         with db.reading(app) as session:
