@@ -16,7 +16,7 @@ from core.models import Conversation
 from tests.line_support import RESIDENT_USER, line_app, line_client, line_fake, seed_town, session_of  # noqa: F401
 from tests.test_line_flows import Chat, actions, wire
 from tests.test_understanding_flows import _eggs_and_milk
-from tests.voice_sim import RESIDENT_PHONE, CallSim, voice_app  # noqa: F401
+from tests.voice_sim import dial_in_resident, phone_basket, voice_app  # noqa: F401
 from tests.voice_sim import seed_town as seed_phone_town
 
 
@@ -94,15 +94,9 @@ def test_line_a_new_request_or_another_product_does_not_bring_old_words_back(lin
 
 # --- phone -----------------------------------------------------------------------------------------
 
-def _call(app: Any) -> CallSim:
-    call = CallSim(app.test_client(), RESIDENT_PHONE)
-    call.dial_in()
-    return call
-
-
 def test_phone_goes_on_to_the_waiting_product_after_the_answer(voice_app) -> None:
     town = seed_phone_town(voice_app, with_history=False)
-    call = _call(voice_app)
+    call = dial_in_resident(voice_app)
     first = "".join(call.speak("大根と牛乳").said)
     assert "いくつ" in first and "牛乳は、この質問のあとで続けてお聞きします。" in first
     second = "".join(call.press("2#").said)
@@ -117,7 +111,7 @@ def test_phone_goes_on_to_the_waiting_product_after_the_answer(voice_app) -> Non
 
 def test_phone_a_choice_question_then_the_waiting_one(voice_app) -> None:
     town = seed_phone_town(voice_app, with_history=False)
-    call = _call(voice_app)
+    call = dial_in_resident(voice_app)
     first = "".join(call.speak("大根2本、やっぱり3本と牛乳").said)
     assert "どちらにしますか" in first and "牛乳は、この質問のあとで" in first
     second = "".join(call.press("2").said)                  # 3本
@@ -129,7 +123,7 @@ def test_phone_a_choice_question_then_the_waiting_one(voice_app) -> None:
 
 def test_phone_a_new_request_replaces_what_was_waiting(voice_app) -> None:
     town = seed_phone_town(voice_app, with_history=False)
-    call = _call(voice_app)
+    call = dial_in_resident(voice_app)
     call.speak("大根と牛乳")
     heard = "".join(call.speak("人参1袋").said)               # not an answer: a new request
     assert "牛乳" not in heard
@@ -139,7 +133,7 @@ def test_phone_a_new_request_replaces_what_was_waiting(voice_app) -> None:
 
 def test_phone_a_waiting_product_now_sold_out_is_said_not_placed(voice_app) -> None:
     town = seed_phone_town(voice_app, with_history=False)
-    call = _call(voice_app)
+    call = dial_in_resident(voice_app)
     call.speak("大根と牛乳")
     with db.transaction(voice_app) as session:
         from shops.models import Product

@@ -271,3 +271,22 @@ def seed_town(app: Flask, *, with_history: bool = True, mobile: str | None = RES
                 place_order(session, resident_id=town.resident_id, items=usual, placed_by="staff:test",
                             channel="sim", now=DEFAULT_NOW - timedelta(days=days))
     return town
+
+
+def dial_in_resident(app: Flask) -> CallSim:
+    """The known resident's call, answered: the menu is waiting for what they say."""
+    call = CallSim(app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    return call
+
+
+def phone_basket(app: Flask, call: CallSim) -> list[list[int]]:
+    """The call's basket as the phone line keeps it: [product id, quantity] pairs."""
+    from sqlalchemy import select
+
+    from core.models import Conversation
+
+    with db.reading(app) as session:
+        row = session.scalars(select(Conversation).where(Conversation.channel == "phone",
+                                                         Conversation.party == call.call_sid)).one()
+        return [list(p) for p in row.state.get("basket") or []]
