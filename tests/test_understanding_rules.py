@@ -171,10 +171,11 @@ def test_a_kanji_name_reads_as_itself_before_any_kana() -> None:
 
 
 def test_a_kanji_synonym_reads_as_itself_too() -> None:
-    # 人参 is a synonym (synonyms.csv), not a product name: its reading alone is kept in context as well.
-    carrot = P(20, "にんじん", "にんじん", "本")
-    u = understand([carrot, DAIKON], "人参さんぼん")
-    assert (u.intent, items(u)) == ("order_items", [(20, 3)])
+    # お米 is a category word (synonyms.csv), not a product name; Sudachi reads it およね before
+    # 「さんぶくろ」: read おこめ all the same, it asks which rice (with the 3 carried over).
+    u = understand([RICE5, RICE2], "お米さんぶくろ")
+    assert u.ambiguity is not None and u.ambiguity.category == "米" and u.unmatched == ()
+    assert {c.quantity for c in u.ambiguity.choices} == {3}
 
 
 def test_a_word_that_names_nothing_is_said_back_whole() -> None:
