@@ -299,3 +299,19 @@ def test_line_every_unmatched_word_and_a_waiting_product_are_said_back(line_app,
     reply = wire(chat.say("大根とりんご"))
     assert "いくつ" in reply and "りんごは、この質問のあとで続けます" in reply
     assert _line_basket(line_app) == []
+
+
+def test_a_kanji_name_before_kana_goes_into_the_basket(line_app, line_client, line_fake) -> None:
+    # 「大根 さんぼん」: Sudachi reads 大根 おおね here; the name as written is 大根 all the same.
+    town = seed_town(line_app)
+    chat = Chat(line_client, line_fake.fake, RESIDENT_USER)
+    assert "見つかりませんでした" not in wire(chat.say("大根 さんぼん"))
+    assert _line_basket(line_app) == [[town.daikon_id, 3]]
+
+
+def test_phone_a_kanji_name_before_kana_goes_into_the_basket(voice_app) -> None:
+    town = seed_phone_town(voice_app, with_history=False)
+    call = CallSim(voice_app.test_client(), RESIDENT_PHONE)
+    call.dial_in()
+    call.speak("大根 さんぼん")
+    assert _call_basket(voice_app, call) == [[town.product_ids["大根"], 3]]

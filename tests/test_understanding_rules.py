@@ -157,3 +157,87 @@ def test_products_waiting_behind_the_question_are_named() -> None:
     # Its words are kept as said, to be read again once the question is answered (``waiting``).
     assert u.pending_said == ("牛乳と",) and said("大根と卵2個ください").pending_said == ("卵2個ください",)
     assert said("大根2本と牛乳").pending == ()         # the only question is 牛乳's own
+
+
+# --- a name in kanji reads as that name, whatever its neighbours (#11 held-out misses) ---------------
+
+def test_a_kanji_name_reads_as_itself_before_any_kana() -> None:
+    # Sudachi reads 大根 as おおね before some kana (「大根さんぼん」「大根ばなな」): the name as written wins.
+    u = said("大根 さんぼんと キャベツ ひとたま")
+    assert (u.intent, items(u), u.unmatched) == ("order_items", [(1, 3), (5, 1)], ())
+    u = said("大根ばなな")
+    assert u.items == () and u.ambiguity is not None and u.ambiguity.product_id == DAIKON.id
+    assert u.unmatched == ("ばなな",)
+
+
+def test_a_kanji_synonym_reads_as_itself_too() -> None:
+    # お米 is a category word (synonyms.csv), not a product name; Sudachi reads it およね before
+    # 「さんぶくろ」: read おこめ all the same, it asks which rice (with the 3 carried over).
+    u = understand([RICE5, RICE2], "お米さんぶくろ")
+    assert u.ambiguity is not None and u.ambiguity.category == "米" and u.unmatched == ()
+    assert {c.quantity for c in u.ambiguity.choices} == {3}
+
+
+def test_a_word_that_names_nothing_is_said_back_whole() -> None:
+    # Without 大根 for sale, 「大根 さんぼん」 is said back as written, not the 「ぼん」 left after the
+    # filler letters (お, ね, さん) are cleaned off its reading.
+    without = [p for p in CATALOGUE if p.id != DAIKON.id]
+    u = understand(without, "大根 さんぼんと キャベツ ひとたま")
+    assert items(u) == [(5, 1)] and u.unmatched == ("大根さんぼん",)
+    assert understand(without, "えーと キャベツ1玉").unmatched == ()     # a filler word is still no word
+
+
+# --- Tohoku greetings and pleases (words.csv) ---------------------------------------------------------
+
+@pytest.mark.parametrize("text", ["おばんです", "おばんでがす", "おはよがんす", "こんちは", "おしょうしな"])
+def test_tohoku_greetings_are_greetings(text: str) -> None:
+    assert said(text).intent == "greet"
+
+
+def test_a_greeting_does_not_hide_an_order() -> None:
+    u = said("おばんです、キャベツ1玉けろ")
+    assert said("こんにちは、キャベツ1玉").unmatched == ()
+    assert (u.intent, items(u), u.unmatched) == ("order_items", [(5, 1)], ())
+
+
+@pytest.mark.parametrize("text", ["キャベツ1玉けらっしゃい", "キャベツ1玉くなんしょ", "キャベツ1玉たのむっす"])
+def test_tohoku_pleases_are_not_words_to_look_up(text: str) -> None:
+    u = said(text)
+    assert (u.intent, items(u), u.unmatched) == ("order_items", [(5, 1)], ())
+
+
+# --- a size in the name, and 切れ for fish ------------------------------------------------------------
+
+RICE5 = P(30, "つや姫 5kg", "つやひめ ごきろ", "袋", "米")
+RICE2 = P(31, "つや姫 2kg", "つやひめ にきろ", "袋", "米")
+SALMON = P(32, "塩鮭（切り身）", "しおざけ きりみ", "枚", "魚")
+AGE = P(33, "油揚げ", "あぶらあげ", "枚", "豆腐")
+SHOP = [RICE5, RICE2, SALMON, AGE]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("つや姫の５キロ ひとつ", [(30, 1)]),
+    ("つや姫の2キロを1袋", [(31, 1)]),
+    ("つや姫5キロ ひとつ", [(30, 1)]),
+])
+def test_the_no_of_a_size_picks_that_size(text: str, expected: list[tuple[int, int]]) -> None:
+    u = understand(SHOP, text)
+    assert (u.intent, items(u), u.ambiguity) == ("order_items", expected, None)
+
+
+def test_the_no_before_a_count_that_is_not_a_size_is_not_dropped() -> None:
+    # Only a size in kg: 「つや姫の ふたつ」 still asks which つや姫 (two sizes are sold).
+    u = understand(SHOP, "つや姫の ふたつ")
+    assert u.items == () and u.ambiguity is not None and u.ambiguity.kind == "product"
+
+
+@pytest.mark.parametrize("text", ["しおざけ にきれ", "塩鮭2切れ", "しおざけ ふたきれ"])
+def test_kire_counts_slices_of_fish(text: str) -> None:
+    u = understand(SHOP, text)
+    assert (u.intent, items(u), u.ambiguity) == ("order_items", [(32, 2)], None)
+
+
+def test_kire_is_not_a_mai_outside_fish() -> None:
+    # 油揚げ is sold by the 枚 too, but 「2切れ」 of it may be pieces: asked, not placed.
+    u = understand(SHOP, "油揚げ2切れ")
+    assert u.items == () and u.ambiguity is not None and u.ambiguity.kind == "unit"

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from understanding.analyser import width_fold as fold
-from understanding.lexicon import clean_reading, lexicon
+from understanding.lexicon import clean_reading, has_kanji, lexicon
 from understanding.result import Entry
 
 # 「食パン（1斤）」「牛乳（1リットル）」: the brackets give the size of one, so 「食パン一斤」 names one of it.
@@ -60,6 +60,8 @@ class _Index:
     keys: list[tuple[str, _Target]]   # longest first
     by_base: dict[str, list[int]] = field(default_factory=dict)
     stems: list[tuple[str, _Target]] = field(default_factory=list)   # clipped names, longest first
+    # Names and synonyms in kanji as written (folded) → the reading they are found by (``reading_spans``).
+    written: dict[str, str] = field(default_factory=dict)
 
 
 # A name said with its end clipped (「だいこ」 for だいこん, 「がんも」 for がんもどき, 「ほうれん」): at most
@@ -145,7 +147,10 @@ def _index(rows: tuple[tuple[int, str, str, str, str], ...]) -> _Index:
         elif lkey not in merged or (merged[lkey].category is not None and target.category is None):
             merged[lkey] = target
     keys = sorted(merged.items(), key=lambda kv: len(kv[0]), reverse=True)
-    return _Index(products, keys, by_base, _stems(targets.items(), products))
+    # A size in the name (「つや姫 5kg」) is said as two words, each read on its own: not one word.
+    written = dict(lex.written) | {fold(p.base): clean_reading(p.base) for p in products.values()
+                                   if has_kanji(p.base) and not re.search(r"[0-9０-９\s]", p.base)}
+    return _Index(products, keys, by_base, _stems(targets.items(), products), written)
 
 
 def _rows(catalogue: Iterable[Entry]) -> tuple[tuple[int, str, str, str, str], ...]:

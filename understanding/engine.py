@@ -32,12 +32,12 @@ def understand(catalogue: Sequence[Entry] | Iterable[Entry], text: str, *,
     resident's ``basket`` (product id → quantity), for change/remove and for 「already in the basket」.
     ``shown``: the products on the screen or in the list just heard; of two that fit the words, the
     one the resident is looking at (or listening to) is the one meant."""
-    said, spans = reading_spans(text)
+    index = _index(_rows(catalogue))
+    said, spans = reading_spans(text, index.written)
     starts, ends = frozenset(s for s, _, _ in spans), frozenset(e for _, e, _ in spans)
     basket = dict(basket or {})
     if not said:
         return Understood("unknown", text=text)
-    index = _index(_rows(catalogue))
     hits = _mentions(said, index, starts, ends)
     intent = _intent_of(said)
     # 「人と話したい」 has 花 (はな) in it, 「いつもの注文」 and 「注文の確認」 no product at all: these

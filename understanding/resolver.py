@@ -38,7 +38,7 @@ def _candidates(index: _Index, mention: _Said, basket: Mapping[int, int], shown:
                 mention.counter = None
     if len(found) > 1 and mention.counter is not None:
         wanted = canonical_counter(mention.counter)
-        same = [p for p in found if p.unit == wanted]
+        same = [p for p in found if p.unit == canonical_counter(mention.counter, p.category)]
         if not same and wanted in ("個", "つ"):
             same = [p for p in found if p.unit == "個" and p.pack is None]
         if same:
@@ -158,13 +158,13 @@ def resolve(index: _Index, mentions: list[_Said], basket: Mapping[int, int], sho
 
 
 def _fits(p: _Product, counter: str | None) -> bool:
-    c = canonical_counter(counter)
+    c = canonical_counter(counter, p.category)
     return c is None or c == p.unit or (c in ("個", "つ") and p.pack is None)
 
 
 def _unit_question(p: _Product, quantity: int, counter: str | None, op: str) -> Ambiguity | None:
     """「卵2個」 when a pack holds 10: 1 pack or 2? 「牛乳2パック」 when milk is sold by the 本: 2本?"""
-    c = canonical_counter(counter)
+    c = canonical_counter(counter, p.category)
     if c is None or c == p.unit:
         return None
     base = _base(p.name)

@@ -74,9 +74,7 @@ _FILLER_WORDS = ("おねがいします", "おねがいいたします", "おね
                  "ます", "でした", "だよ", "ね", "よ", "な", "えーと", "えっと", "えー", "あのう", "あのー", "あの",
                  "すみません", "すいません", "じゃあ", "では", "それから", "それと", "あとは", "かな", "けど",
                  "ずつ", "ぐらい", "くらい", "ほど", "を", "が", "は", "も", "と", "や", "の", "に", "で", "か",
-                 "さん", "しゅるい", "お",
-                 # Yamagata/Tohoku for くれ (「大根1本けろ」): a please, not a word to look up.
-                 "けろ", "けれ")
+                 "さん", "しゅるい", "お") + _w("please")   # Tohoku pleases (けろ, けらっしゃい): words.csv
 _FILLER = re.compile("^(?:" + "|".join(sorted(map(re.escape, _FILLER_WORDS), key=len, reverse=True)) + ")+")
 
 
@@ -204,6 +202,9 @@ def _parse_segment(mention: _Said, segment: str, more_follows: bool, at: int = 0
             break
     if Q.is_fraction(s[:4]):
         raise Q.refuse_fraction()
+    sized = Q.leading_quantity(s[1:], bare_kana_ok=False) if s.startswith("の") else None
+    if sized is not None and canonical_counter(sized[1]) == "kg":
+        s = s[1:]    # 「つや姫の5キロ」: the の of a size, as in 「5キロのつや姫」
     found = _quantity(s, more_follows)
     if found is not None:
         value, counter, length = found
@@ -268,13 +269,14 @@ def scan(said: str, spans: Sequence[tuple[int, int, str]], hits: list[tuple[int,
                 mention.quantity, mention.counter, before = found[0], found[1], ""
         head = _clean(before)
         if head and number == 0:
-            intent = _intent_of(head)
+            # The words as said too: cleaning takes filler letters off a greeting (「こんにち(は)」, 「(お)ばん」).
+            intent = _intent_of(head) if _intent_of(head) != "unknown" else _intent_of(before)
             if intent in ("cancel",) and mention.op == "order":
                 mention.op = "remove"
             elif intent == "unknown":
-                unmatched.append(_as_written(said, spans, head, cursor, start))
+                unmatched.append(_words_between(said, spans, cursor, start) or head)
         elif head:
-            unmatched.append(_as_written(said, spans, head, cursor, start))
+            unmatched.append(_words_between(said, spans, cursor, start) or head)
         if mention.leftover:
             # Every word left over is said back (「メロン1個」は見つかりませんでした), never dropped.
             unmatched.append(_as_written(said, spans, mention.leftover, end, following))
@@ -289,6 +291,18 @@ def scan(said: str, spans: Sequence[tuple[int, int, str]], hits: list[tuple[int,
             if mention.quantity is None and mention.op == "order":
                 mention.quantity, mention.counter = last.quantity, last.counter
     return mentions, unmatched
+
+
+def _words_between(said: str, spans: Sequence[tuple[int, int, str]], lo: int, hi: int) -> str:
+    """The words in ``said[lo:hi]`` as written, whole, without the filler words at either end. Not
+    from the cleaned fragment: cleaning strips filler *letters* (「おおねさんぼん」 loses お, お, ね and
+    さん and keeps only 「ぼん」), but what is said back must be the word the resident wrote."""
+    words = [(said[start:end], surface) for start, end, surface in spans if start >= lo and end <= hi]
+    while words and words[0][0] in _FILLER_WORDS:
+        words.pop(0)
+    while words and words[-1][0] in _FILLER_WORDS:
+        words.pop()
+    return "".join(surface for _, surface in words)
 
 
 def _as_written(said: str, spans: Sequence[tuple[int, int, str]], fragment: str, lo: int, hi: int) -> str:
