@@ -60,28 +60,6 @@ class DayInput:
     pinned_off: dict[int, str] = field(default_factory=dict)
 
 
-def fewer_than_in_force(day: DayInput, result: RoutePlan | None) -> tuple[int, int] | None:
-    """(orders ``result`` delivers, orders the plan in force delivers) when a re-plan would deliver fewer
-    of the day's open orders than the plan in force, with every van of that plan still in the fleet;
-    otherwise None.
-
-    Warm-started from the plan in force, a search can only keep or improve on it, so delivering fewer
-    means the search itself failed (a worker starved of CPU found no solution in its seconds: bench-day
-    under load once re-planned 101 of 120 orders to 0). Storing that would retract the ETAs residents
-    and drivers already have. Orders of the plan in force cancelled or delivered since are not in the
-    problem and not counted; when one of its vans has left the fleet it cannot be kept, so no comparison.
-    """
-    if day.previous_plan_id is None or day.built is None or result is None:
-        return None
-    fleet = {v.id for v in day.built.problem.vehicles}
-    if any(stops and vehicle not in fleet for vehicle, stops in day.previous_routes.items()):
-        return None
-    order_of = day.built.stop_order
-    before = {order_of[s] for stops in day.previous_routes.values() for s in stops if s in order_of}
-    after = set(order_of.values()) - set(partly_unassigned(day.built, result))
-    return (len(after), len(before)) if len(after) < len(before) else None
-
-
 def day_start(delivery_date: date) -> datetime:
     return datetime.combine(delivery_date, time(0, 0), tzinfo=JST)
 

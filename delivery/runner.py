@@ -21,7 +21,7 @@ from places.models import District
 from delivery.models import Plan, PlanningTrigger, Run
 from delivery.notices import queue_plan_messages
 from delivery.plan_requests import refuse_past_day
-from delivery.planning import fewer_than_in_force, prepare_day, store_plan
+from delivery.planning import prepare_day, store_plan
 from delivery.problem import Route, RoutePlan, Visit
 from delivery.late_start import leave_late
 from delivery.routing import NO_ANSWER, solve
@@ -120,13 +120,6 @@ def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None
         kept = "今の計画のままです。" if day.previous_plan_id else ""
         return PlanOutcome(day.previous_plan_id, False, 0, 0, 0,
                            f"計算が時間内に終わらず、計画を作れませんでした。{kept}少し待ってもう一度お試しください。")
-    fewer = fewer_than_in_force(day, result)
-    if fewer is not None:
-        with db.reading(app) as session:
-            version = session.get(Plan, day.previous_plan_id).version
-        return PlanOutcome(day.previous_plan_id, False, 0, 0, 0,
-                           f"新しい計画では今の計画よりお届けできる注文が少なくなるため（{fewer[0]}件、今は{fewer[1]}件）、"
-                           f"第{version}版のままにしました。少し待ってもう一度お試しください。")
     with db.transaction(app) as session:
         plan = store_plan(session, day, result, now=get_clock(app).now(), actor=actor,
                           advice=advice.text if advice is not None else None)

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import threading
-from dataclasses import replace
 from datetime import date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from delivery.models import Plan, PlanningTrigger, Run, RunStop, UnassignedOrder
-from delivery.problem import RoutePlan, Unassigned
 from delivery.runner import due_cutoffs, plan_day
 from delivery.stops import record_stop_outcome
 from orders.models import Order, OrderStatus
@@ -249,31 +247,6 @@ def test_a_starved_replan_keeps_the_plan_in_force(app, session, town) -> None:
     assert session.scalar(select(func.count()).select_from(OutboxMessage)) == messages
     session.rollback()
     assert plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1).created  # given its seconds
-
-
-def test_a_replan_delivering_fewer_than_the_plan_in_force_is_refused(app, session, town) -> None:
-    """A search that answers but delivers fewer of the day's orders than the plan in force, with the
-    same vans, failed (warm-started, it can only keep or improve on that plan): ``plan_day`` keeps the
-    plan in force. Checked on the day's real problem and a real solve with one route taken away."""
-    from delivery.planning import fewer_than_in_force, prepare_day
-    from delivery.routing import solve
-    from delivery.runner import _distance_cache
-
-    plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1)
-    cache = _distance_cache(app)
-    with db.reading(app) as reading:
-        day = prepare_day(reading, delivery_date=DAY, trigger="t", now=datetime(2026, 12, 1, 8, 0, tzinfo=JST),
-                          matrix=lambda points: cache.matrix(DAY, points))
-    assert day.built is not None and day.previous_routes
-    full = solve(day.built.problem, time_limit_s=1)
-    assert fewer_than_in_force(day, full) is None
-    (route,) = full.routes
-    emptied = RoutePlan((), tuple(Unassigned(v.stop_id, "fleet_time") for v in route.visits), full.objective,
-                        full.stats)
-    assert fewer_than_in_force(day, emptied) == (0, 4)
-    # a van of the plan in force left the fleet: that plan cannot be kept, so no comparison
-    without_van = replace(day, previous_routes={"v999": stops for stops in day.previous_routes.values()})
-    assert fewer_than_in_force(without_van, emptied) is None
 
 
 def test_a_first_plan_no_engine_answered_is_not_stored(app, session, town) -> None:

@@ -109,6 +109,8 @@ def test_a_coordinator_registers_a_resident_and_plans_the_day(page: Any, live: L
             .where(Plan.delivery_date == DELIVERY_DAY, Plan.active.is_(True), RunStop.kind == "delivery",
                    RunStop.status == "pending").order_by(RunStopOrder.order_id).limit(1)).one()
     page.goto(f"/staff/orders/{order_id}")
+    body = page.locator("body").inner_text()
+    assert "別の車両に移す" in body, body[:1500]
     choice = page.get_by_label("別の車両に移す")
     to_run = int(choice.locator("option").first.get_attribute("value"))
     assert to_run != from_run

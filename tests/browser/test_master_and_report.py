@@ -59,7 +59,8 @@ def test_a_coordinator_edits_a_shop_and_a_product(page: Any, live: Live, screens
     page.wait_for_url(re.compile(r"/staff/master/shops$"))
     assert f"お店「{shop_name}」を保存しました。" in page.locator("body").inner_text()
     with db.reading(live.app) as session:
-        assert session.get(Shop, shop_id).phone == "0238-00-9999"
+        assert session.get(Shop, shop_id).phone == "+81238009999"     # as the picking-list SMS dials it
+    assert "0238009999" in page.locator("body").inner_text()          # and listed as dialled
 
     # its product: a new price and stock
     page.locator(f"a[href$='/staff/master/shops/{shop_id}/products']").first.click()
