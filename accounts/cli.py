@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from accounts.service import create_account
+from core.clock import get_clock
+from core.db import db
 from core.errors import DomainError
 
 
@@ -15,9 +18,6 @@ from core.errors import DomainError
 @with_appcontext
 def create_admin_command(email: str, name: str, password: str) -> None:
     """Make an admin account. At the first sign-in it sets up its TOTP second factor."""
-    from accounts.service import create_account
-    from core.clock import get_clock
-    from core.db import db
     try:
         with db.transaction() as session:
             account = create_account(session, email=email, display_name=name, password=password, role="admin",

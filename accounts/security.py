@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, g, redirect, render_template, request, url_for
+from flask import Flask, abort, g, redirect, render_template, request, session, url_for
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import AnonymousUserMixin, LoginManager, current_user
@@ -26,6 +26,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from accounts.models import STAFF_ROLES, Account
 from accounts.service import account_for_session_id
 from core import audit
+from core.clock import get_clock
 from core.db import db
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -131,7 +132,6 @@ def csrf_token() -> str:
 
 def new_session() -> None:
     """A fresh session at each sign-in step (no session fixation); a new CSRF token comes with it."""
-    from flask import session
     session.clear()
     g.pop("csrf_token", None)
 
@@ -155,7 +155,6 @@ def current_actor() -> str:
 
 def audit_view(page: str, subject_type: str, subject_id: object, **ids: Any) -> None:
     """Record that the signed-in person opened a page with residents' personal data (ids only)."""
-    from core.clock import get_clock
     with db.transaction() as session:
         audit.record(session, at=get_clock().now(), actor=current_actor(), channel="web",
                      action=f"view.{page}", subject_type=subject_type, subject_id=subject_id, **ids)

@@ -6,6 +6,9 @@ import logging
 
 from flask import Flask
 
+from bot import line_client, views
+from bot.richmenu import richmenu_command
+from bot.sender import LineSender
 from core.config import sandbox_enabled
 
 SANDBOX_SECRET = "sandbox-channel-secret"
@@ -15,9 +18,6 @@ SANDBOX_API_PATH = "/sandbox/line-api"
 def init_app(app: Flask) -> None:
     """Register the webhook; turn the sandbox on (default when no real LINE credentials, except in
     tests, which opt in); register the LINE sender when LINE is configured or sandboxed."""
-    from bot import line_client, views
-    from bot.sender import LineSender
-
     config = app.config
     real = bool(config.get("LINE_CHANNEL_SECRET") and config.get("LINE_CHANNEL_ACCESS_TOKEN"))
     # Tests default to off so that other packages' tests never see a LINE sender they did not ask for.
@@ -25,7 +25,6 @@ def init_app(app: Flask) -> None:
     config["LINE_SANDBOX"] = sandbox
     config.setdefault("LINE_SANDBOX_SECRET", SANDBOX_SECRET)
     app.register_blueprint(views.bp)
-    from bot.richmenu import richmenu_command
     app.cli.add_command(richmenu_command)
     if sandbox:
         # The sandbox's pages and fake LINE API are registered by the app factory (sandbox/__init__.py).

@@ -27,6 +27,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from bot import messages as m
+from bot.conversation import handle
 from bot.messages import Message
 from bot.events import Incoming
 from bot.line_client import line_api
@@ -140,7 +141,6 @@ def process(app: Flask, incoming: Incoming, deferred: list[Callable[[], str]] | 
     """
     if incoming.kind == "other" or not incoming.user_id:
         return "ignored"
-    from bot.conversation import handle
 
     now = get_clock(app).now()
     if now.timestamp() * 1000 - incoming.timestamp_ms > EVENT_RETENTION.total_seconds() * 1000:

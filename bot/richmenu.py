@@ -18,6 +18,7 @@ from flask.cli import with_appcontext
 from linebot.v3.messaging import PostbackAction, RichMenuArea, RichMenuBounds, RichMenuRequest, RichMenuSize
 
 from bot import messages as m
+from bot.line_client import line_api
 
 WIDTH, HEIGHT = 2500, 1686
 TILES = (("注文する", "shops"), ("いつもの", "usual"), ("注文の確認", "status"), ("電話で相談", "help"))
@@ -60,7 +61,6 @@ def placeholder_png(width: int = WIDTH, height: int = HEIGHT) -> bytes:
 @with_appcontext
 def richmenu_command(image: str | None) -> None:
     """Install the residents' rich menu on the LINE channel (or the sandbox)."""
-    from bot.line_client import line_api
     api = line_api(current_app)
     if api is None:
         raise click.ClickException("LINE is not configured and the sandbox is off.")

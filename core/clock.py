@@ -7,6 +7,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
+from flask import current_app
+
 if TYPE_CHECKING:
     from flask import Flask
 
@@ -51,5 +53,4 @@ def parse_jst(text: str) -> datetime:
 
 def get_clock(app: "Flask | None" = None) -> Clock:
     """The app's clock (a FixedClock in tests and the sandbox, the system clock otherwise)."""
-    from flask import current_app
     return (app or current_app).extensions[CLOCK_KEY]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from flask import abort, current_app, request
 from typing import Any, TypeVar
 
 from werkzeug.routing import IntegerConverter
@@ -85,8 +86,6 @@ def refuse_oversize_stream() -> None:
     megabyte as if it were whole (a LINE body then fails its signature with 400, a Twilio form is cut).
     Reading it here, through the same capped stream, keeps memory at the cap and says what happened;
     the body is cached, so the view and the form parser read it from there."""
-    from flask import abort, current_app, request
-
     view = current_app.view_functions.get(request.endpoint or "")
     larger = getattr(view, BODY_LIMIT_ATTRIBUTE, None)
     if larger is not None:

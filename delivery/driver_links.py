@@ -12,7 +12,13 @@ import functools
 from datetime import datetime
 from typing import Any, Callable
 
+from flask import abort, current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from core.clock import get_clock   # the app's clock, when called inside the app without one
+from core.db import db
+from delivery.models import Run
 
 SALT = "otodoke.driver-run"
 MAX_AGE_S = 36 * 3600
@@ -21,7 +27,6 @@ MAX_AGE_S = 36 * 3600
 def _now(now: datetime | None) -> datetime:
     if now is not None:
         return now
-    from core.clock import get_clock   # the app's clock, when called inside the app without one
     return get_clock().now()
 
 
@@ -73,8 +78,6 @@ def driver_run(view: Callable[..., Any]) -> Callable[..., Any]:
     (404 with a Japanese reason otherwise)."""
     @functools.wraps(view)
     def wrapped(*args: Any, token: str, **kwargs: Any) -> Any:
-        from flask import abort, current_app
-
         link = read_link(current_app.config["SECRET_KEY"], token)
         if link is None:
             abort(404, description="このリンクは無効か、期限が切れています。担当者に連絡してください。")
@@ -87,10 +90,5 @@ def driver_run(view: Callable[..., Any]) -> Callable[..., Any]:
 
 def _current_version(run_id: int) -> int:
     """The run's link version; 0 for a run that is not there (the view then says so with its 404)."""
-    from sqlalchemy import select
-
-    from delivery.models import Run
-    from core.db import db
-
     with db.reading() as session:
         return session.scalar(select(Run.link_version).where(Run.id == run_id)) or 0

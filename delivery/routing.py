@@ -18,8 +18,9 @@ from delivery.problem import (
     Unassigned,
     UnassignedReason,
 )
-from delivery.solver.nodes import Nodes, build_nodes, triage
+from delivery.solver.nodes import Nodes, big_penalty, build_nodes, triage
 from delivery.solver.ortools_engine import EngineResult
+from delivery.solver.parallel import start_member
 from delivery.solver.rounds import search
 from delivery.solver.whole import make_whole
 
@@ -80,7 +81,6 @@ def solve(
         second = f"ortools:{ALT_GROUPED_STRATEGY if grouped else ALT_STRATEGY}"
     pending = None
     if second is not None:
-        from delivery.solver.parallel import start_member
 
         # the second process keeps back the same time for its own groups (parallel.MARGIN_S covers the rest)
         pending = start_member(second, problem, kept, time_limit_s=time_limit_s - reserve + FINISH_S,
@@ -178,7 +178,6 @@ def _plan(
 
 
 def stop_penalties(problem: RoutingProblem) -> dict[str, int]:
-    from delivery.solver.nodes import big_penalty
 
     big = big_penalty(problem)
     return {s.id: big if s.penalty is None else s.penalty for s in problem.stops}

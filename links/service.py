@@ -22,6 +22,8 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.clock import get_clock
+from core.db import db
 from delivery.models import Driver
 from core import audit
 from core.errors import DomainError, NotFound
@@ -212,8 +214,6 @@ def _apply(session: Session, purpose: str, target_id: int, line_user_id: str, di
 @with_appcontext
 def issue_link_code_command(purpose: str, target_id: int, days: int) -> None:
     """Issue a one-time LINE link code (family: TARGET_ID is the resident)."""
-    from core.clock import get_clock
-    from core.db import db
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     now = get_clock(app).now()
     try:

@@ -6,9 +6,10 @@ from __future__ import annotations
 from flask import Flask
 from flask.cli import FlaskGroup, shell_command
 
+from otodoke import create_app
+
 
 def _create_app() -> Flask:
-    from otodoke import create_app
     return create_app()
 
 

@@ -8,8 +8,14 @@ import click
 from flask import Flask, current_app
 from flask.cli import with_appcontext
 
+from accounts.cli import create_admin_command
 from core import migrate
 from core.db import db
+from delivery.cli import COMMANDS as delivery_commands
+from demo.cli import COMMANDS as demo_commands
+from links.service import issue_link_code_command
+from otodoke import runner
+from residents.cli import COMMANDS as resident_commands
 
 
 @click.group("db", help="Database schema (Alembic migrations).")
@@ -42,11 +48,5 @@ def init_app(app: Flask) -> None:
 
 def _package_commands() -> list[click.Command]:
     """Commands that live with their domain packages."""
-    from delivery.cli import COMMANDS as delivery_commands
-    from demo.cli import COMMANDS as demo_commands
-    from otodoke import runner
-    from links.service import issue_link_code_command
-    from accounts.cli import create_admin_command
-    from residents.cli import COMMANDS as resident_commands
     return [*runner.COMMANDS, *demo_commands, *delivery_commands, *resident_commands, issue_link_code_command,
             create_admin_command]

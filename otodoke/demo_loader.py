@@ -8,8 +8,11 @@ import click
 from flask import Flask
 from sqlalchemy import select
 
+from delivery.runner import plan_day
+from demo.seed import seed_demo
+from demo.simulate import simulate_orders
 from places.models import District
-from core.clock import JST
+from core.clock import JST, get_clock
 from core.db import db
 
 DEMO_ORDERS = 120
@@ -20,9 +23,6 @@ def seed_if_empty(app: Flask) -> bool:
 
     A database with any district is someone's real data (or the demo already), so it is left alone.
     """
-    from demo.seed import seed_demo
-    from demo.simulate import simulate_orders
-    from core.clock import get_clock
     now = get_clock(app).now()
     if app.config.get("ENV_NAME") == "production":
         # An empty production database is a town about to start, not a demo (issue #12, hole 6).
@@ -42,7 +42,6 @@ def seed_if_empty(app: Flask) -> bool:
     click.echo(f"デモ注文 {report.new_orders} 件（{tomorrow:%m月%d日}配達分、架空） / demo orders for {tomorrow}")
     # ... planned at once, so the runs, route sheets and messages can be looked at without waiting for
     # the cutoff (the cutoff job plans the day again as a new version when it comes)
-    from delivery.runner import plan_day
     click.echo("デモの配達計画を作成しています（10〜30秒ほど） / planning the demo day (10-30 s) …")
     outcome = plan_day(app, delivery_date=tomorrow, actor="demo")
     click.echo(outcome.message)

@@ -26,11 +26,17 @@ from huey.consumer import Consumer
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from core.clock import JST, get_clock
 from core.db import db
+from core.retention import prune_processed_events
+from delivery.runner import PLAN_JOB_KEY, plan_due_cutoffs
+from delivery.runner import run_plan_request as run_plan   # the task below takes the name run_plan_request
 from outbox.models import OutboxMessage
 from outbox.registry import senders_for
 from outbox.service import WRITTEN_FLAG
 from outbox.worker import DrainReport, drain, next_due
+from residents import privacy
+from voice.eta import queue_eta_calls
 
 log = logging.getLogger("otodoke.jobs")
 
@@ -122,7 +128,6 @@ def init_app(app: Flask) -> Jobs:
     def plan_at_cutoff() -> None:
         # Each district's cutoff freezes its orders and plans the day; a trigger is handled once
         # (unique per date and cutoff), so a restart or a second worker cannot plan twice.
-        from delivery.runner import plan_due_cutoffs
         with app.app_context():
             for outcome in plan_due_cutoffs(app):
                 log.info("cutoff planning: %s", outcome.message)
@@ -132,9 +137,8 @@ def init_app(app: Flask) -> Jobs:
     def run_plan_request(request_id: int) -> None:
         # 「今すぐ計画」: the request row is the truth; a lost task leaves it queued, and the next click
         # on 今すぐ計画 finds it and queues the task again (the claim makes a duplicate task a no-op).
-        from delivery.runner import run_plan_request as run
         with app.app_context():
-            run(app, request_id)
+            run_plan(app, request_id)
 
     @huey.periodic_task(crontab(minute="23"), name="prune_events")
     @once_per_slot(huey, "prune_events")
@@ -150,7 +154,6 @@ def init_app(app: Flask) -> Jobs:
 
     jobs = Jobs(huey, drain_outbox, sweep_outbox, plan_at_cutoff, prune_events, run_plan_request)
     app.extensions[JOBS_KEY] = jobs
-    from delivery.runner import PLAN_JOB_KEY
     app.extensions[PLAN_JOB_KEY] = run_plan_request   # calling the task wrapper enqueues it
     sessions = db.bound(app).sessions
     event.listen(sessions, "after_flush", _note_outbox_insert)
@@ -243,7 +246,6 @@ def _wake_after_commit(app: Flask) -> None:
 
 def run_drain(app: Flask) -> DrainReport:
     """One drain with the app's senders, clock and settings (also ``otodoke outbox drain``)."""
-    from core.clock import get_clock
     clock = get_clock(app)
     return drain(lambda: db.transaction(app), senders_for(app), clock.now,
                  batch=int(app.config.get("OUTBOX_BATCH", 20)),
@@ -259,7 +261,6 @@ def _tick(app: Flask) -> None:
 
 def _book_wake_up(app: Flask) -> None:
     """Schedule the next drain for the earliest retry if it is soon, unless one is already booked."""
-    from core.clock import get_clock
     with db.reading(app) as session:
         due = next_due(session, sorted(senders_for(app)))
     if due is None:
@@ -283,9 +284,6 @@ ETA_CALL_HOURS = (8, 19)
 
 
 def _queue_eta_calls(app: Flask) -> int:
-    from core.clock import get_clock
-    from core.clock import JST
-    from voice.eta import queue_eta_calls
     now = get_clock(app).now()
     local = now.astimezone(JST)
     if not ETA_CALL_HOURS[0] <= local.hour < ETA_CALL_HOURS[1]:
@@ -295,8 +293,6 @@ def _queue_eta_calls(app: Flask) -> int:
 
 
 def run_retention(app: Flask) -> int:
-    from core.clock import get_clock
-    from core.retention import prune_processed_events
     with db.transaction(app) as session:
         pruned = prune_processed_events(session, now=get_clock(app).now())
     if pruned:
@@ -306,8 +302,6 @@ def run_retention(app: Flask) -> int:
 
 def run_privacy_retention(app: Flask):  # type: ignore[no-untyped-def]
     """The APPI retention sweep with the app's policy (also ``otodoke resident retention``)."""
-    from core.clock import get_clock
-    from residents import privacy
     with db.transaction(app) as session:
         report = privacy.retention_sweep(session, parts=privacy.parts_of(app),
                                          policy=privacy.RetentionPolicy.from_config(app.config),

@@ -10,10 +10,14 @@ import sys
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from sqlalchemy import select
 
+from accounts.demo import DEMO_PASSWORD
+from accounts.models import Account
 from core import migrate
 from core.config import channel_statuses
 from core.db import db
+from otodoke import demo_loader
 
 
 @click.command("run")
@@ -25,7 +29,6 @@ def run_command(host: str, port: int, no_worker: bool) -> None:
     """Migrate, load the demo town if the database is empty, start the worker and the web app."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     migrate.upgrade(db.engine)
-    from otodoke import demo_loader
     demo_loader.seed_if_empty(app)
 
     if not no_worker:
@@ -48,10 +51,7 @@ def _print_demo_accounts(app) -> None:  # type: ignore[no-untyped-def]
     """The demo sign-ins, on the console only and only when the demo town is loaded (never in production)."""
     if app.config.get("ENV_NAME") == "production":
         return
-    from sqlalchemy import select
 
-    from accounts.demo import DEMO_PASSWORD
-    from accounts.models import Account
     with db.reading(app) as session:
         emails = list(session.scalars(select(Account.email).where(Account.is_demo.is_(True)).order_by(Account.id)))
     if emails:

@@ -5,7 +5,12 @@ function, but not under ``if TYPE_CHECKING``) runs one way, from the top layer d
 - each package imports only its own layer's lower neighbours (the order in ``LAYERS``);
 - the sandboxes and fakes are imported by nothing in the product but the app factory, and the
   benchmarks by nothing in the product at all;
-- the README's layout table names exactly the packages in the tree, with the layer they are in.
+- the README's layout table names exactly the packages in the tree, with the layer they are in;
+- an import of our own packages inside a function body says why it is not at the top of the module,
+  in a comment ``# lazy: <why>`` on the same line or the line before (a cycle broken on purpose, a
+  heavy or optional module loaded only when used, a sandbox loaded only when on). Without a reason the
+  import belongs at module level, where a reader sees the module's real dependencies. Checked in the
+  product packages; the sandboxes, the demo town and the benchmarks are tools and are not held to it.
 """
 
 from __future__ import annotations
@@ -41,6 +46,9 @@ KIND = {package: kind for kind, packages in LAYERS for package in packages}
 OUTSIDE_THE_TREE = {"tests", "migrations"}      # not packages of the product, listed in the README too
 # Only the app factory may import the sandboxes (and only when one is on).
 SANDBOX_IMPORTERS = {"otodoke"}
+# Packages whose function-body imports need no ``# lazy:`` reason (tools, not the product).
+NOT_THE_PRODUCT = {"sandbox", "demo", "benchmarks"}
+LAZY_REASON = re.compile(r"#.*\blazy:\s*\S")
 
 
 @dataclass(frozen=True)
@@ -99,6 +107,33 @@ def _imports(modules: dict[str, Path]) -> list[Import]:
                 if target and target != module:
                     found.append(Import(module, target, node.lineno))
     return found
+
+
+def _unexplained_function_imports(modules: dict[str, Path]) -> list[str]:
+    """Imports of our packages inside a function body with no ``# lazy: <why>`` on the line or the one before."""
+    ours = set(_packages())
+    found: list[str] = []
+    for module, path in modules.items():
+        lines = path.read_text(encoding="utf-8").splitlines()
+        tree = ast.parse("\n".join(lines))
+        for function in ast.walk(tree):
+            if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            for node in ast.walk(function):
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom):
+                    names = ["." if node.level else node.module or ""]
+                else:
+                    continue
+                if not any(name == "." or name.split(".")[0] in ours for name in names):
+                    continue
+                here = lines[node.lineno - 1]
+                before = lines[node.lineno - 2].strip() if node.lineno > 1 else ""
+                if LAZY_REASON.search(here) or (before.startswith("#") and LAZY_REASON.search(before)):
+                    continue
+                found.append(f"{module}:{node.lineno} {ast.unparse(node)}")
+    return sorted(set(found))
 
 
 def _cycles(edges: dict[str, set[str]]) -> list[list[str]]:
@@ -198,6 +233,13 @@ def test_the_factory_imports_the_sandbox_only_when_one_is_on() -> None:
     assert sandbox_imports and all(id(node) in guarded for node in sandbox_imports)
 
 
+def test_function_body_imports_of_our_packages_say_why() -> None:
+    """A new ``from orders.service import …`` inside a function hides a dependency: move it to the top,
+    or say why it cannot be there with ``# lazy: <why>``."""
+    product = {name: path for name, path in _modules().items() if name.split(".")[0] not in NOT_THE_PRODUCT}
+    assert _unexplained_function_imports(product) == []
+
+
 def test_the_readme_layout_table_matches_the_tree() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Layout", 1)[1].split("\n## ", 1)[0]
@@ -226,3 +268,29 @@ def test_an_upward_import_inside_a_function_is_seen(tmp_path: Path) -> None:
     path.write_text(source, encoding="utf-8")
     found = _imports({"orders.extra": path, "bot.views": path, "bot": path})
     assert Import("orders.extra", "bot.views", 2) in found
+
+
+def test_a_function_body_import_without_a_reason_is_seen(tmp_path: Path) -> None:
+    path = tmp_path / "extra.py"
+    path.write_text(
+        "import os\n"
+        "from orders import service\n"
+        "def bare():\n"
+        "    from orders.service import place_order\n"
+        "def relative():\n"
+        "    from . import service\n"
+        "def third_party():\n"
+        "    import json\n"
+        "def same_line():\n"
+        "    from orders import service   # lazy: only the planner needs it\n"
+        "def line_before():\n"
+        "    # lazy: a cycle with bot.views, broken on purpose\n"
+        "    import bot\n"
+        "def no_reason_given():\n"
+        "    import bot   # lazy:\n",
+        encoding="utf-8")
+    assert _unexplained_function_imports({"bot.extra": path}) == [
+        "bot.extra:15 import bot",
+        "bot.extra:4 from orders.service import place_order",
+        "bot.extra:6 from . import service",
+    ]

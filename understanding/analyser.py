@@ -22,7 +22,7 @@ _lock = threading.Lock()
 @functools.cache
 def _tokenizer() -> Any:
     """Building the dictionary takes a tenth of a second and some memory: once per process."""
-    from sudachipy import Dictionary, SplitMode
+    from sudachipy import Dictionary, SplitMode   # lazy: with the dictionary, on the first text read
     return Dictionary(dict="core").create(SplitMode.C) if not hasattr(Dictionary, "tokenizer") \
         else Dictionary(dict="core").tokenizer(mode=SplitMode.C)
 

@@ -16,6 +16,8 @@ from xml.etree import ElementTree
 
 from twilio.twiml.voice_response import Gather, Say, VoiceResponse
 
+from voice.prompts import speakable
+
 LANGUAGE = "ja-JP"
 # Twilio accepts at most 500 hints of up to 100 characters each; far fewer keep recognition focused.
 MAX_HINTS = 100
@@ -39,7 +41,6 @@ class VoiceStyle:
 
 def say(parent: VoiceResponse | Gather, style: VoiceStyle, sentences: Sequence[str]) -> Say:
     """One ``<Say>``: each sentence slowed down, with a pause after it."""
-    from voice.prompts import speakable
     element = parent.say(language=LANGUAGE, voice=style.voice)
     for sentence in sentences:
         if sentence:

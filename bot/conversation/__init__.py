@@ -8,8 +8,10 @@ through services and the conversation row, inside the caller's transaction.
 from __future__ import annotations
 
 from typing import Any, Callable, Mapping
+from urllib.parse import parse_qsl
 
-from bot.conversation import common, my_orders, ordering, registration
+from bot import messages as m
+from bot.conversation import common, driver, my_orders, ordering, registration, shop, understood
 from bot.conversation.state import Ctx
 from bot.events import Incoming
 from bot.messages import Message
@@ -85,7 +87,6 @@ def _customer_action(ctx: Ctx, action: str, d: Mapping[str, str]) -> list[Messag
 
 
 def _choose_resident(ctx: Ctx) -> list[Message]:
-    from bot import messages as m
     actions = [m.postback(f"{name}さん", "for", r=rid) for rid, name in ctx.extra.get("family", [])]
     return [m.text("どなたのご注文ですか？", quick=m.quick_reply(actions))]
 
@@ -122,7 +123,6 @@ def _action(ctx: Ctx, d: Mapping[str, str]) -> list[Message]:
     """A postback (or a typed keyword turned into one)."""
     action = d.get("a", "")
     if action == "back":
-        from urllib.parse import parse_qsl
         previous = dict(parse_qsl(ctx.state.get("back") or "a=menu"))
         return _action(ctx, previous if previous.get("a") != "back" else {"a": "menu"})
     if action == "link" or (ctx.role == "guest" and action != "help"):
@@ -130,10 +130,8 @@ def _action(ctx: Ctx, d: Mapping[str, str]) -> list[Message]:
             return registration.ask_code(ctx)
         return _guest_action(ctx, action, d)
     if ctx.role == "shop":
-        from bot.conversation import shop
         return shop.stock_list(ctx) if action == "stock" else shop.usage(ctx)
     if ctx.role == "driver":
-        from bot.conversation import driver
         return driver.action(ctx, action, d)
     if action == "menu":
         ctx.set_basket(ctx.basket() if not ctx.state.get("changing") else [])
@@ -143,12 +141,9 @@ def _action(ctx: Ctx, d: Mapping[str, str]) -> list[Message]:
 
 def _text(ctx: Ctx, text: str) -> list[Message]:
     """Typed text: read by the understanding layer (shared with the phone line), then shown."""
-    from bot.conversation import understood
     if ctx.role == "shop":
-        from bot.conversation import shop
         return shop.typed(ctx, text)
     if ctx.role == "driver":
-        from bot.conversation import driver
         return driver.typed(ctx, text)
     if ctx.role == "guest":
         # Short words only (「戻る」「最初から」「相談」): a name or an address is registration's to read.
@@ -186,7 +181,6 @@ def handle(session: Any, incoming: Incoming, *, now: Any, config: Mapping[str, A
     conv, roles = open_line_conversation(session, line_user_id=incoming.user_id, now=now)
     ctx = Ctx(session=session, incoming=incoming, now=now, config=config, state=dict(conv.state or {}),
               user_id=incoming.user_id)
-    from bot.conversation import understood
     ctx.extra["after_answer"] = understood.after_answer   # ordering goes on to products said with an answer
     _identify(ctx, roles)
     try:

@@ -9,7 +9,13 @@ from bot.messages import Message
 from bot.conversation.common import date_ja, error_text, menu, remember_back, yen
 from bot.conversation.ordering import addition_notes, quote_bubble, repeat_question, show_basket
 from bot.conversation.state import Ctx
+from core.clock import JST
 from core.errors import DomainError
+from delivery.door_orders import cancel_order
+from delivery.notices import eta_window
+from delivery.order_stop import order_stop
+from orders.door import REPEAT_QUESTION
+from orders.service import get_order, order_status, recent_repeat, reorder_usual_at_door, usual_basket
 
 
 def _skipped_notes(skipped: Any) -> list[str]:
@@ -20,8 +26,6 @@ def _skipped_notes(skipped: Any) -> list[str]:
 def usual(ctx: Ctx) -> list[Message]:
     """The usual basket with date and total; one more tap (確定) orders it, or adds it to the open order
     of that day. Just ordered the same (いつもの tapped twice): ask before anything else."""
-    from orders.door import REPEAT_QUESTION
-    from orders.service import recent_repeat, usual_basket
     try:
         basket = usual_basket(ctx.session, resident_id=ctx.resident_id, now=ctx.now)
     except DomainError as exc:
@@ -46,7 +50,6 @@ def usual(ctx: Ctx) -> list[Message]:
 
 
 def usual_confirm(ctx: Ctx, *, into: int | None = None, repeat_ok: bool = False) -> list[Message]:
-    from orders.service import reorder_usual_at_door
     try:
         with ctx.session.begin_nested():
             placed, skipped = reorder_usual_at_door(
@@ -68,9 +71,6 @@ def usual_confirm(ctx: Ctx, *, into: int | None = None, repeat_ok: bool = False)
 def _eta(ctx: Ctx, view: Any) -> str:
     """On the delivery day: the planned arrival from today's active plan, if any — the same window as
     the ETA notice the resident was sent (a little before to half an hour after, inside their window)."""
-    from delivery.notices import eta_window
-    from delivery.order_stop import order_stop
-    from core.clock import JST
     if view.delivery_date != ctx.now.astimezone(JST).date():
         return ""
     # the same read as the phone line's ETA call and the office's order page
@@ -86,7 +86,6 @@ def _eta(ctx: Ctx, view: Any) -> str:
 def status(ctx: Ctx, intro: str = "") -> list[Message]:
     """Open and recent orders, newest first; change / cancel buttons while still possible. ``intro``
     says what was understood (「ご注文の取り消しですね。」) when the resident typed it."""
-    from orders.service import order_status
     views = list(order_status(ctx.session, resident_id=ctx.resident_id, now=ctx.now))
     back = remember_back(ctx, "menu")
     if not views:
@@ -120,7 +119,6 @@ def ask_cancel(ctx: Ctx, order_id: int) -> list[Message]:
 
 
 def cancel(ctx: Ctx, order_id: int) -> list[Message]:
-    from delivery.door_orders import cancel_order
     try:
         with ctx.session.begin_nested():
             result = cancel_order(ctx.session, order_id=order_id, actor=ctx.actor, channel="line",
@@ -134,7 +132,6 @@ def cancel(ctx: Ctx, order_id: int) -> list[Message]:
 
 def change(ctx: Ctx, order_id: int) -> list[Message]:
     """Put the order's lines into the basket; confirming then calls ``change_order``."""
-    from orders.service import get_order
     try:
         order = get_order(ctx.session, order_id=order_id, resident_id=ctx.resident_id)
     except DomainError as exc:

@@ -13,11 +13,14 @@ from bot.messages import Message
 from bot.conversation.common import date_ja, error_text, menu, remember_back, yen
 from bot.conversation.state import Ctx
 from orders.basket import Wanted, apply_changes
+from orders.calendar import ANY_TIME, delivery_choices
 from orders.placing import MAX_QUANTITY
 from core.errors import DomainError
+from orders.service import LineItem, change_order, order_or_add, order_or_none, quote_for_door, quote_order
 from residents.service import resident_with_district
 from shops.models import Product
-from shops.service import product_by_id
+from shops.service import list_categories, list_products, list_shops, normalise_text, product_by_id
+from understanding import parse_quantity
 
 PAGE = 11          # bubbles per carousel page, leaving the 12th for 「次へ」
 QUICK_QTYS = (1, 2, 3, 4, 5, 10)
@@ -46,7 +49,6 @@ def _page(items: list[Any], page: int) -> tuple[list[Any], bool]:
 
 
 def shops(ctx: Ctx, page: int = 0) -> list[Message]:
-    from shops.service import list_shops
     ctx.state["step"] = "shops"
     back = remember_back(ctx, "menu")
     all_shops = [s for s in list_shops(ctx.session) if getattr(s, "active", True)]
@@ -97,7 +99,6 @@ def _paged(count: int) -> bool:
 
 
 def products(ctx: Ctx, shop_id: int, category: str | None, page: int = 0) -> list[Message]:
-    from shops.service import list_categories, list_products
     ctx.state["step"] = "prods"
     items = list(list_products(ctx.session, shop_id=shop_id, category=category))
     page = _products_page(len(items), page)
@@ -137,7 +138,6 @@ def products(ctx: Ctx, shop_id: int, category: str | None, page: int = 0) -> lis
 
 def typed_page(ctx: Ctx, text: str) -> list[Message] | None:
     """「ほか」「次」 / 「前」 typed while a products page is shown: the next or previous page."""
-    from shops.service import normalise_text
     browse = ctx.state.get("browse") or {}
     if not browse.get("s"):
         return None
@@ -194,7 +194,6 @@ def ask_quantity(ctx: Ctx, product_id: int, problem: str = "") -> list[Message]:
 def typed_quantity(ctx: Ctx, text: str) -> list[Message] | None:
     """A number typed at 「いくつにしますか？」; None when the text is not a number at all (the
     caller then reads it as a new request: 「やっぱりいつもの」)."""
-    from understanding import parse_quantity
     pid = int(ctx.state.get("pid") or 0)
     try:
         quantity = parse_quantity(text)
@@ -270,7 +269,6 @@ def clear(ctx: Ctx) -> list[Message]:
 
 
 def _items(ctx: Ctx) -> list[Any]:
-    from orders.service import LineItem
     return [LineItem(product_id=pid, quantity=qty) for pid, qty in ctx.basket()]
 
 
@@ -296,8 +294,6 @@ def quote_bubble(quote: Any, *, title: str, confirm: dict[str, Any] | list[dict[
 def quote(ctx: Ctx, window_code: str | None = None, notes: list[str] | None = None) -> list[Message]:
     """Show date, window and total before anything counts; ask for the window first if there is a choice.
     With an open order for that day, the card says the items go into it, with no second fee."""
-    from orders.calendar import ANY_TIME, delivery_choices
-    from orders.service import order_or_none, quote_for_door, quote_order
     if not ctx.basket():
         return show_basket(ctx)
     # Held until the end: quote_order then finds the resident and district in the session.
@@ -360,7 +356,6 @@ def confirm(ctx: Ctx, window_code: str | None, *, into: int | None = None,
             repeat_ok: bool = False) -> list[Message]:
     """Place the order, add it to the open order of that day (``into``, as the card said), or change an
     order; the confirming event's id is the idempotency key."""
-    from orders.service import change_order, order_or_add
     if not ctx.basket():
         return menu(ctx, "かごが空です。")
     changing = ctx.state.get("changing")

@@ -10,11 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from bot import messages as m
-from bot.conversation import common, my_orders, ordering
+from bot.conversation import catalogue, common, my_orders, ordering
 from bot.conversation.common import remember_back
 from bot.conversation.state import Ctx
 from bot.messages import Message
-from understanding import Understood, understand, waiting
+from orders.basket import apply_changes
+from shops.service import product_by_id
+from understanding import QuantityError, Understood, parse_quantity, understand, waiting
 
 MAX_CHOICES = 10     # quick replies: 13 at most, with 戻る and 最初から after them
 
@@ -23,7 +25,6 @@ def read(ctx: Ctx, text: str) -> Understood:
     """Understand ``text`` against what is on sale and this chat's basket. Cached words find the
     candidates; when one of them is no longer on sale (or renamed) the text is read again against
     fresh rows only, so a cached word never puts a stale product in the basket."""
-    from bot.conversation import catalogue
     basket = {pid: qty for pid, qty in ctx.basket()}
     browse = ctx.state.get("browse") or {}
     shop_id = browse.get("s") if ctx.state.get("step") in ("prods", "qty", "basket", "confirm") else None
@@ -56,8 +57,6 @@ def _choice_action(choice: Any) -> m.Action:
 
 def apply_items(ctx: Ctx, said: Understood) -> list[str]:
     """Put what was understood into the basket; returns the sentences saying what changed."""
-    from orders.basket import apply_changes
-    from shops.service import product_by_id
     basket = ctx.basket()
     notes: list[str] = []
     for item, change in zip(said.items, apply_changes(basket, said.items)):
@@ -93,7 +92,6 @@ def ask(ctx: Ctx, said: Understood, notes: list[str]) -> list[Message]:
 
 def typed_answer(ctx: Ctx, text: str) -> list[Message] | None:
     """「2」「2パック」 typed instead of tapping an answer: the choice with that number, if one has it."""
-    from understanding import QuantityError, parse_quantity
     choices = ctx.state.get("ask") or []
     try:
         number = parse_quantity(text)

@@ -13,6 +13,7 @@ from multiprocessing.connection import Connection
 from delivery.problem import RoutingProblem, Stop
 from delivery.solver.nodes import build_nodes
 from delivery.solver.ortools_engine import EngineResult
+from delivery.solver.pyvrp_engine import run_pyvrp
 from delivery.solver.rounds import search
 
 # The member stops itself by the clock; leave room for the process start and the hand-back.
@@ -77,7 +78,6 @@ def _child(
 ) -> None:
     try:
         if member == "pyvrp":
-            from delivery.solver.pyvrp_engine import run_pyvrp
 
             outcome: object = run_pyvrp(problem, kept, deadline, solution_limit, seed, initial)
         else:  # "ortools:STRATEGY"

@@ -27,7 +27,7 @@ def run_pyvrp(
     seed: int,
     initial: list[list[int]] | None = None,
 ) -> EngineResult | None:
-    import pyvrp
+    import pyvrp   # lazy: PyVRP loads only in the solver's second process, not at web start-up
     from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
 
     began = time.monotonic()
@@ -58,7 +58,7 @@ def run_pyvrp(
 
 def _initial_solution(data: object, back: dict[tuple[str, int], int], initial: list[list[int]]) -> object | None:
     """The caller's routes as a PyVRP solution (warm start); None if PyVRP will not take them."""
-    import pyvrp
+    import pyvrp   # lazy: as in run_pyvrp
 
     to_activity = {node: (kind, idx) for (kind, idx), node in back.items()}
     types = {str(t): t for t in (pyvrp.ActivityType.CLIENT, pyvrp.ActivityType.PICKUP, pyvrp.ActivityType.DELIVERY)}
@@ -74,7 +74,7 @@ def _initial_solution(data: object, back: dict[tuple[str, int], int], initial: l
 
 
 def _data(nodes: Nodes) -> tuple[object, dict[tuple[str, int], int]]:
-    import pyvrp
+    import pyvrp   # lazy: as in run_pyvrp
 
     problem = nodes.problem
     n_stops = len(nodes.stops)

@@ -17,10 +17,10 @@ from orders.errors import OrderError
 from orders.service import quote_order
 from shops.models import Product
 from shops.service import list_products, product_by_id
-from understanding import Understood, heard_words, nearest_for, parse_quantity, understand, waiting
+from understanding import Item, Understood, heard_words, nearest_for, parse_quantity, understand, waiting
 from understanding.quantities import QuantityError
 from voice import prompts as P
-from voice.call import Call, Turn, failed, go, render, to_operator
+from voice.call import Call, Turn, common, failed, go, render, to_operator
 from voice.steps.common import Prompt, line_items
 
 MAX_SPOKEN_CHOICES = 4     # more than four numbered choices cannot be held in mind on the phone
@@ -200,7 +200,6 @@ def prompt_clarify(call: Call) -> Prompt:
 
 
 def on_clarify(call: Call, turn: Turn) -> VoiceResponse:
-    from voice.call import common
     if (shared := common(call, turn)) is not None:
         return shared
     choices = (call.state.get("clarify") or {}).get("choices") or []
@@ -226,7 +225,6 @@ def on_clarify(call: Call, turn: Turn) -> VoiceResponse:
     call.state.pop("clarify", None)
     if quantity is None:
         return go(call, "qty", pending=[product_id])
-    from understanding import Item
     product = product_by_id(call.session, product_id)
     item = Item(product_id, product.name if product else "", product.unit if product else "", int(quantity),
                 "set" if op == "set" else "order" if op == "order" else "add")
