@@ -63,8 +63,8 @@ def unpin_if_door_empty(session: Session, *, delivery_date: date, resident_id: i
                         now: datetime) -> bool:
     """Take the door's pin off when no open order of the resident is left on ``delivery_date``.
 
-    Called in the same transaction as the cancel or the move that may have emptied the door (see
-    ``delivery.door_orders``). Done there, not as a filter at planning time: a filter would still find
+    Called in the same transaction as the cancel, the refusal at the door or the move that may have
+    emptied the door (see ``delivery.door_orders``, ``delivery.stops``, ``delivery.left_out_actions``). Done there, not as a filter at planning time: a filter would still find
     the pin live once the resident orders again for that day, and silently put that new order on the
     van the coordinator chose for the old one. True when a pin was taken off (audited)."""
     left = session.scalars(select(Order.id).where(Order.delivery_date == delivery_date,

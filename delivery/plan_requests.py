@@ -4,8 +4,10 @@ A request goes queued → planning → done | failed. At most one request per da
 planning): the partial unique index ``uq_plan_requests_open_day`` makes a second click (or a second
 browser tab, racing) find the open request instead of queueing a second plan. A worker claims a request
 with a guarded UPDATE (state still 'queued'), so two workers cannot both run it. A request left in
-'planning' longer than ``STALE_AFTER`` (a killed worker) is failed by the next request or sweep, and
-shown as failed on its progress page before that (``is_stale``). A day that is over is refused here
+'planning' longer than its day's ``stale_limit`` (a killed worker) is failed by the next request or
+sweep, and shown as failed on its progress page before that (``is_stale``). That limit follows the
+solver limit the day gets (``PLANNING_TIME_LIMIT_S``, scaled by the day's orders: see
+``delivery.planning_time``), so a dead worker shows 失敗 within minutes, not half an hour. A day that is over is refused here
 (``refuse_past_day``) and again by ``plan_day`` when the job runs, so every way in (the staff page,
 ``otodoke plan``, the job) gets the same refusal.
 
@@ -14,21 +16,39 @@ Functions take a session and never commit.
 
 from __future__ import annotations
 
+import math
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import JST
 from core.errors import DomainError
 from delivery.models import PlanRequest
+from delivery.planning import ON_BOARD
+from delivery.planning_time import planning_seconds, stale_after
 from orders.calendar import format_date_ja
+from orders.models import Order, OrderStatus
 
 QUEUED, PLANNING, DONE, FAILED = "queued", "planning", "done", "failed"
 OPEN_STATES = (QUEUED, PLANNING)
-STALE_AFTER = timedelta(minutes=30)
-STALE_MESSAGE = "計画の処理が30分以上終わらなかったため、中断しました。もう一度お試しください。"
+
+
+def stale_message(limit: timedelta) -> str:
+    """What staff read on a request failed as stale (its limit in whole minutes, rounded up)."""
+    minutes = math.ceil(limit.total_seconds() / 60)
+    return f"計画の処理が{minutes}分以上終わらなかったため、中断しました。もう一度お試しください。"
+
+
+def stale_limit(session: Session, delivery_date: date, *, configured_limit_s: float) -> timedelta:
+    """How long a request for ``delivery_date`` may stay 'planning': ``stale_after`` of the solver
+    limit ``plan_day`` gives that day (``configured_limit_s`` is ``PLANNING_TIME_LIMIT_S``, scaled by
+    the orders it would plan, counted as ``prepare_day`` does). Counted now, not when the run began: a
+    few orders more or less since then change it by seconds, well inside the margin."""
+    orders = session.scalar(select(func.count()).select_from(Order).where(
+        Order.delivery_date == delivery_date, Order.status.in_([OrderStatus.CONFIRMED, *ON_BOARD]))) or 0
+    return stale_after(planning_seconds(configured_limit_s, orders))
 
 
 def refuse_past_day(delivery_date: date, now: datetime) -> None:
@@ -47,22 +67,29 @@ def get_request(session: Session, request_id: int) -> PlanRequest | None:
     return session.get(PlanRequest, request_id)
 
 
-def sweep_stale(session: Session, *, now: datetime) -> int:
-    """Fail requests stuck in 'planning' (their worker died): the day can be planned again."""
-    result = session.execute(
-        update(PlanRequest)
-        .where(PlanRequest.state == PLANNING, PlanRequest.started_at < now - STALE_AFTER)
-        .values(state=FAILED, finished_at=now, error=STALE_MESSAGE))
-    return result.rowcount or 0
+def sweep_stale(session: Session, *, now: datetime, configured_limit_s: float) -> int:
+    """Fail requests stuck in 'planning' past their day's ``stale_limit`` (their worker died): the day
+    can be planned again. At most one request per day is open, so this reads a handful of rows."""
+    swept = 0
+    for request in session.scalars(select(PlanRequest).where(PlanRequest.state == PLANNING)).all():
+        limit = stale_limit(session, request.delivery_date, configured_limit_s=configured_limit_s)
+        if not is_stale(request, now, limit=limit):
+            continue
+        # Guarded: the worker may finish (or another sweep fail it) between the read and this write.
+        result = session.execute(
+            update(PlanRequest).where(PlanRequest.id == request.id, PlanRequest.state == PLANNING)
+            .values(state=FAILED, finished_at=now, error=stale_message(limit)))
+        swept += result.rowcount or 0
+    return swept
 
 
-def request_plan(session: Session, *, delivery_date: date, actor: str,
-                 now: datetime) -> tuple[PlanRequest, bool]:
+def request_plan(session: Session, *, delivery_date: date, actor: str, now: datetime,
+                 configured_limit_s: float) -> tuple[PlanRequest, bool]:
     """The day's open request, or a new queued one; ``True`` when this call created it.
 
     Raises ``DomainError`` for a day that is over, before anything is written."""
     refuse_past_day(delivery_date, now)
-    sweep_stale(session, now=now)
+    sweep_stale(session, now=now, configured_limit_s=configured_limit_s)
     existing = open_request(session, delivery_date)
     if existing is not None:
         return existing, False
@@ -81,9 +108,9 @@ def request_plan(session: Session, *, delivery_date: date, actor: str,
     return request, True
 
 
-def claim(session: Session, request_id: int, *, now: datetime) -> bool:
+def claim(session: Session, request_id: int, *, now: datetime, configured_limit_s: float) -> bool:
     """Move a queued request to 'planning'; ``False`` when another worker (or a sweep) got there first."""
-    sweep_stale(session, now=now)
+    sweep_stale(session, now=now, configured_limit_s=configured_limit_s)
     result = session.execute(
         update(PlanRequest)
         .where(PlanRequest.id == request_id, PlanRequest.state == QUEUED)
@@ -101,16 +128,17 @@ def fail(session: Session, request_id: int, *, error: str, now: datetime) -> Non
                     .values(state=FAILED, error=error, finished_at=now))
 
 
-def is_stale(request: PlanRequest, now: datetime) -> bool:
-    """Still 'planning' past ``STALE_AFTER``: its worker died mid-solve (nothing else keeps a request
-    there that long). Pages show it as failed before any sweep has written so, since a page only reads."""
+def is_stale(request: PlanRequest, now: datetime, *, limit: timedelta) -> bool:
+    """Still 'planning' past ``limit`` (its day's ``stale_limit``): its worker died mid-solve (nothing
+    else keeps a request there that long). Pages show it as failed before any sweep has written so,
+    since a page only reads."""
     return (request.state == PLANNING and request.started_at is not None
-            and request.started_at < now - STALE_AFTER)
+            and request.started_at < now - limit)
 
 
-def progress_label(request: PlanRequest, now: datetime) -> str:
+def progress_label(request: PlanRequest, now: datetime, *, limit: timedelta) -> str:
     """The state in words for the progress page: 待機中 / 計画中（約N秒） / 完了 / 失敗."""
-    if is_stale(request, now):
+    if is_stale(request, now, limit=limit):
         return "失敗"
     if request.state == QUEUED:
         return "待機中"

@@ -22,6 +22,7 @@ from delivery.models import Plan, PlanningTrigger, Run
 from delivery.notices import queue_plan_messages
 from delivery.plan_requests import refuse_past_day
 from delivery.planning import prepare_day, store_plan
+from delivery.planning_time import planning_seconds
 from delivery.problem import Route, RoutePlan, Visit
 from delivery.late_start import leave_late
 from delivery.routing import NO_ANSWER, solve
@@ -34,7 +35,6 @@ from core.errors import DomainError
 log = logging.getLogger("otodoke.planning")
 
 CACHE_KEY = "otodoke.distance_cache"
-ORDERS_PER_LIMIT = 120
 # A cutoff job that was down (restart, deploy) still plans a day whose cutoff passed this long ago.
 CUTOFF_GRACE = timedelta(hours=6)
 
@@ -81,11 +81,9 @@ def warm_start(routes: dict[str, list[str]]) -> RoutePlan | None:
                            for vid, stop_ids in routes.items()), (), 0)
 
 
-def planning_seconds(configured: float, orders: int) -> float:
-    """The configured limit is for a day of up to ``ORDERS_PER_LIMIT`` orders (the pilot's); a bigger
-    day gets proportionally more, as its first solution alone takes longer (bench-day: 480 orders on
-    20 vans found none within 17 s on a loaded machine, and were all left out)."""
-    return configured * max(1.0, orders / ORDERS_PER_LIMIT)
+def configured_limit_s(app: Flask) -> float:
+    """``PLANNING_TIME_LIMIT_S``: the solver seconds for a day of up to ``ORDERS_PER_LIMIT`` orders."""
+    return float(app.config.get("PLANNING_TIME_LIMIT_S", 10))
 
 
 def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None = None,
@@ -104,7 +102,7 @@ def plan_day(app: Flask, *, delivery_date: date, actor: str, trigger: str | None
     if not day.order_ids and day.previous_plan_id is None:
         return PlanOutcome(None, False, 0, 0, 0, f"{format_date_ja(delivery_date)}にお届けする注文はありません。")
     limit = time_limit_s if time_limit_s is not None else planning_seconds(
-        float(app.config.get("PLANNING_TIME_LIMIT_S", 10)), len(day.order_ids))
+        configured_limit_s(app), len(day.order_ids))
     result, advice = None, None
     if day.built is not None:
         # Every order of a door rides one van by the model's own groups (``delivery.solver.whole``).
@@ -154,7 +152,8 @@ def run_plan_request(app: Flask, request_id: int) -> None:
 
     The claim commits before the solver runs, so the progress page shows 計画中 while it works."""
     with db.transaction(app) as session:
-        if not plan_requests.claim(session, request_id, now=get_clock(app).now()):
+        if not plan_requests.claim(session, request_id, now=get_clock(app).now(),
+                                   configured_limit_s=configured_limit_s(app)):
             return  # another worker has it, or it was swept or finished
         delivery_date = plan_requests.get_request(session, request_id).delivery_date  # type: ignore[union-attr]
         actor = plan_requests.get_request(session, request_id).requested_by  # type: ignore[union-attr]

@@ -43,6 +43,8 @@ class FakeTwilio:
     lose_next_answer: bool = False
     # Recording SIDs deleted (or never there): a DELETE of one of them answers 404, as Twilio does.
     deleted_recordings: set[str] = field(default_factory=set)
+    # Seconds a scripted 429 asks the client to wait (a ``Retry-After`` header); None sends none.
+    retry_after_s: int | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _seq: Any = field(default_factory=lambda: itertools.count(1), repr=False)
 
@@ -82,7 +84,7 @@ class FakeTwilio:
             failure = self.script.pop(0) if self.script else None
             n = next(self._seq)
         if failure:
-            return _error(failure[0], failure[1], "scripted failure")
+            return self._scripted(failure)
         if resource == "Messages.json":
             if not form.get("To") or not form.get("From") or not form.get("Body"):
                 return _error(400, 21604, "A 'To', 'From' and 'Body' are required")
@@ -97,6 +99,12 @@ class FakeTwilio:
                                            "to": form["To"], "from": form["From"], "status": "queued",
                                            "direction": "outbound-api", "seq": n})
         return _error(404, 20404, "The requested resource was not found")
+
+    def _scripted(self, failure: tuple[int, int]) -> Response:
+        response = _error(failure[0], failure[1], "scripted failure")
+        if failure[0] == 429 and self.retry_after_s is not None:
+            response.headers["Retry-After"] = str(self.retry_after_s)
+        return response
 
     def _create(self, resource: str, record: dict[str, Any]) -> Response:
         with self._lock:
@@ -118,7 +126,7 @@ class FakeTwilio:
             if not failure:
                 self.deleted_recordings.add(sid)
         if failure:
-            return _error(failure[0], failure[1], "scripted failure")
+            return self._scripted(failure)
         if gone:
             return _error(404, 20404, f"The requested resource /Recordings/{sid}.json was not found")
         return Response("", status=204)

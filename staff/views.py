@@ -13,11 +13,11 @@ from delivery.by_hand import assign_by_hand, overrun_notes_ja
 from delivery.picking import picking_shops
 from delivery.pins import pinned_doors
 from delivery.plan_changes import orders_after_plan, plan_changes
-from delivery.plan_requests import (FAILED, OPEN_STATES, QUEUED, STALE_MESSAGE, get_request, is_stale,
-                                    progress_label, request_plan)
+from delivery.plan_requests import (FAILED, OPEN_STATES, QUEUED, get_request, is_stale, progress_label,
+                                    request_plan, stale_limit, stale_message)
 from delivery.planning import active_plan
 from delivery.stops import welfare_watch
-from delivery.runner import by_hand_links, queue_plan_request
+from delivery.runner import by_hand_links, configured_limit_s, queue_plan_request
 from orders.calendar import format_date_ja
 from orders.errors import OrderError
 from delivery.left_out_actions import cancel_left_out, move_to_next_delivery_day, next_day_for
@@ -119,7 +119,8 @@ def plan_now():  # type: ignore[no-untyped-def]
     try:
         # request_plan refuses a day that is over (the same refusal as ``otodoke plan``).
         with db.transaction() as session:
-            plan_request, created = request_plan(session, delivery_date=day, actor=current_actor(), now=now)
+            plan_request, created = request_plan(session, delivery_date=day, actor=current_actor(), now=now,
+                                                 configured_limit_s=configured_limit_s(current_app))
             request_id, queued = plan_request.id, plan_request.state == QUEUED
             if created:
                 record(session, at=now, actor=current_actor(), channel="staff", action="plan.requested",
@@ -144,13 +145,15 @@ def plan_progress(request_id: int) -> str:
         if plan_request is None:
             abort(404)
         changes = plan_changes(session, plan_request.plan_id) if plan_request.plan_id else None
-        stale = is_stale(plan_request, now)   # its worker died: say so instead of 計画中 for ever
+        limit = stale_limit(session, plan_request.delivery_date,
+                            configured_limit_s=configured_limit_s(current_app))
+        stale = is_stale(plan_request, now, limit=limit)   # its worker died: say so, not 計画中 for ever
         return render_template("staff/plan_progress.html", req=plan_request, changes=changes,
-                               status=progress_label(plan_request, now),
+                               status=progress_label(plan_request, now, limit=limit),
                                day_ja=format_date_ja(plan_request.delivery_date),
                                open=plan_request.state in OPEN_STATES and not stale,
                                failed=plan_request.state == FAILED or stale,
-                               error=STALE_MESSAGE if stale else plan_request.error)
+                               error=stale_message(limit) if stale else plan_request.error)
 
 
 # --- orders left out of the plan: 「次の配達日へ」「便に追加」「取り消してお知らせ」 ------------------------

@@ -4,8 +4,8 @@ cannot be sent. (Already covered elsewhere: the senders' classification, test_li
 test_voice_sender; a long LINE 500 outage, test_line_reliability and test_outbox_outage; Twilio
 reconciliation after a lost answer, test_twilio_reconcile; backoff arithmetic, test_outbox_worker.)
 
-Negative controls: ``retry_delay`` ignoring ``retry_after_s`` fails the 429 test (the retry comes
-before LINE asked); the dashboard without its 送れなかったメッセージ block fails the dead-letter tests.
+Negative controls: ``retry_delay`` ignoring ``retry_after_s`` fails the 429 tests (the retry comes
+before LINE or Twilio asked); so does ``voice.twilio_client.failed`` dropping the client's Retry-After; the dashboard without its 送れなかったメッセージ block fails the dead-letter tests.
 """
 
 from __future__ import annotations
@@ -181,6 +181,30 @@ def test_twilio_429_then_500_is_retried_with_backoff_and_sent_once(twilio_app) -
     assert jobs.run_drain(app).sent == 0
     assert len(fake.created["Messages.json"]) == 1
     assert _row(app, message_id).status is OutboxStatus.SENT
+
+
+@pytest.mark.parametrize("channel,payload", [("sms", {"body": "お届け：ご注文を承りました。"}),
+                                             ("voice", {"say": ["お届けです。まもなく伺います。"]})])
+def test_twilio_429_waits_for_retry_after_then_sends_once(twilio_app, channel, payload) -> None:
+    """The twilio library's exception carries no headers; the client's HTTP layer keeps the 429's
+    ``Retry-After`` (``voice.twilio_client.RetryAfterHttpClient``) and the outbox waits that long."""
+    app, fake = twilio_app
+    clock: FixedClock = app.extensions["core.clock"]
+    fake.script.append((429, 20429))
+    fake.retry_after_s = 600           # far beyond the first backoff step (seconds)
+    message_id = _queue(app, channel, "+819012345678", payload)
+    assert jobs.run_drain(app).sent == 0
+    row = _row(app, message_id)
+    assert row.status is OutboxStatus.PENDING and "429" in (row.last_error or "")
+    assert row.next_attempt_at >= clock.now() + timedelta(seconds=600)
+    clock.advance(timedelta(seconds=590))
+    assert jobs.run_drain(app).sent == 0 and len(fake.requests) == 1    # Twilio's wait is kept
+    clock.advance(timedelta(seconds=20))
+    assert jobs.run_drain(app).sent == 1
+    clock.advance(timedelta(hours=1))
+    assert jobs.run_drain(app).sent == 0
+    created = fake.created["Messages.json" if channel == "sms" else "Calls.json"]
+    assert len(created) == 1 and _row(app, message_id).status is OutboxStatus.SENT
 
 
 def test_an_sms_twilio_refuses_is_listed_for_staff(twilio_app) -> None:

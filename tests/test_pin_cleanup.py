@@ -1,18 +1,21 @@
 """A pin belongs to the orders at its door that day (issue #10): when the door's last open order for the
-day is cancelled (any channel) or moved to the next delivery day, the pin goes with it, in the same
+day is cancelled (any channel), refused at the door (the driver's 受け取り拒否) or moved to the next delivery
+day, the pin goes with it, in the same
 transaction and audited; otherwise the resident's next order for that day would silently ride the van
 the coordinator chose for the old one."""
 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from sqlalchemy import select
 
 from core.models import AuditEntry
+from delivery.driver_links import make_token
 from delivery.left_out_actions import move_to_next_delivery_day
-from delivery.models import StopPin
+from delivery.models import RunStop, StopPin
 from orders.service import LineItem, place_order
 from tests.test_pins import DAY, NOW, _post, _replan, _run_of_van, _van_of, two_vans  # noqa: F401
 
@@ -81,6 +84,40 @@ def test_moving_the_doors_last_order_to_the_next_day_takes_the_pin_off(app, clie
     assert _pins(session) == []
     assert session.scalars(select(AuditEntry.data).where(AuditEntry.action == "plan.door_unpinned")).one()[
         "reason"] == "no_open_order"
+
+
+def test_a_door_refused_to_the_driver_takes_the_pin_off_and_a_new_order_plans_freely(
+        app, client, session, two_vans) -> None:  # noqa: F811
+    first, (van1, van2) = two_vans["first"], two_vans["vans"]
+    resident = _resident_of(session, first)
+    _post(client, first, "move-van", run_id=str(_run_of_van(session, van2)))
+    assert _pins(session) == [(resident, van2)]
+
+    # the driver of van 2 records 受け取り拒否 on their own run page (the real URL)
+    run_id = _run_of_van(session, van2)
+    stops = session.scalars(select(RunStop).where(RunStop.run_id == run_id, RunStop.kind == "delivery")).all()
+    stop_id = next(stop.id for stop in stops if first in stop.order_ids)
+    session.rollback()
+    token = make_token(app.config["SECRET_KEY"], run_id)
+    page = client.get(f"/driver/run/{token}").get_data(as_text=True)
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    done = client.post(f"/driver/run/{token}/stops/{stop_id}",
+                       data={"outcome": "refused", "cash": "", "csrf_token": csrf}, follow_redirects=True)
+    assert "記録しました" in done.get_data(as_text=True)
+
+    assert _pins(session) == []
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "plan.door_unpinned")).one()
+    assert (entry.subject_id, entry.channel, entry.data["reason"], entry.data["vehicle_id"]) == (
+        str(resident), "web", "no_open_order", van2)
+    assert entry.actor.startswith("driver:")
+    session.rollback()
+
+    # the resident phones later for the same day after all: the near van takes it, nobody pinned it
+    again = place_order(session, resident_id=resident, items=[LineItem(two_vans["radishes"][0], 1)],
+                        placed_by="test", channel="line", now=NOW).id
+    session.commit()
+    _replan(app)
+    assert _van_of(session, again) == van1
 
 
 def test_no_channel_cancels_past_the_pins() -> None:

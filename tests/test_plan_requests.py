@@ -20,11 +20,13 @@ from delivery.runner import plan_day, run_plan_request
 from tests.test_planning import DAY, town  # noqa: F401  (the fixture)
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=JST)
+LIMIT_S = 10.0          # PLANNING_TIME_LIMIT_S's default
 
 
 def _request(app, day: date = DAY, actor: str = "staff:test") -> tuple[int, bool]:
     with db.transaction(app) as session:
-        request, created = plan_requests.request_plan(session, delivery_date=day, actor=actor, now=NOW)
+        request, created = plan_requests.request_plan(session, delivery_date=day, actor=actor, now=NOW,
+                                                     configured_limit_s=LIMIT_S)
         return request.id, created
 
 
@@ -44,7 +46,7 @@ def test_a_second_request_for_the_day_finds_the_open_one(app) -> None:
 def test_a_finished_request_lets_the_day_be_planned_again(app) -> None:
     first, _ = _request(app)
     with db.transaction(app) as session:
-        assert plan_requests.claim(session, first, now=NOW)
+        assert plan_requests.claim(session, first, now=NOW, configured_limit_s=LIMIT_S)
         plan_requests.finish(session, first, plan_id=None, message="済み", now=NOW)
     second, created = _request(app)
     assert created and second != first
@@ -107,28 +109,63 @@ def test_two_clicks_at_once_queue_one_request(app) -> None:
 def test_a_request_is_claimed_once(app) -> None:
     request_id, _ = _request(app)
     with db.transaction(app) as session:
-        assert plan_requests.claim(session, request_id, now=NOW)
+        assert plan_requests.claim(session, request_id, now=NOW, configured_limit_s=LIMIT_S)
     with db.transaction(app) as session:
-        assert not plan_requests.claim(session, request_id, now=NOW)
+        assert not plan_requests.claim(session, request_id, now=NOW, configured_limit_s=LIMIT_S)
     assert _state(app, request_id).state == "planning"
 
 
-def test_a_request_stuck_in_planning_is_failed_after_30_minutes(app) -> None:
+@pytest.mark.parametrize("configured_s,minutes", [(10.0, 3), (60.0, 4)])
+def test_a_request_stuck_in_planning_is_failed_once_well_past_the_planning_limit(app, configured_s,
+                                                                                minutes) -> None:
+    """A dead worker's request fails after a few times the day's solver limit plus a margin (at least
+    3 minutes), not after a fixed half hour: 10 s (the default) gives the 3-minute floor, 60 s gives
+    3 × 60 s + 60 s = 4 minutes."""
     request_id, _ = _request(app)
     with db.transaction(app) as session:
-        plan_requests.claim(session, request_id, now=NOW)
-    # 29 minutes: still planning, a click finds it
-    again, created = _request(app)
-    assert again == request_id and not created
+        plan_requests.claim(session, request_id, now=NOW, configured_limit_s=configured_s)
+    just_before = NOW + timedelta(minutes=minutes) - timedelta(seconds=1)
     with db.transaction(app) as session:
-        assert plan_requests.sweep_stale(session, now=NOW + timedelta(minutes=29)) == 0
-    with db.transaction(app) as session:
+        assert plan_requests.sweep_stale(session, now=just_before, configured_limit_s=configured_s) == 0
         request, created = plan_requests.request_plan(session, delivery_date=DAY, actor="staff:test",
-                                                      now=NOW + timedelta(minutes=31))
+                                                      now=just_before, configured_limit_s=configured_s)
+        assert request.id == request_id and not created          # still planning: a click finds it
+    with db.transaction(app) as session:
+        request, created = plan_requests.request_plan(
+            session, delivery_date=DAY, actor="staff:test", now=NOW + timedelta(minutes=minutes, seconds=1),
+            configured_limit_s=configured_s)
         new_id = request.id
     assert created and new_id != request_id
     stuck = _state(app, request_id)
-    assert stuck.state == "failed" and "30分" in stuck.error
+    assert stuck.state == "failed" and f"{minutes}分以上" in stuck.error
+
+
+def test_the_stale_limit_follows_the_days_solver_limit() -> None:
+    from delivery.planning_time import planning_seconds, stale_after
+
+    assert stale_after(planning_seconds(1, 10)) == timedelta(minutes=3)          # the floor
+    assert stale_after(planning_seconds(10, 120)) == timedelta(minutes=3)
+    assert stale_after(planning_seconds(10, 1200)) == timedelta(minutes=6)      # 100 s: 300 s + 60 s
+    assert stale_after(planning_seconds(60, 100)) == timedelta(minutes=4)
+
+
+def test_a_big_day_gets_a_longer_stale_limit(app, town) -> None:  # noqa: F811
+    """The limit is counted from the day's orders still to deliver, as ``plan_day`` scales its solver
+    limit: 480 of them at 60 s per 120 orders is a 240 s solve, so 3 × 240 s + 60 s = 13 minutes (a
+    pilot-sized day at 60 s: 4); cancelled orders are not planned and do not count."""
+    from orders.models import OrderStatus
+
+    with db.reading(app) as session:
+        assert plan_requests.stale_limit(session, DAY, configured_limit_s=60) == timedelta(minutes=4)
+    with db.transaction(app) as session:
+        model = session.get(Order, town["orders"][0])
+        columns = {c.key: getattr(model, c.key) for c in Order.__table__.columns
+                   if c.key not in ("id", "idempotency_key", "status")}
+        more = 480 - len(town["orders"])
+        session.add_all([Order(**columns, status=OrderStatus.CONFIRMED) for _ in range(more)])
+        session.add_all([Order(**columns, status=OrderStatus.CANCELLED) for _ in range(120)])
+    with db.reading(app) as session:
+        assert plan_requests.stale_limit(session, DAY, configured_limit_s=60) == timedelta(minutes=13)
 
 
 def test_the_job_plans_the_day_and_records_the_plan(app, town) -> None:  # noqa: F811
@@ -178,7 +215,8 @@ def test_a_request_for_a_day_that_is_over_is_refused_before_anything_is_written(
     """``request_plan`` itself refuses (the staff page no longer checks first): no request is queued."""
     with pytest.raises(DomainError) as refused:
         with db.transaction(app) as session:
-            plan_requests.request_plan(session, delivery_date=DAY - timedelta(days=1), actor="staff:test", now=NOW)
+            plan_requests.request_plan(session, delivery_date=DAY - timedelta(days=1), actor="staff:test",
+                                       now=NOW, configured_limit_s=LIMIT_S)
     assert refused.value.code == "plan_past_day"
     assert refused.value.message == "11月30日（月）は過ぎた日のため、計画は作り直せません。"
     with db.reading(app) as session:
@@ -235,7 +273,7 @@ def test_planning_state_shows_seconds_and_failure_shows_the_reason(app, client, 
     progress_url = _ask_for_a_plan(client)
     request_id = int(progress_url.rsplit("/", 1)[1])
     with db.transaction(app) as session:
-        plan_requests.claim(session, request_id, now=clock.now())
+        plan_requests.claim(session, request_id, now=clock.now(), configured_limit_s=LIMIT_S)
     clock.advance(timedelta(seconds=12))
     assert "計画中（約12秒）" in client.get(progress_url).get_data(as_text=True)
     with db.transaction(app) as session:

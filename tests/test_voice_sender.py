@@ -172,3 +172,16 @@ def test_a_deletion_without_a_twilio_recording_url_is_dead_without_calling_twili
         for payload in ({}, {"recording_url": "https://api.twilio.example/rec/RE1"}, {"recording_url": 7}):
             assert sender.send(_message("recording", payload)).outcome is Outcome.DEAD
         assert fake.requests == []
+
+
+def test_a_retry_after_twilio_might_send_is_read_in_seconds_and_nonsense_ignored() -> None:
+    """Seconds only (any case of the name, as requests gives them); an HTTP date, a negative or an
+    infinite wait falls back to the normal backoff instead of breaking the outbox's date arithmetic."""
+    from requests.structures import CaseInsensitiveDict
+
+    from voice.twilio_client import _retry_after_s
+
+    assert _retry_after_s(CaseInsensitiveDict({"retry-after": "30"})) == 30.0
+    for value in ("Fri, 04 Dec 2026 20:00:00 GMT", "-5", "inf", "nan", ""):
+        assert _retry_after_s(CaseInsensitiveDict({"Retry-After": value})) is None, value
+    assert _retry_after_s(None) is None and _retry_after_s(CaseInsensitiveDict()) is None

@@ -52,7 +52,7 @@ class TwilioSmsSender(_TwilioSender):
         if not isinstance(body, str) or not body:
             return SendResult(Outcome.DEAD, "sms payload has no body")
         if _tried_before(message):
-            found = twilio_client.already_sent(lambda: twilio_client.find_sms(
+            found = twilio_client.already_sent(self.client(), lambda: twilio_client.find_sms(
                 self.client(), self.settings, to=message.recipient, body=body,
                 since=message.first_attempt_at))   # type: ignore[arg-type]
             if found is not None:
@@ -70,7 +70,7 @@ class TwilioVoiceSender(_TwilioSender):
         if twiml is None:
             return SendResult(Outcome.DEAD, "voice payload has neither sentences to say nor twiml")
         if _tried_before(message):
-            found = twilio_client.already_sent(lambda: twilio_client.find_call(
+            found = twilio_client.already_sent(self.client(), lambda: twilio_client.find_call(
                 self.client(), self.settings, to=message.recipient,
                 since=message.first_attempt_at))   # type: ignore[arg-type]
             if found is not None:

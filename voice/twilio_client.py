@@ -2,12 +2,15 @@
 
 The base URL is configurable (``TWILIO_API_BASE_URL``) so that tests and the sandbox point the real
 twilio client at a fake server on 127.0.0.1; nothing else about the client changes. Errors are
-classified here into the outbox's SENT / RETRY / DEAD so callers never interpret HTTP codes.
+classified here into the outbox's SENT / RETRY / DEAD so callers never interpret HTTP codes; a 429's
+``Retry-After`` (when Twilio sends one) becomes the result's ``retry_after_s``, as for LINE.
 """
 
 from __future__ import annotations
 
+import math
 import re
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Mapping
@@ -15,6 +18,7 @@ from typing import Any, Mapping
 from requests.exceptions import RequestException
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
+from twilio.http.response import Response
 from twilio.rest import Client
 
 from outbox.senders import Outcome, SendResult
@@ -41,19 +45,59 @@ class TwilioSettings:
                    status_callback=f"{base}/voice/status" if base else None)
 
 
+class RetryAfterHttpClient(TwilioHttpClient):
+    """The twilio HTTP client, remembering (per thread) the ``Retry-After`` of the 429 it last received.
+
+    twilio 9.13 turns an error answer into ``TwilioRestException(status, uri, msg, code, method,
+    details)`` (``twilio.base.version.Version.exception``): the headers are dropped there. The answer
+    with its headers passes through ``HttpClient.request`` first, and ``Client(http_client=...)`` is
+    the library's own way to supply that client. The exception is raised in the calling thread right
+    after ``request`` returns, so a thread-local ties the header to that exception's request even when
+    outbox threads share one client (``TwilioHttpClient._test_only_last_response`` is one slot for all
+    threads, and named as not for this)."""
+
+    def __init__(self, *, timeout: float) -> None:
+        super().__init__(timeout=timeout)
+        self._last = threading.local()
+
+    def request(self, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
+        self._last.retry_after_s = None     # a network error must not leave an older request's wait
+        response = super().request(*args, **kwargs)
+        if response.status_code == 429:
+            self._last.retry_after_s = _retry_after_s(response.headers)
+        return response
+
+    def last_retry_after_s(self) -> float | None:
+        """Seconds Twilio asked us to wait in this thread's last answer, when it was a 429 saying so."""
+        return getattr(self._last, "retry_after_s", None)
+
+
+def _retry_after_s(headers: Any) -> float | None:
+    """``Retry-After`` in seconds (requests' headers are case-insensitive); an HTTP date or nonsense is
+    ignored and the normal backoff applies."""
+    try:
+        value = float((headers or {}).get("Retry-After"))
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
 def make_client(settings: TwilioSettings) -> Client:
     client = Client(settings.account_sid, settings.auth_token,
-                    http_client=TwilioHttpClient(timeout=HTTP_TIMEOUT_S))
+                    http_client=RetryAfterHttpClient(timeout=HTTP_TIMEOUT_S))
     if settings.base_url:
         client.api.base_url = settings.base_url.rstrip("/")
     return client
 
 
-def classify(error: Exception) -> SendResult:
-    """Temporary (retry) or permanent (dead)? 429 and 5xx and network trouble are temporary."""
+def classify(error: Exception, *, retry_after_s: float | None = None) -> SendResult:
+    """Temporary (retry) or permanent (dead)? 429 and 5xx and network trouble are temporary; a 429
+    carries ``retry_after_s`` (``failed`` reads it from the client) for the outbox to honour."""
     if isinstance(error, TwilioRestException):
         detail = f"twilio {error.status} code={error.code}: {error.msg}"[:500]
-        if error.status == 429 or error.status >= 500:
+        if error.status == 429:
+            return SendResult(Outcome.RETRY, detail, retry_after_s=retry_after_s)
+        if error.status >= 500:
             return SendResult(Outcome.RETRY, detail)
         return SendResult(Outcome.DEAD, detail)
     if isinstance(error, (RequestException, TwilioException, OSError)):
@@ -61,11 +105,18 @@ def classify(error: Exception) -> SendResult:
     raise error
 
 
+def failed(client: Client, error: Exception) -> SendResult:
+    """``classify`` with the ``Retry-After`` of the answer that raised ``error`` (this thread's last)."""
+    http = client.http_client
+    wait = http.last_retry_after_s() if isinstance(http, RetryAfterHttpClient) else None
+    return classify(error, retry_after_s=wait)
+
+
 def send_sms(client: Client, settings: TwilioSettings, *, to: str, body: str) -> SendResult:
     try:
         message = client.messages.create(to=to, from_=settings.from_number, body=body)
     except Exception as error:  # noqa: BLE001 - classified, re-raised when unknown
-        return classify(error)
+        return failed(client, error)
     return SendResult(Outcome.SENT, provider_ref=message.sid)
 
 
@@ -76,7 +127,7 @@ def create_call(client: Client, settings: TwilioSettings, *, to: str, twiml: str
     try:
         call = client.calls.create(**kwargs)
     except Exception as error:  # noqa: BLE001
-        return classify(error)
+        return failed(client, error)
     return SendResult(Outcome.SENT, provider_ref=call.sid)
 
 
@@ -99,9 +150,9 @@ def delete_recording(client: Client, settings: TwilioSettings, *, sid: str) -> S
     except TwilioRestException as error:
         if error.status == 404:
             return SendResult(Outcome.SENT, "already deleted (404)", provider_ref=sid)
-        return classify(error)
+        return failed(client, error)
     except Exception as error:  # noqa: BLE001
-        return classify(error)
+        return failed(client, error)
     return SendResult(Outcome.SENT, provider_ref=sid)
 
 
@@ -130,11 +181,11 @@ def find_call(client: Client, settings: TwilioSettings, *, to: str, since: datet
     return None
 
 
-def already_sent(lookup: Any) -> SendResult | None:
-    """Run a ``find_…`` lookup: SENT with the SID when found, None when not, RETRY/DEAD when Twilio
-    cannot be asked (never send blind after a lost answer)."""
+def already_sent(client: Client, lookup: Any) -> SendResult | None:
+    """Run a ``find_…`` lookup on ``client``: SENT with the SID when found, None when not, RETRY/DEAD
+    when Twilio cannot be asked (never send blind after a lost answer)."""
     try:
         sid = lookup()
     except Exception as error:  # noqa: BLE001 - classified, re-raised when unknown
-        return classify(error)
+        return failed(client, error)
     return SendResult(Outcome.SENT, provider_ref=sid) if sid else None
