@@ -13,17 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from uuid import uuid4
 
 from sqlalchemy import delete, select
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.orm import Session, selectinload
 
 from delivery.distances import DistanceProvider, Point
 from delivery.leftovers import on_runs
-from delivery.models import Run, RunStop, RunStopOrder, UnassignedOrder
+from delivery.models import Plan, Run, RunStop, RunStopOrder, UnassignedOrder, Vehicle
 from delivery.notices import ShopLink, plan_messages
 from delivery.pins import pin_door
+from delivery.van_choices import Target, idle_vehicle, start_idle_run
 from delivery.problem_builder import ServiceTimes
 from orders.changes import get_order
 from orders.models import Order, OrderStatus
@@ -51,18 +52,18 @@ def overrun_notes_ja(late: bool, past_shift: bool) -> str:
     return ("（ご希望の時間帯を過ぎます）" if late else "") + ("（勤務時間を過ぎます）" if past_shift else "")
 
 
-def assign_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, now: datetime,
+def assign_by_hand(session: Session, *, order_id: int, to: Target, actor: str, now: datetime,
                    distances: DistanceProvider, driver_link: Callable[[Run], str],
                    shop_link: ShopLink | None = None, times: ServiceTimes = ServiceTimes()) -> Assigned:
-    """Append ``order_id``'s stops to run ``run_id`` of its day's active plan and queue what changed
-    (the driver's run, the shops' picking lists, the resident's ETA) in the caller's transaction.
+    """Append ``order_id``'s stops to the run ``to`` names in its day's active plan (an idle van's: a new
+    run) and queue what changed (the driver's run, the shops' picking lists, the resident's ETA) in the
+    caller's transaction.
 
     Refuses an order that is not confirmed, is already on a run, or is for another day than the run.
     It never reorders or re-times the run's existing stops. Pins the door to the run's van for re-plans.
     """
-    run = _active_run(session, run_id)
-    plan = run.plan
     order = get_order(session, order_id=order_id, for_update=True)
+    plan, run, idle = _target(session, to, order.delivery_date)
     if order.status is not OrderStatus.CONFIRMED:
         raise AssignError("not_assignable", "この注文は便に追加できる状態ではありません。")
     if order.delivery_date != plan.delivery_date:
@@ -70,6 +71,7 @@ def assign_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, 
     if order.id in on_runs(plan):
         raise AssignError("already_on_a_run", "この注文はすでに便に入っています。")
     before = plan_messages(session, plan, driver_link, shop_link)
+    run = run or start_idle_run(session, plan, idle)  # type: ignore[arg-type]
     door, clock = _append_door(run, [order], order.window_start, order.window_end, now=now,
                                distances=distances, times=times)
     removed = session.execute(delete(UnassignedOrder).where(UnassignedOrder.plan_id == plan.id,
@@ -102,27 +104,26 @@ class Moved:
     messages: int
 
 
-def move_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, now: datetime,
+def move_by_hand(session: Session, *, order_id: int, to: Target, actor: str, now: datetime,
                  distances: DistanceProvider, driver_link: Callable[[Run], str],
                  shop_link: ShopLink | None = None, times: ServiceTimes = ServiceTimes()) -> Moved:
     """Move ``order_id``'s door (with every order handed over there, so the house stays one stop) from
-    its van to the end of run ``run_id`` of the same active plan, and queue what changed.
+    its van to the end of the run ``to`` names in the same active plan (an idle van's: a new run), and
+    queue what changed.
 
     Refuses when the order is on no run (use ``assign_by_hand``), already on that run, or when anything
     at the door has happened: the goods collected, the door visited. Pins the door to the new van.
     """
-    run = _active_run(session, run_id)
-    plan = run.plan
+    plan, run, idle = _target(session, to, get_order(session, order_id=order_id).delivery_date)
     door = session.scalars(
         select(RunStop).join(Run, Run.id == RunStop.run_id)
         .join(RunStopOrder, RunStopOrder.run_stop_id == RunStop.id)
         .where(Run.plan_id == plan.id, RunStopOrder.order_id == order_id, RunStop.kind == "delivery")
     ).one_or_none()
     if door is None:
-        get_order(session, order_id=order_id)      # an unknown order is a 404, not "not on a run"
         raise AssignError("not_on_a_run", "この注文はまだ便に入っていません。「この便の最後に追加」を使ってください。")
     source = door.run
-    if source.id == run.id:
+    if run is not None and source.id == run.id:
         raise AssignError("same_run", "この注文はすでにこの便に入っています。")
     moved = sorted(door.order_ids)
     orders = [get_order(session, order_id=i, for_update=True) for i in moved]   # ascending: no deadlock
@@ -132,6 +133,7 @@ def move_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, no
     if under_way:
         raise AssignError("under_way", "この注文はもう積み込みや配達が始まっているため、別の車両には移せません。")
     before = plan_messages(session, plan, driver_link, shop_link)
+    run = run or start_idle_run(session, plan, idle)  # type: ignore[arg-type]
 
     route_before = list(source.stops)
     window = (door.window_start or orders[0].window_start, door.window_end or orders[0].window_end)
@@ -165,14 +167,14 @@ def move_by_hand(session: Session, *, order_id: int, run_id: int, actor: str, no
                  past_shift=local_end > run.vehicle.shift_end, messages=queued)
 
 
-def move_choices(session: Session, run_id: int) -> list[Run]:
-    """The other runs of run ``run_id``'s plan, with their vans and drivers, for 「別の車両に移す」
-    (none when that plan is no longer the active one)."""
-    this = aliased(Run)
-    same_plan = select(this.plan_id).where(this.id == run_id).scalar_subquery()
-    return list(session.scalars(
-        select(Run).where(Run.plan_id == same_plan, Run.id != run_id, Run.plan.has(active=True))
-        .order_by(Run.id).options(selectinload(Run.vehicle), selectinload(Run.driver))))
+def _target(session: Session, to: Target, delivery_date: date) -> tuple[Plan, Run | None, Vehicle | None]:
+    """The plan and run ``to`` names, or (for an idle van) the day's active plan and the checked van, whose
+    run is made only once the messages before the change are read."""
+    if to.kind == "vehicle":
+        plan, vehicle = idle_vehicle(session, to, delivery_date)
+        return plan, None, vehicle
+    run = _active_run(session, to.id)
+    return run.plan, run, None
 
 
 def _active_run(session: Session, run_id: int) -> Run:

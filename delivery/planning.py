@@ -198,12 +198,26 @@ def _carried(stop: RunStop, seq: int) -> RunStop:
                    why=stop.why)
 
 
+def usual_drivers(session: Session) -> dict[int, Driver]:
+    """Each vehicle's usual driver (an active driver assigned to it), by vehicle row id: who gets its run."""
+    return {d.vehicle_id: d for d in session.scalars(
+        select(Driver).where(Driver.active.is_(True), Driver.vehicle_id.is_not(None)).order_by(Driver.id)).all()
+        if d.vehicle_id is not None}
+
+
+def new_run(vehicle_id: int, driver: Driver | None, *, start_at: datetime, end_at: datetime,
+            distance_m: int = 0, duration_s: int = 0) -> Run:
+    """A run for ``vehicle_id`` driven by ``driver`` (its driver link starts at version 0), no stops yet:
+    a planned route's, or an idle van's that staff put a door on by hand (``delivery/van_choices.py``)."""
+    return Run(vehicle_id=vehicle_id, driver_id=driver.id if driver else None, start_at=start_at, end_at=end_at,
+               distance_m=distance_m, duration_s=duration_s, max_load=[0, 0], link_version=0)
+
+
 def _store_runs(session: Session, plan: Plan, day: DayInput, result: RoutePlan | None,
                 still_open: set[int], finished: dict[int, tuple[Run, list[RunStop]]]) -> dict[int, int]:
     built = day.built
     origin = day_start(day.delivery_date)
-    drivers = {d.vehicle_id: d for d in session.scalars(
-        select(Driver).where(Driver.active.is_(True)).order_by(Driver.id)).all()}
+    drivers = usual_drivers(session)
     orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(still_open))
                                                .options(selectinload(Order.district))).all()}
     assigned: dict[int, int] = {}
@@ -211,10 +225,9 @@ def _store_runs(session: Session, plan: Plan, day: DayInput, result: RoutePlan |
     for route in result.routes if result is not None and built is not None else ():
         row = built.vehicle_rows[route.vehicle_id]
         driver = drivers.get(row.id)
-        run = Run(vehicle_id=row.id, driver_id=driver.id if driver else None,
-                  start_at=origin + timedelta(seconds=route.start_time),
-                  end_at=origin + timedelta(seconds=route.end_time),
-                  distance_m=route.distance, duration_s=route.duration_s, max_load=[0, 0])
+        run = new_run(row.id, driver, start_at=origin + timedelta(seconds=route.start_time),
+                      end_at=origin + timedelta(seconds=route.end_time),
+                      distance_m=route.distance, duration_s=route.duration_s)
         if route.breaks:
             run.break_at = origin + timedelta(seconds=route.breaks[0].start)
             run.break_minutes = route.breaks[0].duration_s // 60

@@ -11,13 +11,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 
 from accounts.security import audit_view, csrf_token, current_actor, staff_change_required, staff_required
 from core.clock import JST, get_clock
-from delivery.by_hand import move_by_hand, move_choices, overrun_notes_ja
+from delivery.by_hand import move_by_hand, overrun_notes_ja
 from delivery.order_stop import stop_of_order
 from delivery.pins import pin_of, unpin_door
 from delivery.runner import by_hand_links
+from delivery.van_choices import move_choices, parse_target
 from core.db import db
 from core.errors import DomainError
-from core.inputs import db_int
 from orders.calendar import format_date_ja, format_datetime_ja
 from orders.models import OPEN_STATUSES, STATUS_LABELS_JA
 from orders.office import CHANNEL_LABELS_JA, HISTORY_LABELS_JA, office_day, order_history, quote_office_order, take_office_order
@@ -185,13 +185,13 @@ def order_detail(order_id: int):  # type: ignore[no-untyped-def]
 def move_van(order_id: int):  # type: ignore[no-untyped-def]
     """Move the order's door (every order handed over there) to the end of another van's run."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    run_id = db_int(request.form.get("run_id", ""))
-    if run_id is None:
+    to = parse_target(request.form.get("to", ""))
+    if to is None:
         flash("移す先の車両を選んでください。")
         return redirect(url_for("phone_orders.order_detail", order_id=order_id))
     try:
         with db.transaction() as session:
-            done = move_by_hand(session, order_id=order_id, run_id=run_id, actor=current_actor(),
+            done = move_by_hand(session, order_id=order_id, to=to, actor=current_actor(),
                                 now=get_clock().now(), **by_hand_links(app))  # type: ignore[arg-type]
             eta = done.stop.eta.astimezone(JST).strftime("%H:%M")
             notes = overrun_notes_ja(done.late, done.past_shift)

@@ -18,6 +18,7 @@ from delivery.plan_requests import (FAILED, OPEN_STATES, QUEUED, get_request, is
 from delivery.planning import active_plan
 from delivery.stops import welfare_watch
 from delivery.runner import by_hand_links, configured_limit_s, queue_plan_request
+from delivery.van_choices import assign_choices, parse_target
 from orders.calendar import format_date_ja
 from orders.errors import OrderError
 from delivery.left_out_actions import cancel_left_out, move_to_next_delivery_day, next_day_for
@@ -28,7 +29,7 @@ from core.clock import JST
 from core.audit import record
 from core.db import db
 from core.errors import DomainError
-from core.inputs import db_int, parse_day
+from core.inputs import parse_day
 from outbox.models import OutboxStatus
 from outbox.worker import list_messages, status_counts
 from residents.phones import national_format
@@ -64,6 +65,7 @@ def dashboard() -> str:
         batches = batch_orders(session, delivery_date=day, statuses=DAY_STATUSES)
         plan = active_plan(session, day)
         runs = list(plan.runs) if plan else []
+        choices = assign_choices(session, plan) if plan else []   # 「この便の最後に追加」: runs and idle vans
         shops = picking_shops(session, plan) if plan else []
         unassigned = _left_out_rows(session, plan) if plan else []
         late_orders = orders_after_plan(session, plan) if plan else []
@@ -73,7 +75,7 @@ def dashboard() -> str:
         dead = list_messages(session, status=OutboxStatus.DEAD, limit=20)
         page = render_template("staff/dashboard.html", day=day, prev_day=day - timedelta(days=1),
                                next_day=day + timedelta(days=1), batches=batches, plan=plan, runs=runs,
-                               unassigned=unassigned, absent=absent, shops=shops, outbox=outbox, dead=dead,
+                               unassigned=unassigned, choices=choices, absent=absent, shops=shops, outbox=outbox, dead=dead,
                                outbox_labels=OUTBOX_LABELS, moved_on=moved_on, late_orders=late_orders,
                                pinned=pinned, csrf_token=csrf_token(), jst=JST)
     # The page names residents (left out, 不在): who looked, and at which orders, goes to the audit log.
@@ -182,13 +184,13 @@ def move_next(order_id: int):  # type: ignore[no-untyped-def]
 def assign(order_id: int):  # type: ignore[no-untyped-def]
     day = _selected_date()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    run_id = db_int(request.form.get("run_id", ""))
-    if run_id is None:
+    to = parse_target(request.form.get("to", ""))
+    if to is None:
         flash("便を選んでください。")
         return _back_to(day)
     try:
         with db.transaction() as session:
-            done = assign_by_hand(session, order_id=order_id, run_id=run_id, actor=current_actor(),
+            done = assign_by_hand(session, order_id=order_id, to=to, actor=current_actor(),
                                   now=get_clock().now(), **by_hand_links(app))  # type: ignore[arg-type]
             eta = done.stop.eta.astimezone(JST).strftime("%H:%M")
             notes = overrun_notes_ja(done.late, done.past_shift)

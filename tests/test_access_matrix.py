@@ -132,7 +132,7 @@ def _open(client, method: str, url: str):  # type: ignore[no-untyped-def]
     if method == "GET":
         return client.get(url)
     token = csrf_of(client.get("/staff/login").get_data(as_text=True))
-    return client.post(url, data={"csrf_token": token, "date": "2026-12-01", "run_id": "1", "role": "readonly"})
+    return client.post(url, data={"csrf_token": token, "date": "2026-12-01", "to": "run:1", "role": "readonly"})
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -123,7 +123,7 @@ def test_huge_ids_on_staff_and_driver_routes_are_404(app, client) -> None:
     for action in ("move-next", "assign", "cancel"):
         assert client.post(f"/staff/orders/{HUGE}/{action}", data={"csrf_token": csrf}).status_code == 404
     # A run number in the form (便に追加) is checked the same way: a message, not a 500.
-    response = client.post("/staff/orders/1/assign", data={"csrf_token": csrf, "run_id": str(HUGE)},
+    response = client.post("/staff/orders/1/assign", data={"csrf_token": csrf, "to": f"run:{HUGE}"},
                            follow_redirects=True)
     assert response.status_code == 200 and "便を選んでください" in response.get_data(as_text=True)
     assert snapshot(app) == before

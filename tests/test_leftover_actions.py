@@ -91,7 +91,7 @@ def test_assign_by_hand_puts_it_on_the_run_and_tells_driver_and_resident(client,
     # the farm has no LINE: its changed picking list goes by SMS with the link to its page
     session.execute(update(Shop).values(phone="+819000007777"))
     session.commit()
-    response = _post(client, f"/staff/orders/{order_id}/assign", planned["csrf"], run_id=str(run_id))
+    response = _post(client, f"/staff/orders/{order_id}/assign", planned["csrf"], to=f"run:{run_id}")
     assert response.status_code == 302
     stops = list(session.scalars(select(RunStop).where(RunStop.run_id == run_id).order_by(RunStop.seq)))
     assert [s.seq for s in stops] == list(range(1, len(stops) + 1))
@@ -109,7 +109,7 @@ def test_assign_by_hand_puts_it_on_the_run_and_tells_driver_and_resident(client,
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "最後に追加しました" in page and f"<td>{order_id}</td>" not in _left_out_block(page)
     # Twice is refused, not doubled.
-    _post(client, f"/staff/orders/{order_id}/assign", planned["csrf"], run_id=str(run_id))
+    _post(client, f"/staff/orders/{order_id}/assign", planned["csrf"], to=f"run:{run_id}")
     assert len(list(session.scalars(select(RunStop).join(RunStopOrder).where(RunStopOrder.order_id == order_id)))) == 1
 
 
@@ -132,14 +132,14 @@ def test_cancel_with_a_message_gives_the_stock_back(client, session, planned) ->
 @pytest.mark.parametrize("action", ["move-next", "assign", "cancel"])
 def test_actions_need_sign_in_and_the_forms_token(app, client, session, planned, action) -> None:
     order_id = planned["big"][0]
-    run_id = str(session.scalars(select(Run.id)).one())
+    run_id = f"run:{session.scalars(select(Run.id)).one()}"
     session.rollback()
     path = f"/staff/orders/{order_id}/{action}"
-    assert _post(client, path, None, run_id=run_id).status_code == 400                    # no token
-    assert _post(client, path, "forged", run_id=run_id).status_code == 400
+    assert _post(client, path, None, to=run_id).status_code == 400                    # no token
+    assert _post(client, path, "forged", to=run_id).status_code == 400
     other = app.test_client()                         # not signed in, with a valid token of its own
     token = csrf_of(other.get("/staff/login").get_data(as_text=True))
-    refused = other.post(path, data={"date": DAY.isoformat(), "csrf_token": token, "run_id": run_id})
+    refused = other.post(path, data={"date": DAY.isoformat(), "csrf_token": token, "to": run_id})
     assert refused.status_code == 302 and "/staff/login" in refused.headers["Location"]
     assert _order(session, order_id) == (OrderStatus.CONFIRMED, DAY)
     assert len(list(session.scalars(select(RunStop).join(RunStopOrder).where(RunStopOrder.order_id == order_id)))) == 0

@@ -60,7 +60,7 @@ def _route(session, run_id: int) -> list[tuple[int, str, list[int], datetime]]:
 
 def _move(client, order_id: int, run_id: int):  # type: ignore[no-untyped-def]
     page = client.get(f"/staff/orders/{order_id}").get_data(as_text=True)
-    return client.post(f"/staff/orders/{order_id}/move-van", data={"csrf_token": csrf_of(page), "run_id": str(run_id)},
+    return client.post(f"/staff/orders/{order_id}/move-van", data={"csrf_token": csrf_of(page), "to": f"run:{run_id}"},
                        follow_redirects=True)
 
 
@@ -130,3 +130,102 @@ def test_a_visited_door_stays_and_the_same_van_is_refused(client, session, two_v
     page = _move(client, two_vans["second"], target).get_data(as_text=True)
     assert "積み込みや配達が始まっているため" in page and _door(session, two_vans["second"]).run_id == source
     session.rollback()
+
+
+@pytest.fixture
+def one_run(app, client, session):  # type: ignore[no-untyped-def]
+    """A day planned with one van; then a second van (with its driver) joins the fleet, idle in that
+    plan, and a third van is out of service."""
+    district = make_district(session)
+    van = make_vehicle(session, name="軽バン1号", depot_lat=38.10, depot_lon=140.00, shift_start="13:00",
+                       shift_end="15:00")
+    make_driver(session, van, line_user_id="Udriver1")
+    farm = make_shop(session, name="直売所1", lat=38.101, lon=140.002)
+    radish = make_product(session, farm, name="大根", stock=100).id
+    house = make_resident(session, district, lat=38.102, lon=139.998, line_user_id="Uhouse0")
+    session.commit()
+    order_id = place_order(session, resident_id=house.id, items=[LineItem(radish, 3)], placed_by="test",
+                           channel="line", now=NOW).id
+    session.commit()
+    assert plan_day(app, delivery_date=DAY, actor="staff:test", time_limit_s=1).unassigned == 0
+    idle = make_vehicle(session, name="軽バン3号", depot_lat=38.10, depot_lon=140.01, shift_start="13:30",
+                        shift_end="16:00")
+    make_driver(session, idle, line_user_id="Udriver3")
+    off = make_vehicle(session, name="軽バン4号", active=False)
+    session.commit()
+    sign_in(client)
+    return {"order": order_id, "idle": idle.id, "off": off.id, "van": van.id}
+
+
+def _move_to(client, order_id: int, value: str):  # type: ignore[no-untyped-def]
+    page = client.get(f"/staff/orders/{order_id}").get_data(as_text=True)
+    return client.post(f"/staff/orders/{order_id}/move-van", data={"csrf_token": csrf_of(page), "to": value},
+                       follow_redirects=True)
+
+
+def test_a_door_moves_to_a_van_the_plan_left_idle(client, session, one_run) -> None:
+    """A day the solver did with one van: the idle van is offered, and choosing it makes its run."""
+    from delivery.models import StopPin
+
+    assert session.scalars(select(Run.vehicle_id)).all() == [one_run["van"]]
+    session.rollback()
+    page = client.get(f"/staff/orders/{one_run['order']}").get_data(as_text=True)
+    assert f'<option value="vehicle:{one_run["idle"]}">軽バン3号（空き）</option>' in page
+    assert f"vehicle:{one_run['off']}" not in page and "軽バン4号" not in page
+
+    done = _move_to(client, one_run["order"], f"vehicle:{one_run['idle']}").get_data(as_text=True)
+    assert "軽バン1号から軽バン3号の最後に移しました" in done
+    runs = session.scalars(select(Run).order_by(Run.id)).all()
+    assert [r.vehicle_id for r in runs] == [one_run["van"], one_run["idle"]]
+    new = runs[1]
+    assert new.driver is not None and new.driver.line_user_id == "Udriver3"
+    assert new.start_at.astimezone(JST).strftime("%H:%M") == "13:30"         # its shift start, from its depot
+    assert [(s.kind, list(s.order_ids) or list(s.picks)) for s in new.stops] == [
+        ("pickup", [one_run["order"]]), ("delivery", [one_run["order"]])]
+    assert _door(session, one_run["order"]).run_id == new.id
+    assert session.scalars(select(StopPin.vehicle_id)).all() == [one_run["idle"]]
+    session.rollback()
+    told = {m.recipient: m.text for m in _rows(session, "driver_run") if ":move:" in m.key}
+    assert set(told) == {"Udriver1", "Udriver3"}
+    assert not told["Udriver3"].startswith("（更新）") and "軽バン3号" in told["Udriver3"]   # a new run for him
+    # now it has a run, the van is offered as that run, not as idle
+    page = client.get(f"/staff/orders/{one_run['order']}").get_data(as_text=True)
+    assert "（空き）" not in page and f"run:{runs[0].id}" in page
+
+
+def test_an_out_of_service_or_unknown_van_and_a_bad_value_are_refused(client, session, one_run) -> None:
+    before = session.scalars(select(Run.id)).all(), _door(session, one_run["order"]).run_id
+    session.rollback()
+    page = _move_to(client, one_run["order"], f"vehicle:{one_run['off']}")
+    assert page.status_code == 200 and "その車両は今は使えません" in page.get_data(as_text=True)
+    page = _move_to(client, one_run["order"], "vehicle:999999")
+    assert page.status_code == 200 and "その車両は今は使えません" in page.get_data(as_text=True)
+    page = _move_to(client, one_run["order"], f"vehicle:{one_run['van']}")     # it has its run already
+    assert page.status_code == 200 and "その車両にはもう便があります" in page.get_data(as_text=True)
+    for bad in (str(one_run["idle"]), "truck:1", "vehicle:", "vehicle:-1", "vehicle:99999999999999", ""):
+        page = _move_to(client, one_run["order"], bad)
+        assert page.status_code == 200 and "移す先の車両を選んでください" in page.get_data(as_text=True)
+    assert (session.scalars(select(Run.id)).all(), _door(session, one_run["order"]).run_id) == before
+    session.rollback()
+    assert [m for m in _rows(session, "driver_run") if ":move:" in m.key] == []
+
+
+def test_a_left_out_order_is_assigned_to_an_idle_van(client, session, one_run) -> None:
+    """The dashboard's 「この便の最後に追加」 offers the idle van too; the order arrives after the plan."""
+    from delivery.models import Plan
+    from orders.models import Order
+
+    first = session.get(Order, one_run["order"])
+    late = place_order(session, resident_id=first.resident_id, items=[LineItem(first.lines[0].product_id, 1)],
+                       placed_by="test", channel="phone", now=NOW).id
+    plan_id = session.scalars(select(Plan.id).where(Plan.active.is_(True))).one()
+    session.commit()
+    page = client.get(f"/staff/?date={DAY.isoformat()}").get_data(as_text=True)
+    assert f'<option value="vehicle:{one_run["idle"]}">軽バン3号（空き）</option>' in page
+    client.post(f"/staff/orders/{late}/assign?date={DAY.isoformat()}",
+                data={"csrf_token": csrf_of(page), "to": f"vehicle:{one_run['idle']}"})
+    door = _door(session, late)
+    assert door.run.vehicle_id == one_run["idle"] and door.run.plan_id == plan_id
+    session.rollback()
+    assert {m.recipient for m in _rows(session, "driver_run") if f"plan:{plan_id}:hand:{late}:" in m.key} == {
+        "Udriver3"}

@@ -76,7 +76,7 @@ def _replan(app) -> None:  # type: ignore[no-untyped-def]
 
 def test_a_door_moved_by_hand_stays_on_its_van_when_re_planned(app, client, session, two_vans) -> None:
     first, (van1, van2) = two_vans["first"], two_vans["vans"]
-    _post(client, first, "move-van", run_id=str(_run_of_van(session, van2)))
+    _post(client, first, "move-van", to=f"run:{_run_of_van(session, van2)}")
     assert _van_of(session, first) == van2
     page = client.get(f"/staff/orders/{first}").get_data(as_text=True)
     assert "手動で固定: <strong>軽バン2号</strong>" in page and "固定を外す" in page
@@ -104,7 +104,7 @@ def test_a_late_order_assigned_by_hand_stays_on_that_van(app, client, session, t
     session.commit()
     page = client.get(f"/staff/orders?date={DAY.isoformat()}").get_data(as_text=True)
     client.post(f"/staff/orders/{order_id}/assign?date={DAY.isoformat()}",
-                data={"csrf_token": csrf_of(page), "run_id": str(_run_of_van(session, van2))})
+                data={"csrf_token": csrf_of(page), "to": f"run:{_run_of_van(session, van2)}"})
     assert _van_of(session, order_id) == van2
     _replan(app)
     assert _van_of(session, order_id) == van2
@@ -114,7 +114,7 @@ def test_a_late_order_assigned_by_hand_stays_on_that_van(app, client, session, t
 def test_a_pinned_van_out_of_service_leaves_the_door_unassigned_with_a_reason(app, client, session,
                                                                              two_vans) -> None:
     first, (van1, van2) = two_vans["first"], two_vans["vans"]
-    _post(client, first, "move-van", run_id=str(_run_of_van(session, van2)))
+    _post(client, first, "move-van", to=f"run:{_run_of_van(session, van2)}")
     session.execute(update(Vehicle).where(Vehicle.id == van2).values(active=False))   # the driver is off
     session.commit()
     _replan(app)
