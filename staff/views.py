@@ -75,8 +75,8 @@ def dashboard() -> str:
         dead = list_messages(session, status=OutboxStatus.DEAD, limit=20)
         page = render_template("staff/dashboard.html", day=day, prev_day=day - timedelta(days=1),
                                next_day=day + timedelta(days=1), batches=batches, plan=plan, runs=runs,
-                               unassigned=unassigned, choices=choices, absent=absent, shops=shops, outbox=outbox, dead=dead,
-                               outbox_labels=OUTBOX_LABELS, moved_on=moved_on, late_orders=late_orders,
+                               unassigned=unassigned, choices=choices, absent=absent, shops=shops, outbox=outbox,
+                               dead=dead, outbox_labels=OUTBOX_LABELS, moved_on=moved_on, late_orders=late_orders,
                                pinned=pinned, csrf_token=csrf_token(), jst=JST)
     # The page names residents (left out, 不在): who looked, and at which orders, goes to the audit log.
     audit_view("dashboard", "delivery_day", day.isoformat(),
