@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import select, update
 
 from core.clock import JST
-from delivery.models import Run, RunStop
+from delivery.models import Plan, Run, RunStop, StopPin
 from delivery.runner import plan_day
+from orders.models import Order
 from orders.service import LineItem, place_order
 from tests.accounts_support import csrf_of, sign_in
 from tests.factories import make_district, make_driver, make_product, make_resident, make_shop, make_vehicle
@@ -165,8 +166,6 @@ def _move_to(client, order_id: int, value: str):  # type: ignore[no-untyped-def]
 
 def test_a_door_moves_to_a_van_the_plan_left_idle(client, session, one_run) -> None:
     """A day the solver did with one van: the idle van is offered, and choosing it makes its run."""
-    from delivery.models import StopPin
-
     assert session.scalars(select(Run.vehicle_id)).all() == [one_run["van"]]
     session.rollback()
     page = client.get(f"/staff/orders/{one_run['order']}").get_data(as_text=True)
@@ -212,9 +211,6 @@ def test_an_out_of_service_or_unknown_van_and_a_bad_value_are_refused(client, se
 
 def test_a_left_out_order_is_assigned_to_an_idle_van(client, session, one_run) -> None:
     """The dashboard's 「この便の最後に追加」 offers the idle van too; the order arrives after the plan."""
-    from delivery.models import Plan
-    from orders.models import Order
-
     first = session.get(Order, one_run["order"])
     late = place_order(session, resident_id=first.resident_id, items=[LineItem(first.lines[0].product_id, 1)],
                        placed_by="test", channel="phone", now=NOW).id
