@@ -6,7 +6,8 @@ moves, so only the drivers, the shops concerned and this order's resident (and f
 A move takes the whole door (every order handed over there) off its van first; that van's other stops
 keep their times (it arrives early rather than late, and nobody is told a new time for nothing).
 The door is then pinned to that van (``delivery.pins``): a later re-plan keeps it there, wherever on
-the run it fits best, until staff take the pin off (「固定を外す」).
+the run it fits best, until staff take the pin off (「固定を外す」). A van the plan left idle can be
+chosen too (``delivery.van_choices``): it gets an empty run first, then the door as on any run.
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ from delivery.leftovers import on_runs
 from delivery.models import Plan, Run, RunStop, RunStopOrder, UnassignedOrder, Vehicle
 from delivery.notices import ShopLink, plan_messages
 from delivery.pins import pin_door
-from delivery.van_choices import Target, idle_vehicle, start_idle_run
 from delivery.problem_builder import ServiceTimes
+from delivery.van_choices import Target, idle_vehicle, start_idle_run
 from orders.changes import get_order
 from orders.models import Order, OrderStatus
 from core import audit
@@ -63,7 +64,7 @@ def assign_by_hand(session: Session, *, order_id: int, to: Target, actor: str, n
     It never reorders or re-times the run's existing stops. Pins the door to the run's van for re-plans.
     """
     order = get_order(session, order_id=order_id, for_update=True)
-    plan, run, idle = _target(session, to, order.delivery_date)
+    plan, chosen = _target(session, to, order.delivery_date)
     if order.status is not OrderStatus.CONFIRMED:
         raise AssignError("not_assignable", "この注文は便に追加できる状態ではありません。")
     if order.delivery_date != plan.delivery_date:
@@ -71,7 +72,7 @@ def assign_by_hand(session: Session, *, order_id: int, to: Target, actor: str, n
     if order.id in on_runs(plan):
         raise AssignError("already_on_a_run", "この注文はすでに便に入っています。")
     before = plan_messages(session, plan, driver_link, shop_link)
-    run = run or start_idle_run(session, plan, idle)  # type: ignore[arg-type]
+    run = chosen if isinstance(chosen, Run) else start_idle_run(session, plan, chosen)
     door, clock = _append_door(run, [order], order.window_start, order.window_end, now=now,
                                distances=distances, times=times)
     removed = session.execute(delete(UnassignedOrder).where(UnassignedOrder.plan_id == plan.id,
@@ -114,7 +115,7 @@ def move_by_hand(session: Session, *, order_id: int, to: Target, actor: str, now
     Refuses when the order is on no run (use ``assign_by_hand``), already on that run, or when anything
     at the door has happened: the goods collected, the door visited. Pins the door to the new van.
     """
-    plan, run, idle = _target(session, to, get_order(session, order_id=order_id).delivery_date)
+    plan, chosen = _target(session, to, get_order(session, order_id=order_id).delivery_date)
     door = session.scalars(
         select(RunStop).join(Run, Run.id == RunStop.run_id)
         .join(RunStopOrder, RunStopOrder.run_stop_id == RunStop.id)
@@ -123,7 +124,7 @@ def move_by_hand(session: Session, *, order_id: int, to: Target, actor: str, now
     if door is None:
         raise AssignError("not_on_a_run", "この注文はまだ便に入っていません。「この便の最後に追加」を使ってください。")
     source = door.run
-    if run is not None and source.id == run.id:
+    if isinstance(chosen, Run) and source.id == chosen.id:
         raise AssignError("same_run", "この注文はすでにこの便に入っています。")
     moved = sorted(door.order_ids)
     orders = [get_order(session, order_id=i, for_update=True) for i in moved]   # ascending: no deadlock
@@ -133,7 +134,7 @@ def move_by_hand(session: Session, *, order_id: int, to: Target, actor: str, now
     if under_way:
         raise AssignError("under_way", "この注文はもう積み込みや配達が始まっているため、別の車両には移せません。")
     before = plan_messages(session, plan, driver_link, shop_link)
-    run = run or start_idle_run(session, plan, idle)  # type: ignore[arg-type]
+    run = chosen if isinstance(chosen, Run) else start_idle_run(session, plan, chosen)
 
     route_before = list(source.stops)
     window = (door.window_start or orders[0].window_start, door.window_end or orders[0].window_end)
@@ -167,14 +168,13 @@ def move_by_hand(session: Session, *, order_id: int, to: Target, actor: str, now
                  past_shift=local_end > run.vehicle.shift_end, messages=queued)
 
 
-def _target(session: Session, to: Target, delivery_date: date) -> tuple[Plan, Run | None, Vehicle | None]:
+def _target(session: Session, to: Target, delivery_date: date) -> tuple[Plan, Run | Vehicle]:
     """The plan and run ``to`` names, or (for an idle van) the day's active plan and the checked van, whose
-    run is made only once the messages before the change are read."""
+    run is made only once the messages before the change are read (so its driver is told of a new run)."""
     if to.kind == "vehicle":
-        plan, vehicle = idle_vehicle(session, to, delivery_date)
-        return plan, None, vehicle
+        return idle_vehicle(session, to, delivery_date)
     run = _active_run(session, to.id)
-    return run.plan, run, None
+    return run.plan, run
 
 
 def _active_run(session: Session, run_id: int) -> Run:
