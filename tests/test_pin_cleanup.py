@@ -39,7 +39,7 @@ def test_cancelling_the_doors_last_order_takes_the_pin_off_and_a_new_order_plans
         app, client, session, two_vans) -> None:  # noqa: F811
     first, (van1, van2) = two_vans["first"], two_vans["vans"]
     resident = _resident_of(session, first)
-    _post(client, first, "move-van", run_id=str(_run_of_van(session, van2)))
+    _post(client, first, "move-van", to=f"run:{_run_of_van(session, van2)}")
     assert _pins(session) == [(resident, van2)]
 
     page = _post(client, first, "cancel-order").get_data(as_text=True)
@@ -65,7 +65,7 @@ def test_a_door_with_another_open_order_keeps_its_pin(app, client, session, two_
                         placed_by="test", channel="staff", now=NOW).id
     session.commit()
     _replan(app)
-    _post(client, first, "move-van", run_id=str(_run_of_van(session, van2)))
+    _post(client, first, "move-van", to=f"run:{_run_of_van(session, van2)}")
     _post(client, first, "cancel-order")
     assert _pins(session) == [(resident, van2)]         # `extra` is still open at that door
     _replan(app)
@@ -75,7 +75,7 @@ def test_a_door_with_another_open_order_keeps_its_pin(app, client, session, two_
 def test_moving_the_doors_last_order_to_the_next_day_takes_the_pin_off(app, client, session,
                                                                        two_vans) -> None:  # noqa: F811
     first, van2 = two_vans["first"], two_vans["vans"][1]
-    _post(client, first, "move-van", run_id=str(_run_of_van(session, van2)))
+    _post(client, first, "move-van", to=f"run:{_run_of_van(session, van2)}")
     assert len(_pins(session)) == 1
     moved = move_to_next_delivery_day(session, order_id=first, actor="staff:test", channel="staff", now=NOW,
                                       call=False)
@@ -90,7 +90,7 @@ def test_a_door_refused_to_the_driver_takes_the_pin_off_and_a_new_order_plans_fr
         app, client, session, two_vans) -> None:  # noqa: F811
     first, (van1, van2) = two_vans["first"], two_vans["vans"]
     resident = _resident_of(session, first)
-    _post(client, first, "move-van", run_id=str(_run_of_van(session, van2)))
+    _post(client, first, "move-van", to=f"run:{_run_of_van(session, van2)}")
     assert _pins(session) == [(resident, van2)]
 
     # the driver of van 2 records 受け取り拒否 on their own run page (the real URL)

@@ -14,7 +14,7 @@ def test_the_dashboard_shows_the_days_pins_with_van_and_order_link(client, sessi
     before = client.get(f"/staff/?date={DAY.isoformat()}").get_data(as_text=True)
     assert "手動で固定" not in before
 
-    _post(client, first, "move-van", run_id=str(_run_of_van(session, van2)))
+    _post(client, first, "move-van", to=f"run:{_run_of_van(session, van2)}")
     page = client.get(f"/staff/?date={DAY.isoformat()}").get_data(as_text=True)
     section = page[page.index('id="pinned"'):]
     section = section[:section.index("</ul>")]
