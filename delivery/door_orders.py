@@ -4,7 +4,7 @@ about the door, in the same transaction.
 The pin a coordinator set on the door (``delivery.pins``) belongs to that day's orders at that door:
 once the last open one is cancelled it goes too, or it would silently put the resident's next order for
 that day on the van chosen for the old one. ``orders`` sits below ``delivery`` and cannot see pins, so
-the channels (LINE, phone, staff pages) cancel through here; ``tests/test_pins.py`` checks that none
+the channels (LINE, phone, staff pages) cancel through here; ``tests/test_pin_cleanup.py`` checks that none
 calls the orders one directly.
 """
 

@@ -49,14 +49,7 @@ def pin_door(session: Session, *, delivery_date: date, resident_id: int, vehicle
 def unpin_door(session: Session, *, delivery_date: date, resident_id: int, actor: str, now: datetime) -> bool:
     """Take the pin off (the next re-plan chooses the van freely); False when there was none."""
     pin = pin_of(session, delivery_date=delivery_date, resident_id=resident_id)
-    if pin is None:
-        return False
-    session.delete(pin)
-    session.flush()
-    audit.record(session, at=now, actor=actor, channel="staff", action="plan.door_unpinned",
-                 subject_type="resident", subject_id=resident_id, delivery_date=delivery_date.isoformat(),
-                 vehicle_id=pin.vehicle_id)
-    return True
+    return pin is not None and _take_off(session, pin, actor=actor, channel="staff", now=now)
 
 
 def unpin_if_door_empty(session: Session, *, delivery_date: date, resident_id: int, actor: str, channel: str,
@@ -64,20 +57,24 @@ def unpin_if_door_empty(session: Session, *, delivery_date: date, resident_id: i
     """Take the door's pin off when no open order of the resident is left on ``delivery_date``.
 
     Called in the same transaction as the cancel, the refusal at the door or the move that may have
-    emptied the door (see ``delivery.door_orders``, ``delivery.stops``, ``delivery.left_out_actions``). Done there, not as a filter at planning time: a filter would still find
-    the pin live once the resident orders again for that day, and silently put that new order on the
-    van the coordinator chose for the old one. True when a pin was taken off (audited)."""
+    emptied the door (``delivery.door_orders``, ``delivery.stops``, ``delivery.left_out_actions``).
+    Done there, not as a filter at planning time: a filter would still find the pin live once the
+    resident orders again for that day, and silently put that new order on the van the coordinator
+    chose for the old one. True when a pin was taken off (audited)."""
     left = session.scalars(select(Order.id).where(Order.delivery_date == delivery_date,
                                                   Order.resident_id == resident_id,
                                                   Order.status.in_(OPEN_STATUSES)).limit(1)).first()
     pin = None if left is not None else pin_of(session, delivery_date=delivery_date, resident_id=resident_id)
-    if pin is None:
-        return False
+    return pin is not None and _take_off(session, pin, actor=actor, channel=channel, now=now,
+                                         reason="no_open_order")
+
+
+def _take_off(session: Session, pin: StopPin, *, actor: str, channel: str, now: datetime, **why: str) -> bool:
     session.delete(pin)
     session.flush()
     audit.record(session, at=now, actor=actor, channel=channel, action="plan.door_unpinned",
-                 subject_type="resident", subject_id=resident_id, delivery_date=delivery_date.isoformat(),
-                 vehicle_id=pin.vehicle_id, reason="no_open_order")
+                 subject_type="resident", subject_id=pin.resident_id,
+                 delivery_date=pin.delivery_date.isoformat(), vehicle_id=pin.vehicle_id, **why)
     return True
 
 

@@ -26,10 +26,10 @@ from sqlalchemy.orm import Session
 from core.clock import JST
 from core.errors import DomainError
 from delivery.models import PlanRequest
-from delivery.planning import ON_BOARD
+from delivery.planning import TO_DELIVER
 from delivery.planning_time import planning_seconds, stale_after
 from orders.calendar import format_date_ja
-from orders.models import Order, OrderStatus
+from orders.models import Order
 
 QUEUED, PLANNING, DONE, FAILED = "queued", "planning", "done", "failed"
 OPEN_STATES = (QUEUED, PLANNING)
@@ -47,7 +47,7 @@ def stale_limit(session: Session, delivery_date: date, *, configured_limit_s: fl
     the orders it would plan, counted as ``prepare_day`` does). Counted now, not when the run began: a
     few orders more or less since then change it by seconds, well inside the margin."""
     orders = session.scalar(select(func.count()).select_from(Order).where(
-        Order.delivery_date == delivery_date, Order.status.in_([OrderStatus.CONFIRMED, *ON_BOARD]))) or 0
+        Order.delivery_date == delivery_date, Order.status.in_(TO_DELIVER))) or 0
     return stale_after(planning_seconds(configured_limit_s, orders))
 
 

@@ -65,6 +65,7 @@ def day_start(delivery_date: date) -> datetime:
 
 
 ON_BOARD = (OrderStatus.PICKED, OrderStatus.OUT_FOR_DELIVERY)
+TO_DELIVER = (OrderStatus.CONFIRMED, *ON_BOARD)   # the orders a plan of the day carries
 
 
 def prepare_day(session: Session, *, delivery_date: date, trigger: str, matrix: MatrixFn, now: datetime,
@@ -82,7 +83,7 @@ def prepare_day(session: Session, *, delivery_date: date, trigger: str, matrix: 
         return DayInput(delivery_date, trigger, None, [], previous.id if previous else None, already_done=True)
     orders = session.scalars(
         select(Order).where(Order.delivery_date == delivery_date,
-                            Order.status.in_([OrderStatus.CONFIRMED, *ON_BOARD]))
+                            Order.status.in_(TO_DELIVER))
         .order_by(Order.id)
         .options(selectinload(Order.lines).selectinload(OrderLine.shop), selectinload(Order.resident),
                  selectinload(Order.district))
@@ -132,11 +133,10 @@ def store_plan(session: Session, day: DayInput, result: RoutePlan | None, *, now
     except IntegrityError:
         return None
 
-    to_deliver = [OrderStatus.CONFIRMED, *ON_BOARD]
     still_open = set(session.scalars(select(Order.id).where(
-        Order.id.in_(day.order_ids), Order.status.in_(to_deliver))).all()) if day.order_ids else set()
+        Order.id.in_(day.order_ids), Order.status.in_(TO_DELIVER))).all()) if day.order_ids else set()
     arrived_since = session.scalars(select(Order.id).where(
-        Order.delivery_date == day.delivery_date, Order.status.in_(to_deliver),
+        Order.delivery_date == day.delivery_date, Order.status.in_(TO_DELIVER),
         Order.id.not_in(day.order_ids) if day.order_ids else True)).all()
 
     previous = active_plan(session, day.delivery_date)
