@@ -10,6 +10,7 @@ import pytest
 
 from tests.test_understanding import P
 from understanding import Understood, understand
+from understanding.analyser import reading
 from understanding.catalogue import _index, _rows
 
 DAIKON = P(1, "大根", "だいこん", "本")
@@ -200,8 +201,23 @@ def test_a_greeting_does_not_hide_an_order() -> None:
     assert (u.intent, items(u), u.unmatched) == ("order_items", [(5, 1)], ())
 
 
-@pytest.mark.parametrize("text", ["キャベツ1玉けらっしゃい", "キャベツ1玉くなんしょ", "キャベツ1玉たのむっす"])
+@pytest.mark.parametrize("text", ["キャベツ1玉けらっしゃい", "キャベツ1玉くなんしょ", "キャベツ1玉たのむっす",
+                                  "キャベツ1玉くなんしぇ", "キャベツひとつくなんしぇ", "キャベツ1玉ｸﾅﾝｼｪ",
+                                  "キャベツば1玉くなんしぇ"])
 def test_tohoku_pleases_are_not_words_to_look_up(text: str) -> None:
+    u = said(text)
+    assert (u.intent, items(u), u.unmatched) == ("order_items", [(5, 1)], ())
+
+
+def test_a_small_kana_split_off_is_a_sound_or_a_drawn_out_vowel() -> None:
+    """Sudachi splits the ぇ of 「くなんしぇ」 off as a symbol with no reading: it belongs to the
+    しぇ before it. After a kana of its own vowel (「けろぉ」「くださいぃ」) it only draws the word out."""
+    assert reading("くなんしぇ") == "くなんしぇ"
+    assert reading("けろぉ") == "けろ" and reading("くださいぃ") == "ください"
+
+
+@pytest.mark.parametrize("text", ["キャベツ1玉けろぉ", "キャベツ1玉くださいぃ", "キャベツ1玉たのむぅ"])
+def test_a_drawn_out_please_is_still_a_please(text: str) -> None:
     u = said(text)
     assert (u.intent, items(u), u.unmatched) == ("order_items", [(5, 1)], ())
 

@@ -17,6 +17,16 @@ from typing import Any
 
 _KATAKANA_TO_HIRAGANA = {cp: cp - 0x60 for cp in range(0x30A1, 0x30F7)}
 _lock = threading.Lock()
+_SMALL_KANA = re.compile(r"[ぁぃぅぇぉゃゅょゎァィゥェォャュョヮ]+")
+_VOWEL_ROWS = {"ぁ": "あかさたなはまやらわがざだばぱゃゎ", "ぃ": "いきしちにひみりぎじぢびぴ",
+               "ぅ": "うくすつぬふむゆるぐずづぶぷゅ", "ぇ": "えけせてねへめれげぜでべぺ", "ぉ": "おこそとのほもよろをごぞどぼぽょ"}
+
+
+def _sound(small: str, before: str) -> str:
+    """A small kana Sudachi split off as a symbol: part of the syllable before it (the しぇ of the
+    Okitama 「くなんしぇ」, ください), or a drawn-out vowel (「ねぇ」「なぁ」), dropped as before."""
+    first = hiragana(small)[0]
+    return "" if before and before[-1] in _VOWEL_ROWS.get(first, "") else hiragana(small)
 
 
 @functools.cache
@@ -62,6 +72,8 @@ def _reading(morpheme: Any) -> tuple[str, bool]:
             return surface, True
         return hiragana(surface), True
     reading = morpheme.reading_form()
+    if pos[0] == "補助記号" and _SMALL_KANA.fullmatch(surface):
+        return hiragana(surface), False    # kept or dropped in ``tokens``, by the kana before it
     if not reading or reading == "キゴウ" or pos[0] in ("補助記号", "空白"):
         # Symbols and unknown words: keep what was written (Sudachi reads 「・」 as キゴウ).
         return hiragana(surface) if pos[0] not in ("補助記号", "空白") else "", False
@@ -80,6 +92,8 @@ def tokens(text: str) -> tuple[Token, ...]:
         morphemes = [(m.surface(), *_reading(m), m.part_of_speech()[0]) for m in _tokenizer().tokenize(folded)]
     out, pos = [], 0
     for surface, reading, numeral, part in morphemes:
+        if part == "補助記号" and reading:
+            reading = _sound(reading, out[-1].reading if out else "")
         out.append(Token(surface, reading, part, numeral, pos, pos + len(reading)))
         pos += len(reading)
     return tuple(out)
