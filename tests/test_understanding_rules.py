@@ -12,6 +12,7 @@ from tests.test_understanding import P
 from understanding import Understood, understand
 from understanding.analyser import reading
 from understanding.catalogue import _index, _rows
+from understanding.scanner import _strip_particles
 
 DAIKON = P(1, "大根", "だいこん", "本")
 MILK = P(2, "牛乳（1リットル）", "ぎゅうにゅう", "本", "飲み物")
@@ -124,6 +125,52 @@ def test_ba_not_before_a_number_is_kept_as_a_word() -> None:
     u = said("キャベツばなな")
     assert u.items == () and u.unmatched == ("ばなな",) and u.ambiguity is not None
     assert said("キャベツばんそうこう2箱").unmatched == ("ばんそうこう2箱",)
+
+
+# --- ば before a kana number, however the analyser splits the words ------------------------------------
+
+APPLE = P(40, "りんご", "りんご", "個", "果物")
+BANANA = P(41, "バナナ", "ばなな", "房", "果物")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("だいこんば にほん", [(1, 2)]),
+    ("だいこんばにほん", [(1, 2)]),
+    ("大根ば　にほん", [(1, 2)]),          # a full-width space
+    ("りんごば みっつ", [(40, 3)]),
+    ("りんごばみっつ", [(40, 3)]),         # Sudachi: りんご|ばみ|っつ, ば glued to the number
+    ("リンゴば ミッツ", [(40, 3)]),
+    ("りんごば いつつ", [(40, 5)]),
+    ("りんごば はち", [(40, 8)]),          # the は of はち is the number, not a second particle
+    ("りんごを はち", [(40, 8)]),
+    ("りんごば なな", [(40, 7)]),          # the typed space: not the ばなな Sudachi reads in 「りんごばなな」
+    ("りんごば ななつ", [(40, 7)]),
+])
+def test_ba_before_a_bare_kana_number_whatever_the_split(text: str, expected: list[tuple[int, int]]) -> None:
+    u = understand(CATALOGUE + [APPLE, BANANA], text)
+    assert (u.intent, items(u), u.ambiguity, u.unmatched) == ("order_items", expected, None, ())
+
+
+def test_ba_glued_to_kana_without_a_space_is_a_word() -> None:
+    # No space: 「りんごばなな」 is りんご and バナナ (both asked about), never 7 りんご; without バナナ on sale,
+    # ばなな is said back.
+    u = understand(CATALOGUE + [APPLE, BANANA], "りんごばなな")
+    assert u.items == () and u.ambiguity is not None and "バナナ" in u.pending
+    u = understand(CATALOGUE + [APPLE], "りんごばなな")
+    assert u.items == () and u.unmatched == ("ばなな",)
+
+
+@pytest.mark.parametrize("starts", [frozenset({4, 5}), frozenset({4})])
+def test_a_counted_number_after_ba_does_not_depend_on_the_split(starts: frozenset[int]) -> None:
+    # Sudachi may give ば as its own word (starts 4 and 5) or glue it to the number (4 only).
+    assert _strip_particles("ばにほん", 4, starts) == "にほん"
+    assert _strip_particles("ばみっつ", 4, starts) == "みっつ"
+
+
+def test_a_bare_kana_number_after_ba_needs_a_word_start() -> None:
+    assert _strip_particles("ばなな", 3, frozenset({3, 4})) == "なな"
+    assert _strip_particles("ばなな", 3, frozenset({3})) == "ばなな"    # one word: バナナ
+    assert _strip_particles("をはち", 3, frozenset({3, 4})) == "はち"
 
 
 # --- けろ / けれ as a please -----------------------------------------------------------------------------

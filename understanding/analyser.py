@@ -59,6 +59,7 @@ class Token:
     numeral: bool
     start: int          # offsets in the reading string
     end: int
+    spaced: bool = False   # a space was typed (or heard) just before it
 
 
 def _reading(morpheme: Any) -> tuple[str, bool]:
@@ -85,16 +86,21 @@ def _reading(morpheme: Any) -> tuple[str, bool]:
 @functools.lru_cache(maxsize=4096)
 def tokens(text: str) -> tuple[Token, ...]:
     """The folded ``text`` as tokens with readings (cached: the same words come back all day)."""
-    folded = width_fold(text)
-    if not folded:
+    # A space the resident typed (or the recogniser heard) ends a word: Japanese is written without
+    # them, so 「りんごば ななつ」 is りんご, ば, ななつ, never the ばなな Sudachi reads in 「りんごばななつ」.
+    # Each part is read on its own and the readings are joined, still without spaces.
+    parts = [width_fold(part) for part in unicodedata.normalize("NFKC", text or "").split()]
+    parts = [part for part in parts if part]
+    if not parts:
         return ()
     with _lock:   # one tokenizer per process; Sudachi's is not documented as thread-safe
-        morphemes = [(m.surface(), *_reading(m), m.part_of_speech()[0]) for m in _tokenizer().tokenize(folded)]
+        morphemes = [(m.surface(), *_reading(m), m.part_of_speech()[0], n > 0 and k == 0)
+                     for n, part in enumerate(parts) for k, m in enumerate(_tokenizer().tokenize(part))]
     out, pos = [], 0
-    for surface, reading, numeral, part in morphemes:
+    for surface, reading, numeral, part, spaced in morphemes:
         if part == "補助記号" and reading:
             reading = _sound(reading, out[-1].reading if out else "")
-        out.append(Token(surface, reading, part, numeral, pos, pos + len(reading)))
+        out.append(Token(surface, reading, part, numeral, pos, pos + len(reading), spaced))
         pos += len(reading)
     return tuple(out)
 
