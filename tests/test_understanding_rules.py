@@ -304,3 +304,13 @@ def test_kire_is_not_a_mai_outside_fish() -> None:
     # 油揚げ is sold by the 枚 too, but 「2切れ」 of it may be pieces: asked, not placed.
     u = understand(SHOP, "油揚げ2切れ")
     assert u.items == () and u.ambiguity is not None and u.ambiguity.kind == "unit"
+
+
+# --- "what is there?" is shops (the rule at the shops words in words.csv) ------------------------------
+
+@pytest.mark.parametrize("text, intent", [
+    ("何がありますか", "shops"), ("なにが あるんだっけ", "shops"), ("何を売ってるの", "shops"),
+    ("メニュー", "menu"), ("最初から", "menu"),
+])
+def test_what_is_there_is_the_shops_and_menu_is_the_start(text: str, intent: str) -> None:
+    assert said(text).intent == intent

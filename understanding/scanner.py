@@ -17,6 +17,7 @@ from understanding.catalogue import _Index, _Target, loose
 from understanding.lexicon import canonical_counter, clean_reading
 
 
+# What each intent means for the resident, and the shops/menu rule for "what is there?": words.csv.
 INTENT_ORDER = ("talk_to_person", "cancel", "check", "usual", "help", "menu", "basket", "shops", "back", "greet")
 # These win over a product word (「人と話したい」 has 花 in it); cancel, order and greetings do not.
 _STRONG = ("talk_to_person", "check", "usual", "help", "menu")
