@@ -10,7 +10,9 @@ import pytest
 
 from tests.test_understanding import P
 from understanding import Understood, understand
+from understanding.analyser import reading
 from understanding.catalogue import _index, _rows
+from understanding.scanner import _strip_particles
 
 DAIKON = P(1, "大根", "だいこん", "本")
 MILK = P(2, "牛乳（1リットル）", "ぎゅうにゅう", "本", "飲み物")
@@ -125,6 +127,52 @@ def test_ba_not_before_a_number_is_kept_as_a_word() -> None:
     assert said("キャベツばんそうこう2箱").unmatched == ("ばんそうこう2箱",)
 
 
+# --- ば before a kana number, however the analyser splits the words ------------------------------------
+
+APPLE = P(40, "りんご", "りんご", "個", "果物")
+BANANA = P(41, "バナナ", "ばなな", "房", "果物")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("だいこんば にほん", [(1, 2)]),
+    ("だいこんばにほん", [(1, 2)]),
+    ("大根ば　にほん", [(1, 2)]),          # a full-width space
+    ("りんごば みっつ", [(40, 3)]),
+    ("りんごばみっつ", [(40, 3)]),         # Sudachi: りんご|ばみ|っつ, ば glued to the number
+    ("リンゴば ミッツ", [(40, 3)]),
+    ("りんごば いつつ", [(40, 5)]),
+    ("りんごば はち", [(40, 8)]),          # the は of はち is the number, not a second particle
+    ("りんごを はち", [(40, 8)]),
+    ("りんごば なな", [(40, 7)]),          # the typed space: not the ばなな Sudachi reads in 「りんごばなな」
+    ("りんごば ななつ", [(40, 7)]),
+])
+def test_ba_before_a_bare_kana_number_whatever_the_split(text: str, expected: list[tuple[int, int]]) -> None:
+    u = understand(CATALOGUE + [APPLE, BANANA], text)
+    assert (u.intent, items(u), u.ambiguity, u.unmatched) == ("order_items", expected, None, ())
+
+
+def test_ba_glued_to_kana_without_a_space_is_a_word() -> None:
+    # No space: 「りんごばなな」 is りんご and バナナ (both asked about), never 7 りんご; without バナナ on sale,
+    # ばなな is said back.
+    u = understand(CATALOGUE + [APPLE, BANANA], "りんごばなな")
+    assert u.items == () and u.ambiguity is not None and "バナナ" in u.pending
+    u = understand(CATALOGUE + [APPLE], "りんごばなな")
+    assert u.items == () and u.unmatched == ("ばなな",)
+
+
+@pytest.mark.parametrize("starts", [frozenset({4, 5}), frozenset({4})])
+def test_a_counted_number_after_ba_does_not_depend_on_the_split(starts: frozenset[int]) -> None:
+    # Sudachi may give ば as its own word (starts 4 and 5) or glue it to the number (4 only).
+    assert _strip_particles("ばにほん", 4, starts) == "にほん"
+    assert _strip_particles("ばみっつ", 4, starts) == "みっつ"
+
+
+def test_a_bare_kana_number_after_ba_needs_a_word_start() -> None:
+    assert _strip_particles("ばなな", 3, frozenset({3, 4})) == "なな"
+    assert _strip_particles("ばなな", 3, frozenset({3})) == "ばなな"    # one word: バナナ
+    assert _strip_particles("をはち", 3, frozenset({3, 4})) == "はち"
+
+
 # --- けろ / けれ as a please -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("text, expected", [
@@ -200,8 +248,23 @@ def test_a_greeting_does_not_hide_an_order() -> None:
     assert (u.intent, items(u), u.unmatched) == ("order_items", [(5, 1)], ())
 
 
-@pytest.mark.parametrize("text", ["キャベツ1玉けらっしゃい", "キャベツ1玉くなんしょ", "キャベツ1玉たのむっす"])
+@pytest.mark.parametrize("text", ["キャベツ1玉けらっしゃい", "キャベツ1玉くなんしょ", "キャベツ1玉たのむっす",
+                                  "キャベツ1玉くなんしぇ", "キャベツひとつくなんしぇ", "キャベツ1玉ｸﾅﾝｼｪ",
+                                  "キャベツば1玉くなんしぇ"])
 def test_tohoku_pleases_are_not_words_to_look_up(text: str) -> None:
+    u = said(text)
+    assert (u.intent, items(u), u.unmatched) == ("order_items", [(5, 1)], ())
+
+
+def test_a_small_kana_split_off_is_a_sound_or_a_drawn_out_vowel() -> None:
+    """Sudachi splits the ぇ of 「くなんしぇ」 off as a symbol with no reading: it belongs to the
+    しぇ before it. After a kana of its own vowel (「けろぉ」「くださいぃ」) it only draws the word out."""
+    assert reading("くなんしぇ") == "くなんしぇ"
+    assert reading("けろぉ") == "けろ" and reading("くださいぃ") == "ください"
+
+
+@pytest.mark.parametrize("text", ["キャベツ1玉けろぉ", "キャベツ1玉くださいぃ", "キャベツ1玉たのむぅ"])
+def test_a_drawn_out_please_is_still_a_please(text: str) -> None:
     u = said(text)
     assert (u.intent, items(u), u.unmatched) == ("order_items", [(5, 1)], ())
 
@@ -241,3 +304,13 @@ def test_kire_is_not_a_mai_outside_fish() -> None:
     # 油揚げ is sold by the 枚 too, but 「2切れ」 of it may be pieces: asked, not placed.
     u = understand(SHOP, "油揚げ2切れ")
     assert u.items == () and u.ambiguity is not None and u.ambiguity.kind == "unit"
+
+
+# --- "what is there?" is shops (the rule at the shops words in words.csv) ------------------------------
+
+@pytest.mark.parametrize("text, intent", [
+    ("何がありますか", "shops"), ("なにが あるんだっけ", "shops"), ("何を売ってるの", "shops"),
+    ("メニュー", "menu"), ("最初から", "menu"),
+])
+def test_what_is_there_is_the_shops_and_menu_is_the_start(text: str, intent: str) -> None:
+    assert said(text).intent == intent

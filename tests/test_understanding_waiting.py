@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from core.db import db
@@ -89,7 +90,34 @@ def test_line_a_new_request_or_another_product_does_not_bring_old_words_back(lin
     chat.say("大根と食パン")
     other = chat.tap(f"a=add&p={town.apple_id}&q=1")
     assert "食パン" not in wire(other)
-    assert _state(line_app, "line", RESIDENT_USER)["waiting"]["words"] == ["食パン"]
+    # That tap left the question (an old button in the chat): its waiting word is spent, not kept.
+    assert "waiting" not in _state(line_app, "line", RESIDENT_USER)
+
+
+@pytest.mark.parametrize("away", ["a=menu", "a=shops", "a=usual", "a=status", "a=basket"])
+def test_line_an_abandoned_question_does_not_bring_its_waiting_product_back(line_app, line_client, line_fake,
+                                                                             away: str) -> None:
+    """「大根と食パン」, then the resident taps a menu item instead of answering, and later adds 大根 from
+    its product card: 食パン must not come back with it (its question was abandoned)."""
+    town = seed_town(line_app)
+    chat = Chat(line_client, line_fake.fake, RESIDENT_USER)
+    first = chat.say("大根と食パン")
+    assert "食パンは、この質問のあとで続けます" in wire(first)
+    chat.tap(away)
+    assert "waiting" not in _state(line_app, "line", RESIDENT_USER)
+    chat.tap(f"a=prods&s={town.shop_id}")
+    later = chat.tap(f"a=add&p={town.daikon_id}&q=1")
+    assert "食パン" not in wire(later)
+    assert _state(line_app, "line", RESIDENT_USER)["basket"] == [[town.daikon_id, 1]]
+
+
+def test_line_the_answer_tap_still_goes_on_to_the_waiting_product(line_app, line_client, line_fake) -> None:
+    # The control for the test above: the same add, tapped on the question's own screen, is the answer.
+    town = seed_town(line_app)
+    chat = Chat(line_client, line_fake.fake, RESIDENT_USER)
+    chat.say("大根と食パン")
+    answer = chat.tap(f"a=add&p={town.daikon_id}&q=1")
+    assert "食パン（300円／斤）をいくつにしますか" in wire(answer)
 
 
 # --- phone -----------------------------------------------------------------------------------------

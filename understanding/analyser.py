@@ -17,6 +17,16 @@ from typing import Any
 
 _KATAKANA_TO_HIRAGANA = {cp: cp - 0x60 for cp in range(0x30A1, 0x30F7)}
 _lock = threading.Lock()
+_SMALL_KANA = re.compile(r"[ぁぃぅぇぉゃゅょゎァィゥェォャュョヮ]+")
+_VOWEL_ROWS = {"ぁ": "あかさたなはまやらわがざだばぱゃゎ", "ぃ": "いきしちにひみりぎじぢびぴ",
+               "ぅ": "うくすつぬふむゆるぐずづぶぷゅ", "ぇ": "えけせてねへめれげぜでべぺ", "ぉ": "おこそとのほもよろをごぞどぼぽょ"}
+
+
+def _sound(small: str, before: str) -> str:
+    """A small kana Sudachi split off as a symbol: part of the syllable before it (the しぇ of the
+    Okitama 「くなんしぇ」, ください), or a drawn-out vowel (「ねぇ」「なぁ」), dropped as before."""
+    first = hiragana(small)[0]
+    return "" if before and before[-1] in _VOWEL_ROWS.get(first, "") else hiragana(small)
 
 
 @functools.cache
@@ -49,6 +59,7 @@ class Token:
     numeral: bool
     start: int          # offsets in the reading string
     end: int
+    spaced: bool = False   # a space was typed (or heard) just before it
 
 
 def _reading(morpheme: Any) -> tuple[str, bool]:
@@ -62,6 +73,8 @@ def _reading(morpheme: Any) -> tuple[str, bool]:
             return surface, True
         return hiragana(surface), True
     reading = morpheme.reading_form()
+    if pos[0] == "補助記号" and _SMALL_KANA.fullmatch(surface):
+        return hiragana(surface), False    # kept or dropped in ``tokens``, by the kana before it
     if not reading or reading == "キゴウ" or pos[0] in ("補助記号", "空白"):
         # Symbols and unknown words: keep what was written (Sudachi reads 「・」 as キゴウ).
         return hiragana(surface) if pos[0] not in ("補助記号", "空白") else "", False
@@ -73,14 +86,21 @@ def _reading(morpheme: Any) -> tuple[str, bool]:
 @functools.lru_cache(maxsize=4096)
 def tokens(text: str) -> tuple[Token, ...]:
     """The folded ``text`` as tokens with readings (cached: the same words come back all day)."""
-    folded = width_fold(text)
-    if not folded:
+    # A space the resident typed (or the recogniser heard) ends a word: Japanese is written without
+    # them, so 「りんごば ななつ」 is りんご, ば, ななつ, never the ばなな Sudachi reads in 「りんごばななつ」.
+    # Each part is read on its own and the readings are joined, still without spaces.
+    parts = [width_fold(part) for part in unicodedata.normalize("NFKC", text or "").split()]
+    parts = [part for part in parts if part]
+    if not parts:
         return ()
     with _lock:   # one tokenizer per process; Sudachi's is not documented as thread-safe
-        morphemes = [(m.surface(), *_reading(m), m.part_of_speech()[0]) for m in _tokenizer().tokenize(folded)]
+        morphemes = [(m.surface(), *_reading(m), m.part_of_speech()[0], n > 0 and k == 0)
+                     for n, part in enumerate(parts) for k, m in enumerate(_tokenizer().tokenize(part))]
     out, pos = [], 0
-    for surface, reading, numeral, part in morphemes:
-        out.append(Token(surface, reading, part, numeral, pos, pos + len(reading)))
+    for surface, reading, numeral, part, spaced in morphemes:
+        if part == "補助記号" and reading:
+            reading = _sound(reading, out[-1].reading if out else "")
+        out.append(Token(surface, reading, part, numeral, pos, pos + len(reading), spaced))
         pos += len(reading)
     return tuple(out)
 

@@ -18,7 +18,7 @@ from typing import Collection, Iterable, Mapping, Sequence
 
 from core.errors import DomainError
 from understanding.catalogue import _index, _rows
-from understanding.lexicon import reading_spans
+from understanding.lexicon import read
 from understanding.resolver import resolve
 from understanding.result import Ambiguity, Choice, Entry, Item, Understood
 from understanding.scanner import _STRONG, INTENT_ORDER, _intent_of, _mentions, normalise, scan
@@ -33,12 +33,12 @@ def understand(catalogue: Sequence[Entry] | Iterable[Entry], text: str, *,
     ``shown``: the products on the screen or in the list just heard; of two that fit the words, the
     one the resident is looking at (or listening to) is the one meant."""
     index = _index(_rows(catalogue))
-    said, spans = reading_spans(text, index.written)
+    said, spans, breaks = read(text, index.written)
     starts, ends = frozenset(s for s, _, _ in spans), frozenset(e for _, e, _ in spans)
     basket = dict(basket or {})
     if not said:
         return Understood("unknown", text=text)
-    hits = _mentions(said, index, starts, ends)
+    hits = _mentions(said, index, starts, ends, breaks)
     intent = _intent_of(said)
     # 「人と話したい」 has 花 (はな) in it, 「いつもの注文」 and 「注文の確認」 no product at all: these
     # intents win over a product word; cancel, order and greetings do not (「大根をキャンセル」).

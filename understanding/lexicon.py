@@ -41,17 +41,30 @@ def has_kanji(word: str) -> bool:
 
 def reading_spans(text: str, written: Mapping[str, str] | None = None
                   ) -> tuple[str, tuple[tuple[int, int, str], ...]]:
-    """The clean reading and its words (Sudachi's tokens) as (start, end, as written).
+    """The clean reading and its words (Sudachi's tokens) as (start, end, as written); see ``read``."""
+    said, spans, _ = read(text, written)
+    return said, spans
+
+
+def read(text: str, written: Mapping[str, str] | None = None
+         ) -> tuple[str, tuple[tuple[int, int, str], ...], frozenset[int]]:
+    """The clean reading, its words (Sudachi's tokens) as (start, end, as written), and where in the
+    reading the resident typed a space (a word boundary no product word spans).
 
     ``written``: known words in kanji (folded) → their reading. Sudachi picks a kanji word's reading
     from its neighbours (「大根」 alone is だいこん, but おおね in 「大根さんぼん」「大根ばなな」), so a
     word written exactly as a product or synonym is read the way that word reads alone, whatever the
     context; the longest run of tokens that spells one wins."""
-    parts = [(token.surface, _clean_token(token.reading)) for token in tokens(text)]
-    out, spans, pos, i = [], [], 0, 0
+    words = tokens(text)
+    parts = [(token.surface, _clean_token(token.reading)) for token in words]
+    out, spans, breaks, pos, i = [], [], set(), 0, 0
     while i < len(parts):
         surface, part = parts[i]
-        for j in range(min(len(parts), i + _LONGEST_WORD), i, -1):
+        if words[i].spaced:
+            breaks.add(pos)
+        # A run of tokens is one written word only within what was typed without a space.
+        longest = next((k for k in range(i + 1, len(parts)) if words[k].spaced), len(parts))
+        for j in range(min(longest, i + _LONGEST_WORD), i, -1):
             run = "".join(s for s, _ in parts[i:j])
             if written and run in written:
                 surface, part, i = run, written[run], j
@@ -63,7 +76,7 @@ def reading_spans(text: str, written: Mapping[str, str] | None = None
         spans.append((pos, pos + len(part), surface))
         pos += len(part)
         out.append(part)
-    return "".join(out), tuple(spans)
+    return "".join(out), tuple(spans), frozenset(breaks)
 
 
 def reading_with_bounds(text: str) -> tuple[str, frozenset[int], frozenset[int]]:

@@ -17,6 +17,7 @@ from understanding.catalogue import _Index, _Target, loose
 from understanding.lexicon import canonical_counter, clean_reading
 
 
+# What each intent means for the resident, and the shops/menu rule for "what is there?": words.csv.
 INTENT_ORDER = ("talk_to_person", "cancel", "check", "usual", "help", "menu", "basket", "shops", "back", "greet")
 # These win over a product word (「人と話したい」 has 花 in it); cancel, order and greetings do not.
 _STRONG = ("talk_to_person", "check", "usual", "help", "menu")
@@ -41,7 +42,7 @@ def _w(kind: str) -> tuple[str, ...]:
 # that count only before a number: 入り of 「10個入りを1パック」, お typed for を (「だいこんお2本」), and
 # the Yamagata/Tohoku object particle ば for を (「キャベツば1玉けろ」「だいこんばごほん」); ば also
 # begins ばなな, ばら, ばんそうこう. "A number" is what ``quantities`` reads as one, not a list kept here.
-_PLAIN_PARTICLES = re.compile(r"^(?:を|は(?!ず|ん|っ)|が|も(?!う)|、|,|。|・|って|っていう|というの|のほう)+")
+_PLAIN_PARTICLES = re.compile(r"^(?:を|は(?!ず|ん|っ)|が|も(?!う)|、|,|。|・|って|っていう|というの|のほう)")
 _BEFORE_A_NUMBER = re.compile(r"^(?:いり(?:の|を|で)?|お|ば)")
 
 
@@ -61,7 +62,9 @@ def _strip_particles(text: str, at: int = 0, starts: frozenset[int] = frozenset(
     whole, previous = len(text), None
     while previous != text:
         previous = text
-        text = _PLAIN_PARTICLES.sub("", text)
+        if _number_ahead(text, at + whole - len(text), starts):
+            break   # the は of 「はち」 (8) after 「りんごば」 is the number, not a particle
+        text = _PLAIN_PARTICLES.sub("", text)    # one at a time, so that the check above sees each
         head = _BEFORE_A_NUMBER.match(text)
         if head and _number_ahead(text[head.end():], at + whole - len(text) + head.end(), starts):
             text = text[head.end():]
@@ -133,7 +136,8 @@ class _Said:
 
 
 def _mentions(said: str, index: _Index, starts: frozenset[int] = frozenset(),
-              ends: frozenset[int] = frozenset()) -> list[tuple[int, int, _Target]]:
+              ends: frozenset[int] = frozenset(), breaks: frozenset[int] = frozenset()
+              ) -> list[tuple[int, int, _Target]]:
     relaxed = loose(said)
     hits, pos = [], 0
     while pos < len(said):
@@ -146,6 +150,9 @@ def _mentions(said: str, index: _Index, starts: frozenset[int] = frozenset(),
         for key, target in index.keys:
             # A short word counts only as a whole word: the かし (菓子) in 「ついかして」 does not.
             if len(key) <= 3 and starts and (pos not in starts or pos + len(key) not in ends):
+                continue
+            # Nor across a space the resident typed: 「りんごば なな」 is りんご ば なな, not ばなな.
+            if len(key) <= 3 and any(pos < b < pos + len(key) for b in breaks):
                 continue
             if (relaxed if len(key) >= 3 else said).startswith(key, pos):
                 hits.append((pos, pos + len(key), target))

@@ -5,7 +5,9 @@ state (``core.models.Conversation.state``, the same JSON dict on LINE and on the
 names one of the question's products), the channel reads the waiting words again with ``understand``
 and goes on: the next question, or straight into the basket. The resident never repeats them. An
 answer about some other product (the resident went elsewhere) does not resume them, and the next
-thing the resident says about items replaces them.
+thing the resident says about items replaces them. Abandoning the question drops them (``keep_for``):
+any tap that is not an answer to it, such as a menu item, another flow, or a product card tapped
+after leaving the question, so that an old waiting word cannot come back late.
 """
 
 from __future__ import annotations
@@ -32,6 +34,15 @@ def hold(state: MutableMapping[str, Any], said: Understood, carried: Sequence[st
 
 def drop(state: MutableMapping[str, Any]) -> None:
     state.pop(KEY, None)
+
+
+def keep_for(state: MutableMapping[str, Any], product_id: int | None) -> None:
+    """A tap while words wait: only an answer about one of the question's products (``product_id``)
+    keeps them, for ``take_after``. Any other tap (a menu item, another flow, an old button in the
+    chat) abandons the question, and its waiting words with it: they never come back late."""
+    held = state.get(KEY) or {}
+    if product_id is None or int(product_id) not in {int(p) for p in held.get("after") or []}:
+        drop(state)
 
 
 def take_after(state: MutableMapping[str, Any], product_id: int) -> list[str]:

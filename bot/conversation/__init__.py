@@ -21,6 +21,7 @@ from core.inputs import db_int
 from links.roles import LineRoles, line_roles, open_line_conversation
 from orders.placing import MAX_QUANTITY
 from residents.service import family_link_id, residents_for_family
+from understanding import waiting
 
 __all__ = ["handle"]
 
@@ -136,6 +137,11 @@ def _action(ctx: Ctx, d: Mapping[str, str]) -> list[Message]:
     if action == "menu":
         ctx.set_basket(ctx.basket() if not ctx.state.get("changing") else [])
         ctx.state.pop("changing", None)
+    # Only the open question's own answer (a quantity or a choice tapped on its screen) keeps the
+    # products waiting behind it; any other tap abandons it (understanding.waiting.keep_for).
+    step = ctx.state.get("step")
+    answering = (action in ("add", "set") and step in ("qty", "ask")) or (action == "qty" and step == "ask")
+    waiting.keep_for(ctx.state, _int(d.get("p")) if answering else None)
     return _customer_action(ctx, action, d) or common.not_understood(ctx)
 
 
