@@ -9,11 +9,18 @@
 
 Each order flow uses a resident of its own (``plan.json`` from ``benchmarks.load_seed``), so every
 confirmed flow must be exactly one order. What was sent and answered 2xx is written to ``sent.json``
-at the end for ``benchmarks.load_check``. Environment: ``LOAD_DIR`` (plan.json, sent.json),
+at the end for ``benchmarks.load_check``; so is each order step whose answer never came or was not 200
+(``maybe_orders``: cut off when locust stops at ``--run-time``, or a failure), which may have placed
+its order (at most once) or not. Environment: ``LOAD_DIR`` (plan.json, sent.json),
 ``LINE_CHANNEL_SECRET``, ``TWILIO_AUTH_TOKEN``, ``PUBLIC_BASE_URL`` (what Twilio signs).
 
 * Drivers: a planned run's page (its link from ``plan_day``), then 完了 on its next stop; once every
   stop is recorded, taps repeat (a no-op by design: the same outcome twice changes nothing).
+
+Cookies: with ``OTODOKE_ENV=production`` the session cookie is ``Secure``, and locust's cookie jar
+(geventhttpclient) does not send a Secure cookie over the loopback's plain http; so every session cookie
+is sent by hand as a ``Cookie`` header, as a browser over https would send it. Paths with a query are
+built with ``urlencode`` (the client sends the request line as latin-1: non-ASCII must be %-encoded).
 """
 
 from __future__ import annotations
@@ -24,9 +31,11 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 from xml.etree import ElementTree
 
 from locust import FastHttpUser, between, events, task
@@ -43,7 +52,8 @@ PUBLIC = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
 # Each resident is handed out once; a user that runs out stops ordering (the seed has plenty for 2 min).
 _line_pool = iter(PLAN.get("line_users", []))
 _phone_pool = iter(PLAN.get("phones", []))
-SENT: dict[str, list[str]] = {"line_events": [], "line_orders": [], "phone_orders": [], "call_sids": []}
+SENT: dict[str, list[str]] = {"line_events": [], "line_orders": [], "phone_orders": [], "call_sids": [],
+                              "maybe_orders": []}
 _stock = itertools.count(1000)
 _driver_seq = itertools.count()
 
@@ -81,8 +91,11 @@ class LineResident(FastHttpUser):
         if user is None:
             return
         text = {"type": "text", "id": str(time.time_ns()), "quoteToken": "q", "text": "大根2本とりんご1個"}
-        if self._post(user, "LINE text order", message=text) and \
-                self._post(user, "LINE confirm", postback="a=confirm&w=pm"):
+        if not self._post(user, "LINE text order", message=text):
+            return
+        with _order_step(user) as placed:
+            placed.append(self._post(user, "LINE confirm", postback="a=confirm&w=pm"))
+        if placed[0]:
             SENT["line_orders"].append(user)
 
 
@@ -117,8 +130,9 @@ class PhoneCaller(FastHttpUser):
                 return
             action = self._step(label, action, sid, phone, Digits=keys)
         if action is not None and action:
-            confirmed = self._step("phone confirm", action, sid, phone, Digits="1")
-            if confirmed is not None:
+            with _order_step(phone) as placed:
+                placed.append(self._step("phone confirm", action, sid, phone, Digits="1") is not None)
+            if placed[0]:
                 SENT["phone_orders"].append(phone)
 
 
@@ -130,6 +144,7 @@ class _Staff(FastHttpUser):
         self.cookie = f"{PLAN['cookie_name']}={PLAN['sessions'][self.role]}"
 
     def get(self, path: str, name: str) -> str:
+        path.encode("ascii")    # a non-ASCII path fails here, loudly, not inside the client
         # No allow_redirects=False: with this locust/geventhttpclient pair it raises AttributeError
         # ('redirect_resonse_codes'); a broken session shows as the sign-in page instead.
         with self.client.get(path, name=name, headers={"Cookie": self.cookie}, catch_response=True) as response:
@@ -168,7 +183,7 @@ class Coordinator(_Staff):
 
     @task
     def residents(self) -> None:
-        self.get("/staff/residents?q=電話1", "staff residents")
+        self.get("/staff/residents?" + urlencode({"q": "電話1"}), "staff residents")
 
 
 class DriverTaps(FastHttpUser):
@@ -179,23 +194,56 @@ class DriverTaps(FastHttpUser):
         runs = PLAN.get("driver_runs") or []
         self.run = runs[next(_driver_seq) % len(runs)] if runs else None
         self.stops = itertools.cycle(self.run["stops"]) if self.run and self.run["stops"] else None
+        self.cookie = ""    # the run page's anonymous session (its CSRF token), sent by hand: see the top
 
     @task
     def tap(self) -> None:
         if self.run is None or self.stops is None:
             return
-        # The run page's anonymous session (CSRF) rides in locust's cookie jar, which FastHttpUser
-        # sends to http too.
         path = urlsplit(self.run["link"]).path
-        with self.client.get(path, name="driver run page", catch_response=True) as response:
+        with self.client.get(path, name="driver run page", headers=self._cookie_header(),
+                             catch_response=True) as response:
+            self._keep_session(response)
             token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', response.text or "")
             if response.status_code != 200 or not token:
                 response.failure(f"status {response.status_code}")
                 return
         with self.client.post(f"{path}/stops/{next(self.stops)}", name="driver stop done",
-                              data={"outcome": "done", "csrf_token": token.group(1)}, catch_response=True) as response:
+                              data={"outcome": "done", "csrf_token": token.group(1)},
+                              headers=self._cookie_header(), catch_response=True) as response:
+            self._keep_session(response)
             if response.status_code != 200:     # the redirect back to the run page, followed
                 response.failure(f"status {response.status_code}")
+
+
+    def _cookie_header(self) -> dict[str, str]:
+        return {"Cookie": self.cookie} if self.cookie else {}
+
+    def _keep_session(self, response: Any) -> None:
+        # Flask sets the cookie only when the session changes (the first page makes the CSRF token).
+        for header in _set_cookies(response):
+            if header.startswith(PLAN.get("cookie_name", "session") + "="):
+                self.cookie = header.split(";", 1)[0]
+
+
+def _set_cookies(response: Any) -> list[str]:
+    headers = response.headers
+    if hasattr(headers, "get_all"):     # geventhttpclient's Headers: one entry per Set-Cookie
+        return list(headers.get_all("Set-Cookie") or [])
+    value = headers.get("Set-Cookie")
+    return list(value) if isinstance(value, list) else [value] if value else []
+
+
+@contextmanager
+def _order_step(ref: str) -> Iterator[list[bool]]:
+    """Around the request that places an order: until its answer is read the ref is a "maybe" (locust
+    kills users mid-request at the end of ``--run-time``, and then no code after the request runs);
+    the caller appends True when the answer says the order was placed, False otherwise."""
+    SENT["maybe_orders"].append(ref)
+    placed: list[bool] = []
+    yield placed
+    if placed and placed[0]:
+        SENT["maybe_orders"].remove(ref)
 
 
 @events.test_stop.add_listener

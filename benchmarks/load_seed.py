@@ -9,10 +9,10 @@ Staff sessions: the topology runs with ``OTODOKE_ENV=production``, where the ses
 ``Secure`` and so never travels over the loopback's plain http. Rather than weaken that setting, the
 sessions are made here the way the sign-in view makes them (``login_user`` then Flask's own signed
 session cookie, with the CSRF token Flask-WTF keeps in it), with the topology's secret key, which this
-machine's ``instance/prod_local_secret`` holds. Locust then sends that cookie as a header. The sign-in
+machine's ``prod_local_secret`` holds (in run_prod_local.sh's PROD_LOCAL_DIR). Locust then sends that cookie as a header. The sign-in
 pages themselves (argon2, TOTP) are not part of this load; they are throttled by design anyway.
 
-    python -m benchmarks.load_seed --db URL --secret-file instance/prod_local_secret --out DIR
+    python -m benchmarks.load_seed --db URL --secret-file instance/load/topology/prod_local_secret --out DIR
 """
 
 from __future__ import annotations

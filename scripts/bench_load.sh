@@ -5,8 +5,10 @@
 #   LOAD_TIME (2m)  LOAD_USERS (120)  LOAD_SPAWN (20/s)  LOAD_PORT (8610)
 #   LOAD_TOPOLOGY ("--web 2 --threads 4 --workers 2")   LOAD_DB (postgresql://postgres@127.0.0.1:5432/otodoke_load)
 #   LOAD_JOBS_DB (11: the Redis database of the bench's job queue, apart from run-prod-local's 3)
-# The database named by LOAD_DB is dropped and made again, and the Redis database LOAD_JOBS_DB emptied:
-# never point them at ones you keep.
+#   LOAD_DIR (instance/load: the run's files, and the topology's pid files and secret in LOAD_DIR/topology)
+# The database named by LOAD_DB is dropped and made again, the Redis database LOAD_JOBS_DB emptied and
+# LOAD_DIR removed: never point them at ones you keep. Two runs at once need a LOAD_PORT, LOAD_DB,
+# LOAD_JOBS_DB and LOAD_DIR each.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=.venv/bin
@@ -14,8 +16,9 @@ TIME="${LOAD_TIME:-2m}" USERS="${LOAD_USERS:-120}" SPAWN="${LOAD_SPAWN:-20}" POR
 TOPOLOGY="${LOAD_TOPOLOGY:---web 2 --threads 4 --workers 2}"
 DB="${LOAD_DB:-postgresql://postgres@127.0.0.1:5432/otodoke_load}"
 JOBS_DB="${LOAD_JOBS_DB:-11}"
-DIR=instance/load
-rm -rf "$DIR"; mkdir -p "$DIR"
+DIR="${LOAD_DIR:-instance/load}"
+STATE="$DIR/topology"     # run_prod_local.sh's pid files and secret, apart from a run-prod-local's instance/
+rm -rf "$DIR"; mkdir -p "$STATE"
 if (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; then echo "port $PORT is in use (LOAD_PORT)" >&2; exit 1; fi
 
 DB_NAME="${DB##*/}"
@@ -50,20 +53,22 @@ export TWILIO_API_BASE_URL="$(cat "$DIR/twilio_url")"
 export PUBLIC_BASE_URL="http://127.0.0.1:$PORT" LOAD_DIR="$DIR" PYTHONPATH=.
 
 # shellcheck disable=SC2086
-PROD_DB="$DB" bash scripts/run_prod_local.sh $TOPOLOGY --port "$PORT" > "$DIR/topology.log" 2>&1 &
+PROD_DB="$DB" PROD_LOCAL_DIR="$STATE" bash scripts/run_prod_local.sh $TOPOLOGY --port "$PORT" > "$DIR/topology.log" 2>&1 &
 PIDS+=($!)
-for _ in $(seq 150); do
-  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/health" 2>/dev/null && break; sleep 0.2
+# Up to LOAD_BOOT_S (90) seconds for the gunicorn processes to import the app: a busy machine takes more than 30.
+BOOT_DEADLINE=$((SECONDS + ${LOAD_BOOT_S:-90}))
+while ((SECONDS < BOOT_DEADLINE)); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$PORT/health" 2>/dev/null && break; sleep 0.5
 done
 curl -fsS -o /dev/null "http://127.0.0.1:$PORT/health" || { echo "topology did not come up:"; cat "$DIR/topology.log"; exit 1; }
-$VENV/python -m benchmarks.load_seed --db "$DB" --jobs "$JOBS_URL" --secret-file instance/prod_local_secret --out "$DIR"
+$VENV/python -m benchmarks.load_seed --db "$DB" --jobs "$JOBS_URL" --secret-file "$STATE/prod_local_secret" --out "$DIR"
 
 echo "uptime before: $(uptime)"
-cpu_before=$($VENV/python -m benchmarks.load_check cpu instance)
+cpu_before=$($VENV/python -m benchmarks.load_check cpu "$STATE")
 $VENV/locust -f benchmarks/load.py --headless --users "$USERS" --spawn-rate "$SPAWN" --run-time "$TIME" \
   --host "http://127.0.0.1:$PORT" --csv "$DIR/stats" --only-summary --loglevel WARNING > "$DIR/locust.log" 2>&1 || true
 echo "uptime after:  $(uptime)"
-cpu_after=$($VENV/python -m benchmarks.load_check cpu instance)
+cpu_after=$($VENV/python -m benchmarks.load_check cpu "$STATE")
 echo "locust: $USERS users, spawn $SPAWN/s, $TIME; topology: $TOPOLOGY; $(nproc) cores"
 # Reconcile while the workers still run: the outbox drains first, then the database is counted.
 rc=0

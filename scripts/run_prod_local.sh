@@ -4,14 +4,15 @@
 #   --web N       gunicorn processes (default 2)      --threads N  threads each (default 2, gthread)
 #   --workers N   `otodoke worker` processes (default 2)
 #   --port P      (default 8000)                      --sandboxes  turn the LINE/phone sandboxes on
-#   --stop        stop a running instance (instance/prod_local.pid)
+#   --stop        stop a running instance ($PROD_LOCAL_DIR/prod_local.pid)
 # Environment: PROD_DB (default postgresql://postgres@127.0.0.1:5432/otodoke_prod_local),
-# JOBS_URL (default redis://127.0.0.1:6379/3); LINE_*/TWILIO_* are passed through as set.
+# JOBS_URL (default redis://127.0.0.1:6379/3), PROD_LOCAL_DIR (default instance: the pid files and the
+# generated secret key, so two instances from one checkout each need their own); LINE_*/TWILIO_* as set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WEB=2 THREADS=2 WORKERS=2 PORT=8000 SANDBOXES=0 STOP=0 CHECK=0
-usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --web) WEB="${2:?}"; shift 2 ;;
@@ -29,8 +30,9 @@ for n in "$WEB" "$THREADS" "$WORKERS" "$PORT"; do
   [[ "$n" =~ ^[1-9][0-9]*$ ]] || { echo "not a positive number: $n" >&2; exit 2; }
 done
 
-mkdir -p instance
-PIDFILE=instance/prod_local.pid
+STATE="${PROD_LOCAL_DIR:-instance}"
+mkdir -p "$STATE"
+PIDFILE="$STATE/prod_local.pid"
 if [[ $STOP == 1 ]]; then
   [[ -f $PIDFILE ]] || { echo "not running (no $PIDFILE)"; exit 0; }
   while read -r pid; do kill "$pid" 2>/dev/null || true; done < "$PIDFILE"
@@ -42,8 +44,8 @@ export OTODOKE_ENV=production
 export DATABASE_URL="$DB_URL"
 export JOBS_URL="${JOBS_URL:-redis://127.0.0.1:6379/3}"
 export PUBLIC_BASE_URL="${PUBLIC_BASE_URL:-http://127.0.0.1:$PORT}"
-# A generated secret kept in instance/ (never committed): sessions and signed links survive restarts.
-SECRET_FILE=instance/prod_local_secret
+# A generated secret kept in $STATE (instance/, never committed): sessions and signed links survive restarts.
+SECRET_FILE="$STATE/prod_local_secret"
 [[ -s $SECRET_FILE ]] || { umask 077; python3 -c 'import secrets; print(secrets.token_urlsafe(48))' > "$SECRET_FILE"; }
 export SECRET_KEY="$(cat "$SECRET_FILE")"
 if [[ $SANDBOXES == 1 ]]; then export LINE_SANDBOX=1 TWILIO_SANDBOX=1; else export LINE_SANDBOX=0 TWILIO_SANDBOX=0; fi
@@ -51,6 +53,7 @@ if [[ $SANDBOXES == 1 ]]; then export LINE_SANDBOX=1 TWILIO_SANDBOX=1; else expo
 if [[ $CHECK == 1 ]]; then
   echo "web=$WEB threads=$THREADS workers=$WORKERS port=$PORT sandboxes=$SANDBOXES"
   echo "DATABASE_URL=$DATABASE_URL JOBS_URL=$JOBS_URL OTODOKE_ENV=$OTODOKE_ENV"
+  echo "PIDFILE=$PIDFILE SECRET_FILE=$SECRET_FILE"
   exit 0
 fi
 [[ -f $PIDFILE ]] && { echo "already running? $PIDFILE exists (use --stop)" >&2; exit 1; }
@@ -76,7 +79,7 @@ for ((i = 0; i < WEB; i++)); do
   # binds the same port with SO_REUSEPORT so the kernel spreads connections between them.
   "$VENV/gunicorn" --config python:otodoke.gunicorn_conf --workers 1 --threads "$THREADS" \
     --worker-class gthread --reuse-port --bind "127.0.0.1:$PORT" --access-logfile /dev/null \
-    --pid "instance/prod_local_web$i.pid" 'otodoke:create_app()' &
+    --pid "$STATE/prod_local_web$i.pid" 'otodoke:create_app()' &
   PIDS+=($!)
 done
 for ((i = 0; i < WORKERS; i++)); do

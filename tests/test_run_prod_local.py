@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
@@ -30,3 +31,10 @@ def test_bad_options_are_refused() -> None:
     assert _run("--workers", "two", "--print-config").returncode == 2
     unknown = _run("--frobnicate")
     assert unknown.returncode == 2 and "unknown option" in unknown.stderr
+
+
+def test_the_pid_files_and_secret_go_where_prod_local_dir_says(tmp_path: Path) -> None:
+    # Two instances from one checkout (a bench beside a run-prod-local) must not share pid files or key.
+    out = subprocess.run(["bash", str(SCRIPT), "--print-config"], capture_output=True, text=True, timeout=30,
+                         env={**os.environ, "PROD_LOCAL_DIR": str(tmp_path / "state")})
+    assert f"PIDFILE={tmp_path}/state/prod_local.pid SECRET_FILE={tmp_path}/state/prod_local_secret" in out.stdout
