@@ -167,25 +167,3 @@ def test_the_route_sheet_says_why_the_van_goes_back_to_the_shop(app, session) ->
     assert [c.name for c in calls] == ["みどり直売所", "みどり直売所"]
     assert calls[0].notes == ""
     assert calls[1].notes == f"1回目（{calls[0].time}）にまとめて積むと荷台に入りきらないため、もう一度寄ります。"
-
-
-def test_the_model_charges_each_arrival_at_a_shop_its_parking() -> None:
-    """The search's arc cost includes a shop's setup (in metres at the matrix's speed) on every arc that
-    arrives at a pickup from another place, so a second call in one trip costs the search its parking
-    too, not only its driving; legs at the same shop, doors and the way home are not charged again."""
-    from delivery.solver.nodes import build_nodes   # lazy: only this test looks inside the engine's nodes
-
-    m = line([0, 10, 30])                     # depot, shop, door; 1 cost unit per second of travel
-    van = Vehicle("v", 0, 0, TimeWindow(0, 10_000), (10,))
-    stops = (Stop("p1", 1, "pickup", demand=(1,)), Stop("p2", 1, "pickup", demand=(1,)),
-             Stop("d1", 2, demand=(1,), pickup="p1"), Stop("d2", 2, demand=(1,), pickup="p2"))
-    nodes = build_nodes(RoutingProblem((van,), stops, m, m, setup_s=(0, 15, 7)), stops)
-    depot = nodes.starts[0]
-    assert nodes.cost[depot][0] == 10 + 15      # depot → shop: driving and parking
-    assert nodes.cost[2][1] == 20 + 15          # back from the door to the shop: a second call, charged
-    assert nodes.cost[0][1] == 0                # the next leg of the same call
-    assert nodes.cost[1][2] == 20               # shop → door: doors keep their distance
-    assert nodes.cost[3][depot] == 30           # home
-    # without setup times (the academic sets) the cost is the distance
-    plain = build_nodes(RoutingProblem((van,), stops, m, m), stops)
-    assert plain.cost[depot][0] == 10 and plain.cost[2][1] == 20

@@ -58,28 +58,6 @@ def big_penalty(problem: RoutingProblem) -> int:
     return 10 * (2 * worst_arc * (len(problem.stops) + len(problem.vehicles) + 1) + fixed) + 1_000_000
 
 
-# Whether the arc cost charges each arrival at a shop its parking and walking in (``setup_s``, turned
-# into metres at the matrix's own speed). The time dimension already pays it once per call, but the
-# objective was distance alone, so a second call at a shop in one trip cost the search nothing more
-# than its driving; priced, collecting everything in one call is the cheaper plan wherever the
-# windows and crates allow it, the same bound ``whole._fold_pays`` uses afterwards (issue #9).
-PRICE_SHOP_CALLS = True
-
-
-def _call_cost(stops: tuple[Stop, ...], base: int, setup: np.ndarray, loc_cost: np.ndarray,
-               loc_travel: np.ndarray) -> np.ndarray:
-    """Per arc, the setup at its head in cost units when the head is a pickup reached from elsewhere."""
-    moving = loc_travel > 0
-    if not moving.any():
-        return np.zeros_like(setup)
-    per_s = float(loc_cost[moving].sum()) / float(loc_travel[moving].sum())
-    out = np.zeros_like(setup)
-    pickups = [i for i, s in enumerate(stops) if s.kind == "pickup"]
-    out[:, pickups] = np.rint(setup[:, pickups] * per_s).astype(np.int64)
-    out[:, base:] = 0
-    return out
-
-
 def build_nodes(problem: RoutingProblem, stops: tuple[Stop, ...]) -> Nodes:
     depot_locations = tuple(sorted({v.start_location for v in problem.vehicles} | {v.end_location for v in problem.vehicles}))
     base = len(stops)
@@ -96,8 +74,6 @@ def build_nodes(problem: RoutingProblem, stops: tuple[Stop, ...]) -> Nodes:
     setup[:, base:] = 0  # no setup when coming home
     time = service[:, None] + travel + setup
     np.fill_diagonal(time, 0)
-    if PRICE_SHOP_CALLS:
-        cost = cost + _call_cost(stops, base, setup, loc_cost, loc_travel)
     np.fill_diagonal(cost, 0)
     big = big_penalty(problem)
     penalties = tuple(big if s.penalty is None else s.penalty for s in stops)
