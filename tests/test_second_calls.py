@@ -125,6 +125,25 @@ def test_without_room_to_mend_the_late_shop_is_the_reason_given(monkeypatch) -> 
     assert [c.stop_id for c in routes[0].second_calls] == ["p2"]
 
 
+def test_a_second_call_with_several_pickups_folds_up_whole_and_mends_the_late_shop() -> None:
+    """As above, but the second call at A collects two orders (p2, p3 for door 2). Moving one pickup
+    up at a time leaves as many calls after the step, so the mend it needs (C's call moved up) was
+    refused as no progress and the second call stayed as "longer" (the route sheet's 「…km長く」: the
+    pilot's Friday, seed 1). Moving the whole call up and mending makes one call at A, and drives less."""
+    m = line([0, 10, 30, 12, 14, 11])
+    van = Vehicle("v", 0, 0, TimeWindow(0, 10_000), (10,))
+    stops = (Stop("p1", 1, "pickup", demand=(1,), service_s=5), Stop("d1", 2, demand=(1,), pickup="p1"),
+             Stop("pC", 3, "pickup", demand=(1,), window=TimeWindow(0, 55)), Stop("dC", 4, demand=(1,), pickup="pC"),
+             Stop("p2", 1, "pickup", demand=(1,), service_s=5), Stop("p3", 1, "pickup", demand=(1,), service_s=5),
+             Stop("d2", 5, demand=(1,), pickup="p2"), Stop("d3", 5, demand=(1,), pickup="p3"))
+    problem = RoutingProblem((van,), stops, m, m)
+    routes, unserved = make_whole(problem, [list(stops)])
+    assert unserved == set()
+    assert [v.stop_id for v in routes[0].visits] == ["p1", "p2", "p3", "pC", "d1", "dC", "d2", "d3"]
+    assert routes[0].second_calls == ()
+    assert routes[0].distance == 60   # the engine's route drove 66
+
+
 def test_the_route_sheet_says_why_the_van_goes_back_to_the_shop(app, session) -> None:
     """One small van (one crate: 8 items) and two neighbours who each buy 5 radishes at one farm stand:
     the van cannot carry 10, so it calls twice, and the second call says why."""

@@ -215,8 +215,29 @@ def _call_at(route: list[Stop], k: int) -> tuple[int, int]:
 
 def _folds(route: list[Stop], i: int, j: int) -> tuple[list[Stop], ...]:
     """The ways tried to fold the call at ``i`` into the earlier call at the same shop at ``j``, in
-    the order tried: the later goods up, the earlier call down, the earlier call down with its doors."""
-    return _pull_up(route, i, j), _push_down(route, j, i), _push_down_with_doors(route, j, i)
+    the order tried: the whole later call up (when it has several pickups), its first pickup up, the
+    earlier call down, the earlier call down with its doors."""
+    one = _pull_up(route, i, j)
+    whole_call = _pull_up_call(route, i, j)
+    ups = (whole_call, one) if whole_call != one else (one,)
+    return *ups, _push_down(route, j, i), _push_down_with_doors(route, j, i)
+
+
+def _pull_up_call(route: list[Stop], i: int, j: int) -> list[Stop]:
+    """``route`` with every pickup of the later call starting at ``i`` moved into the earlier call at
+    ``j`` at once. Moving them one at a time leaves as many calls after each step, so a step that
+    needs a mend (collecting more first makes another shop late) is refused as no progress: on the
+    pilot's Friday (seed 1) a two-pickup second call stayed, shown as 12.4 km longer, where calling
+    once drove about 1 km more."""
+    a, b = _call_at(route, i)
+    block = [s for s in route[i:b] if s.kind == "pickup"]
+    if len(block) != b - i:
+        return _pull_up(route, i, j)
+    rest = route[:i] + route[b:]
+    at = j + 1
+    while at < len(rest) and rest[at].location == route[i].location:
+        at += 1
+    return rest[:at] + block + rest[at:]
 
 
 def _pull_up(route: list[Stop], i: int, j: int) -> list[Stop]:
