@@ -183,8 +183,8 @@ def _remove_empty_run(session: Session, plan: Plan, run: Run, *, actor: str, now
     """Delete a run the move left without a stop, so the van is idle again (「空き」 in the choices, no
     0 km row on the dashboard, no empty route for its driver). The audit entry is the run's tombstone:
     the driver's old link reads it to say the run is gone and point to their current one
-    (``delivery.runs.removed_run``). Run ids are never reused (``Run.__table_args__``), so that link
-    cannot open a later run."""
+    (``delivery.runs.removed_run``). Known gap: SQLite may give the deleted id to the next run
+    (max(rowid) + 1), and the old link then opens that run; PostgreSQL's sequence never reuses it."""
     audit.record(session, at=now, actor=actor, channel="staff", action="plan.run_removed",
                  subject_type="run", subject_id=run.id, plan_id=plan.id, vehicle_id=run.vehicle_id,
                  driver_id=run.driver_id, delivery_date=plan.delivery_date.isoformat(), reason="no_stop_left")

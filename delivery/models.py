@@ -91,10 +91,6 @@ class Run(Base):
     """One vehicle's route for the day."""
 
     __tablename__ = "runs"
-    # A run emptied by a hand move is deleted (``delivery.by_hand``) while its driver still holds a link to
-    # its id: SQLite would hand that id to the next run (max(rowid) + 1), and the old link would open
-    # another driver's route. AUTOINCREMENT never reuses one (PostgreSQL's sequences never do).
-    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
