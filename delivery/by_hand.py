@@ -4,7 +4,8 @@ The order's pickups (one per shop it buys from) and its door stop are added at t
 run of the day's active plan, after the van's last stop and before it drives back: nobody else's ETA
 moves, so only the drivers, the shops concerned and this order's resident (and family) hear about it.
 A move takes the whole door (every order handed over there) off its van first; that van's other stops
-keep their times (it arrives early rather than late, and nobody is told a new time for nothing).
+keep their times (it arrives early rather than late, and nobody is told a new time for nothing); a van
+left with no stop at all loses its run, and is idle again.
 The door is then pinned to that van (``delivery.pins``): a later re-plan keeps it there, wherever on
 the run it fits best, until staff take the pin off (「固定を外す」). A van the plan left idle can be
 chosen too (``delivery.van_choices``): it gets an empty run first, then the door as on any run.
@@ -27,6 +28,7 @@ from delivery.notices import ShopLink, plan_messages
 from delivery.pins import pin_door
 from delivery.problem_builder import ServiceTimes
 from delivery.van_choices import Target, idle_vehicle, start_idle_run
+from orders.calendar import format_date_ja
 from orders.changes import get_order
 from orders.models import Order, OrderStatus
 from core import audit
@@ -97,7 +99,8 @@ def assign_by_hand(session: Session, *, order_id: int, to: Target, actor: str, n
 @dataclass(frozen=True)
 class Moved:
     run: Run               # the van it now rides on
-    source: Run            # the van it came off
+    source_vehicle: str    # the name of the van it came off
+    source_removed: bool   # that van's run had no stop left and was removed (the van is idle again)
     stop: RunStop          # the door, at the end of ``run``
     order_ids: list[int]   # every order handed over at that door (they move together)
     late: bool
@@ -148,7 +151,11 @@ def move_by_hand(session: Session, *, order_id: int, to: Target, actor: str, now
         stop.seq = seq
     saved_m = _saved_by_removal(source, route_before, source.stops, distances)
     source.distance_m = max(0, source.distance_m - saved_m)
-    session.flush()
+    source_name = source.vehicle.name
+    emptied = not source.stops
+    session.flush()     # the stops go first, their door rows with them, before the run itself
+    if emptied:
+        _remove_empty_run(session, plan, source, actor=actor, now=now)
 
     new_door, clock = _append_door(run, orders, *window, now=now, distances=distances, times=times)
     plan.total_distance_m = sum(r.distance_m for r in plan.runs)
@@ -161,11 +168,44 @@ def move_by_hand(session: Session, *, order_id: int, to: Target, actor: str, now
              vehicle_id=run.vehicle_id, actor=actor, now=now)
     # a fresh key per move (a row id can come back on SQLite once its row is deleted), so an order moved
     # there and back is told both times; the move is one transaction, so nothing can send it twice
-    queued = _queue_changes(session, f"plan:{plan.id}:move:{order_id}:{uuid4().hex[:12]}", before,
-                            plan_messages(session, plan, driver_link, shop_link), now)
+    key = f"plan:{plan.id}:move:{order_id}:{uuid4().hex[:12]}"
+    after = plan_messages(session, plan, driver_link, shop_link)
+    queued = _queue_changes(session, key, before, after, now)
+    if emptied:
+        queued += _queue_run_gone(session, key, before, after, plan.delivery_date, source_name, now)
     local_end = run.end_at.astimezone(JST).strftime("%H:%M")
-    return Moved(run, source, new_door, moved, late=clock.astimezone(JST).strftime("%H:%M") > window[1],
+    return Moved(run, source_name, emptied, new_door, moved,
+                 late=clock.astimezone(JST).strftime("%H:%M") > window[1],
                  past_shift=local_end > run.vehicle.shift_end, messages=queued)
+
+
+def _remove_empty_run(session: Session, plan: Plan, run: Run, *, actor: str, now: datetime) -> None:
+    """Delete a run the move left without a stop, so the van is idle again (「空き」 in the choices, no
+    0 km row on the dashboard, no empty route for its driver). The audit entry is the run's tombstone:
+    the driver's old link reads it to say the run is gone and point to their current one
+    (``delivery.runs.removed_run``). Known gap: SQLite may give the deleted id to the next run
+    (max(rowid) + 1), and the old link then opens that run; PostgreSQL's sequence never reuses it."""
+    audit.record(session, at=now, actor=actor, channel="staff", action="plan.run_removed",
+                 subject_type="run", subject_id=run.id, plan_id=plan.id, vehicle_id=run.vehicle_id,
+                 driver_id=run.driver_id, delivery_date=plan.delivery_date.isoformat(), reason="no_stop_left")
+    session.delete(run)
+    session.flush()
+    session.expire(plan, ["runs"])
+
+
+def _queue_run_gone(session: Session, key: str, before: dict[tuple[str, str, str], str],
+                    after: dict[tuple[str, str, str], str], day: date, vehicle_name: str, now: datetime) -> int:
+    """Tell the removed run's driver it is gone: without it they hold a route with a door on it."""
+    queued = 0
+    for channel, recipient, kind in sorted(k for k in before if k[2] == "driver_run" and k not in after):
+        text = (f"（更新）【配達ルート】{format_date_ja(day)} {vehicle_name}の便はなくなりました"
+                "（配達先がほかの車両に移りました）。出発しないでください。")
+        payload: dict[str, object] = ({"messages": [{"type": "text", "text": text}]}
+                                      if channel == "line" else {"body": text})
+        enqueue(session, channel=channel, recipient=recipient, kind=kind, payload=payload, now=now,
+                dedupe_key=f"{key}:run_gone:{channel}:{recipient}")
+        queued += 1
+    return queued
 
 
 def _target(session: Session, to: Target, delivery_date: date) -> tuple[Plan, Run | Vehicle]:

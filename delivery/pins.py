@@ -56,8 +56,9 @@ def unpin_if_door_empty(session: Session, *, delivery_date: date, resident_id: i
                         now: datetime) -> bool:
     """Take the door's pin off when no open order of the resident is left on ``delivery_date``.
 
-    Called in the same transaction as the cancel, the refusal at the door or the move that may have
-    emptied the door (``delivery.door_orders``, ``delivery.stops``, ``delivery.left_out_actions``).
+    Called in the same transaction as the cancel, the driver's outcome at the door (delivered, 不在 or
+    refused: the door's orders are no longer open either way) or the move that may have emptied the door
+    (``delivery.door_orders``, ``delivery.stops``, ``delivery.left_out_actions``).
     Done there, not as a filter at planning time: a filter would still find the pin live once the
     resident orders again for that day, and silently put that new order on the van the coordinator
     chose for the old one. True when a pin was taken off (audited)."""

@@ -3,14 +3,16 @@ revocation of a run's driver link. Functions take a session and never commit."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
+from core.models import AuditEntry
 from core.errors import NotFound
-from delivery.models import Plan, Run
+from delivery.models import Plan, Run, Vehicle
 
 
 def get_run(session: Session, run_id: int) -> Run | None:
@@ -37,3 +39,29 @@ def revoke_run_link(session: Session, *, run_id: int, actor: str, now: datetime)
     audit.record(session, at=now, actor=actor, channel="web", action="run.link_revoked",
                  subject_type="run", subject_id=run.id, link_version=run.link_version)
     return run
+
+
+@dataclass(frozen=True)
+class RemovedRun:
+    """A run deleted because a hand move left it with no stop: its day and van for the page's title, and
+    the same driver's (or, with no driver, the same van's) run in that day's active plan, if any."""
+    delivery_date: date
+    vehicle_name: str
+    current: Run | None
+
+
+def removed_run(session: Session, run_id: int) -> RemovedRun | None:
+    """What the driver's old link to ``run_id`` should say, read from the removal's audit entry (its
+    tombstone, ``delivery.by_hand``); None for a run that never was (the page's plain 404)."""
+    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "plan.run_removed",
+                                                     AuditEntry.subject_type == "run",
+                                                     AuditEntry.subject_id == str(run_id))).first()
+    if entry is None:
+        return None
+    day = date.fromisoformat(entry.data["delivery_date"])
+    driver_id, vehicle_id = entry.data.get("driver_id"), entry.data["vehicle_id"]
+    query = select(Run).join(Plan).where(Plan.delivery_date == day, Plan.active.is_(True))
+    query = query.where(Run.driver_id == driver_id) if driver_id is not None else query.where(
+        Run.vehicle_id == vehicle_id)
+    vehicle = session.get(Vehicle, vehicle_id)
+    return RemovedRun(day, vehicle.name if vehicle else "", session.scalars(query.order_by(Run.id)).first())

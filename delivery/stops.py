@@ -76,14 +76,15 @@ def record_stop_outcome(session: Session, *, stop_id: int, outcome: str, actor: 
             order.updated_at = now
         if outcome == "not_at_home" and orders:
             _welfare_notice(session, orders[0], stop, now)   # one notice per door, not per order
-        if outcome == "refused":
-            # A refusal cancels the door's orders, so it cleans up like any cancel
-            # (``delivery.door_orders``): a pin left behind would put the resident's next order for the
-            # day on the van chosen for the refused one.
-            session.flush()
-            for day, resident_id in sorted({(o.delivery_date, o.resident_id) for o in orders}):
-                unpin_if_door_empty(session, delivery_date=day, resident_id=resident_id, actor=actor,
-                                    channel=channel, now=now)
+        # Whatever the outcome (delivered, 不在, refused), the door has been visited and its orders are no
+        # longer open, so the coordinator's pin has done its job: it goes like any cancel's
+        # (``delivery.door_orders``). Left behind, it would keep counting in the dashboard's 「手動で固定」
+        # and put the resident's next order for the day on the van chosen for this one. A door with
+        # another open order that day (placed after the plan) keeps it: that order still needs the van.
+        session.flush()
+        for day, resident_id in sorted({(o.delivery_date, o.resident_id) for o in orders}):
+            unpin_if_door_empty(session, delivery_date=day, resident_id=resident_id, actor=actor,
+                                channel=channel, now=now)
     audit.record(session, at=now, actor=actor, channel=channel, action=f"stop.{outcome}",
                  subject_type="run_stop", subject_id=stop.id, order_ids=list(stop.order_ids), cash_yen=cash_yen)
     return stop

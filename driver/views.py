@@ -16,7 +16,7 @@ from core.db import db
 from core.errors import DomainError, NotFound
 from delivery.driver_links import driver_run
 from delivery.runner import driver_link
-from delivery.runs import driver_runs, get_run
+from delivery.runs import driver_runs, get_run, removed_run
 from delivery.sheets import RunSheet, run_sheet
 from delivery.stops import record_stop_outcome
 from orders.calendar import format_date_ja
@@ -41,6 +41,14 @@ def sheet_or_404(session: Session, run_id: int) -> RunSheet:
 def driver_run_page(token: str, run_id: int) -> str:
     """The driver's phone page: stops in order with times, items, cash, notes, map links and buttons."""
     with db.reading() as session:
+        gone = removed_run(session, run_id) if get_run(session, run_id) is None else None
+        if gone is not None:
+            # Its last door was moved to another van by hand and the run deleted: say so in words, with
+            # the way to the driver's run now, never a bare 404.
+            current_url = driver_link(current_app, gone.current) if gone.current else None  # type: ignore[arg-type]
+            return render_template("driver/run_removed.html", title=f"{format_date_ja(gone.delivery_date)} "
+                                   f"{gone.vehicle_name}", current_url=current_url,
+                                   coordinator=current_app.config.get("COORDINATOR_PHONE", ""))
         sheet = sheet_or_404(session, run_id)
         current = get_run(session, sheet.current_run_id) if sheet.current_run_id else None
         # A superseded run's link is revoked: its page shows no stop (no names, addresses, phones), only

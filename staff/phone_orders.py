@@ -196,8 +196,9 @@ def move_van(order_id: int):  # type: ignore[no-untyped-def]
             eta = done.stop.eta.astimezone(JST).strftime("%H:%M")
             notes = overrun_notes_ja(done.late, done.past_shift)
             together = "・".join(str(i) for i in done.order_ids)
-            message = (f"注文番号 {together} を{done.source.vehicle.name}から{done.run.vehicle.name}の最後に移しました"
-                       f"（{eta}ごろ）{notes}。配達員・お店・お客様にお知らせしました。")
+            emptied = f"{done.source_vehicle}の便は配達先がなくなったので取り消しました。" if done.source_removed else ""
+            message = (f"注文番号 {together} を{done.source_vehicle}から{done.run.vehicle.name}の最後に移しました"
+                       f"（{eta}ごろ）{notes}。{emptied}配達員・お店・お客様にお知らせしました。")
         flash(message)
     except DomainError as failure:
         flash(failure.message)

@@ -1,6 +1,6 @@
 """A pin belongs to the orders at its door that day (issue #10): when the door's last open order for the
 day is cancelled (any channel), refused at the door (the driver's 受け取り拒否) or moved to the next delivery
-day, the pin goes with it, in the same
+day, or the driver records the door delivered or 不在, the pin goes with it, in the same
 transaction and audited; otherwise the resident's next order for that day would silently ride the van
 the coordinator chose for the old one."""
 
@@ -9,6 +9,8 @@ from __future__ import annotations
 import ast
 import re
 from pathlib import Path
+
+import pytest
 
 from sqlalchemy import select
 
@@ -86,24 +88,33 @@ def test_moving_the_doors_last_order_to_the_next_day_takes_the_pin_off(app, clie
         "reason"] == "no_open_order"
 
 
-def test_a_door_refused_to_the_driver_takes_the_pin_off_and_a_new_order_plans_freely(
-        app, client, session, two_vans) -> None:  # noqa: F811
-    first, (van1, van2) = two_vans["first"], two_vans["vans"]
-    resident = _resident_of(session, first)
-    _post(client, first, "move-van", to=f"run:{_run_of_van(session, van2)}")
-    assert _pins(session) == [(resident, van2)]
-
-    # the driver of van 2 records 受け取り拒否 on their own run page (the real URL)
-    run_id = _run_of_van(session, van2)
+def _record_on_run_page(app, client, session, order_id: int, vehicle_id: int,  # type: ignore[no-untyped-def]
+                        outcome: str) -> None:
+    """The driver of ``vehicle_id`` records ``outcome`` for ``order_id``'s door on their run page (the real
+    URL, the form the phone shows)."""
+    run_id = _run_of_van(session, vehicle_id)
     stops = session.scalars(select(RunStop).where(RunStop.run_id == run_id, RunStop.kind == "delivery")).all()
-    stop_id = next(stop.id for stop in stops if first in stop.order_ids)
+    stop_id = next(stop.id for stop in stops if order_id in stop.order_ids)
     session.rollback()
     token = make_token(app.config["SECRET_KEY"], run_id)
     page = client.get(f"/driver/run/{token}").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     done = client.post(f"/driver/run/{token}/stops/{stop_id}",
-                       data={"outcome": "refused", "cash": "", "csrf_token": csrf}, follow_redirects=True)
+                       data={"outcome": outcome, "cash": "", "csrf_token": csrf}, follow_redirects=True)
     assert "記録しました" in done.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("outcome", ["refused", "done", "not_at_home"])
+def test_a_door_recorded_by_the_driver_takes_the_pin_off_and_a_new_order_plans_freely(
+        app, client, session, two_vans, outcome: str) -> None:  # noqa: F811
+    """受け取り拒否, 配達完了 and 不在 all close the door's orders: the pin has done its job."""
+    first, (van1, van2) = two_vans["first"], two_vans["vans"]
+    resident = _resident_of(session, first)
+    _post(client, first, "move-van", to=f"run:{_run_of_van(session, van2)}")
+    assert _pins(session) == [(resident, van2)]
+    assert "手動で固定 1件" in _dashboard(client)
+
+    _record_on_run_page(app, client, session, first, van2, outcome)
 
     assert _pins(session) == []
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "plan.door_unpinned")).one()
@@ -111,6 +122,7 @@ def test_a_door_refused_to_the_driver_takes_the_pin_off_and_a_new_order_plans_fr
         str(resident), "web", "no_open_order", van2)
     assert entry.actor.startswith("driver:")
     session.rollback()
+    assert "手動で固定" not in _dashboard(client)
 
     # the resident phones later for the same day after all: the near van takes it, nobody pinned it
     again = place_order(session, resident_id=resident, items=[LineItem(two_vans["radishes"][0], 1)],
@@ -118,6 +130,29 @@ def test_a_door_refused_to_the_driver_takes_the_pin_off_and_a_new_order_plans_fr
     session.commit()
     _replan(app)
     assert _van_of(session, again) == van1
+
+
+@pytest.mark.parametrize("outcome", ["done", "not_at_home"])
+def test_a_door_with_an_order_placed_after_the_plan_keeps_its_pin_when_recorded(
+        app, client, session, two_vans, outcome: str) -> None:  # noqa: F811
+    """The recorded stop holds only the orders planned; one placed since for the same door is still open
+    and still rides the van the coordinator chose."""
+    first, van2 = two_vans["first"], two_vans["vans"][1]
+    resident = _resident_of(session, first)
+    _post(client, first, "move-van", to=f"run:{_run_of_van(session, van2)}")
+    late = place_order(session, resident_id=resident, items=[LineItem(two_vans["radishes"][0], 1)],
+                       placed_by="test", channel="staff", now=NOW).id
+    session.commit()
+    _record_on_run_page(app, client, session, first, van2, outcome)
+    assert _pins(session) == [(resident, van2)]
+    assert session.scalars(select(AuditEntry).where(AuditEntry.action == "plan.door_unpinned")).all() == []
+    session.rollback()
+    _replan(app)
+    assert _van_of(session, late) == van2
+
+
+def _dashboard(client) -> str:  # type: ignore[no-untyped-def]
+    return client.get(f"/staff/?date={DAY.isoformat()}").get_data(as_text=True)
 
 
 def test_no_channel_cancels_past_the_pins() -> None:
