@@ -12,21 +12,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Mapping
+from typing import Mapping, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from core import audit
 from core.errors import Conflict, DomainError
-from core.form_fields import coordinate, is_hhmm, minutes, text, time, whole
-from orders.calendar import ANY_TIME, WEEKDAYS_JA, delivery_choices, is_delivery_day
+from core.form_fields import coordinate, text, time, whole
+from orders.calendar import WEEKDAYS_JA, delivery_choices, is_delivery_day
+from orders.district_windows import WindowRow, WindowsInvalid, check_window_rows, rows_of
 from orders.models import OPEN_STATUSES, Order
 from places.models import District
 
 _CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
-_WINDOW_CODE = re.compile(r"[a-z0-9][a-z0-9_-]{0,15}")   # orders.window_code is 16 characters
-MAX_WINDOWS = 6
 
 
 @dataclass(frozen=True)
@@ -47,42 +46,28 @@ class DistrictValues:
     fee_yen: int
 
 
-def windows_text(windows: list[Any]) -> str:
-    """The windows as the form's text area shows them: one 「am 午前 09:00-12:00」 a line."""
-    return "\n".join(f"{w['code']} {w.get('label') or w['code']} {w['start']}-{w['end']}" for w in windows or [])
-
-
-def _windows(raw: str) -> list[dict[str, str]]:
-    windows: list[dict[str, str]] = []
-    for number, line in enumerate((line.strip() for line in raw.replace("\r", "").split("\n")), start=1):
-        if not line:
-            continue
-        parts = line.replace("〜", "-").split()
-        span = parts[-1].split("-") if parts else []
-        if len(parts) != 3 or len(span) != 2 or not all(is_hhmm(t) for t in span):
-            raise DomainError("bad_windows", f"配達の時間帯の{number}行目は「am 午前 09:00-12:00」のように"
-                                             "「記号 名前 開始-終了」で入力してください。")
-        code, label, (start, end) = parts[0], parts[1], span
-        if not _WINDOW_CODE.fullmatch(code) or code == ANY_TIME:
-            raise DomainError("bad_windows", f"配達の時間帯の{number}行目の記号は英小文字と数字（16文字まで、"
-                                             f"「{ANY_TIME}」以外）にしてください。")
-        if len(label) > 16:
-            raise DomainError("bad_windows", f"配達の時間帯の{number}行目の名前は16文字以内にしてください。")
-        if minutes(start) >= minutes(end):
-            raise DomainError("bad_windows", f"配達の時間帯の{number}行目は、終了を開始より後にしてください。")
-        if any(w["code"] == code for w in windows):
-            raise DomainError("bad_windows", f"配達の時間帯の記号「{code}」が2回出てきます。")
-        windows.append({"code": code, "label": label, "start": start, "end": end})
-    if not windows:
-        raise DomainError("bad_windows", "配達の時間帯を1つ以上入力してください。")
-    if len(windows) > MAX_WINDOWS:
-        raise DomainError("bad_windows", f"配達の時間帯は{MAX_WINDOWS}つまでにしてください。")
-    return windows
-
-
-def read_district_form(form: Mapping[str, str]) -> DistrictValues:
-    """The district form's fields, checked; DomainError (Japanese) on the first bad one.
+def read_district_form(form: Mapping[str, str], windows: Sequence[WindowRow]) -> DistrictValues:
+    """The district form's fields and its window rows, checked; DomainError (Japanese) on the first bad
+    field, or ``WindowsInvalid`` with every bad window row (``orders.district_windows``).
     ``delivery_weekdays`` is the ticked weekday numbers joined (0 = Monday), as the model holds them."""
+    # The window rows are checked first and their problems kept, so that a bad field elsewhere does not
+    # hide them: the coordinator then fixes every row in one go.
+    try:
+        checked_windows, bad_windows = check_window_rows(windows), None
+    except WindowsInvalid as failure:
+        checked_windows, bad_windows = [], failure
+    try:
+        values = _read_fields(form, checked_windows)
+    except DomainError as failure:
+        if bad_windows is None:
+            raise
+        raise WindowsInvalid(f"{failure.message}{bad_windows.message}", bad_windows.rows) from failure
+    if bad_windows is not None:
+        raise bad_windows
+    return values
+
+
+def _read_fields(form: Mapping[str, str], windows: list[dict[str, str]]) -> DistrictValues:
     code = text(form, "code", "地区の記号", 32)
     assert code is not None
     if not _CODE.fullmatch(code):
@@ -103,7 +88,7 @@ def read_district_form(form: Mapping[str, str]) -> DistrictValues:
         code=code, name=name, kana=kana, delivery_weekdays=weekdays,
         cutoff_days_before=whole(form, "cutoff_days_before", "締め切りの日（何日前）", 0, 14, default=0),
         cutoff_time=cutoff_time, skip_public_holidays=form.get("skip_public_holidays") == "yes",
-        windows=_windows(form.get("windows") or ""),
+        windows=windows,
         centre_lat=coordinate(form, "centre_lat", "地区の中心の緯度", -90.0, 90.0),
         centre_lon=coordinate(form, "centre_lon", "地区の中心の経度", -180.0, 180.0),
         depot_name=depot_name,
@@ -167,7 +152,9 @@ def save_district(session: Session, values: DistrictValues, *, district_id: int 
                   now: datetime, today: date) -> District:
     """Add or change a district. A change that would leave open orders on a day or in a window the
     district no longer delivers is refused (``open_orders``, 409): those orders are moved or cancelled
-    first, by a person who tells the residents. Districts are never deleted (residents belong to one)."""
+    first, by a person who tells the residents. Districts are never deleted (residents belong to one).
+    The windows are checked again here (``WindowsInvalid``), whoever built ``values``."""
+    check_window_rows(rows_of(values.windows))
     taken = session.scalar(select(District.id).where(District.code == values.code))
     if taken is not None and taken != district_id:
         raise DomainError("code_taken", "その地区の記号はほかの地区で使われています。別の記号にしてください。")

@@ -4,6 +4,7 @@ orders/districts.py; admin and coordinator change, read-only accounts only look.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -14,6 +15,7 @@ from core.db import db
 from core.errors import DomainError
 from delivery import fleet
 from orders import districts as district_master
+from orders.district_windows import SERVICE_DAY_START, SERVICE_DAY_END, WindowRow, WindowsInvalid, rows_of
 from residents.phones import national_format
 from shops import master as shop_master
 
@@ -27,6 +29,7 @@ PRODUCT_FIELDS = ("name", "kana", "category", "unit", "price_yen", "stock", "ava
 DISTRICT_FIELDS = ("code", "name", "kana", "delivery_weekdays", "cutoff_days_before", "cutoff_time",
                    "skip_public_holidays", "centre_lat", "centre_lon", "depot_name", "depot_lat", "depot_lon",
                    "fee_yen")
+MAX_WINDOW_ROWS = 12     # rows read from one post: the windows allowed (6) and room for mistakes
 WEEKDAYS = tuple(enumerate("月火水木金土日"))   # Python's weekday numbers, as District.delivery_weekdays
 
 
@@ -234,23 +237,42 @@ def product(shop_id: int, product_id: int | None):  # type: ignore[no-untyped-de
 def districts() -> str:
     with db.reading() as session:
         return render_template("staff/master/districts.html", districts=district_master.list_districts(session),
-                               windows_text=district_master.windows_text, weekdays=WEEKDAYS)
+                               weekdays=WEEKDAYS)
+
+
+_WINDOW_FIELD = re.compile(r"windows-(\d{1,2})-(code|label|start|end|remove)")
+
+
+def _posted_window_rows() -> list[WindowRow]:
+    """The posted window rows (``windows-<n>-code`` …) in the page's order, as typed; blank rows dropped
+    so that the row numbers in the messages are the rows shown again."""
+    rows: dict[int, dict[str, Any]] = {}
+    for key, value in request.form.items():
+        if match := _WINDOW_FIELD.fullmatch(key):
+            field = match.group(2)
+            rows.setdefault(int(match.group(1)), {})[field] = value == "yes" if field == "remove" else value.strip()
+    typed = [WindowRow(**rows[n]) for n in sorted(rows)]
+    return [row for row in typed if not row.blank][:MAX_WINDOW_ROWS]
 
 
 @bp.route("/districts/new", methods=["GET", "POST"], defaults={"district_id": None})
 @bp.route("/districts/<int:district_id>", methods=["GET", "POST"])
 @staff_change_required
 def district(district_id: int | None):  # type: ignore[no-untyped-def]
-    error, status = None, 200
+    error, status, row_errors = None, 200, {}
     if request.method == "POST":
-        form = _posted(DISTRICT_FIELDS + ("windows",))
+        form = _posted(DISTRICT_FIELDS)
         # The weekdays are one check box each; the model holds the ticked numbers as one string.
         form["delivery_weekdays"] = "".join(request.form.getlist("delivery_weekdays"))[:7]
+        rows = _posted_window_rows()
+        if request.form.get("add_window"):
+            # 「時間帯の行を追加」 without JavaScript: the same form again with one blank row more, unsaved.
+            return _district_page(form, rows, district_id, blank_rows=2), 200
         try:
             now = get_clock().now()
             with db.transaction() as session:
                 saved = district_master.save_district(
-                    session, district_master.read_district_form(form), district_id=district_id,
+                    session, district_master.read_district_form(form, rows), district_id=district_id,
                     actor=current_actor(), now=now, today=now.astimezone(JST).date())
                 name = saved.name
             flash(f"地区「{name}」を保存しました。")
@@ -259,18 +281,28 @@ def district(district_id: int | None):  # type: ignore[no-untyped-def]
             if failure.code == "unknown_district":
                 abort(404, description=failure.message)
             error, status = failure.message, (409 if failure.http_status == 409 else 400)
+            row_errors = failure.rows if isinstance(failure, WindowsInvalid) else {}
     else:
         with db.reading() as session:
             if district_id is None:
                 form = {"delivery_weekdays": "", "cutoff_days_before": "1", "cutoff_time": "17:00",
-                        "skip_public_holidays": "yes", "fee_yen": "0",
-                        "windows": "am 午前 09:00-12:00\npm 午後 13:00-17:00"}
+                        "skip_public_holidays": "yes", "fee_yen": "0"}
+                rows = [WindowRow("am", "午前", "09:00", "12:00"), WindowRow("pm", "午後", "13:00", "17:00")]
             else:
                 try:
                     existing = district_master.get_district(session, district_id)
                 except DomainError as failure:
                     abort(404, description=failure.message)
                 form = _form_of(existing, DISTRICT_FIELDS)
-                form["windows"] = district_master.windows_text(existing.windows)
+                rows = rows_of(existing.windows)
+    return _district_page(form, rows, district_id, error=error, row_errors=row_errors), status
+
+
+def _district_page(form: dict[str, str], rows: list[WindowRow], district_id: int | None, *, blank_rows: int = 1,
+                   error: str | None = None, row_errors: dict[int, list[str]] | None = None) -> str:
+    """The district form: the window rows as given plus blank ones to fill in (a row is added without
+    JavaScript by filling a blank row, or with 「時間帯の行を追加」, which posts the form back unsaved)."""
+    shown = rows + [WindowRow()] * max(0, min(blank_rows, MAX_WINDOW_ROWS - len(rows)))
     return render_template("staff/master/district.html", form=form, district_id=district_id, error=error,
-                           weekdays=WEEKDAYS, csrf_token=csrf_token()), status
+                           rows=shown, row_errors=row_errors or {}, weekdays=WEEKDAYS, csrf_token=csrf_token(),
+                           service_day=(SERVICE_DAY_START, SERVICE_DAY_END))

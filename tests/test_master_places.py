@@ -22,9 +22,24 @@ STAND = {"name": "あやめ直売所", "kana": "あやめちょくばいじょ",
          "pickup_close": "15:00", "active": "yes"}
 RADISH = {"name": "大根", "kana": "だいこん", "category": "野菜", "unit": "本", "price_yen": "150", "stock": "10",
           "available": "yes", "cold": ""}
+
+
+def _rows(text: str) -> dict[str, str]:
+    """Window rows as the district form posts them (``windows-<n>-code`` …), from 「am 午前 09:00-12:00」
+    lines; padded with blank rows (the form always shows one), so that a shorter list replaces a longer."""
+    fields: dict[str, str] = {}
+    lines = [line.split() for line in text.splitlines() if line.strip()]
+    for n in range(max(len(lines), 2)):
+        code, label, span = lines[n] if n < len(lines) else ("", "", "-")
+        start, end = span.split("-")
+        fields.update({f"windows-{n}-code": code, f"windows-{n}-label": label, f"windows-{n}-start": start,
+                       f"windows-{n}-end": end})
+    return fields
+
+
 # DEFAULT_NOW is Tuesday 1 December 2026, 08:00: the central district (Mon–Sat, 午後 only) delivers today.
 CENTRAL = {"code": "chuo", "name": "中央", "kana": "ちゅうおう", "cutoff_days_before": "0", "cutoff_time": "10:00",
-           "skip_public_holidays": "yes", "windows": "pm 午後 13:00-17:00", "centre_lat": "38.1075",
+           "skip_public_holidays": "yes", **_rows("pm 午後 13:00-17:00"), "centre_lat": "38.1075",
            "centre_lon": "140.0405", "depot_name": "長井市役所", "depot_lat": "38.1075", "depot_lon": "140.0405",
            "fee_yen": "100"}
 MON_TO_SAT = ["0", "1", "2", "3", "4", "5"]
@@ -184,7 +199,7 @@ def test_a_coordinator_adds_and_edits_a_district(app, client, session) -> None:
     added = _post(client, "/staff/master/districts/new",
                   {**CENTRAL, "code": "isazawa", "name": "伊佐沢", "delivery_weekdays": ["1", "4"],
                    "cutoff_days_before": "1", "cutoff_time": "17:00",
-                   "windows": "am 午前 09:00-12:00\r\npm 午後 13:00〜17:00"})
+                   **_rows("am 午前 09:00-12:00\npm 午後 13:00-17:00")})
     assert added.status_code == 302 and added.headers["Location"] == "/staff/master/districts"
     (isazawa,) = session.scalars(select(District)).all()
     assert (isazawa.delivery_weekdays, isazawa.cutoff_days_before, isazawa.cutoff_time, isazawa.fee_yen) == \
@@ -196,11 +211,13 @@ def test_a_coordinator_adds_and_edits_a_district(app, client, session) -> None:
     listing = client.get("/staff/master/districts").get_data(as_text=True)
     assert "伊佐沢" in listing and "火金" in listing and "1日前 17:00" in listing and "午前 09:00〜12:00" in listing
     page = client.get(f"/staff/master/districts/{isazawa_id}").get_data(as_text=True)
-    assert "am 午前 09:00-12:00" in page and 'value="4" checked' in page and 'value="0" checked' not in page
+    assert 'name="windows-0-code" value="am"' in page and 'name="windows-1-end" value="17:00"' in page
+    assert 'name="windows-2-code" value=""' in page     # a blank row to add a window without JavaScript
+    assert 'value="4" checked' in page and 'value="0" checked' not in page
     edited = _post(client, f"/staff/master/districts/{isazawa_id}",
                    {**CENTRAL, "code": "isazawa", "name": "伊佐沢", "delivery_weekdays": ["1", "3", "4"],
                     "cutoff_days_before": "1", "cutoff_time": "17:00", "fee_yen": "250",
-                    "windows": "am 午前 09:00-12:00\npm 午後 13:00-17:00"})
+                    **_rows("am 午前 09:00-12:00\npm 午後 13:00-17:00")})
     assert edited.status_code == 302
     isazawa = session.get(District, isazawa_id)
     assert (isazawa.delivery_weekdays, isazawa.fee_yen) == ("134", 250)
@@ -220,11 +237,6 @@ def test_bad_district_input_shows_the_form_again_in_japanese(app, client, sessio
              ({"delivery_weekdays": ["9"]}, "配達する曜日は一覧から選んで"),
              ({"cutoff_time": "17時"}, "締め切りの時刻は 09:00 のように"),
              ({"cutoff_days_before": "30"}, "締め切りの日（何日前）は0〜14の整数"),
-             ({"windows": ""}, "配達の時間帯を1つ以上入力してください"),
-             ({"windows": "午前"}, "配達の時間帯の1行目は「am 午前 09:00-12:00」のように"),
-             ({"windows": "am 午前 12:00-09:00"}, "終了を開始より後に"),
-             ({"windows": "am 午前 09:00-12:00\nam 午前2 13:00-15:00"}, "記号「am」が2回"),
-             ({"windows": "any 終日 09:00-17:00"}, "「any」以外"),
              ({"fee_yen": "-1"}, "配達料（円）は0〜10000の整数"),
              ({"depot_lat": "inf"}, "出発地の緯度は-90.0〜90.0の範囲")]
     for change, message in cases:
@@ -232,6 +244,102 @@ def test_bad_district_input_shows_the_form_again_in_japanese(app, client, sessio
         assert response.status_code == 400 and message in response.get_data(as_text=True), change
     assert [d.code for d in session.scalars(select(District))] == ["chuo"]
     assert _audits(session, "district") == []
+
+
+# ---- district windows, one row each ------------------------------------------------------------
+
+WINDOW_CASES = [
+    (_rows(""), None, "配達の時間帯を1つ以上入力してください"),
+    ({**_rows("pm 午後 13:00-17:00"), "windows-0-remove": "yes"}, None, "配達の時間帯を1つ以上入力してください"),
+    (_rows("pm 午後 17:00-13:00"), 0, "終了の時刻は開始より後にしてください"),
+    (_rows("pm 午後 13:00-13:00"), 0, "終了の時刻は開始より後にしてください"),
+    (_rows("am 午前 07:00-09:00"), 0, "時間帯は配達をする08:00〜20:00の中にしてください"),
+    (_rows("ev 夜 19:00-21:00"), 0, "時間帯は配達をする08:00〜20:00の中にしてください"),
+    (_rows("am 午前 09:00-12:00\nmd 昼 11:30-13:00"), 1, "1行目（午前 09:00〜12:00）と時間が重なっています"),
+    (_rows("am 午前 09:00-12:00\nam 午前2 13:00-15:00"), 1, "記号「am」は1行目でも使われています"),
+    (_rows("any 終日 09:00-17:00"), 0, "「any」以外"),
+    (_rows("午前 - 09:00-12:00"), 0, "記号は英小文字と数字"),
+    ({**_rows("pm 午後 13:00-17:00"), "windows-0-label": ""}, 0, "名前を入力してください"),
+    ({**_rows("pm 午後 13:00-17:00"), "windows-0-start": "1時"}, 0, "開始の時刻を 09:00 のように入力してください"),
+    (_rows("\n".join(f"w{h} 便{h} {h:02d}:00-{h + 1:02d}:00" for h in range(9, 16))), None,
+     "配達の時間帯は6つまでにしてください"),
+]
+
+
+def _row_section(page: str, index: int) -> str:
+    """The HTML of window row ``index`` (0-based): from its legend to the next row's."""
+    start = page.index(f"<legend>{index + 1}行目</legend>")
+    end = page.find(f"<legend>{index + 2}行目</legend>", start)
+    return page[start:end if end != -1 else len(page)]
+
+
+def test_each_bad_window_row_is_refused_with_its_message_on_its_row(app, client, session) -> None:
+    sign_in(client, "coordinator")
+    good = {**CENTRAL, "code": "isazawa", "delivery_weekdays": MON_TO_SAT}
+    for rows, bad_row, message in WINDOW_CASES:
+        response = _post(client, "/staff/master/districts/new", {**good, **rows})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400 and message in page, rows
+        if bad_row is not None:
+            assert message in _row_section(page, bad_row), rows
+            assert f"配達の時間帯の{bad_row + 1}行目を直してください" in page, rows
+    assert list(session.scalars(select(District))) == [] and _audits(session, "district") == []
+
+
+def test_a_bad_row_keeps_every_entered_value_and_saves_nothing(app, client, session) -> None:
+    outer = make_outer_district(session, code="isazawa")
+    session.commit()
+    outer_id, windows_before, fee_before = outer.id, list(outer.windows), outer.fee_yen
+    session.rollback()
+    sign_in(client, "coordinator")
+    form = {**CENTRAL, "code": "isazawa", "delivery_weekdays": ["1", "4"], "cutoff_days_before": "1",
+            "cutoff_time": "17:00", "fee_yen": "999", "cutoff_days_before": "40",
+            **_rows("am 午前 09:00-12:00\nmd 昼 11:30-13:00\npm 午後 13:00-17:00")}
+    response = _post(client, f"/staff/master/districts/{outer_id}", form)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    # Both the field mistake and the row's are shown at once, and the rows come back as typed.
+    assert "締め切りの日（何日前）は0〜14の整数" in page and "配達の時間帯の2行目を直してください" in page
+    assert "と時間が重なっています" in _row_section(page, 1) and "重なって" not in _row_section(page, 2)
+    for n, (code, start) in enumerate([("am", "09:00"), ("md", "11:30"), ("pm", "13:00")]):
+        assert f'name="windows-{n}-code" value="{code}"' in page and f'name="windows-{n}-start" value="{start}"' in page
+    assert 'name="fee_yen" value="999"' in page and 'name="windows-3-code" value=""' in page
+    district = session.get(District, outer_id)
+    assert (district.windows, district.fee_yen) == (windows_before, fee_before)
+    assert _audits(session, "district") == []
+
+
+def test_a_window_is_added_by_the_row_button_or_a_blank_row_and_removed_by_its_box(app, client, session) -> None:
+    sign_in(client, "coordinator")
+    base = {**CENTRAL, "code": "isazawa", "delivery_weekdays": MON_TO_SAT}
+    # 「時間帯の行を追加」 posts the form back: one more blank row, the values kept, nothing saved.
+    more = _post(client, "/staff/master/districts/new",
+                 {**base, **_rows("am 午前 09:00-12:00\npm 午後 13:00-17:00"), "add_window": "1"})
+    page = more.get_data(as_text=True)
+    assert more.status_code == 200 and "<legend>4行目</legend>" in page and "<legend>5行目</legend>" not in page
+    assert 'name="windows-1-code" value="pm"' in page and 'name="windows-3-code" value=""' in page
+    assert list(session.scalars(select(District))) == [] and _audits(session, "district") == []
+    session.rollback()
+    # Filling the blank rows adds windows.
+    saved = _post(client, "/staff/master/districts/new",
+                  {**base, **_rows("am 午前 09:00-12:00\npm 午後 13:00-17:00\nev 夕方 17:00-19:00")})
+    assert saved.status_code == 302
+    (district,) = session.scalars(select(District)).all()
+    assert [w["code"] for w in district.windows] == ["am", "pm", "ev"]
+    district_id = district.id
+    session.rollback()
+    page = client.get(f"/staff/master/districts/{district_id}").get_data(as_text=True)
+    assert 'name="windows-2-remove"' in page and 'name="windows-3-remove"' not in page   # blank rows: no box
+    # The 「削除」 box takes a window out (no order is booked on it).
+    removed = _post(client, f"/staff/master/districts/{district_id}",
+                    {**base, **_rows("am 午前 09:00-12:00\npm 午後 13:00-17:00\nev 夕方 17:00-19:00"),
+                     "windows-1-remove": "yes"})
+    assert removed.status_code == 302
+    district = session.get(District, district_id)
+    assert district.windows == [{"code": "am", "label": "午前", "start": "09:00", "end": "12:00"},
+                                {"code": "ev", "label": "夕方", "start": "17:00", "end": "19:00"}]
+    audits = _audits(session, "district")
+    assert [a.action for a in audits] == ["district.add", "district.edit"] and audits[1].data["fields"] == ["windows"]
 
 
 def _district_with_an_open_order(session) -> tuple[int, int]:  # type: ignore[no-untyped-def]
@@ -258,7 +366,7 @@ def test_a_weekday_or_window_with_open_orders_cannot_be_removed(app, client, ses
     page = no_tuesday.get_data(as_text=True)
     assert no_tuesday.status_code == 409 and "注文1件（12月1日から、火曜日）が配達できなくなる" in page
     assert 'name="csrf_token"' in page
-    no_afternoon = _post(client, url, {**CENTRAL, "delivery_weekdays": MON_TO_SAT, "windows": "am 午前 09:00-12:00"})
+    no_afternoon = _post(client, url, {**CENTRAL, "delivery_weekdays": MON_TO_SAT, **_rows("am 午前 09:00-12:00")})
     assert no_afternoon.status_code == 409 and "配達できなくなる" in no_afternoon.get_data(as_text=True)
     assert session.get(District, central_id).delivery_weekdays == "012345"
     assert session.get(District, central_id).windows[0]["code"] == "pm"
@@ -266,7 +374,7 @@ def test_a_weekday_or_window_with_open_orders_cannot_be_removed(app, client, ses
     session.rollback()
     # A day and a window nobody is booked on can go, and the window's hours can change.
     fine = _post(client, url, {**CENTRAL, "delivery_weekdays": ["0", "1", "2", "3", "4"],
-                               "windows": "pm 午後 14:00-18:00\nev 夕方 18:00-19:00"})
+                               **_rows("pm 午後 14:00-18:00\nev 夕方 18:00-19:00")})
     assert fine.status_code == 302
     assert session.get(District, central_id).delivery_weekdays == "01234"
     assert [a.action for a in _audits(session, "district")] == ["district.edit"]
@@ -298,11 +406,11 @@ def test_leaving_one_window_strands_the_orders_for_any_time(app, client, session
     sign_in(client, "coordinator")
     form = {**CENTRAL, "code": "isazawa", "delivery_weekdays": ["1", "4"], "cutoff_days_before": "1",
             "cutoff_time": "17:00"}
-    only_morning = _post(client, f"/staff/master/districts/{outer_id}", {**form, "windows": "am 午前 09:00-12:00"})
+    only_morning = _post(client, f"/staff/master/districts/{outer_id}", {**form, **_rows("am 午前 09:00-12:00")})
     assert only_morning.status_code == 409
     assert f"{day.month}月{day.day}日から" in only_morning.get_data(as_text=True)
     both = _post(client, f"/staff/master/districts/{outer_id}",
-                 {**form, "windows": "am 午前 09:00-12:00\npm 午後 13:00-16:00"})
+                 {**form, **_rows("am 午前 09:00-12:00\npm 午後 13:00-16:00")})
     assert both.status_code == 302
 
 # ---- access ------------------------------------------------------------------------------------
@@ -323,7 +431,8 @@ def test_a_readonly_account_sees_the_lists_but_cannot_change(app, client, sessio
     token = csrf_of(client.get("/staff/master/shops").get_data(as_text=True))
     for url, data in [(f"/staff/master/shops/{stand_id}", STAND),
                       (f"/staff/master/shops/{stand_id}/products/new", RADISH),
-                      (f"/staff/master/districts/{central_id}", {**CENTRAL, "fee_yen": "0"})]:
+                      (f"/staff/master/districts/{central_id}", {**CENTRAL, "fee_yen": "0"}),
+                      (f"/staff/master/districts/{central_id}", {**CENTRAL, "add_window": "1"})]:
         assert client.post(url, data={**data, "csrf_token": token}).status_code == 403, url
     assert session.get(Shop, stand_id).name == "あやめ直売所" and session.get(District, central_id).fee_yen == 100
     assert _audits(session, "shop") == _audits(session, "product") == _audits(session, "district") == []

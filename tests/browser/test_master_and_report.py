@@ -1,6 +1,6 @@
 """The coordinator's master-data pages and the daily report in the browser: edit a shop and one of its
 products (and see the stock save refused, in Japanese, when orders came in while the page was open),
-edit a district, open the report with its chart and download its CSV. Every page goes through
+edit a district (a window row added, refused for its overlap, then removed), open the report with its chart and download its CSV. Every page goes through
 ``Screens.check`` (375 px without sideways scrolling, 44 px tap targets, 16 px text).
 
 The edits touch only fields no other browser test reads (a shop's phone, a product's price and stock,
@@ -112,12 +112,27 @@ def test_a_coordinator_edits_a_district(page: Any, live: Live, screens: Screens)
     page.wait_for_url(re.compile(rf"/staff/master/districts/{district_id}$"))
     assert page.get_by_label("名前", exact=True).input_value() == name
     screens.check(page, "district")
+    # A window row added without JavaScript, overlapping the first: refused on its row, nothing saved.
+    rows = page.locator("fieldset.window-row").count()
+    page.get_by_role("button", name="時間帯の行を追加").click()
+    assert page.locator("fieldset.window-row").count() == rows + 1
+    blank = rows - 1                       # the form showed one blank row; now there are two
+    page.get_by_label(f"{blank + 1}行目の記号").fill("md")
+    page.get_by_label(f"{blank + 1}行目の時間帯の名前").fill("昼")
+    page.get_by_label(f"{blank + 1}行目の開始").fill("11:00")
+    page.get_by_label(f"{blank + 1}行目の終了").fill("14:00")
+    page.get_by_role("button", name="保存する").click()
+    bad_row = page.locator("fieldset.window-row").nth(blank)
+    assert "時間が重なっています" in bad_row.inner_text()
+    screens.check(page, "district-bad-window")
+    bad_row.get_by_label("この時間帯を削除").check()
     page.get_by_label("配達料（円）").fill(str(fee + 50))
     page.get_by_role("button", name="保存する").click()
     page.wait_for_url(re.compile(r"/staff/master/districts$"))
     assert f"地区「{name}」を保存しました。" in page.locator("body").inner_text()
     with db.reading(live.app) as session:
-        assert session.get(District, district_id).fee_yen == fee + 50
+        saved = session.get(District, district_id)
+        assert saved.fee_yen == fee + 50 and "md" not in [w["code"] for w in saved.windows]
     screens.check(page, "districts-saved")
     screens.assert_clean()
 
