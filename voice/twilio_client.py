@@ -10,7 +10,6 @@ raises one of two exceptions for an error answer: ``TwilioRestException`` (the c
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from outbox.backoff import retry_after_seconds
 from outbox.senders import Outcome, SendResult
 
 # A webhook or an outbox tick must never hang on Twilio; the outbox retries later instead.
@@ -81,13 +81,10 @@ class RetryAfterHttpClient(TwilioHttpClient):
 
 
 def _retry_after_s(headers: Any) -> float | None:
-    """``Retry-After`` in seconds (requests' headers are case-insensitive); an HTTP date or nonsense is
-    ignored and the normal backoff applies."""
-    try:
-        value = float((headers or {}).get("Retry-After"))
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
+    """``Retry-After`` in seconds (requests' headers are case-insensitive), within
+    ``outbox.backoff.retry_after_seconds``'s range; an HTTP date or nonsense is ignored and the normal
+    backoff applies."""
+    return retry_after_seconds((headers or {}).get("Retry-After"))
 
 
 def make_client(settings: TwilioSettings) -> Client:
