@@ -25,6 +25,7 @@ from linebot.v3.messaging import (
 from linebot.v3.messaging.exceptions import ApiException
 
 from bot.messages import Message
+from outbox.backoff import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,8 @@ class CallResult:
 
 
 def _retry_after(headers: Any) -> float | None:
+    """LINE's ``Retry-After`` in seconds, within ``outbox.backoff.retry_after_seconds``'s range (``inf``,
+    ``nan``, negative or unparsable: None, the normal backoff; more than an hour: an hour)."""
     if not headers:
         return None
     value = None
@@ -60,10 +63,7 @@ def _retry_after(headers: Any) -> float | None:
         if key in headers:
             value = headers[key]
             break
-    try:
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+    return retry_after_seconds(value)
 
 
 class LineApi:

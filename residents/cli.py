@@ -67,7 +67,8 @@ def retention_command() -> None:
         report = privacy.retention_sweep(session, parts=privacy.parts_of(app), policy=policy,
                                          now=get_clock(app).now())
     click.echo(f"匿名化した利用者 {report.residents_anonymised} 人、録音リンクの削除 {report.recordings_pruned} 件、"
-               f"会話の状態の削除 {report.conversations_pruned} 件（{policy}）")
+               f"会話の状態の削除 {report.conversations_pruned} 件、"
+               f"削除できなかった録音の再試行 {report.recordings_retried} 件（{policy}）")
 
 
 COMMANDS = [resident_group]

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import logging
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Callable, Iterable, Mapping, Sequence
@@ -29,7 +30,10 @@ from core import audit
 from core.errors import DomainError
 from core.models import AuditEntry, Conversation
 from outbox import service as outbox_service
+from outbox.requeue import requeue_dead_of
 from residents.models import FamilyLink, Resident, VoiceMessage
+
+log = logging.getLogger(__name__)
 
 PARTS_KEY = "otodoke.privacy_parts"
 ERASED_NAME = "（削除済み）"
@@ -78,6 +82,7 @@ class RetentionReport:
     residents_anonymised: int
     recordings_pruned: int
     conversations_pruned: int
+    recordings_retried: int = 0     # dead recording deletions given another round (outbox/requeue.py)
 
 
 def init_app(app: Flask, parts: Iterable[PersonalDataPart]) -> None:
@@ -322,6 +327,12 @@ def retention_sweep(session: Session, *, parts: Sequence[PersonalDataPart], poli
                            now=now, reason="retention")
             anonymised += 1
     recordings = conversations = 0
+    # A deletion that died (Twilio down for the whole round, a refusal) must not leave the resident's
+    # voice at Twilio unnoticed: each sweep tries every dead one again; one that dies again is back on
+    # the dashboard's dead list the same day, with 再試行 for staff.
+    retried = requeue_dead_of(session, "recording", actor="retention", now=now)
+    if retried:
+        log.warning("retention: %d dead recording deletion(s) queued again", retried)
     if policy.recording_days > 0:
         old = session.execute(select(VoiceMessage.id, VoiceMessage.recording_url).where(
             VoiceMessage.created_at < now - timedelta(days=policy.recording_days),
@@ -339,11 +350,11 @@ def retention_sweep(session: Session, *, parts: Sequence[PersonalDataPart], poli
         result = session.execute(delete(Conversation).where(
             Conversation.updated_at < now - timedelta(days=policy.conversation_days)))
         conversations = int(result.rowcount or 0)  # type: ignore[attr-defined]
-    if anonymised or recordings or conversations:
+    if anonymised or recordings or conversations or retried:
         audit.record(session, at=now, actor="retention", channel="job", action="privacy.retention",
                      subject_type="retention", subject_id=now.date().isoformat(), residents=anonymised,
-                     recordings=recordings, conversations=conversations)
-    return RetentionReport(anonymised, recordings, conversations)
+                     recordings=recordings, conversations=conversations, recordings_retried=retried)
+    return RetentionReport(anonymised, recordings, conversations, retried)
 
 
 def to_json(data: Mapping[str, list[Row]]) -> str:

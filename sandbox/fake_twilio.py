@@ -45,6 +45,9 @@ class FakeTwilio:
     deleted_recordings: set[str] = field(default_factory=set)
     # Seconds a scripted 429 asks the client to wait (a ``Retry-After`` header); None sends none.
     retry_after_s: int | None = None
+    # Answer errors as RFC-9457 problem details (type, title, status, code, detail), the form newer
+    # Twilio APIs use and twilio 9.13 raises as ``TwilioServiceException``; False: the classic body.
+    problem_details: bool = False
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _seq: Any = field(default_factory=lambda: itertools.count(1), repr=False)
 
@@ -101,7 +104,8 @@ class FakeTwilio:
         return _error(404, 20404, "The requested resource was not found")
 
     def _scripted(self, failure: tuple[int, int]) -> Response:
-        response = _error(failure[0], failure[1], "scripted failure")
+        response = (_problem(failure[0], failure[1], "scripted failure") if self.problem_details
+                    else _error(failure[0], failure[1], "scripted failure"))
         if failure[0] == 429 and self.retry_after_s is not None:
             response.headers["Retry-After"] = str(self.retry_after_s)
         return response
@@ -162,6 +166,12 @@ def _error(status: int, code: int, message: str) -> Response:
     body = {"code": code, "message": message, "more_info": f"https://www.twilio.com/docs/errors/{code}",
             "status": status}
     return Response(json.dumps(body), status=status, content_type="application/json")
+
+
+def _problem(status: int, code: int, title: str) -> Response:
+    body = {"type": f"https://www.twilio.com/docs/errors/{code}", "title": title, "status": status,
+            "code": code, "detail": f"scripted problem {code}", "instance": f"/problems/{uuid.uuid4().hex}"}
+    return Response(json.dumps(body), status=status, content_type="application/problem+json")
 
 
 class _QuietHandler(WSGIRequestHandler):

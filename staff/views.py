@@ -31,6 +31,7 @@ from core.db import db
 from core.errors import DomainError
 from core.inputs import parse_day
 from outbox.models import OutboxStatus
+from outbox.requeue import can_requeue, requeue_dead
 from outbox.worker import list_messages, status_counts
 from residents.phones import national_format
 from accounts.security import audit_view, csrf_token, current_actor, staff_change_required, staff_required
@@ -76,7 +77,7 @@ def dashboard() -> str:
         page = render_template("staff/dashboard.html", day=day, prev_day=day - timedelta(days=1),
                                next_day=day + timedelta(days=1), batches=batches, plan=plan, runs=runs,
                                unassigned=unassigned, choices=choices, absent=absent, shops=shops, outbox=outbox,
-                               dead=dead, outbox_labels=OUTBOX_LABELS, moved_on=moved_on, late_orders=late_orders,
+                               dead=dead, can_requeue=can_requeue, outbox_labels=OUTBOX_LABELS, moved_on=moved_on, late_orders=late_orders,
                                pinned=pinned, csrf_token=csrf_token(), jst=JST)
     # The page names residents (left out, 不在): who looked, and at which orders, goes to the audit log.
     audit_view("dashboard", "delivery_day", day.isoformat(),
@@ -213,3 +214,17 @@ def cancel_left(order_id: int):  # type: ignore[no-untyped-def]
     except DomainError as error:
         flash(error.message)
     return _back_to(day)
+
+
+@bp.post("/outbox/<message_id>/requeue")
+@staff_change_required
+def requeue(message_id: str):  # type: ignore[no-untyped-def]
+    """再試行 on a dead letter the outbox may send again (a recording deletion: outbox/requeue.py)."""
+    day = _selected_date()
+    try:
+        with db.transaction() as session:
+            requeue_dead(session, message_id[:36], actor=current_actor(), now=get_clock().now())
+        flash("もう一度送るよう予約しました。結果はこの画面の送信状況に出ます。")
+    except DomainError as error:
+        flash(error.message)
+    return redirect(url_for("staff.dashboard", date=day.isoformat()) + "#outbox")

@@ -36,6 +36,7 @@ PAGES = [
     ("POST", "/staff/orders/1/move-next", CHANGE_STAFF),
     ("POST", "/staff/orders/1/assign", CHANGE_STAFF),
     ("POST", "/staff/orders/1/cancel", CHANGE_STAFF),
+    ("POST", "/staff/outbox/1/requeue", CHANGE_STAFF),
     ("POST", "/voice/messages/1/handled", CHANGE_STAFF),
     ("POST", "/staff/runs/1/revoke-link", CHANGE_STAFF),
     ("GET", "/staff/orders?date=2026-12-01", VIEW_STAFF),

@@ -96,6 +96,7 @@ POLICY = {
     "staff.move_next": STAFF,
     "staff.assign": STAFF,
     "staff.cancel_left": STAFF,
+    "staff.requeue": STAFF,
     "runs.route_sheet": STAFF,
     "runs.run_link": STAFF,
     "runs.revoke_link": STAFF,

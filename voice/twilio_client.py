@@ -3,12 +3,13 @@
 The base URL is configurable (``TWILIO_API_BASE_URL``) so that tests and the sandbox point the real
 twilio client at a fake server on 127.0.0.1; nothing else about the client changes. Errors are
 classified here into the outbox's SENT / RETRY / DEAD so callers never interpret HTTP codes; a 429's
-``Retry-After`` (when Twilio sends one) becomes the result's ``retry_after_s``, as for LINE.
+``Retry-After`` (when Twilio sends one) becomes the result's ``retry_after_s``, as for LINE. twilio 9.13
+raises one of two exceptions for an error answer: ``TwilioRestException`` (the classic body) or
+``TwilioServiceException`` (an RFC-9457 problem body); both are classified by HTTP status and code.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from dataclasses import dataclass
@@ -16,11 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any, Mapping
 
 from requests.exceptions import RequestException
-from twilio.base.exceptions import TwilioException, TwilioRestException
+from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from outbox.backoff import retry_after_seconds
 from outbox.senders import Outcome, SendResult
 
 # A webhook or an outbox tick must never hang on Twilio; the outbox retries later instead.
@@ -62,7 +64,9 @@ class RetryAfterHttpClient(TwilioHttpClient):
 
     def request(self, *args: Any, **kwargs: Any) -> Response:  # type: ignore[override]
         self._last.retry_after_s = None     # a network error must not leave an older request's wait
+        self._last.status = None
         response = super().request(*args, **kwargs)
+        self._last.status = response.status_code
         if response.status_code == 429:
             self._last.retry_after_s = _retry_after_s(response.headers)
         return response
@@ -71,15 +75,16 @@ class RetryAfterHttpClient(TwilioHttpClient):
         """Seconds Twilio asked us to wait in this thread's last answer, when it was a 429 saying so."""
         return getattr(self._last, "retry_after_s", None)
 
+    def last_status(self) -> int | None:
+        """The HTTP status of this thread's last answer (None after a network error)."""
+        return getattr(self._last, "status", None)
+
 
 def _retry_after_s(headers: Any) -> float | None:
-    """``Retry-After`` in seconds (requests' headers are case-insensitive); an HTTP date or nonsense is
-    ignored and the normal backoff applies."""
-    try:
-        value = float((headers or {}).get("Retry-After"))
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
+    """``Retry-After`` in seconds (requests' headers are case-insensitive), within
+    ``outbox.backoff.retry_after_seconds``'s range; an HTTP date or nonsense is ignored and the normal
+    backoff applies."""
+    return retry_after_seconds((headers or {}).get("Retry-After"))
 
 
 def make_client(settings: TwilioSettings) -> Client:
@@ -90,26 +95,57 @@ def make_client(settings: TwilioSettings) -> Client:
     return client
 
 
-def classify(error: Exception, *, retry_after_s: float | None = None) -> SendResult:
-    """Temporary (retry) or permanent (dead)? 429 and 5xx and network trouble are temporary; a 429
-    carries ``retry_after_s`` (``failed`` reads it from the client) for the outbox to honour."""
+# A 4xx other than these will never succeed (21211 invalid number, 21610 unsubscribed, 404, 401 …).
+_RETRY_4XX = frozenset({408, 429})
+
+
+def _status(value: Any) -> int | None:
+    """An HTTP status from an exception field: ``TwilioServiceException.status`` is the problem body's
+    ``status`` member, which the SDK takes from the JSON as it is (it may be a string, or nonsense)."""
+    try:
+        status = int(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return status if 100 <= status <= 599 else None
+
+
+def _by_status(status: int | None, detail: str, retry_after_s: float | None) -> SendResult:
+    if status is None:
+        return SendResult(Outcome.RETRY, detail)      # no readable status: like a network error
+    if status == 429:
+        return SendResult(Outcome.RETRY, detail, retry_after_s=retry_after_s)
+    if status >= 500 or status in _RETRY_4XX:
+        return SendResult(Outcome.RETRY, detail)
+    return SendResult(Outcome.DEAD, detail)
+
+
+def classify(error: Exception, *, retry_after_s: float | None = None,
+             http_status: int | None = None) -> SendResult:
+    """Temporary (retry) or permanent (dead)? 429, 408, 5xx and network trouble are temporary; a 429
+    carries ``retry_after_s`` (``failed`` reads it from the client) for the outbox to honour. A dead
+    result's detail keeps Twilio's status, code and message: staff read it on the dead-message list.
+    ``http_status`` (the answer's own status) stands in when a problem body's ``status`` is unreadable."""
     if isinstance(error, TwilioRestException):
         detail = f"twilio {error.status} code={error.code}: {error.msg}"[:500]
-        if error.status == 429:
-            return SendResult(Outcome.RETRY, detail, retry_after_s=retry_after_s)
-        if error.status >= 500:
-            return SendResult(Outcome.RETRY, detail)
-        return SendResult(Outcome.DEAD, detail)
+        return _by_status(_status(error.status) or http_status, detail, retry_after_s)
+    if isinstance(error, TwilioServiceException):
+        # Checked before the TwilioException catch-all below, which would retry it for ever.
+        status = _status(error.status) or http_status
+        text = " – ".join(str(part) for part in (error.title, error.detail) if part)
+        detail = f"twilio {status} code={error.code}: {text}"[:500]
+        return _by_status(status, detail, retry_after_s)
     if isinstance(error, (RequestException, TwilioException, OSError)):
         return SendResult(Outcome.RETRY, f"{type(error).__name__}: {error}"[:500])
     raise error
 
 
 def failed(client: Client, error: Exception) -> SendResult:
-    """``classify`` with the ``Retry-After`` of the answer that raised ``error`` (this thread's last)."""
+    """``classify`` with the ``Retry-After`` and status of the answer that raised ``error`` (this
+    thread's last)."""
     http = client.http_client
-    wait = http.last_retry_after_s() if isinstance(http, RetryAfterHttpClient) else None
-    return classify(error, retry_after_s=wait)
+    if isinstance(http, RetryAfterHttpClient):
+        return classify(error, retry_after_s=http.last_retry_after_s(), http_status=http.last_status())
+    return classify(error)
 
 
 def send_sms(client: Client, settings: TwilioSettings, *, to: str, body: str) -> SendResult:
@@ -147,8 +183,8 @@ def delete_recording(client: Client, settings: TwilioSettings, *, sid: str) -> S
     attempt whose answer was lost, or deleted in the console), and a retry of a deletion must not die."""
     try:
         client.api.v2010.accounts(settings.account_sid).recordings(sid).delete()
-    except TwilioRestException as error:
-        if error.status == 404:
+    except (TwilioRestException, TwilioServiceException) as error:
+        if _status(error.status) == 404:
             return SendResult(Outcome.SENT, "already deleted (404)", provider_ref=sid)
         return failed(client, error)
     except Exception as error:  # noqa: BLE001
