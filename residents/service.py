@@ -38,10 +38,14 @@ class ResidentError(DomainError):
     pass
 
 
+# ァ (U+30A1) … ヶ (U+30F6) → ぁ … ゖ: one table lookup per character (the resident search folds every name).
+_KATAKANA_TO_HIRAGANA = {c: c - 0x60 for c in range(0x30A1, 0x30F7)}
+
+
 def normalise_kana(text: str) -> str:
     """NFKC, katakana → hiragana, runs of spaces → one. Readings are compared and sorted in this form."""
     text = unicodedata.normalize("NFKC", text or "").strip()
-    text = "".join(chr(ord(c) - 0x60) if "\u30a1" <= c <= "\u30f6" else c for c in text)
+    text = text.translate(_KATAKANA_TO_HIRAGANA)
     return re.sub(r"\s+", " ", text)
 
 
@@ -193,21 +197,28 @@ def search_residents(session: Session, text: str | None, *, limit: int = SEARCH_
         return []
     needle = normalise_kana(raw).replace(" ", "").lower()
     digits = re.sub(r"[^0-9]", "", raw) if re.fullmatch(r"[0-9+\-() ]+", raw) else ""
-    found: list[Resident] = []
-    for resident in session.scalars(select(Resident).where(Resident.active.is_(True)).order_by(Resident.kana, Resident.id)):
+    # Only the matched columns are read for the scan (plain rows, no ORM objects: building one Resident
+    # per active resident cost most of the page's CPU); the few hits are then loaded whole.
+    found: list[int] = []
+    rows = session.execute(select(Resident.id, Resident.name, Resident.kana, Resident.phone, Resident.mobile_phone)
+                           .where(Resident.active.is_(True)).order_by(Resident.kana, Resident.id))
+    for resident_id, name, kana, phone, mobile_phone in rows:
         if digits:
-            numbers = [re.sub(r"[^0-9]", "", n or "") for n in (resident.phone, resident.mobile_phone)]
+            numbers = [re.sub(r"[^0-9]", "", n or "") for n in (phone, mobile_phone)]
             # Stored in E.164 (+81…): also match the national form the caller says (0238…).
             hit = any(digits in n or (n.startswith("81") and digits in "0" + n[2:]) for n in numbers if n)
         else:
-            name = normalise_kana(resident.name).replace(" ", "").lower()
-            kana = normalise_kana(resident.kana).replace(" ", "").lower()
-            hit = needle in name or needle in kana
+            hit = (needle in normalise_kana(name).replace(" ", "").lower()
+                   or needle in normalise_kana(kana).replace(" ", "").lower())
         if hit:
-            found.append(resident)
+            found.append(resident_id)
             if len(found) >= limit:
                 break
-    return found
+    rows.close()
+    if not found:
+        return []
+    by_id = {r.id: r for r in session.scalars(select(Resident).where(Resident.id.in_(found)))}
+    return [by_id[i] for i in found]
 
 
 def find_by_phone(session: Session, phone: str | None) -> Resident | None:
