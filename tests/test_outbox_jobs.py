@@ -231,13 +231,16 @@ def test_wake_up_delay_follows_the_app_clock(app: Flask, clock: FixedClock) -> N
     assert 25 < eta_in <= 31
 
 
-def test_a_burst_of_commits_queues_few_drains(app: Flask, clock: FixedClock) -> None:
+def test_a_burst_of_commits_queues_few_drains(app: Flask, clock: FixedClock, monkeypatch: Any) -> None:
+    # The window is widened so that the whole burst falls in one window however busy the machine is
+    # (at 0.2 s a loaded CI machine spread thirty commits over several windows: 7 drains, not a fault).
+    monkeypatch.setattr(jobs, "COALESCE_S", 60.0)
     register_sender(app, RecordingSender("line"))
     huey = jobs.get_huey(app)
     for i in range(30):
         queue_in_transaction(app, clock, f"U{i}")
     queued = huey.pending_count() + huey.scheduled_count()
-    assert 1 <= queued <= 4, queued   # one now, a delayed one per 0.2 s window; not thirty
+    assert queued == 2, queued   # one drain now and one delayed after the last commit; not thirty
 
 
 def test_every_row_of_a_burst_is_sent_by_a_running_consumer(app: Flask, clock: FixedClock,
