@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any, Callable, NamedTuple
 
 from flask import abort, current_app
 from itsdangerous import BadSignature, SignatureExpired, TimestampSigner, URLSafeTimedSerializer
@@ -22,6 +22,7 @@ from delivery.models import Run
 
 SALT = "otodoke.driver-run"
 MAX_AGE_S = 36 * 3600
+REVOKED = "このリンクは取り消されました。担当者に連絡して、新しいリンクを受け取ってください。"
 
 
 def _now(now: datetime | None) -> datetime:
@@ -40,12 +41,31 @@ def _serializer(secret_key: str, now: datetime) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=SALT, signer=AppClockSigner)
 
 
-def make_token(secret_key: str, run_id: int, *, version: int = 0, now: datetime | None = None) -> str:
-    """``version``: the run's ``link_version`` (staff bump it to revoke the links made before)."""
-    data: dict[str, int] = {"run": run_id}
+def make_token(secret_key: str, run_id: int, *, version: int = 0, key: str | None = None,
+               now: datetime | None = None) -> str:
+    """``version``: the run's ``link_version`` (staff bump it to revoke the links made before); ``key``:
+    the run's ``link_key``, so the link opens that run only, never a later run given the same id."""
+    data: dict[str, int | str] = {"run": run_id}
     if version:
         data["v"] = version
+    if key is not None:
+        data["k"] = key
     return _serializer(secret_key, _now(now)).dumps(data)
+
+
+class Link(NamedTuple):
+    run_id: int
+    version: int
+    key: str | None    # None: a link made before runs had a key
+
+
+class RunGone(Exception):
+    """The link's run is not there: deleted, or its id now belongs to another run (the key differs).
+    The driver pages answer it from the run's tombstone (``delivery.runs.removed_run``) or with a 404."""
+
+    def __init__(self, link: Link) -> None:
+        super().__init__(link.run_id)
+        self.link = link
 
 
 def _int(value: object) -> int | None:
@@ -53,42 +73,44 @@ def _int(value: object) -> int | None:
 
 
 def read_link(secret_key: str, token: str, *, now: datetime | None = None,
-              max_age_s: int = MAX_AGE_S) -> tuple[int, int] | None:
-    """(run id, link version), or None for a forged, altered or expired link (or one stamped after ``now``)."""
+              max_age_s: int = MAX_AGE_S) -> Link | None:
+    """The link's run id, version and key, or None for a forged, altered or expired link (or one stamped
+    after ``now``)."""
     try:
         data = _serializer(secret_key, _now(now)).loads(token, max_age=max_age_s)
     except (BadSignature, SignatureExpired):
         return None
     if not isinstance(data, dict):
         return None
-    run, version = _int(data.get("run")), _int(data.get("v", 0))
-    return (run, version) if run is not None and version is not None else None
+    run, version, key = _int(data.get("run")), _int(data.get("v", 0)), data.get("k")
+    if run is None or version is None or not (key is None or isinstance(key, str)):
+        return None
+    return Link(run, version, key)
 
 
 def read_token(secret_key: str, token: str, *, now: datetime | None = None,
                max_age_s: int = MAX_AGE_S) -> int | None:
     """The run id, or None for a forged, altered or expired link."""
     link = read_link(secret_key, token, now=now, max_age_s=max_age_s)
-    return link[0] if link else None
+    return link.run_id if link else None
 
 
 def driver_run(view: Callable[..., Any]) -> Callable[..., Any]:
     """Decorator for the run page's routes: the ``token`` in the URL must be a valid, unexpired link of
-    the run's current link version (not revoked by staff), and the view gets the ``run_id`` it names
-    (404 with a Japanese reason otherwise)."""
+    the run it was made for (its key) at the run's current link version (not revoked by staff), and the
+    view gets the ``run_id`` it names (404 with a Japanese reason otherwise). A link whose run is gone,
+    or whose id now names another run, raises ``RunGone``: the view never sees that other run."""
     @functools.wraps(view)
     def wrapped(*args: Any, token: str, **kwargs: Any) -> Any:
         link = read_link(current_app.config["SECRET_KEY"], token)
         if link is None:
             abort(404, description="このリンクは無効か、期限が切れています。担当者に連絡してください。")
-        run_id, version = link
-        if version != _current_version(run_id):
-            abort(404, description="このリンクは取り消されました。担当者に連絡して、新しいリンクを受け取ってください。")
-        return view(*args, token=token, run_id=run_id, **kwargs)
+        with db.reading() as session:
+            row = session.execute(select(Run.link_version, Run.link_key).where(Run.id == link.run_id)).first()
+        # The key first: a reused id's version says nothing about the link's own run.
+        if row is None or row.link_key != link.key:
+            raise RunGone(link)
+        if link.version != (row.link_version or 0):
+            abort(404, description=REVOKED)
+        return view(*args, token=token, run_id=link.run_id, **kwargs)
     return wrapped
-
-
-def _current_version(run_id: int) -> int:
-    """The run's link version; 0 for a run that is not there (the view then says so with its 404)."""
-    with db.reading() as session:
-        return session.scalar(select(Run.link_version).where(Run.id == run_id)) or 0
