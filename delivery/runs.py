@@ -52,15 +52,24 @@ class RemovedRun:
     current: Run | None
 
 
+def _tombstones(session: Session, run_id: int) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).where(AuditEntry.action == "plan.run_removed",
+                                                         AuditEntry.subject_type == "run",
+                                                         AuditEntry.subject_id == str(run_id))
+                                .order_by(AuditEntry.id)))
+
+
+def removed_run_keys(session: Session, run_id: int) -> list[str | None]:
+    """The link keys of the runs removed under ``run_id`` (on SQLite one id can be removed twice); None
+    for a run from before keys."""
+    return [entry.data.get("link_key") for entry in _tombstones(session, run_id)]
+
+
 def removed_run(session: Session, run_id: int, key: str | None) -> RemovedRun | None:
     """What the driver's old link to ``run_id`` with ``key`` should say, read from the removal's audit
     entry (its tombstone, ``delivery.by_hand``); None for a run that never was (the page's plain 404).
     The key picks the tombstone: on SQLite one id can be removed twice, for two runs."""
-    entries = session.scalars(select(AuditEntry).where(AuditEntry.action == "plan.run_removed",
-                                                       AuditEntry.subject_type == "run",
-                                                       AuditEntry.subject_id == str(run_id))
-                              .order_by(AuditEntry.id))
-    entry = next((e for e in entries if e.data.get("link_key") == key), None)
+    entry = next((e for e in _tombstones(session, run_id) if e.data.get("link_key") == key), None)
     if entry is None:
         return None
     day = date.fromisoformat(entry.data["delivery_date"])

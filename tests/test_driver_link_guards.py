@@ -189,7 +189,7 @@ def test_a_link_never_opens_another_run_given_its_runs_id(app, client, session, 
     refused = client.get(f"/driver/run/{old}")
     page = refused.get_data(as_text=True)
     assert refused.status_code == 404 and address not in page and "9号車" not in page
-    assert "見つかりませんでした" in page
+    assert "このリンクは無効" in page
     tap = client.post(f"/driver/run/{old}/stops/{stop_id}", data={"outcome": "done"})
     assert tap.status_code in (400, 404)            # no CSRF token to take from a page it never saw
     own = run_link_token(app, planned["run"])       # B's link (B's key)
