@@ -183,11 +183,13 @@ def _remove_empty_run(session: Session, plan: Plan, run: Run, *, actor: str, now
     """Delete a run the move left without a stop, so the van is idle again (「空き」 in the choices, no
     0 km row on the dashboard, no empty route for its driver). The audit entry is the run's tombstone:
     the driver's old link reads it to say the run is gone and point to their current one
-    (``delivery.runs.removed_run``). Known gap: SQLite may give the deleted id to the next run
-    (max(rowid) + 1), and the old link then opens that run; PostgreSQL's sequence never reuses it."""
+    (``delivery.runs.removed_run``). SQLite may give the deleted id to the next run (max(rowid) + 1):
+    the link carries the run's key, so it never opens that run, and the key and link version kept here
+    pick this tombstone among the id's and refuse a revoked link."""
     audit.record(session, at=now, actor=actor, channel="staff", action="plan.run_removed",
                  subject_type="run", subject_id=run.id, plan_id=plan.id, vehicle_id=run.vehicle_id,
-                 driver_id=run.driver_id, delivery_date=plan.delivery_date.isoformat(), reason="no_stop_left")
+                 driver_id=run.driver_id, delivery_date=plan.delivery_date.isoformat(), reason="no_stop_left",
+                 link_key=run.link_key, link_version=run.link_version or 0)
     session.delete(run)
     session.flush()
     session.expire(plan, ["runs"])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from typing import Any
 
@@ -87,6 +88,11 @@ class PlanningTrigger(Base):
     at: Mapped[datetime] = mapped_column()
 
 
+def new_link_key() -> str:
+    """A run's link key: 16 URL-safe characters, 96 random bits."""
+    return secrets.token_urlsafe(12)
+
+
 class Run(Base):
     """One vehicle's route for the day."""
 
@@ -107,6 +113,10 @@ class Run(Base):
     # Bumped by staff to revoke the run's driver link (a lost phone): a link carries the version it was
     # made for and opens only while it is current (delivery/driver_links.py).
     link_version: Mapped[int] = mapped_column(default=0, server_default="0")
+    # A random key the driver link is signed with (delivery/driver_links.py): the link opens only the run
+    # it was made for, even when SQLite hands a deleted run's id to a new run (no AUTOINCREMENT on runs).
+    # NULL for runs made before the key existed; the links made for them keep opening them.
+    link_key: Mapped[str | None] = mapped_column(String(32), default=new_link_key)
 
     plan: Mapped[Plan] = relationship(back_populates="runs")
     vehicle: Mapped[Vehicle] = relationship()

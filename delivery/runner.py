@@ -56,7 +56,7 @@ def _distance_cache(app: Flask) -> DayCache:
 
 
 def driver_link(app: Flask, run: Run) -> str:
-    token = make_token(app.config["SECRET_KEY"], run.id, version=run.link_version or 0,
+    token = make_token(app.config["SECRET_KEY"], run.id, version=run.link_version or 0, key=run.link_key,
                        now=get_clock(app).now())
     return app.config["PUBLIC_BASE_URL"].rstrip("/") + f"/driver/run/{token}"
 

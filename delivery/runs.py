@@ -43,19 +43,33 @@ def revoke_run_link(session: Session, *, run_id: int, actor: str, now: datetime)
 
 @dataclass(frozen=True)
 class RemovedRun:
-    """A run deleted because a hand move left it with no stop: its day and van for the page's title, and
-    the same driver's (or, with no driver, the same van's) run in that day's active plan, if any."""
+    """A run deleted because a hand move left it with no stop: its day and van for the page's title, the
+    link version it had (an older link was revoked), and the same driver's (or, with no driver, the same
+    van's) run in that day's active plan, if any."""
     delivery_date: date
     vehicle_name: str
+    link_version: int
     current: Run | None
 
 
-def removed_run(session: Session, run_id: int) -> RemovedRun | None:
-    """What the driver's old link to ``run_id`` should say, read from the removal's audit entry (its
-    tombstone, ``delivery.by_hand``); None for a run that never was (the page's plain 404)."""
-    entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "plan.run_removed",
-                                                     AuditEntry.subject_type == "run",
-                                                     AuditEntry.subject_id == str(run_id))).first()
+def _tombstones(session: Session, run_id: int) -> list[AuditEntry]:
+    return list(session.scalars(select(AuditEntry).where(AuditEntry.action == "plan.run_removed",
+                                                         AuditEntry.subject_type == "run",
+                                                         AuditEntry.subject_id == str(run_id))
+                                .order_by(AuditEntry.id)))
+
+
+def removed_run_keys(session: Session, run_id: int) -> list[str | None]:
+    """The link keys of the runs removed under ``run_id`` (on SQLite one id can be removed twice); None
+    for a run from before keys."""
+    return [entry.data.get("link_key") for entry in _tombstones(session, run_id)]
+
+
+def removed_run(session: Session, run_id: int, key: str | None) -> RemovedRun | None:
+    """What the driver's old link to ``run_id`` with ``key`` should say, read from the removal's audit
+    entry (its tombstone, ``delivery.by_hand``); None for a run that never was (the page's plain 404).
+    The key picks the tombstone: on SQLite one id can be removed twice, for two runs."""
+    entry = next((e for e in _tombstones(session, run_id) if e.data.get("link_key") == key), None)
     if entry is None:
         return None
     day = date.fromisoformat(entry.data["delivery_date"])
@@ -64,4 +78,5 @@ def removed_run(session: Session, run_id: int) -> RemovedRun | None:
     query = query.where(Run.driver_id == driver_id) if driver_id is not None else query.where(
         Run.vehicle_id == vehicle_id)
     vehicle = session.get(Vehicle, vehicle_id)
-    return RemovedRun(day, vehicle.name if vehicle else "", session.scalars(query.order_by(Run.id)).first())
+    return RemovedRun(day, vehicle.name if vehicle else "", entry.data.get("link_version", 0),
+                      session.scalars(query.order_by(Run.id)).first())

@@ -9,12 +9,13 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import NotFound as PageNotFound
 
 from accounts.security import csrf_token, role_required
 from core.clock import JST, get_clock
 from core.db import db
 from core.errors import DomainError, NotFound
-from delivery.driver_links import driver_run
+from delivery.driver_links import REVOKED, RunGone, driver_run
 from delivery.runner import driver_link
 from delivery.runs import driver_runs, get_run, removed_run
 from delivery.sheets import RunSheet, run_sheet
@@ -36,19 +37,32 @@ def sheet_or_404(session: Session, run_id: int) -> RunSheet:
         abort(404, description=error.message)
 
 
+@bp.errorhandler(RunGone)
+def run_gone(error: RunGone):  # type: ignore[no-untyped-def]
+    """The link's run is not there (deleted, or its id reused on SQLite for another run, which the link
+    never opens). A run deleted by a hand move: say so in words, with the way to the driver's run now,
+    never a bare 404; a link the staff had revoked before, or a run that never was: the 404."""
+    # returned, not raised: an error handler's own abort() would end as a 500
+    link = error.link
+    if request.method != "GET":      # a tap on a stop of a run that is gone: nothing to record
+        return PageNotFound(description="この便はなくなりました。担当者に連絡してください。")
+    with db.reading() as session:
+        gone = removed_run(session, link.run_id, link.key)
+        if gone is None:
+            return PageNotFound(description="そのルートは見つかりませんでした。")
+        if link.version != gone.link_version:
+            return PageNotFound(description=REVOKED)
+        current_url = driver_link(current_app, gone.current) if gone.current else None  # type: ignore[arg-type]
+        return render_template("driver/run_removed.html", title=f"{format_date_ja(gone.delivery_date)} "
+                               f"{gone.vehicle_name}", current_url=current_url,
+                               coordinator=current_app.config.get("COORDINATOR_PHONE", ""))
+
+
 @bp.get("/driver/run/<token>", endpoint="run")
 @driver_run
 def driver_run_page(token: str, run_id: int) -> str:
     """The driver's phone page: stops in order with times, items, cash, notes, map links and buttons."""
     with db.reading() as session:
-        gone = removed_run(session, run_id) if get_run(session, run_id) is None else None
-        if gone is not None:
-            # Its last door was moved to another van by hand and the run deleted: say so in words, with
-            # the way to the driver's run now, never a bare 404.
-            current_url = driver_link(current_app, gone.current) if gone.current else None  # type: ignore[arg-type]
-            return render_template("driver/run_removed.html", title=f"{format_date_ja(gone.delivery_date)} "
-                                   f"{gone.vehicle_name}", current_url=current_url,
-                                   coordinator=current_app.config.get("COORDINATOR_PHONE", ""))
         sheet = sheet_or_404(session, run_id)
         current = get_run(session, sheet.current_run_id) if sheet.current_run_id else None
         # A superseded run's link is revoked: its page shows no stop (no names, addresses, phones), only

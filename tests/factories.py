@@ -10,8 +10,10 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from places.models import District
-from delivery.models import Driver, Vehicle
+from delivery.driver_links import make_token
+from delivery.models import Driver, Run, Vehicle
 from core.clock import JST
+from core.db import db
 from residents.models import Resident
 from shops.models import Product, Shop
 
@@ -107,3 +109,12 @@ def make_driver(session: Session, vehicle: Vehicle | None = None, **overrides: A
     session.add(driver)
     session.flush()
     return driver
+
+
+def run_link_token(app: Any, run_id: int) -> str:
+    """A driver link token for the run as the app makes one (its key and link version); for a run that is
+    not there, a keyless one. Reads in its own session, so the caller's stays as it was."""
+    with db.reading(app) as session:
+        run = session.get(Run, run_id)
+        version, key = (run.link_version or 0, run.link_key) if run else (0, None)
+    return make_token(app.config["SECRET_KEY"], run_id, version=version, key=key)

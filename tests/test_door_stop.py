@@ -14,7 +14,6 @@ import pytest
 from sqlalchemy import select, text
 
 from delivery.door_stops import route_stops
-from delivery.driver_links import make_token
 from delivery.models import Plan, Run, RunStop, RunStopOrder
 from delivery.problem import Route, Visit
 from delivery.problem_builder import BuiltProblem, ServiceTimes
@@ -26,7 +25,8 @@ from orders.service import LineItem, place_order
 from core.clock import JST
 from outbox.models import OutboxMessage
 from residents.models import FamilyLink
-from tests.factories import make_district, make_driver, make_product, make_resident, make_shop, make_vehicle
+from tests.factories import (make_district, make_driver, make_product, make_resident, make_shop, make_vehicle,
+                             run_link_token)
 
 DAY = date(2026, 12, 1)          # the conftest clock: Tue 08:00 JST, before the central 10:00 cutoff
 PLACED = datetime(2026, 12, 1, 8, 0, tzinfo=JST)
@@ -119,7 +119,7 @@ def test_sheet_and_driver_page_list_the_resident_once_with_both_orders(app, clie
     sign_in(client)
     printed = client.get(f"/staff/runs/{run_id}/sheet").get_data(as_text=True)
     assert printed.count(door["name"]) == 1 and f"注文番号 {door['first']}・{door['second']}" in printed
-    page = client.get(f"/driver/run/{make_token(app.config['SECRET_KEY'], run_id)}").get_data(as_text=True)
+    page = client.get(f"/driver/run/{run_link_token(app, run_id)}").get_data(as_text=True)
     assert page.count(door["name"]) == 1
     block = page.split(f'id="stop-{stop.id}"')[1].split('<div class="stop')[0]
     assert "大根 2本" in block and "豆腐 1丁" in block and f"現金 {door['total']:,}円" in block
@@ -132,7 +132,7 @@ def test_one_tap_at_the_door_settles_both_orders(app, client, session, door, out
     run_id = session.scalars(select(Run.id).where(Run.plan_id == plan_id)).one()
     (stop_id,) = [s.id for s in _door_stops(session, plan_id) if door["first"] in s.order_ids]
     session.rollback()
-    token = make_token(app.config["SECRET_KEY"], run_id)
+    token = run_link_token(app, run_id)
     page = client.get(f"/driver/run/{token}").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     cash = str(door["total"]) if outcome == "done" else ""

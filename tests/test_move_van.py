@@ -16,7 +16,8 @@ from delivery.runner import plan_day
 from orders.models import Order
 from orders.service import LineItem, place_order
 from tests.accounts_support import csrf_of, sign_in
-from tests.factories import make_district, make_driver, make_product, make_resident, make_shop, make_vehicle
+from tests.factories import (make_district, make_driver, make_product, make_resident, make_shop, make_vehicle,
+                             run_link_token)
 from tests.test_leftovers import _rows
 
 DAY = date(2026, 12, 1)             # Tue; the conftest clock is 08:00 JST, before the 10:00 cutoff
@@ -235,9 +236,8 @@ def test_a_left_out_order_is_assigned_to_an_idle_van(client, session, one_run) -
         "Udriver3"}
 
 
-def _link_page(app, client, run_id: int) -> str:  # type: ignore[no-untyped-def]
-    from delivery.driver_links import make_token  # lazy: only these tests open driver links
-    page = client.get(f"/driver/run/{make_token(app.config['SECRET_KEY'], run_id)}")
+def _link_page(app, client, run_id: int, token: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    page = client.get(f"/driver/run/{token or run_link_token(app, run_id)}")
     assert page.status_code == 200
     return page.get_data(as_text=True)
 
@@ -245,11 +245,13 @@ def _link_page(app, client, run_id: int) -> str:  # type: ignore[no-untyped-def]
 def test_a_run_emptied_by_a_move_is_removed_and_its_link_says_so(app, client, session, two_vans) -> None:
     """Van 2's only door moves to van 1: van 2's run goes (audited), van 2 is offered as idle again, its
     driver's old link says the run is gone in words; once van 2 gets a run again, that old link points
-    to it and never opens it itself (SQLite would otherwise give the new run the old id)."""
+    to it and never opens it itself, on both databases: SQLite gives the new run the old id (no
+    AUTOINCREMENT), and only the link's key tells the two runs apart."""
     old = _door(session, two_vans["second"]).run
     old_run, van2, van1_run = old.id, old.vehicle_id, session.scalars(select(Run.id).where(Run.id != old.id)).one()
     session.rollback()
-    assert "配達完了" in _link_page(app, client, old_run)
+    old_link = run_link_token(app, old_run)          # the driver's link, made while the run was there
+    assert "配達完了" in _link_page(app, client, old_run, old_link)
 
     done = _move(client, two_vans["second"], van1_run).get_data(as_text=True)
     assert "軽バン2号の便は配達先がなくなったので取り消しました" in done
@@ -263,21 +265,18 @@ def test_a_run_emptied_by_a_move_is_removed_and_its_link_says_so(app, client, se
     told = [m.text for m in _rows(session, "driver_run") if m.recipient == "Udriver2" and ":move:" in m.key]
     assert len(told) == 1 and "便はなくなりました" in told[0]
 
-    gone = _link_page(app, client, old_run)
+    gone = _link_page(app, client, old_run, old_link)
     assert "この便はなくなりました" in gone and "この日、あなたのルートはありません" in gone
     assert "配達完了" not in gone
 
     _move_to(client, two_vans["second"], f"vehicle:{van2}")
     new_run = _door(session, two_vans["second"]).run_id
-    dialect = session.get_bind().dialect.name
     session.rollback()
     assert "配達完了" in _link_page(app, client, new_run)
-    if dialect != "sqlite":
-        # KNOWN GAP: SQLite hands the deleted id (max + 1) to the next run, so there the old link opens
-        # the new run (here the same van's, same driver); PostgreSQL's sequence never reuses it.
-        assert new_run != old_run
-        gone = _link_page(app, client, old_run)
-        assert "この便はなくなりました" in gone and "いまのあなたのルートを開く" in gone and "配達完了" not in gone
+    # On SQLite new_run == old_run here; on PostgreSQL the sequence gives a new id. Either way the old
+    # link says its run is gone and leads to the new one, never opening it itself.
+    gone = _link_page(app, client, old_run, old_link)
+    assert "この便はなくなりました" in gone and "いまのあなたのルートを開く" in gone and "配達完了" not in gone
 
 
 def test_a_run_with_stops_left_stays(client, session, two_vans) -> None:

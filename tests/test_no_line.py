@@ -4,6 +4,7 @@ to the current one."""
 
 from __future__ import annotations
 
+from tests.factories import run_link_token
 from tests.accounts_support import sign_in
 import base64
 import re
@@ -173,7 +174,7 @@ def test_staff_print_the_lists_and_show_the_run_link_as_a_qr_code(app, client, s
 
 def test_old_run_page_leads_to_the_current_run(app, client, session, nolink) -> None:
     _plan(app, session)
-    old = make_token(app.config["SECRET_KEY"], session.scalars(select(Run.id)).one())
+    old = run_link_token(app, session.scalars(select(Run.id)).one())
     session.rollback()
     _plan(app, session)
     page = client.get(f"/driver/run/{old}").get_data(as_text=True)
@@ -192,7 +193,7 @@ def test_old_run_page_leads_to_the_current_run(app, client, session, nolink) -> 
 
 def test_old_run_page_without_a_current_run_gives_the_coordinator(app, client, session, nolink) -> None:
     _plan(app, session)
-    old = make_token(app.config["SECRET_KEY"], session.scalars(select(Run.id)).one())
+    old = run_link_token(app, session.scalars(select(Run.id)).one())
     session.scalars(select(Driver)).one().active = False     # she is off: the re-plan has no run for her
     session.commit()
     _plan(app, session)

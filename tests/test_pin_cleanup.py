@@ -15,10 +15,10 @@ import pytest
 from sqlalchemy import select
 
 from core.models import AuditEntry
-from delivery.driver_links import make_token
 from delivery.left_out_actions import move_to_next_delivery_day
 from delivery.models import RunStop, StopPin
 from orders.service import LineItem, place_order
+from tests.factories import run_link_token
 from tests.test_pins import DAY, NOW, _post, _replan, _run_of_van, _van_of, two_vans  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,7 +96,7 @@ def _record_on_run_page(app, client, session, order_id: int, vehicle_id: int,  #
     stops = session.scalars(select(RunStop).where(RunStop.run_id == run_id, RunStop.kind == "delivery")).all()
     stop_id = next(stop.id for stop in stops if order_id in stop.order_ids)
     session.rollback()
-    token = make_token(app.config["SECRET_KEY"], run_id)
+    token = run_link_token(app, run_id)
     page = client.get(f"/driver/run/{token}").get_data(as_text=True)
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     done = client.post(f"/driver/run/{token}/stops/{stop_id}",

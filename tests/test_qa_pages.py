@@ -12,6 +12,7 @@ from delivery.driver_links import make_token
 from delivery.models import Run, RunStop, RunStopOrder
 from delivery.runner import plan_day
 from orders.models import Order
+from tests.factories import run_link_token
 from tests.accounts_support import sign_in
 from tests.test_planning import town  # noqa: F401  (fixture)
 
@@ -54,7 +55,7 @@ def _plan_and_stop(app, session, order_id: int) -> tuple[str, int]:  # type: ign
     run_id = session.scalars(select(Run.id)).one()
     stop_id = session.scalars(select(RunStop.id).join(RunStopOrder).where(RunStopOrder.order_id == order_id)).one()
     session.rollback()
-    return make_token(app.config["SECRET_KEY"], run_id), stop_id
+    return run_link_token(app, run_id), stop_id
 
 
 def test_watch_list_names_the_resident_not_at_home(app, client, session, town) -> None:  # noqa: F811

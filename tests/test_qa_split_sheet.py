@@ -12,7 +12,7 @@ from delivery.models import Plan, Run, RunStop
 from delivery.sheets import run_sheet
 from orders.models import Order
 from core.clock import JST
-from tests.factories import make_vehicle
+from tests.factories import make_vehicle, run_link_token
 from tests.test_planning import town  # noqa: F401  (fixture)
 
 DAY = date(2026, 12, 1)
@@ -81,7 +81,6 @@ def test_an_order_delivered_in_one_leg_is_unchanged(session, town) -> None:  # n
 
 def test_an_order_cancelled_after_planning_is_neither_picked_up_nor_delivered(app, client, session,
                                                                                  town) -> None:  # noqa: F811
-    from delivery.driver_links import make_token
     from delivery.runner import plan_day
     from orders.changes import cancel_order
 
@@ -98,6 +97,6 @@ def test_an_order_cancelled_after_planning_is_neither_picked_up_nor_delivered(ap
     tofu = [s for s in sheet.stops if s.kind == "pickup" and any(i.startswith("豆腐") for i in s.items)]
     assert all("豆腐 2丁" in s.items for s in tofu)                        # order 3's two, not four
     session.rollback()
-    page = client.get(f"/driver/run/{make_token(app.config['SECRET_KEY'], run_id)}").get_data(as_text=True)
+    page = client.get(f"/driver/run/{run_link_token(app, run_id)}").get_data(as_text=True)
     block = page.split(f'id="stop-{leg.id}"')[1].split('<div class="stop')[0]
     assert "お届けしません" in block and "配達完了" not in block and 'name="cash"' not in block

@@ -3,6 +3,7 @@ through to a person, the line must not first tell them how to try again; staff s
 
 from __future__ import annotations
 
+from tests.factories import run_link_token
 from tests.accounts_support import sign_in
 from typing import Any
 
@@ -47,7 +48,6 @@ def test_messages_page_names_a_known_caller(voice_app: Any) -> None:  # noqa: F8
 
 
 def test_driver_page_says_the_resident_called_in_not_at_home(voice_app: Any) -> None:  # noqa: F811
-    from delivery.driver_links import make_token
     from delivery.models import RunStop, RunStopOrder
     from tests.test_voice_eta import _answer, _plan_with_stop
 
@@ -55,7 +55,7 @@ def test_driver_page_says_the_resident_called_in_not_at_home(voice_app: Any) -> 
     with db.reading(voice_app) as session:
         run_id = session.scalars(select(RunStop.run_id).join(RunStopOrder).where(RunStopOrder.order_id == order_id)).one()
     driver = voice_app.test_client()
-    url = f"/driver/run/{make_token(voice_app.config['SECRET_KEY'], run_id)}"
+    url = f"/driver/run/{run_link_token(voice_app, run_id)}"
     assert "本日不在とのお電話" not in driver.get(url).get_data(as_text=True)
     _answer(voice_app, order_id, Digits="2")         # the resident pressed 2 on the ETA call
     assert "本日不在とのお電話" in driver.get(url).get_data(as_text=True)

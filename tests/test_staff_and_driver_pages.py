@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.factories import run_link_token
 from tests.accounts_support import make_account, post_login, sign_in
 import re
 
@@ -73,7 +74,7 @@ def test_driver_records_not_at_home_and_family_is_told(app, client, session, tow
     # End the test's own transaction (on SQLite it holds the write lock) and touch no ORM object
     # until the app has answered: reading an expired attribute would begin a new one.
     session.rollback()
-    token = make_token(app.config["SECRET_KEY"], run_id)
+    token = run_link_token(app, run_id)
     page = client.get(f"/driver/run/{token}").get_data(as_text=True)
     assert "配達完了" in page and "不在" in page
     url = f"/driver/run/{token}/stops/{stop_id}"
