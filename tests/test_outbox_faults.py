@@ -27,10 +27,10 @@ from core.clock import FixedClock
 from core.db import db
 from otodoke import create_app, jobs
 from outbox.models import OutboxMessage, OutboxStatus
-from outbox.service import enqueue
 from sandbox.fake_line import FakeLine, RunningFake, _Handler
 from sandbox.fake_twilio import FakeTwilio, serve as serve_twilio
 from tests.accounts_support import sign_in
+from tests.outbox_support import outbox_row, queue_message
 from tests.line_support import RESIDENT_USER, line_app  # noqa: F401  (fixture)
 from tests.voice_sim import voice_config
 
@@ -69,21 +69,6 @@ def line_fake() -> Iterator[RunningFake]:
     running.stop()
 
 
-def _queue(app: Flask, channel: str, recipient: str, payload: dict[str, Any], kind: str = "order_confirmed") -> str:
-    with db.transaction(app) as session:
-        message = enqueue(session, channel=channel, recipient=recipient, kind=kind, payload=payload,
-                          now=app.extensions["core.clock"].now(), dedupe_key=f"test:{channel}:{kind}")
-        session.flush()
-        return message.id
-
-
-def _row(app: Flask, message_id: str) -> OutboxMessage:
-    with db.reading(app) as session:
-        row = session.get(OutboxMessage, message_id)
-        session.expunge(row)
-        return row
-
-
 TEXT = {"messages": [{"type": "text", "text": "ご注文を承りました。"}]}
 
 
@@ -92,9 +77,9 @@ def test_line_429_waits_for_retry_after_then_delivers_once(line_app, line_fake) 
     fake = line_fake.fake
     fake.push_failures.append(429)
     fake.retry_after_s = 600           # far beyond the first backoff step (seconds)
-    message_id = _queue(line_app, "line", RESIDENT_USER, TEXT)
+    message_id = queue_message(line_app, "line", RESIDENT_USER, TEXT)
     assert jobs.run_drain(line_app).sent == 0
-    row = _row(line_app, message_id)
+    row = outbox_row(line_app, message_id)
     assert row.status is OutboxStatus.PENDING and "429" in (row.last_error or "")
     assert row.next_attempt_at >= clock.now() + timedelta(seconds=600)
     clock.advance(timedelta(seconds=590))
@@ -112,16 +97,16 @@ def test_line_timeout_after_accepting_is_retried_with_the_key_and_shown_once(lin
     clock: FixedClock = line_app.extensions["core.clock"]
     fake = line_fake.fake
     line_fake.handler.slow.set()
-    message_id = _queue(line_app, "line", RESIDENT_USER, TEXT)
+    message_id = queue_message(line_app, "line", RESIDENT_USER, TEXT)
     assert jobs.run_drain(line_app).sent == 0            # read timeout: the outcome is unknown
-    row = _row(line_app, message_id)
+    row = outbox_row(line_app, message_id)
     assert row.status is OutboxStatus.PENDING and row.last_error
     clock.advance(timedelta(hours=1))
     assert jobs.run_drain(line_app).sent == 1             # the same key again: LINE answers 409
     assert [c.status for c in fake.calls] == [200, 409]
     assert {c.headers["X-Line-Retry-Key"] for c in fake.calls} == {message_id}
     assert len(fake.delivered(RESIDENT_USER)) == 1
-    assert _row(line_app, message_id).status is OutboxStatus.SENT
+    assert outbox_row(line_app, message_id).status is OutboxStatus.SENT
 
 
 def _dashboard(app: Flask) -> str:
@@ -135,16 +120,16 @@ def test_line_messages_that_die_are_listed_for_staff(line_app, line_fake) -> Non
     line_app.config["OUTBOX_MAX_ATTEMPTS"] = 3
     fake = line_fake.fake
     assert "送れなかったメッセージ" not in _dashboard(line_app)
-    refused = _queue(line_app, "line", RESIDENT_USER, TEXT, kind="order_confirmed")
+    refused = queue_message(line_app, "line", RESIDENT_USER, TEXT, kind="order_confirmed")
     fake.push_failures.append(400)                         # LINE refuses the body: dead at once
     jobs.run_drain(line_app)
-    assert _row(line_app, refused).status is OutboxStatus.DEAD
-    down = _queue(line_app, "line", RESIDENT_USER, TEXT, kind="eta_notice")
+    assert outbox_row(line_app, refused).status is OutboxStatus.DEAD
+    down = queue_message(line_app, "line", RESIDENT_USER, TEXT, kind="eta_notice")
     fake.push_down_status = 500                            # LINE down past the attempts allowed
     for _ in range(5):
         jobs.run_drain(line_app)
         clock.advance(timedelta(hours=1))
-    assert _row(line_app, down).status is OutboxStatus.DEAD
+    assert outbox_row(line_app, down).status is OutboxStatus.DEAD
     assert fake.delivered() == []
     page = _dashboard(line_app)
     assert "送れなかったメッセージ（要確認）" in page
@@ -165,22 +150,22 @@ def twilio_app(database_url: str, clock: FixedClock, tmp_path: Path) -> Iterator
 def test_twilio_429_then_500_is_retried_with_backoff_and_sent_once(twilio_app) -> None:
     app, fake = twilio_app
     clock: FixedClock = app.extensions["core.clock"]
-    message_id = _queue(app, "sms", "+819012345678", {"body": "お届け：ご注文を承りました。"})
+    message_id = queue_message(app, "sms", "+819012345678", {"body": "お届け：ご注文を承りました。"})
     fake.script.extend([(429, 20429), (500, 20500)])
     assert jobs.run_drain(app).sent == 0
-    first_retry = _row(app, message_id).next_attempt_at
+    first_retry = outbox_row(app, message_id).next_attempt_at
     assert first_retry > clock.now()
     assert jobs.run_drain(app).sent == 0 and len(fake.requests) == 1     # not before its time
     clock.advance(timedelta(hours=1))
     assert jobs.run_drain(app).sent == 0                                 # 500 this time
-    row = _row(app, message_id)
+    row = outbox_row(app, message_id)
     assert row.status is OutboxStatus.PENDING and "500" in (row.last_error or "")
     clock.advance(timedelta(hours=1))
     assert jobs.run_drain(app).sent == 1
     clock.advance(timedelta(hours=1))
     assert jobs.run_drain(app).sent == 0
     assert len(fake.created["Messages.json"]) == 1
-    assert _row(app, message_id).status is OutboxStatus.SENT
+    assert outbox_row(app, message_id).status is OutboxStatus.SENT
 
 
 @pytest.mark.parametrize("channel,payload", [("sms", {"body": "お届け：ご注文を承りました。"}),
@@ -192,9 +177,9 @@ def test_twilio_429_waits_for_retry_after_then_sends_once(twilio_app, channel, p
     clock: FixedClock = app.extensions["core.clock"]
     fake.script.append((429, 20429))
     fake.retry_after_s = 600           # far beyond the first backoff step (seconds)
-    message_id = _queue(app, channel, "+819012345678", payload)
+    message_id = queue_message(app, channel, "+819012345678", payload)
     assert jobs.run_drain(app).sent == 0
-    row = _row(app, message_id)
+    row = outbox_row(app, message_id)
     assert row.status is OutboxStatus.PENDING and "429" in (row.last_error or "")
     assert row.next_attempt_at >= clock.now() + timedelta(seconds=600)
     clock.advance(timedelta(seconds=590))
@@ -204,15 +189,15 @@ def test_twilio_429_waits_for_retry_after_then_sends_once(twilio_app, channel, p
     clock.advance(timedelta(hours=1))
     assert jobs.run_drain(app).sent == 0
     created = fake.created["Messages.json" if channel == "sms" else "Calls.json"]
-    assert len(created) == 1 and _row(app, message_id).status is OutboxStatus.SENT
+    assert len(created) == 1 and outbox_row(app, message_id).status is OutboxStatus.SENT
 
 
 def test_an_sms_twilio_refuses_is_listed_for_staff(twilio_app) -> None:
     app, fake = twilio_app
-    message_id = _queue(app, "sms", "+819012345678", {"body": "お届け：ご注文を承りました。"})
+    message_id = queue_message(app, "sms", "+819012345678", {"body": "お届け：ご注文を承りました。"})
     fake.script.append((400, 21211))          # not a valid phone number: never retried
     jobs.run_drain(app)
-    assert _row(app, message_id).status is OutboxStatus.DEAD
+    assert outbox_row(app, message_id).status is OutboxStatus.DEAD
     page = _dashboard(app)
     assert "送れなかったメッセージ（要確認）" in page and "order_confirmed → sms" in page and "21211" in page
     with db.reading(app) as session:

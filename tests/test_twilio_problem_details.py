@@ -20,11 +20,11 @@ from twilio.base.exceptions import TwilioServiceException
 from core.clock import FixedClock
 from core.db import db
 from otodoke import create_app, jobs
-from outbox.models import OutboxMessage, OutboxStatus
+from outbox.models import OutboxStatus
 from outbox.senders import Outcome
-from outbox.service import enqueue
 from sandbox.fake_twilio import FakeTwilio, serve
 from tests.accounts_support import sign_in
+from tests.outbox_support import outbox_row, queue_message
 from tests.voice_sim import voice_config
 from voice.twilio_client import classify
 
@@ -43,18 +43,7 @@ def twilio_app(database_url: str, clock: FixedClock, tmp_path: Path) -> Iterator
 
 
 def _queue(app: Flask, channel: str = "sms", payload: dict | None = None, kind: str = "order_confirmed") -> str:
-    with db.transaction(app) as session:
-        message = enqueue(session, channel=channel, recipient=NUMBER, kind=kind, payload=payload or SMS,
-                          now=app.extensions["core.clock"].now(), dedupe_key=f"test:{channel}:{kind}")
-        session.flush()
-        return message.id
-
-
-def _row(app: Flask, message_id: str) -> OutboxMessage:
-    with db.reading(app) as session:
-        row = session.get(OutboxMessage, message_id)
-        session.expunge(row)
-        return row
+    return queue_message(app, channel, NUMBER, payload or SMS, kind)
 
 
 @pytest.mark.parametrize("status,code", [(400, 21211), (400, 21610), (404, 20404)])
@@ -64,7 +53,7 @@ def test_a_problem_refusal_dies_at_once_with_twilios_code_shown_to_staff(twilio_
     fake.script.append((status, code))
     report = jobs.run_drain(app)
     assert report.dead == 1 and report.retried == 0
-    row = _row(app, message_id)
+    row = outbox_row(app, message_id)
     assert row.status is OutboxStatus.DEAD and row.attempts == 1
     assert f"twilio {status} code={code}" in (row.last_error or "")
     assert "scripted failure" in (row.last_error or "")          # Twilio's title, kept for staff
@@ -84,11 +73,11 @@ def test_a_problem_5xx_is_retried_then_sent_once(twilio_app, status, code) -> No
     message_id = _queue(app)
     fake.script.append((status, code))
     assert jobs.run_drain(app).retried == 1
-    row = _row(app, message_id)
+    row = outbox_row(app, message_id)
     assert row.status is OutboxStatus.PENDING and f"twilio {status}" in (row.last_error or "")
     clock.advance(timedelta(hours=1))
     assert jobs.run_drain(app).sent == 1
-    assert len(fake.created["Messages.json"]) == 1 and _row(app, message_id).status is OutboxStatus.SENT
+    assert len(fake.created["Messages.json"]) == 1 and outbox_row(app, message_id).status is OutboxStatus.SENT
 
 
 def test_a_problem_429_waits_for_retry_after(twilio_app) -> None:
@@ -98,7 +87,7 @@ def test_a_problem_429_waits_for_retry_after(twilio_app) -> None:
     fake.retry_after_s = 600
     message_id = _queue(app, "voice", {"say": ["お届けです。まもなく伺います。"]})
     assert jobs.run_drain(app).retried == 1
-    assert _row(app, message_id).next_attempt_at >= clock.now() + timedelta(seconds=600)
+    assert outbox_row(app, message_id).next_attempt_at >= clock.now() + timedelta(seconds=600)
     clock.advance(timedelta(seconds=590))
     assert jobs.run_drain(app).sent == 0 and len(fake.calls()) == 1
     clock.advance(timedelta(seconds=20))
@@ -112,7 +101,7 @@ def test_a_recording_deletion_answered_404_as_a_problem_is_done(twilio_app) -> N
                                                             f"ACtest/Recordings/{sid}"}, kind="recording_delete")
     fake.script.append((404, 20404))
     assert jobs.run_drain(app).sent == 1
-    assert _row(app, message_id).status is OutboxStatus.SENT
+    assert outbox_row(app, message_id).status is OutboxStatus.SENT
 
 
 def _problem(status: object, code: int = 21211) -> TwilioServiceException:
