@@ -22,8 +22,9 @@ WORDS = Path(__file__).with_name("words.csv")
 # Grammar only: no product is a particle or an auxiliary (ね, ねぇ, よ, わ, て, ます, だ, ず, てけろ …).
 _GRAMMAR = ("助詞", "助動詞", "補助記号", "空白")
 # The parts of speech an ``ask_word`` may have. A 接尾辞 only by its own row (the やす of the Okitama
-# 「おねがいしやす」): counters (本, 個) are 接尾辞 too, and 「メロン1本」 keeps its 本.
-_WORDS_THAT_ASK = ("動詞", "形容詞", "名詞", "接頭辞", "接尾辞")
+# 「おねがいしやす」): counters (本, 個) are 接尾辞 too, and 「メロン1本」 keeps its 本. A 副詞 too,
+# only by its own row (Sudachi reads a kana 「かって」 as 嘗て): 「ばんそうこう」 is two adverbs to it.
+_WORDS_THAT_ASK = ("動詞", "形容詞", "名詞", "接頭辞", "接尾辞", "副詞")
 
 
 @functools.cache
