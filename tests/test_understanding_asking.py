@@ -15,7 +15,7 @@ from tests.voice_sim import RESIDENT_PHONE, CallSim, voice_app  # noqa: F401
 from tests.voice_sim import seed_town as seed_phone_town
 from understanding import Understood, understand
 from understanding.analyser import tokens
-from understanding.asking import asks
+from understanding.asking import BEGINS, FINAL, GOES_ON, NONE, PREFIX, cut, roles
 
 DAIKON = P(1, "大根", "だいこん", "本")
 CABBAGE = P(2, "キャベツ", "きゃべつ", "玉")
@@ -53,7 +53,7 @@ def items(u: Understood) -> list[tuple[int, int]]:
     ("大根を3本注文します", [(1, 3)]),
     ("きゃべつ ひとたま おねがいしやす", [(2, 1)]),      # Okitama します
     ("大根2本よ", [(1, 2)]),
-    ("大根2本かってけろ", [(1, 2)]),                    # Sudachi: the adverb かっ + てけろ
+    ("大根2本 かってけろ", [(1, 2)]),                   # Sudachi: the adverb かっ + てけろ
     ("牛乳2本おくってくなんしぇ", [(3, 2)]),
 ])
 def test_words_that_only_ask_are_not_said_back(text: str, expected: list[tuple[int, int]]) -> None:
@@ -67,22 +67,36 @@ def test_words_that_only_ask_are_not_said_back(text: str, expected: list[tuple[i
     ("大根2本となす持ってきてけろ", ("なす",)),             # Sudachi reads なす as the verb 成す
     ("大根2本とばんそうこう買ってくなんしぇ", ("ばんそうこう",)),  # and ばんそうこう as two adverbs
     ("大根2本 めろん 1こ おくってけろ", ("めろん1こ",)),       # spoken
+    # Kana words Sudachi splits into grammar or reads as a verb of asking: still said back, whole or not.
+    ("大根2本ともちください", ("もち",)),
+    ("大根2本と くず 買ってくなんしぇ", ("くず",)),
+    ("大根2本としおちょうだいねぇ", ("しお",)),
 ])
 def test_an_unknown_word_next_to_an_ending_is_still_said_back(text: str, back: tuple[str, ...]) -> None:
     u = said(text)
     assert items(u) == [(1, 2)] and u.unmatched == back
 
 
-def test_only_grammar_and_the_asking_words_ask() -> None:
-    by_surface = {t.surface: t for t in tokens("大根を2本とメロン1個ばんそうこう買ってくなんしぇ")}
-    assert asks(by_surface["買っ"].pos, by_surface["買っ"].lemma, "かっ")
-    assert asks(by_surface["を"].pos, by_surface["を"].lemma, "を")
-    # A counter is a suffix, a product a noun, and Sudachi's two adverbs of ばんそうこう are neither.
-    for surface in ("本", "個", "メロン", "大根", "ばん", "そうこう"):
-        token = by_surface[surface]
-        assert not asks(token.pos, token.lemma, token.reading), surface
-    # A please reading only for a word: a number read けろ is not one.
-    assert asks("動詞", "蹴る", "けろ") and not asks("", "", "けろ")
+def _roles(text: str) -> dict[str, str]:
+    words = tokens(text)
+    return dict(zip((t.surface for t in words), roles([(t.surface, t.pos, t.pos2, t.lemma) for t in words])))
+
+
+def test_a_request_begins_with_a_word_that_asks() -> None:
+    got = _roles("メロン1個ばんそうこう買ってくなんしぇ")
+    assert (got["買っ"], got["てく"], got["し"]) == (BEGINS, GOES_ON, GOES_ON)
+    # A product is a noun, a counter a suffix, and Sudachi's two adverbs of ばんそうこう are neither.
+    assert all(got[w] == NONE for w in ("メロン", "個", "ばん", "そうこう"))
+    assert _roles("牛乳ちょうだいねぇ")["ねぇ"] == FINAL and _roles("大根けろ")["けろ"] == BEGINS
+    # A kana word Sudachi takes for a verb of buying (「もち」 持つ) begins nothing unless conjugated.
+    assert _roles("もちください")["もち"] != BEGINS and _roles("もってきて")["もっ"] == BEGINS
+
+
+def test_grammar_alone_is_no_request() -> None:
+    # 「かし」 is か + し to Sudachi, 「くず」 とく + ず: without a word that asks, only a
+    # sentence-final particle at the very end goes.
+    assert cut([GOES_ON, GOES_ON]) == 2 and cut([NONE, GOES_ON, FINAL]) == 2 and cut([NONE, BEGINS, GOES_ON]) == 1
+    assert cut([GOES_ON, GOES_ON, BEGINS, FINAL]) == 2 and cut([PREFIX, BEGINS]) == 0
 
 
 # --- through the channels ---------------------------------------------------------------------------

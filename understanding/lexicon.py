@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Mapping
 
 from understanding.analyser import tokens, width_fold
-from understanding.asking import asks
+from understanding.asking import roles
 
 SYNONYMS = Path(__file__).with_name("synonyms.csv")
 
@@ -56,9 +56,10 @@ def read(text: str, written: Mapping[str, str] | None = None
 
 
 def read_words(text: str, written: Mapping[str, str] | None = None
-               ) -> tuple[str, tuple[tuple[int, int, str], ...], frozenset[int], frozenset[int]]:
-    """``read``, and where the words that only ask begin (``asking``: 「買っ」「てけろ」「ねぇ」), so
-    that they are never said back as not found; a run read as one written word never asks.
+               ) -> tuple[str, tuple[tuple[int, int, str], ...], frozenset[int], dict[int, str]]:
+    """``read``, and each word's role in asking (by where it begins: 「買っ」 begins a request,
+    「てけろ」 goes on one, 「ねぇ」 ends a sentence; ``understanding.asking``), so that a request is
+    never said back as not found; a run read as one written word has no role.
 
     ``written``: known words in kanji (folded) → their reading. Sudachi picks a kanji word's reading
     from its neighbours (「大根」 alone is だいこん, but おおね in 「大根さんぼん」「大根ばなな」), so a
@@ -66,11 +67,11 @@ def read_words(text: str, written: Mapping[str, str] | None = None
     context; the longest run of tokens that spells one wins."""
     words = tokens(text)
     parts = [(token.surface, _clean_token(token.reading)) for token in words]
-    out, spans, breaks, asking, pos, i = [], [], set(), set(), 0, 0
+    out, spans, breaks, tags, pos, i = [], [], set(), [], 0, 0
     while i < len(parts):
         surface, part = parts[i]
         word = words[i]
-        only_asks = asks("" if word.numeral else word.pos, word.lemma, part)
+        tag = (word.surface, "" if word.numeral else word.pos, word.pos2, word.lemma)
         if words[i].spaced:
             breaks.add(pos)
         # A run of tokens is one written word only within what was typed without a space.
@@ -78,18 +79,18 @@ def read_words(text: str, written: Mapping[str, str] | None = None
         for j in range(min(longest, i + _LONGEST_WORD), i, -1):
             run = "".join(s for s, _ in parts[i:j])
             if written and run in written:
-                surface, part, i, only_asks = run, written[run], j, False
+                surface, part, i, tag = run, written[run], j, (run, "", "", "")
                 break
         else:
             i += 1
         if not part:
             continue
-        if only_asks:
-            asking.add(pos)
+        tags.append(tag)
         spans.append((pos, pos + len(part), surface))
         pos += len(part)
         out.append(part)
-    return "".join(out), tuple(spans), frozenset(breaks), frozenset(asking)
+    return "".join(out), tuple(spans), frozenset(breaks), {
+        start: role for (start, _, _), role in zip(spans, roles(tags))}
 
 
 def reading_with_bounds(text: str) -> tuple[str, frozenset[int], frozenset[int]]:

@@ -10,7 +10,7 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from understanding import quantities as Q
 from understanding.asking import trimmed
@@ -255,13 +255,14 @@ def _parse_segment(mention: _Said, segment: str, more_follows: bool, at: int = 0
 
 
 def scan(said: str, spans: Sequence[tuple[int, int, str]], hits: list[tuple[int, int, _Target]],
-         asking: frozenset[int] = frozenset()) -> tuple[list[_Said], list[str]]:
+         asking: Mapping[int, str] | None = None) -> tuple[list[_Said], list[str]]:
     """Each product mention (``hits``, from ``_mentions``) with what was said around it: how many,
-    what to do, and the words that named nothing (as written), less the words that only ask
-    (``asking``: the starts of 「買って」「けろ」「ねぇ」, from ``lexicon.read_words``). Raises
+    what to do, and the words that named nothing (as written), less a request at their end
+    (``asking``: each word's role by where it begins, from ``lexicon.read_words``). Raises
     ``DomainError`` for a quantity that cannot be taken (a fraction, out of range)."""
     mentions: list[_Said] = []
     unmatched: list[str | None] = []
+    asking = asking or {}
     starts = frozenset(start for start, _, _ in spans)
     cursor = 0
     for number, (start, end, target) in enumerate(hits):
@@ -311,9 +312,9 @@ def _or_cleaned(words: str | None, cleaned: str) -> str | None:
 
 
 def _words_between(said: str, spans: Sequence[tuple[int, int, str]], lo: int, hi: int,
-                   asking: frozenset[int] = frozenset()) -> str | None:
-    """The words in ``said[lo:hi]`` as written, whole, without the filler words and the words that
-    ask at either end; None when that was all there was. Not from the cleaned fragment: cleaning
+                   asking: Mapping[int, str] | None = None) -> str | None:
+    """The words in ``said[lo:hi]`` as written, whole, without the filler words at either end and a
+    request at the end; None when that was all there was. Not from the cleaned fragment: cleaning
     strips filler *letters* (「おおねさんぼん」 loses お, お, ね and さん and keeps only 「ぼん」), but
     what is said back must be the word the resident wrote."""
     words = [(said[start:end], surface, start) for start, end, surface in spans if start >= lo and end <= hi]
@@ -323,13 +324,13 @@ def _words_between(said: str, spans: Sequence[tuple[int, int, str]], lo: int, hi
         words.pop()
     if not words:
         return ""
-    return trimmed([(surface, start in asking) for _, surface, start in words]) or None
+    return trimmed([(surface, (asking or {}).get(start, ""), True) for _, surface, start in words]) or None
 
 
 def _as_written(said: str, spans: Sequence[tuple[int, int, str]], fragment: str, lo: int, hi: int,
-                asking: frozenset[int] = frozenset()) -> str | None:
-    """The words of ``fragment`` (found in ``said[lo:hi]``) as the resident wrote them, without the
-    words that ask at either end (「メロン1個買っ」 → 「メロン1個」); None when only those were left."""
+                asking: Mapping[int, str] | None = None) -> str | None:
+    """The words of ``fragment`` (found in ``said[lo:hi]``) as the resident wrote them, less a request
+    at the end of what was said (「メロン1個買っ」 → 「メロン1個」); None when only that was left."""
     at = said.find(fragment, lo, hi)
     if at >= 0:
         letters = range(at, at + len(fragment))
@@ -339,9 +340,12 @@ def _as_written(said: str, spans: Sequence[tuple[int, int, str]], fragment: str,
         letters = _letters_from_the_end(said, fragment, lo, hi)
         if not letters:
             return fragment
-    words = [(surface, start in asking) for start, end, surface in spans
-             if any(start <= letter < end for letter in letters)]
-    if not words:
+    # The whole segment: whether the fragment's end is a request is seen on the whole phrase (「んど」
+    # is the end of 「ほしいんだけど」, 「でき」 of 「お願いできますか」), even where cleaning took its
+    # first words off; only the fragment's own words are said.
+    words = [(surface, (asking or {}).get(start, ""), any(start <= letter < end for letter in letters))
+             for start, end, surface in spans if end > lo and start < hi]
+    if not any(held for _, _, held in words):
         return fragment
     return trimmed(words) or None
 
