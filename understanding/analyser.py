@@ -60,6 +60,8 @@ class Token:
     start: int          # offsets in the reading string
     end: int
     spaced: bool = False   # a space was typed (or heard) just before it
+    lemma: str = ""        # Sudachi's normalised dictionary form (買う for 「買っ」), for ``asking``
+    pos2: str = ""         # the second level of the part of speech (終助詞 for ね, ねぇ), for ``asking``
 
 
 def _reading(morpheme: Any) -> tuple[str, bool]:
@@ -94,13 +96,14 @@ def tokens(text: str) -> tuple[Token, ...]:
     if not parts:
         return ()
     with _lock:   # one tokenizer per process; Sudachi's is not documented as thread-safe
-        morphemes = [(m.surface(), *_reading(m), m.part_of_speech()[0], n > 0 and k == 0)
+        morphemes = [(m.surface(), *_reading(m), m.part_of_speech()[0], n > 0 and k == 0, m.normalized_form(),
+                      m.part_of_speech()[1])
                      for n, part in enumerate(parts) for k, m in enumerate(_tokenizer().tokenize(part))]
     out, pos = [], 0
-    for surface, reading, numeral, part, spaced in morphemes:
+    for surface, reading, numeral, part, spaced, lemma, part2 in morphemes:
         if part == "補助記号" and reading:
             reading = _sound(reading, out[-1].reading if out else "")
-        out.append(Token(surface, reading, part, numeral, pos, pos + len(reading), spaced))
+        out.append(Token(surface, reading, part, numeral, pos, pos + len(reading), spaced, lemma, part2))
         pos += len(reading)
     return tuple(out)
 

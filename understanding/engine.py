@@ -18,7 +18,7 @@ from typing import Collection, Iterable, Mapping, Sequence
 
 from core.errors import DomainError
 from understanding.catalogue import _index, _rows
-from understanding.lexicon import read
+from understanding.lexicon import read_words
 from understanding.resolver import resolve
 from understanding.result import Ambiguity, Choice, Entry, Item, Understood
 from understanding.scanner import _STRONG, INTENT_ORDER, _intent_of, _mentions, normalise, scan
@@ -33,7 +33,7 @@ def understand(catalogue: Sequence[Entry] | Iterable[Entry], text: str, *,
     ``shown``: the products on the screen or in the list just heard; of two that fit the words, the
     one the resident is looking at (or listening to) is the one meant."""
     index = _index(_rows(catalogue))
-    said, spans, breaks = read(text, index.written)
+    said, spans, breaks, asking = read_words(text, index.written)
     starts, ends = frozenset(s for s, _, _ in spans), frozenset(e for _, e, _ in spans)
     basket = dict(basket or {})
     if not said:
@@ -45,7 +45,7 @@ def understand(catalogue: Sequence[Entry] | Iterable[Entry], text: str, *,
     if not hits or intent in _STRONG:
         return Understood(intent, text=text)
     try:
-        mentions, unmatched = scan(said, spans, hits)
+        mentions, unmatched = scan(said, spans, hits, asking)
     except DomainError as error:
         return Understood("order_items", problem=error.message, text=text)
     return resolve(index, mentions, basket, frozenset(shown), tuple(unmatched), text)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Mapping
 
 from understanding.analyser import tokens, width_fold
+from understanding.asking import roles
 
 SYNONYMS = Path(__file__).with_name("synonyms.csv")
 
@@ -49,7 +50,16 @@ def reading_spans(text: str, written: Mapping[str, str] | None = None
 def read(text: str, written: Mapping[str, str] | None = None
          ) -> tuple[str, tuple[tuple[int, int, str], ...], frozenset[int]]:
     """The clean reading, its words (Sudachi's tokens) as (start, end, as written), and where in the
-    reading the resident typed a space (a word boundary no product word spans).
+    reading the resident typed a space (a word boundary no product word spans); see ``read_words``."""
+    said, spans, breaks, _ = read_words(text, written)
+    return said, spans, breaks
+
+
+def read_words(text: str, written: Mapping[str, str] | None = None
+               ) -> tuple[str, tuple[tuple[int, int, str], ...], frozenset[int], dict[int, str]]:
+    """``read``, and each word's role in asking (by where it begins: 「買っ」 begins a request,
+    「てけろ」 goes on one, 「ねぇ」 ends a sentence; ``understanding.asking``), so that a request is
+    never said back as not found; a run read as one written word has no role.
 
     ``written``: known words in kanji (folded) → their reading. Sudachi picks a kanji word's reading
     from its neighbours (「大根」 alone is だいこん, but おおね in 「大根さんぼん」「大根ばなな」), so a
@@ -57,9 +67,11 @@ def read(text: str, written: Mapping[str, str] | None = None
     context; the longest run of tokens that spells one wins."""
     words = tokens(text)
     parts = [(token.surface, _clean_token(token.reading)) for token in words]
-    out, spans, breaks, pos, i = [], [], set(), 0, 0
+    out, spans, breaks, tags, pos, i = [], [], set(), [], 0, 0
     while i < len(parts):
         surface, part = parts[i]
+        word = words[i]
+        tag = (word.surface, "" if word.numeral else word.pos, word.pos2, word.lemma)
         if words[i].spaced:
             breaks.add(pos)
         # A run of tokens is one written word only within what was typed without a space.
@@ -67,16 +79,18 @@ def read(text: str, written: Mapping[str, str] | None = None
         for j in range(min(longest, i + _LONGEST_WORD), i, -1):
             run = "".join(s for s, _ in parts[i:j])
             if written and run in written:
-                surface, part, i = run, written[run], j
+                surface, part, i, tag = run, written[run], j, (run, "", "", "")
                 break
         else:
             i += 1
         if not part:
             continue
+        tags.append(tag)
         spans.append((pos, pos + len(part), surface))
         pos += len(part)
         out.append(part)
-    return "".join(out), tuple(spans), frozenset(breaks)
+    return "".join(out), tuple(spans), frozenset(breaks), {
+        start: role for (start, _, _), role in zip(spans, roles(tags))}
 
 
 def reading_with_bounds(text: str) -> tuple[str, frozenset[int], frozenset[int]]:

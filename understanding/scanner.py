@@ -10,9 +10,10 @@ import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from understanding import quantities as Q
+from understanding.asking import trimmed
 from understanding.catalogue import _Index, _Target, loose
 from understanding.lexicon import canonical_counter, clean_reading
 
@@ -253,13 +254,15 @@ def _parse_segment(mention: _Said, segment: str, more_follows: bool, at: int = 0
                 break
 
 
-def scan(said: str, spans: Sequence[tuple[int, int, str]], hits: list[tuple[int, int, _Target]]
-         ) -> tuple[list[_Said], list[str]]:
+def scan(said: str, spans: Sequence[tuple[int, int, str]], hits: list[tuple[int, int, _Target]],
+         asking: Mapping[int, str] | None = None) -> tuple[list[_Said], list[str]]:
     """Each product mention (``hits``, from ``_mentions``) with what was said around it: how many,
-    what to do, and the words that named nothing (as written). Raises ``DomainError`` for a
-    quantity that cannot be taken (a fraction, out of range)."""
+    what to do, and the words that named nothing (as written), less a request at their end
+    (``asking``: each word's role by where it begins, from ``lexicon.read_words``). Raises
+    ``DomainError`` for a quantity that cannot be taken (a fraction, out of range)."""
     mentions: list[_Said] = []
-    unmatched: list[str] = []
+    unmatched: list[str | None] = []
+    asking = asking or {}
     starts = frozenset(start for start, _, _ in spans)
     cursor = 0
     for number, (start, end, target) in enumerate(hits):
@@ -281,12 +284,13 @@ def scan(said: str, spans: Sequence[tuple[int, int, str]], hits: list[tuple[int,
             if intent in ("cancel",) and mention.op == "order":
                 mention.op = "remove"
             elif intent == "unknown":
-                unmatched.append(_words_between(said, spans, cursor, start) or head)
+                unmatched.append(_or_cleaned(_words_between(said, spans, cursor, start, asking), head))
         elif head:
-            unmatched.append(_words_between(said, spans, cursor, start) or head)
+            unmatched.append(_or_cleaned(_words_between(said, spans, cursor, start, asking), head))
         if mention.leftover:
-            # Every word left over is said back (「メロン1個」は見つかりませんでした), never dropped.
-            unmatched.append(_as_written(said, spans, mention.leftover, end, following))
+            # Every word left over is said back (「メロン1個」は見つかりませんでした), never dropped; only
+            # the words that ask (「買ってくなんしぇ」) are not words to look up.
+            unmatched.append(_as_written(said, spans, mention.leftover, end, following, asking))
         if mention.quantity is not None:
             Q.check_range(mention.quantity)
         mentions.append(mention)
@@ -297,25 +301,61 @@ def scan(said: str, spans: Sequence[tuple[int, int, str]], hits: list[tuple[int,
         for mention in mentions[:-1]:
             if mention.quantity is None and mention.op == "order":
                 mention.quantity, mention.counter = last.quantity, last.counter
-    return mentions, unmatched
+    # Nothing is left of a fragment that was only asking (「買ってく」): it is not said back at all.
+    return mentions, [words for words in unmatched if words is not None]
 
 
-def _words_between(said: str, spans: Sequence[tuple[int, int, str]], lo: int, hi: int) -> str:
-    """The words in ``said[lo:hi]`` as written, whole, without the filler words at either end. Not
-    from the cleaned fragment: cleaning strips filler *letters* (「おおねさんぼん」 loses お, お, ね and
-    さん and keeps only 「ぼん」), but what is said back must be the word the resident wrote."""
-    words = [(said[start:end], surface) for start, end, surface in spans if start >= lo and end <= hi]
+def _or_cleaned(words: str | None, cleaned: str) -> str | None:
+    """The words as written, else (no whole word in the fragment) the cleaned fragment; None stays
+    None (only words that ask were there)."""
+    return None if words is None else words or cleaned
+
+
+def _words_between(said: str, spans: Sequence[tuple[int, int, str]], lo: int, hi: int,
+                   asking: Mapping[int, str] | None = None) -> str | None:
+    """The words in ``said[lo:hi]`` as written, whole, without the filler words at either end and a
+    request at the end; None when that was all there was. Not from the cleaned fragment: cleaning
+    strips filler *letters* (「おおねさんぼん」 loses お, お, ね and さん and keeps only 「ぼん」), but
+    what is said back must be the word the resident wrote."""
+    words = [(said[start:end], surface, start) for start, end, surface in spans if start >= lo and end <= hi]
     while words and words[0][0] in _FILLER_WORDS:
         words.pop(0)
     while words and words[-1][0] in _FILLER_WORDS:
         words.pop()
-    return "".join(surface for _, surface in words)
+    if not words:
+        return ""
+    return trimmed([(surface, (asking or {}).get(start, ""), True) for _, surface, start in words]) or None
 
 
-def _as_written(said: str, spans: Sequence[tuple[int, int, str]], fragment: str, lo: int, hi: int) -> str:
-    """The words of ``fragment`` (found in ``said[lo:hi]``) as the resident wrote them."""
+def _as_written(said: str, spans: Sequence[tuple[int, int, str]], fragment: str, lo: int, hi: int,
+                asking: Mapping[int, str] | None = None) -> str | None:
+    """The words of ``fragment`` (found in ``said[lo:hi]``) as the resident wrote them, less a request
+    at the end of what was said (「メロン1個買っ」 → 「メロン1個」); None when only that was left."""
     at = said.find(fragment, lo, hi)
-    if at < 0:
+    if at >= 0:
+        letters = range(at, at + len(fragment))
+    else:
+        # Op words taken out of the middle (the だけ of 「ほしいんだけど」 leaves 「んど」): the words
+        # holding the fragment's letters, matched from the end of the segment.
+        letters = _letters_from_the_end(said, fragment, lo, hi)
+        if not letters:
+            return fragment
+    # The whole segment: whether the fragment's end is a request is seen on the whole phrase (「んど」
+    # is the end of 「ほしいんだけど」, 「でき」 of 「お願いできますか」), even where cleaning took its
+    # first words off; only the fragment's own words are said.
+    words = [(surface, (asking or {}).get(start, ""), any(start <= letter < end for letter in letters))
+             for start, end, surface in spans if end > lo and start < hi]
+    if not any(held for _, _, held in words):
         return fragment
-    words = [surface for start, end, surface in spans if start < at + len(fragment) and end > at]
-    return "".join(words) or fragment
+    return trimmed(words) or None
+
+
+def _letters_from_the_end(said: str, fragment: str, lo: int, hi: int) -> list[int]:
+    """Where ``fragment``'s letters, in order but not together, last occur in ``said[lo:hi]``, or []."""
+    at, found = hi, []
+    for letter in reversed(fragment):
+        at = said.rfind(letter, lo, at)
+        if at < 0:
+            return []
+        found.append(at)
+    return found[::-1]
