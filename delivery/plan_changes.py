@@ -79,5 +79,5 @@ def orders_after_plan(session: Session, plan: Plan) -> list[Order]:
     known |= set(session.scalars(select(UnassignedOrder.order_id).where(UnassignedOrder.plan_id == plan.id)))
     orders = session.scalars(select(Order).where(
         Order.delivery_date == plan.delivery_date, Order.status == OrderStatus.CONFIRMED)
-        .order_by(Order.created_at, Order.id)).all()
+        .order_by(Order.created_at, Order.id).options(selectinload(Order.resident))).all()   # the page names them
     return [order for order in orders if order.id not in known]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from delivery.models import Plan, Run, RunStop, RunStopOrder
 from delivery.notices import hhmm
@@ -63,15 +63,18 @@ class RunSheet:
 
 
 def run_sheet(session: Session, run_id: int) -> RunSheet:
+    # The driver's page is opened again after every tap: its many-to-ones come in the run's own row
+    # (joined), not one query each.
     run = session.scalars(select(Run).where(Run.id == run_id).options(
-        selectinload(Run.stops), selectinload(Run.vehicle), selectinload(Run.driver),
-        selectinload(Run.plan))).one_or_none()
+        selectinload(Run.stops), joinedload(Run.vehicle), joinedload(Run.driver),
+        joinedload(Run.plan))).unique().one_or_none()
     if run is None:
         raise NotFound("unknown_run", "そのルートは見つかりませんでした。")
     order_ids = [order_id for s in run.stops for order_id in s.order_ids]
     orders = {o.id: o for o in session.scalars(select(Order).where(Order.id.in_(order_ids)).options(
-        selectinload(Order.lines), selectinload(Order.resident)))} if order_ids else {}
-    shops = {s.id: s for s in session.scalars(select(Shop))}
+        selectinload(Order.lines), joinedload(Order.resident)))} if order_ids else {}
+    shop_ids = {s.shop_id for s in run.stops if s.kind == "pickup"}
+    shops = {s.id: s for s in session.scalars(select(Shop).where(Shop.id.in_(shop_ids)))} if shop_ids else {}
     legs = _order_legs(session, run, order_ids)
     away = _said_not_home(session, order_ids)
     carried: dict[int, set[int]] = {}   # order id → shops whose goods this van picks up for it
@@ -136,8 +139,8 @@ def _order_legs(session: Session, run: Run, order_ids: list[int]) -> dict[int, l
             select(RunStopOrder.order_id, RunStop).join(RunStop, RunStop.id == RunStopOrder.run_stop_id)
             .join(Run, Run.id == RunStop.run_id)
             .where(Run.plan_id == run.plan_id, RunStopOrder.order_id.in_(order_ids))
-            .options(selectinload(RunStop.run).selectinload(Run.vehicle))
             .order_by(RunStop.eta, RunStop.id)):
+        # a leg's run and van are read (lazily) only for an order split over two vans: seldom
         legs.setdefault(order_id, []).append(stop)
     return legs
 

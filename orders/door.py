@@ -191,7 +191,9 @@ def order_or_add(session: Session, *, resident_id: int, items: Sequence[LineItem
         done = done_under(session, idempotency_key, resident_id)
         if done is not None:
             return done
-    _lock_door(session, resident_id)
+    # Held until the end: the session keeps only weak references, and open_order_for and place_order read
+    # the same resident again (from the identity map while it lives, else with one more SELECT).
+    resident = _lock_door(session, resident_id)  # noqa: F841
     if not repeat_ok:
         again = recent_repeat(session, resident_id=resident_id, items=items, now=now)
         if again is not None:
@@ -224,14 +226,15 @@ def _added_under(session: Session, idempotency_key: str, resident_id: int | None
     return None if order_id is None else get_order(session, order_id=order_id, resident_id=resident_id)
 
 
-def _lock_door(session: Session, resident_id: int) -> None:
-    """Serialise every confirmation for this resident until the caller's transaction ends."""
+def _lock_door(session: Session, resident_id: int) -> Resident:
+    """Serialise every confirmation for this resident until the caller's transaction ends; the
+    resident (active, with the district)."""
     locked = None
     if isinstance(resident_id, int) and not isinstance(resident_id, bool):
         locked = session.scalar(select(Resident.id).where(Resident.id == resident_id).with_for_update())
     if locked is None:
         raise OrderError("unknown_resident")
-    load_resident(session, resident_id)   # active, with the district
+    return load_resident(session, resident_id)   # active, with the district
 
 
 def _merged(order: Order, adding: Mapping[int, int]) -> dict[int, int]:

@@ -23,11 +23,12 @@ from orders.calendar import format_date_ja
 from orders.errors import OrderError
 from delivery.left_out_actions import cancel_left_out, move_to_next_delivery_day, next_day_for
 from orders.models import OrderStatus
-from orders.service import batch_orders, next_day_with_orders
+from orders.service import batch_totals, next_day_with_orders
 from core.clock import get_clock
 from core.clock import JST
 from core.audit import record
 from core.db import db
+from core.urls import id_url
 from core.errors import DomainError
 from core.inputs import parse_day
 from outbox.models import OutboxStatus
@@ -63,7 +64,7 @@ def dashboard() -> str:
         day = _selected_date() if chosen else next_day_with_orders(session, today=today, statuses=DAY_STATUSES)
         moved_on = not chosen and day != today
         # Delivered and 不在 orders stay in the day's table: it must not empty out as the vans go round.
-        batches = batch_orders(session, delivery_date=day, statuses=DAY_STATUSES)
+        batches = batch_totals(session, delivery_date=day, statuses=DAY_STATUSES)
         plan = active_plan(session, day)
         runs = list(plan.runs) if plan else []
         choices = assign_choices(session, plan) if plan else []   # 「この便の最後に追加」: runs and idle vans
@@ -90,16 +91,23 @@ def _left_out_rows(session: Session, plan: Plan) -> list[dict[str, object]]:
     """Orders on none of the active plan's runs: who to phone, why, and the day 「次の配達日へ」 moves to."""
     now = get_clock().now()
     rows: list[dict[str, object]] = []
+    # Built once: a busy day leaves hundreds of orders out, each row with three forms.
+    move_url, assign_url = id_url("staff.move_next", "order_id"), id_url("staff.assign", "order_id")
+    cancel_url = id_url("staff.cancel_left", "order_id")
+    next_days: dict[tuple[int, date], str] = {}   # the next day depends only on district and day
     for item in left_out_orders(session, plan):
         order, resident = item.order, item.order.resident
-        try:
-            next_day = format_date_ja(next_day_for(order, now).date)
-        except OrderError:
-            next_day = ""
+        key = (order.district_id, order.delivery_date)
+        if key not in next_days:
+            try:
+                next_days[key] = format_date_ja(next_day_for(order, now).date)
+            except OrderError:
+                next_days[key] = ""
         rows.append({"order_id": order.id, "reason": item.reason, "name": f"{resident.name} 様",
                      "phone": national_format(resident.phone or resident.mobile_phone or ""),
-                     "address": resident.address, "next_day": next_day,
-                     "movable": order.status is OrderStatus.CONFIRMED})
+                     "address": resident.address, "next_day": next_days[key],
+                     "movable": order.status is OrderStatus.CONFIRMED, "move_url": move_url(order.id),
+                     "assign_url": assign_url(order.id), "cancel_url": cancel_url(order.id)})
     return rows
 
 

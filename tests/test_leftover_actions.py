@@ -65,6 +65,9 @@ def test_left_out_orders_are_listed_with_name_and_phone(session, planned) -> Non
     assert national_format(planned["phone"]) in block and "荷物が車両に積みきれません" in block
     assert "次の配達日（12月2日（水））へ" in block and "この便の最後に追加" in block
     assert f"<td>{planned['orders'][0]}</td>" not in block            # on a run: not listed
+    for order_id in big:   # each row's forms post to its own order (URLs built once per page)
+        for action in ("move-next", "assign", "cancel"):
+            assert f'action="/staff/orders/{order_id}/{action}"' in block
 
 
 def test_move_to_the_next_delivery_day(client, session, planned) -> None:

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from orders.errors import OrderError
 from orders.models import OrderStatus
-from orders.service import (LineItem, batch_orders, cancel_order, get_order, order_status, place_order,
+from orders.service import (LineItem, batch_orders, batch_totals, cancel_order, get_order, order_status, place_order,
                             reorder_usual, usual_basket)
 from core.clock import JST
 from shops.models import Product
@@ -167,3 +167,11 @@ def test_batch_orders_groups_confirmed_orders_by_district_and_window(session: Se
     assert all(o.status is OrderStatus.CONFIRMED for b in batches for o in b.orders)
     assert batches[0].orders[1].lines[0].quantity == 2 and batches[0].orders[0].resident.lat is not None
     assert batch_orders(session, delivery_date=date(2026, 12, 10)) == []
+    # the dashboard's counts and sums: the same groups in the same order, without the orders
+    totals = batch_totals(session, delivery_date=date(2026, 12, 8))
+    assert [(t.district_id, t.district_name, t.window_code, t.window_start, t.window_end, t.order_count,
+             t.total_yen) for t in totals] == [
+        (b.district_id, b.district_name, b.window_code, b.window_start, b.window_end, len(b.orders),
+         sum(o.total_yen for o in b.orders)) for b in batches]
+    assert [t.order_count for t in totals] == [2, 1, 1] and totals[0].total_yen > totals[1].total_yen > 0
+    assert batch_totals(session, delivery_date=date(2026, 12, 10)) == []
