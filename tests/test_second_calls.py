@@ -83,14 +83,17 @@ def _fold_with_longer_drive(shop_setup_s: int) -> RoutingProblem:
     return RoutingProblem((van,), stops, m, m, setup_s=(0, shop_setup_s, 0, 0, 0, 0))
 
 
-def test_a_fold_may_drive_as_long_as_the_parking_it_saves_and_no_longer() -> None:
-    worth_it = _fold_with_longer_drive(shop_setup_s=15)
+def test_a_fold_may_drive_as_long_as_the_second_call_costs_and_no_longer() -> None:
+    """A second call costs the driver the shop's parking and the shop its counter once more: a fold may
+    drive up to twice the parking further (12 s here), not more."""
+    worth_it = _fold_with_longer_drive(shop_setup_s=6)
     routes, _ = make_whole(worth_it, [list(worth_it.stops)])
     assert [v.stop_id for v in routes[0].visits] == ["pB", "dB", "p1", "p2", "d1", "d2"]
-    not_worth_it = _fold_with_longer_drive(shop_setup_s=10)
+    assert routes[0].second_calls == ()
+    not_worth_it = _fold_with_longer_drive(shop_setup_s=5)
     routes, _ = make_whole(not_worth_it, [list(not_worth_it.stops)])
     assert [v.stop_id for v in routes[0].visits] == ["p1", "d1", "pB", "dB", "p2", "d2"]
-    # the fold passes every check but drives 12 more than the parking saves: that is the reason kept
+    # the fold passes every check but drives 12, more than the call's 10: that is the reason kept
     assert routes[0].second_calls == (SecondCall("p2", "p1", "longer", extra=12),)
 
 
