@@ -126,14 +126,6 @@ def driver_run_on(session: Session, driver_id: int, day: date) -> Run | None:
         .order_by(Run.id)).first()
 
 
-def not_at_home_today(session: Session, *, delivery_date) -> list[RunStop]:  # type: ignore[no-untyped-def]
-    """The day's 不在 stops on the active plan, for the staff page (welfare follow-up)."""
-    return list(session.scalars(
-        select(RunStop).join(Run).join(Plan)
-        .where(Plan.delivery_date == delivery_date, Plan.active.is_(True), RunStop.status == "not_at_home")
-        .order_by(RunStop.done_at)))
-
-
 def not_at_home_visits(session: Session, *, first: date, last: date) -> list[tuple[date, RunStop]]:
     """The 不在 door visits of the days ``first``…``last`` on every plan version, once per visit (a stop
     may bring several of the resident's orders), oldest first: a re-plan (which carries recorded stops
